@@ -1,0 +1,21 @@
+//! enrolld: the daemon of a wall-mounted face-enrollment terminal.
+//!
+//! A press (GPIO button or presence sensor) becomes a camera frame, a JPEG,
+//! and one IDMeta biometrics registration over TLS; the outcome is shown on an
+//! LED and written to a status file. See README.md for the whole picture.
+//!
+//! The binary (`src/main.rs`) only parses arguments; everything it runs lives
+//! here so tests and benchmarks use the same code.
+
+pub mod api;
+pub mod camera;
+pub mod commands;
+pub mod config;
+pub mod control;
+pub mod exit;
+pub mod gpio;
+pub mod queue;
+pub mod secret;
+pub mod status;
+pub mod time;
+pub mod username;
