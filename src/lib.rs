@@ -14,6 +14,7 @@ pub mod config;
 pub mod control;
 pub mod exit;
 pub mod gpio;
+pub mod logging;
 pub mod queue;
 pub mod secret;
 pub mod status;
