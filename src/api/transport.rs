@@ -21,7 +21,7 @@
 //!
 //! | ureq error | flag down (`not_sent`) | flag up (`unknown_delivery`) |
 //! |---|---|---|
-//! | `HostNotFound`, `Timeout(Resolve)` | DNS failure | (cannot happen) |
+//! | `HostNotFound`, `Timeout(Resolve)`, `Io` before resolution succeeded | DNS failure | (cannot happen) |
 //! | `Io(ConnectionRefused)`, `Io(*Unreachable)` | nothing listening / no route | (cannot happen) |
 //! | `Timeout(Connect)` | TCP or TLS setup too slow | (cannot happen) |
 //! | `Rustls(..)`, `Io` wrapping a rustls error, `Tls(..)` | handshake failed: certificate, host name, protocol | TLS alert or bad record after sending |
@@ -43,7 +43,7 @@ use std::time::Duration;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use rustls_pki_types::ServerName;
 use ureq::Timeout;
-use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, TcpConnector,
     Transport, TransportAdapter,
@@ -52,13 +52,22 @@ use ureq::unversioned::transport::{
 use super::outcome::Outcome;
 use super::sanitize::clean_server_text;
 
-/// Set once the first byte of the HTTP request is handed to the socket.
+/// How far one call got: set by the tracking resolver and transport.
 #[derive(Debug, Default)]
-pub struct DeliveryFlag(AtomicBool);
+pub struct CallProgress {
+    resolved: AtomicBool,
+    request_started: AtomicBool,
+}
 
-impl DeliveryFlag {
+impl CallProgress {
+    /// The host name resolved to at least one address.
+    pub fn resolved(&self) -> bool {
+        self.resolved.load(Ordering::SeqCst)
+    }
+
+    /// The first byte of the HTTP request was handed to the socket.
     pub fn request_started(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.request_started.load(Ordering::SeqCst)
     }
 }
 
@@ -70,10 +79,10 @@ pub struct TransportSettings {
     pub request_timeout: Duration,
 }
 
-/// A fresh agent for one call, and the flag that tells whether its request
-/// started to leave.
-pub fn agent_for_one_call(settings: &TransportSettings) -> (ureq::Agent, Arc<DeliveryFlag>) {
-    let flag = Arc::new(DeliveryFlag::default());
+/// A fresh agent for one call, and the progress record that tells whether
+/// its request started to leave.
+pub fn agent_for_one_call(settings: &TransportSettings) -> (ureq::Agent, Arc<CallProgress>) {
+    let flag = Arc::new(CallProgress::default());
     let connector = ()
         .chain(TcpConnector::default())
         .chain(TlsConnector {
@@ -90,18 +99,33 @@ pub fn agent_for_one_call(settings: &TransportSettings) -> (ureq::Agent, Arc<Del
         // One request per connection: no stale pooled socket, no retries.
         .max_idle_connections(0)
         .max_idle_connections_per_host(0)
+        // DNS and connect each get the connect budget; the whole call is
+        // bounded by the request timeout.
+        .timeout_resolve(Some(settings.connect_timeout))
         .timeout_connect(Some(settings.connect_timeout))
         .timeout_global(Some(settings.request_timeout))
         .user_agent(concat!("enrolld/", env!("CARGO_PKG_VERSION")))
         .accept("application/json")
         .build();
-    let agent = ureq::Agent::with_parts(config, connector, DefaultResolver::default());
+    let resolver = TrackingResolver {
+        inner: DefaultResolver::default(),
+        progress: flag.clone(),
+    };
+    let agent = ureq::Agent::with_parts(config, connector, resolver);
     (agent, flag)
 }
 
 /// Classifies a failed call from whether its request had started to leave.
-pub fn classify_transport_error(error: &ureq::Error, flag: &DeliveryFlag) -> Outcome {
-    let reason = describe(error);
+pub fn classify_transport_error(error: &ureq::Error, flag: &CallProgress) -> Outcome {
+    let reason = if flag.resolved() {
+        describe(error)
+    } else {
+        // std reports getaddrinfo failures as plain I/O errors: say what they are.
+        match error {
+            ureq::Error::Io(e) => clean_server_text(&format!("DNS lookup failed: {e}")),
+            other => describe(other),
+        }
+    };
     if flag.request_started() {
         Outcome::UnknownDelivery { reason }
     } else {
@@ -163,6 +187,26 @@ fn describe_tls(e: &rustls::Error) -> String {
         _ => "",
     };
     format!("TLS handshake failed: {e}{clock_hint}")
+}
+
+/// ureq's resolver, noting success so DNS failures can be named as such.
+#[derive(Debug)]
+struct TrackingResolver {
+    inner: DefaultResolver,
+    progress: Arc<CallProgress>,
+}
+
+impl Resolver for TrackingResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        self.progress.resolved.store(true, Ordering::SeqCst);
+        Ok(addrs)
+    }
 }
 
 /// Wraps the TCP transport in TLS with our own rustls configuration (ureq's
@@ -270,7 +314,7 @@ impl Transport for TlsTransport {
 
 /// The last link of the chain: marks the flag on the first transmit.
 #[derive(Debug)]
-struct TrackingConnector(Arc<DeliveryFlag>);
+struct TrackingConnector(Arc<CallProgress>);
 
 impl<In: Transport> Connector<In> for TrackingConnector {
     type Out = Tracked<In>;
@@ -290,7 +334,7 @@ impl<In: Transport> Connector<In> for TrackingConnector {
 #[derive(Debug)]
 struct Tracked<T> {
     inner: T,
-    flag: Arc<DeliveryFlag>,
+    flag: Arc<CallProgress>,
 }
 
 impl<T: Transport> Transport for Tracked<T> {
@@ -302,7 +346,7 @@ impl<T: Transport> Transport for Tracked<T> {
         // Before the write, not after: a write that fails halfway may
         // already have delivered the request.
         if amount > 0 {
-            self.flag.0.store(true, Ordering::SeqCst);
+            self.flag.request_started.store(true, Ordering::SeqCst);
         }
         self.inner.transmit_output(amount, timeout)
     }
