@@ -308,3 +308,43 @@ fn create_and_finalize_verification() {
         Err(Outcome::BadResponse { .. })
     ));
 }
+
+#[test]
+fn plain_http_to_loopback_works_and_is_tracked_the_same_way() {
+    let env = Env::start_plain(Behaviour::Ok);
+    assert!(env.server.url().starts_with("http://127.0.0.1:"));
+    assert!(matches!(register(&env), Outcome::Registered { .. }));
+    assert!(env.server.records()[0].problems.is_empty());
+    env.server.set_behaviour(Behaviour::Hangup);
+    assert!(matches!(register(&env), Outcome::UnknownDelivery { .. }));
+    env.server.set_behaviour(Behaviour::Refuse);
+    assert!(matches!(register(&env), Outcome::NotSent { .. }));
+}
+
+#[test]
+fn https_client_to_a_plain_http_server_is_not_sent() {
+    // A TLS handshake answered by an HTTP server fails before any request.
+    let env = Env::start_plain(Behaviour::Ok);
+    let mut config = env.api_config();
+    config.base_url = env.server.url().replace("http://", "https://");
+    let o = client_for(&config, TOKEN).register(&jpeg(), "u", VERIFICATION);
+    assert!(
+        matches!(&o, Outcome::NotSent { reason } if reason.contains("TLS")),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn the_client_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<enrolld::api::Client>();
+    let env = Env::start(Behaviour::Ok);
+    let client = env.client();
+    std::thread::scope(|s| {
+        let a = s.spawn(|| client.register(&jpeg(), "a", VERIFICATION));
+        let b = s.spawn(|| client.register(&jpeg(), "b", VERIFICATION));
+        assert!(matches!(a.join().unwrap(), Outcome::Registered { .. }));
+        assert!(matches!(b.join().unwrap(), Outcome::Registered { .. }));
+    });
+    assert_eq!(env.server.records().len(), 2);
+}

@@ -26,7 +26,7 @@ pub mod http;
 pub mod inspect;
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,6 +59,8 @@ pub struct StandInOptions {
     pub behaviour: Behaviour,
     /// Append every record as one JSON line here.
     pub records_file: Option<PathBuf>,
+    /// Serve plain HTTP instead of HTTPS (for `http://` loopback base URLs).
+    pub plain_http: bool,
 }
 
 impl Default for StandInOptions {
@@ -69,6 +71,7 @@ impl Default for StandInOptions {
             expect: Expectations::default(),
             behaviour: Behaviour::Ok,
             records_file: None,
+            plain_http: false,
         }
     }
 }
@@ -109,7 +112,8 @@ impl State {
 }
 
 struct Shared {
-    tls: Arc<ServerConfig>,
+    /// `None` for plain HTTP.
+    tls: Option<Arc<ServerConfig>>,
     expect: Expectations,
     state: Mutex<State>,
     changed: Condvar,
@@ -152,7 +156,7 @@ impl StandIn {
             None => None,
         };
         let shared = Arc::new(Shared {
-            tls: identity.tls,
+            tls: (!options.plain_http).then_some(identity.tls),
             expect: options.expect,
             state: Mutex::new(State {
                 behaviour: Behaviour::Ok,
@@ -182,9 +186,15 @@ impl StandIn {
         Ok(server)
     }
 
-    /// `https://127.0.0.1:<port>` (the listening IP, loopback for a wildcard).
+    /// `https://127.0.0.1:<port>` (the listening IP, loopback for a
+    /// wildcard; `http://` when serving plain HTTP).
     pub fn url(&self) -> String {
-        format!("https://{}", connect_addr(self.addr))
+        let scheme = if self.shared.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", connect_addr(self.addr))
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -338,14 +348,44 @@ fn accept_loop(shared: &Arc<Shared>, first: TcpListener) {
     }
 }
 
-/// One connection: TLS handshake, one request, one answer.
+/// One connection: TLS handshake (unless plain), one request, one answer.
 fn serve(shared: &Arc<Shared>, tcp: TcpStream) {
     let _ = tcp.set_read_timeout(Some(IO_TIMEOUT));
     let _ = tcp.set_write_timeout(Some(IO_TIMEOUT));
-    let Ok(conn) = ServerConnection::new(shared.tls.clone()) else {
-        return;
-    };
-    let mut stream = StreamOwned::new(conn, tcp);
+    match &shared.tls {
+        Some(tls) => {
+            if let Ok(conn) = ServerConnection::new(tls.clone()) {
+                handle(shared, StreamOwned::new(conn, tcp));
+            }
+        }
+        None => handle(shared, tcp),
+    }
+}
+
+/// A server-side connection, over TLS or plain TCP.
+trait Conn: Read + Write {
+    /// Ends the answer the polite way (TLS `close_notify`).
+    fn close_cleanly(&mut self) {}
+    /// Drops the TCP connection at once, without any TLS goodbye.
+    fn drop_hard(&mut self);
+}
+
+impl Conn for StreamOwned<ServerConnection, TcpStream> {
+    fn close_cleanly(&mut self) {
+        self.conn.send_close_notify();
+    }
+    fn drop_hard(&mut self) {
+        let _ = self.sock.shutdown(Shutdown::Both);
+    }
+}
+
+impl Conn for TcpStream {
+    fn drop_hard(&mut self) {
+        let _ = self.shutdown(Shutdown::Both);
+    }
+}
+
+fn handle(shared: &Arc<Shared>, mut stream: impl Conn) {
     let request = match http::read_request(&mut stream) {
         Ok(r) => r,
         Err(e) => {
@@ -390,22 +430,16 @@ fn serve(shared: &Arc<Shared>, tcp: TcpStream) {
             let _ = stream.write_all(&response.head_bytes());
             let _ = stream.write_all(&response.body[..half]);
             let _ = stream.flush();
-            // No close_notify: the client sees the TCP connection vanish.
-            let _ = stream.sock.shutdown(Shutdown::Both);
+            stream.drop_hard();
         }
-        Reply::Hangup => {
-            let _ = stream.sock.shutdown(Shutdown::Both);
-        }
+        Reply::Hangup => stream.drop_hard(),
     }
 }
 
-fn send(
-    stream: &mut StreamOwned<ServerConnection, TcpStream>,
-    response: &Response,
-) -> io::Result<()> {
+fn send(stream: &mut impl Conn, response: &Response) -> io::Result<()> {
     stream.write_all(&response.head_bytes())?;
     stream.write_all(&response.body)?;
-    stream.conn.send_close_notify();
+    stream.close_cleanly();
     stream.flush()
 }
 
@@ -420,11 +454,11 @@ fn control(shared: &Arc<Shared>, body: &[u8]) -> Response {
         let Ok(ms) = ms.parse::<u64>() else {
             return reply(400, format!("`{ms}` is not a number of milliseconds"));
         };
-        // The answer goes out before the socket closes.
+        // Closing the listening socket leaves this accepted connection
+        // alone, so the port is already shut when the caller gets the answer.
+        shared.update(|s| s.paused = true);
         let shared = shared.clone();
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(50));
-            shared.update(|s| s.paused = true);
             std::thread::sleep(Duration::from_millis(ms));
             shared.update(|s| s.paused = false);
         });

@@ -26,7 +26,17 @@ impl Env {
 
     /// `names`: the certificate's names instead of localhost/127.0.0.1.
     pub fn start_with_names(behaviour: Behaviour, names: Option<Vec<String>>) -> Env {
+        Env::start_with(behaviour, names, false)
+    }
+
+    /// A stand-in speaking plain HTTP, for `http://` loopback base URLs.
+    pub fn start_plain(behaviour: Behaviour) -> Env {
+        Env::start_with(behaviour, None, true)
+    }
+
+    fn start_with(behaviour: Behaviour, names: Option<Vec<String>>, plain_http: bool) -> Env {
         let mut options = StandInOptions {
+            plain_http,
             behaviour,
             expect: Expectations {
                 token: Some(TOKEN.to_owned()),
@@ -50,21 +60,26 @@ impl Env {
 
     /// `[api]` for this stand-in, short timeouts so failure cases are quick.
     pub fn api_config(&self) -> ApiConfig {
-        ApiConfig {
-            base_url: self.server.url(),
-            template_id: TEMPLATE_ID.to_owned(),
-            token_file: None,
-            ca_file: Some(self.ca_path.clone()),
-            ca_file_only: true,
-            connect_timeout_ms: 1_000,
-            request_timeout_ms: 2_000,
-            finalize: false,
-            max_image_bytes: 1_500_000,
-        }
+        api_config(&self.server.url(), &self.ca_path)
     }
 
     pub fn client(&self) -> Client {
         client_for(&self.api_config(), TOKEN)
+    }
+}
+
+/// `[api]` for a stand-in at `url` whose CA is in `ca_path`.
+pub fn api_config(url: &str, ca_path: &std::path::Path) -> ApiConfig {
+    ApiConfig {
+        base_url: url.to_owned(),
+        template_id: TEMPLATE_ID.to_owned(),
+        token_file: None,
+        ca_file: Some(ca_path.to_owned()),
+        ca_file_only: true,
+        connect_timeout_ms: 1_000,
+        request_timeout_ms: 2_000,
+        finalize: false,
+        max_image_bytes: 1_500_000,
     }
 }
 
