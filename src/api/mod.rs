@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod outcome;
+pub mod retry_after;
 pub mod sanitize;
 pub mod tls;
 pub mod transport;

@@ -13,6 +13,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::retry_after::parse_retry_after;
 use super::sanitize::clean_server_text;
 use super::wire::RegistrationResponse;
 
@@ -140,7 +141,8 @@ pub enum Outcome {
     Rejected { status: u16, message: String },
     /// HTTP 401 or 403: the token is wrong, expired or lacks rights.
     Unauthorized { status: u16 },
-    /// HTTP 429; `retry_after_s` from a `Retry-After` given in seconds.
+    /// HTTP 429; `retry_after_s` from `Retry-After` (seconds, or an HTTP-date
+    /// counted from now).
     RateLimited { retry_after_s: Option<u64> },
     /// HTTP 5xx.
     ServerError { status: u16 },
@@ -217,7 +219,8 @@ impl Outcome {
             }),
             401 | 403 => Some(Outcome::Unauthorized { status }),
             429 => Some(Outcome::RateLimited {
-                retry_after_s: retry_after.and_then(|v| v.trim().parse().ok()),
+                retry_after_s: retry_after
+                    .and_then(|v| parse_retry_after(v, crate::time::unix_now())),
             }),
             400..=499 => None,
             500..=599 => Some(Outcome::ServerError { status }),
@@ -566,6 +569,13 @@ mod tests {
             }
         );
         a.retry_after = Some("Wed, 21 Oct 2015 07:28:00 GMT".into());
+        assert_eq!(
+            classify_registration(&a),
+            Outcome::RateLimited {
+                retry_after_s: Some(0)
+            }
+        );
+        a.retry_after = Some("whenever".into());
         assert_eq!(
             classify_registration(&a),
             Outcome::RateLimited {
