@@ -348,3 +348,22 @@ fn the_client_can_be_shared_between_threads() {
     });
     assert_eq!(env.server.records().len(), 2);
 }
+
+#[test]
+fn a_tls_handshake_that_never_completes_is_a_connect_timeout_not_sent() {
+    let env = Env::start(Behaviour::StallHandshake);
+    let mut config = env.api_config();
+    config.connect_timeout_ms = 300;
+    let started = Instant::now();
+    let o = client_for(&config, TOKEN).register(&jpeg(), "u", VERIFICATION);
+    assert!(
+        matches!(&o, Outcome::NotSent { reason } if reason.contains("connect_timeout_ms")),
+        "{o:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(env.server.records().is_empty());
+}

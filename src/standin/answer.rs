@@ -58,7 +58,8 @@ pub fn reply(behaviour: &Behaviour, record: &Record) -> Reply {
         Behaviour::Ok => ok(),
         Behaviour::Stall(d) => return Reply::Stall(*d, ok()),
         Behaviour::CloseMidResponse => return Reply::CutOff(ok()),
-        Behaviour::Hangup | Behaviour::Refuse => return Reply::Hangup,
+        // Handled before the handshake; here only if switched mid-request.
+        Behaviour::Hangup | Behaviour::Refuse | Behaviour::StallHandshake => return Reply::Hangup,
         Behaviour::Unauthorized => message(401, "Unauthenticated."),
         Behaviour::RateLimited { retry_after_s } => message(429, "Too Many Attempts.")
             .with_header("Retry-After", &retry_after_s.to_string()),

@@ -35,6 +35,9 @@ pub enum Behaviour {
     CloseMidResponse,
     /// Reads the request and drops the connection without answering.
     Hangup,
+    /// Accepts TCP but never answers the TLS handshake (a wedged server or
+    /// middlebox): the client's connect timeout must fire, nothing is sent.
+    StallHandshake,
     /// 302 to another host.
     Redirect,
     /// Not listening at all (the port is closed until another behaviour is set).
@@ -48,7 +51,7 @@ impl Behaviour {
     /// `html-error` (502 page), `captive-portal` (200 page), `truncated-json`,
     /// `status-false`, `retake:QUALITY` (e.g. `retake:no_face`),
     /// `already-registered`, `oversized`, `stall[:MS]`,
-    /// `close-mid-response`, `hangup`, `redirect`, `refuse`.
+    /// `close-mid-response`, `hangup`, `stall-handshake`, `redirect`, `refuse`.
     pub fn parse(name: &str) -> Result<Behaviour, String> {
         let (kind, arg) = match name.trim().split_once(':') {
             Some((k, a)) => (k, Some(a)),
@@ -93,6 +96,7 @@ impl Behaviour {
             "stall" => Behaviour::Stall(Duration::from_millis(number(120_000)?)),
             "close-mid-response" => Behaviour::CloseMidResponse,
             "hangup" => Behaviour::Hangup,
+            "stall-handshake" => Behaviour::StallHandshake,
             "redirect" => Behaviour::Redirect,
             "refuse" => Behaviour::Refuse,
             _ => return Err(format!("unknown stand-in behaviour `{name}`")),
@@ -117,6 +121,7 @@ impl fmt::Display for Behaviour {
             Behaviour::Stall(d) => write!(f, "stall:{}", d.as_millis()),
             Behaviour::CloseMidResponse => f.write_str("close-mid-response"),
             Behaviour::Hangup => f.write_str("hangup"),
+            Behaviour::StallHandshake => f.write_str("stall-handshake"),
             Behaviour::Redirect => f.write_str("redirect"),
             Behaviour::Refuse => f.write_str("refuse"),
         }
@@ -143,6 +148,7 @@ mod tests {
             Behaviour::Stall(Duration::from_millis(1500)),
             Behaviour::CloseMidResponse,
             Behaviour::Hangup,
+            Behaviour::StallHandshake,
             Behaviour::Redirect,
             Behaviour::Refuse,
         ];

@@ -352,6 +352,18 @@ fn accept_loop(shared: &Arc<Shared>, first: TcpListener) {
 fn serve(shared: &Arc<Shared>, tcp: TcpStream) {
     let _ = tcp.set_read_timeout(Some(IO_TIMEOUT));
     let _ = tcp.set_write_timeout(Some(IO_TIMEOUT));
+    {
+        let state = lock(&shared.state);
+        if state.behaviour == Behaviour::StallHandshake {
+            // Hold the connection open and silent until the behaviour
+            // changes or the server stops, bounded by the I/O timeout.
+            let generation = state.generation;
+            let _ = shared.changed.wait_timeout_while(state, IO_TIMEOUT, |s| {
+                s.generation == generation && s.behaviour == Behaviour::StallHandshake
+            });
+            return;
+        }
+    }
     match &shared.tls {
         Some(tls) => {
             if let Ok(conn) = ServerConnection::new(tls.clone()) {
