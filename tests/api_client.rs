@@ -36,7 +36,9 @@ fn assert_no_secret(outcome: &Outcome) {
 fn documented_200_is_registered_and_the_request_is_exact() {
     let env = Env::start(Behaviour::Ok);
     let image = jpeg();
-    let outcome = env.client().register(&image, "Ada Lovelace", VERIFICATION);
+    let client = env.client();
+    common::assert_no_secret_in(&format!("{client:?}"));
+    let outcome = client.register(&image, "Ada Lovelace", VERIFICATION);
     let Outcome::Registered {
         face_id,
         associated_verification_id,
