@@ -17,6 +17,8 @@ pub mod gpio;
 pub mod logging;
 pub mod queue;
 pub mod secret;
+#[cfg(feature = "demo")]
+pub mod standin;
 pub mod status;
 pub mod time;
 pub mod username;
