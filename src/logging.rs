@@ -19,16 +19,41 @@ pub fn init(verbose: bool) {
     } else {
         LevelFilter::Info
     };
-    let installed = if systemd_journal_logger::connected_to_journal() {
-        systemd_journal_logger::JournalLog::new()
-            .map(|j| j.with_syslog_identifier("enrolld".to_owned()))
-            .map_err(|_| ())
-            .and_then(|j| j.install().map_err(|_| ()))
-    } else {
-        log::set_boxed_logger(Box::new(StderrLog)).map_err(|_| ())
+    let sink: Box<dyn Log> = match systemd_journal_logger::JournalLog::new() {
+        Ok(journal) if systemd_journal_logger::connected_to_journal() => {
+            Box::new(journal.with_syslog_identifier("enrolld".to_owned()))
+        }
+        _ => Box::new(StderrLog),
     };
+    let installed = log::set_boxed_logger(Box::new(QuietWire(sink)));
     if installed.is_ok() {
         log::set_max_level(level);
+    }
+}
+
+/// The HTTP and TLS crates log request bytes at trace level, which would
+/// include the `Authorization` header and the image: those targets are held
+/// at info whatever the daemon's own level is.
+struct QuietWire(Box<dyn Log>);
+
+const WIRE_TARGETS: [&str; 3] = ["ureq", "rustls", "ureq_proto"];
+
+impl Log for QuietWire {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        let wire = WIRE_TARGETS
+            .iter()
+            .any(|t| metadata.target().starts_with(t));
+        (!wire || metadata.level() <= log::Level::Info) && self.0.enabled(metadata)
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if self.enabled(record.metadata()) {
+            self.0.log(record);
+        }
+    }
+
+    fn flush(&self) {
+        self.0.flush();
     }
 }
 
