@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod exit;
+pub mod fsutil;
 pub mod gpio;
 pub mod queue;
 pub mod secret;
