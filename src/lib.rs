@@ -15,6 +15,7 @@ pub mod control;
 pub mod exit;
 pub mod fsutil;
 pub mod gpio;
+pub mod machine;
 pub mod queue;
 pub mod secret;
 pub mod status;
