@@ -19,5 +19,6 @@ pub mod machine;
 pub mod queue;
 pub mod secret;
 pub mod status;
+pub mod tickets;
 pub mod time;
 pub mod username;
