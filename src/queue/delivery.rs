@@ -91,6 +91,8 @@ pub enum Report {
     Expired(Expired),
     /// A damaged entry was moved aside, not sent.
     Corrupt { reason: String },
+    /// Damaged files older than the maximum age were deleted from `corrupt/`.
+    CorruptPruned { files: usize },
     /// The queue directory failed (disk full, I/O error); retried with backoff.
     StorageError(String),
 }
@@ -125,8 +127,17 @@ pub async fn run_delivery<S, F, G, R>(
         };
     }
     loop {
-        match with_queue(&queue, |q| q.expire(&Now::read())).await {
-            Ok(expired) => expired.into_iter().for_each(|e| report(Report::Expired(e))),
+        let now = Now::read();
+        let cleanup = move |q: &mut Queue| -> Result<_, QueueError> {
+            Ok((q.expire(&now)?, q.prune_corrupt(&now)?))
+        };
+        match with_queue(&queue, cleanup).await {
+            Ok((expired, pruned)) => {
+                expired.into_iter().for_each(|e| report(Report::Expired(e)));
+                if pruned > 0 {
+                    report(Report::CorruptPruned { files: pruned });
+                }
+            }
             Err(e) => report(Report::StorageError(e.to_string())),
         }
         let next = if clock_ok() {

@@ -541,6 +541,33 @@ impl Queue {
         Ok(expired)
     }
 
+    /// Deletes files in `corrupt/` older than `max_age_secs` (by their
+    /// modification time, which a rename keeps): damaged entries may still
+    /// hold a face, and are kept only long enough for someone to look.
+    /// Skipped while the wall clock is implausible. Returns how many went.
+    pub fn prune_corrupt(&mut self, now: &Now) -> Result<usize, QueueError> {
+        if !crate::time::wall_clock_plausible(now.unix) {
+            return Ok(0);
+        }
+        let dir = self.config.dir.join("corrupt");
+        let mut removed = 0;
+        for name in list(&dir)? {
+            let path = dir.join(name);
+            let modified = fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .map_err(|e| FsError::new(&path, "inspect", &e))?;
+            let modified_unix = modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            if now.unix.saturating_sub(modified_unix) >= self.config.max_age_secs {
+                fsutil::remove_durable(&path)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     fn in_flight(&self, id: EntryId) -> Result<(), QueueError> {
         match self.index.get(&id.0) {
             Some(m) if m.in_flight => Ok(()),

@@ -248,3 +248,19 @@ fn config_defaults_and_checks() {
     };
     assert_eq!(bad.validate().unwrap_err().key, "backoff_max_ms");
 }
+
+#[test]
+fn old_corrupt_files_are_pruned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut q = Queue::open(&cfg).unwrap();
+    fs::write(cfg.dir.join("corrupt/00000000000000000001.entry"), b"x").unwrap();
+    let now = Now::read();
+    assert_eq!(q.prune_corrupt(&now).unwrap(), 0);
+    let later = Now {
+        unix: now.unix + cfg.max_age_secs,
+        ..now
+    };
+    assert_eq!(q.prune_corrupt(&later).unwrap(), 1);
+    assert!(names(&cfg.dir.join("corrupt")).is_empty());
+}
