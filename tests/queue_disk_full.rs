@@ -99,6 +99,7 @@ fn full_disk_refuses_with_disk_full_and_keeps_what_it_had() {
         "{err}"
     );
     assert!(accepted >= 3, "only {accepted} entries fit");
+    eprintln!("{accepted} entries of 30 kB fit on the 256 KiB tmpfs");
     assert_eq!(q.depth(), accepted);
 
     // The failed write left no temporary file and damaged nothing.
