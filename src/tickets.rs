@@ -197,10 +197,14 @@ impl Tickets {
 
     /// The oldest pending ticket becomes the ticket in progress.
     pub fn take(&mut self) -> Result<Option<Ticket>, TicketError> {
-        if self.in_progress.is_some() {
-            // The previous enrollment was never reported: treat it as finished
-            // rather than hold two tickets in progress.
-            self.in_progress = None;
+        if let Some(stale) = self.in_progress.take() {
+            // The previous enrollment was never reported (a daemon bug):
+            // treat it as finished rather than hold two tickets in progress,
+            // and say so.
+            log::warn!(
+                "tickets: ticket for {:?} was still in progress; treating it as used",
+                stale.username
+            );
         }
         let Some(ticket) = self.pending.pop_front() else {
             return Ok(None);

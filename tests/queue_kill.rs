@@ -74,6 +74,8 @@ fn child_process_entry() {
         .build()
         .unwrap();
     let (log, sink) = (dir.join("log"), dir.join("server"));
+    // Tells the parent the repairs at open are done and work begins.
+    append(&log, &format!("S {}\n", std::process::id()));
     rt.block_on(async {
         let sender_sink = sink.clone();
         let send = move |entry: enrolld::queue::Entry| {
@@ -130,6 +132,7 @@ fn kill_9_loses_nothing_and_sends_nothing_twice() {
     let dir = tmp.path();
     let exe = std::env::current_exe().unwrap();
     let started = Instant::now();
+    let mut starts = 0;
     for _ in 0..ROUNDS {
         let mut child = Command::new(&exe)
             .args(["--exact", "child_process_entry", "--test-threads=1"])
@@ -138,7 +141,15 @@ fn kill_9_loses_nothing_and_sends_nothing_twice() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_micros(fastrand::u64(5_000..50_000)));
+        // Most kills land while the child works (after it reports it has
+        // started, however slow the machine); one in ten lands during start
+        // and the repairs of `Queue::open`.
+        if fastrand::u8(0..10) == 0 {
+            std::thread::sleep(Duration::from_micros(fastrand::u64(0..5_000)));
+        } else {
+            wait_for_start(&dir.join("log"), &mut starts);
+            std::thread::sleep(Duration::from_micros(fastrand::u64(0..40_000)));
+        }
         // SIGKILL: no destructor, no flush, no chance to tidy up.
         child.kill().unwrap();
         child.wait().unwrap();
@@ -221,6 +232,21 @@ fn kill_9_loses_nothing_and_sends_nothing_twice() {
     assert!(processed.len() >= ROUNDS / 4, "too few deliveries");
     assert!(intents.len() > acked.len(), "no kill landed mid-push");
     assert!(!unknown.is_empty(), "no kill landed mid-delivery");
+}
+
+/// Waits until the log holds more start lines than `starts` (the child
+/// began working); the 20 s bound only guards against a hang.
+fn wait_for_start(log: &Path, starts: &mut usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = lines(log).iter().filter(|l| l.starts_with("S ")).count();
+        if now > *starts {
+            *starts = now;
+            return;
+        }
+        assert!(Instant::now() < deadline, "child did not start");
+        std::thread::sleep(Duration::from_micros(500));
+    }
 }
 
 /// Usernames of the entries still queued (read through the queue's own API).

@@ -584,6 +584,17 @@ impl Queue {
     /// An in-flight entry found at open: record it as an unknown delivery.
     fn interrupted(&mut self, seq: u64, now: &Now) -> Result<(), QueueError> {
         let path = self.path(seq, SENDING);
+        // Recorded already (the crash came between recording an
+        // `unknown_delivery` answer and removing the marker): keep that
+        // record, which may hold a verification id the client created.
+        let recorded = self.unknown_path(seq);
+        if let Ok(text) = fs::read(&recorded)
+            && let Ok(record) = serde_json::from_slice::<UnknownDelivery>(&text)
+        {
+            fsutil::remove_durable(&path)?;
+            self.report.unknown.push(record);
+            return Ok(());
+        }
         let decoded = match read_prefix(&path) {
             Ok((d, _)) => d,
             Err(reason) => {
@@ -610,11 +621,7 @@ impl Queue {
     fn write_unknown(&mut self, record: &UnknownDelivery) -> Result<(), QueueError> {
         let mut json = serde_json::to_vec_pretty(record).expect("record serializes");
         json.push(b'\n');
-        let path = self
-            .config
-            .dir
-            .join("unknown")
-            .join(format!("{:020}.json", record.seq));
+        let path = self.unknown_path(record.seq);
         // Already there: a crash came after recording and before removing
         // the in-flight file; the record is rewritten, not counted twice.
         let new = !path.exists();
@@ -639,6 +646,13 @@ impl Queue {
             reason: reason.to_owned(),
         });
         Ok(to)
+    }
+
+    fn unknown_path(&self, seq: u64) -> PathBuf {
+        self.config
+            .dir
+            .join("unknown")
+            .join(format!("{seq:020}.json"))
     }
 
     fn path(&self, seq: u64, kind: &str) -> PathBuf {

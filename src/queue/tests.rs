@@ -264,3 +264,24 @@ fn old_corrupt_files_are_pruned() {
     assert_eq!(q.prune_corrupt(&later).unwrap(), 1);
     assert!(names(&cfg.dir.join("corrupt")).is_empty());
 }
+
+#[test]
+fn a_crash_after_recording_an_unknown_keeps_the_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut q = Queue::open(&cfg).unwrap();
+    q.push(new("ann", 20), &Now::read()).unwrap();
+    q.begin(EntryId(1)).unwrap();
+    let sending = cfg.dir.join("00000000000000000001.sending");
+    let kept = fs::read(&sending).unwrap();
+    q.record_unknown(EntryId(1), Some("v-created".into()), "unknown_delivery")
+        .unwrap();
+    // As if killed before the marker was removed.
+    fs::write(&sending, kept).unwrap();
+    let q = Queue::open(&cfg).unwrap();
+    let u = &q.report().unknown[0];
+    assert_eq!(u.verification_id.as_deref(), Some("v-created"));
+    assert_eq!(u.reason, "unknown_delivery");
+    assert_eq!((q.depth(), q.unknown_count()), (0, 1));
+    assert!(!sending.exists());
+}
