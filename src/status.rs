@@ -99,6 +99,18 @@ pub struct QueueStatus {
     pub unknown_deliveries: usize,
 }
 
+impl QueueStatus {
+    /// The queue's figures now.
+    pub fn of(queue: &crate::queue::Queue, now: &crate::queue::Now) -> QueueStatus {
+        QueueStatus {
+            depth: queue.depth(),
+            bytes: queue.bytes(),
+            oldest_age_secs: queue.oldest_age(now).map(|a| a.as_secs()),
+            unknown_deliveries: queue.unknown_count(),
+        }
+    }
+}
+
 /// A driver's health.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
@@ -308,6 +320,29 @@ mod tests {
         assert!(w.write(&s).unwrap());
         let back: Status = serde_json::from_slice(&std::fs::read(w.path()).unwrap()).unwrap();
         assert_eq!(back.tickets_pending, 3);
+    }
+
+    #[test]
+    fn queue_figures_come_from_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = crate::queue::QueueConfig {
+            dir: dir.path().join("q"),
+            ..Default::default()
+        };
+        let mut q = crate::queue::Queue::open(&cfg).unwrap();
+        let now = crate::queue::Now::read();
+        let new = crate::queue::NewEntry {
+            username: "ann".into(),
+            verification_id: None,
+            jpeg: vec![1; 10],
+        };
+        q.push(new, &now).unwrap();
+        let s = QueueStatus::of(&q, &now);
+        assert_eq!(
+            (s.depth, s.bytes, s.oldest_age_secs),
+            (1, q.bytes(), Some(0))
+        );
+        assert_eq!(s.unknown_deliveries, 0);
     }
 
     #[test]
