@@ -13,12 +13,15 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod exit;
+pub mod fsutil;
 pub mod gpio;
 pub mod logging;
+pub mod machine;
 pub mod queue;
 pub mod secret;
 #[cfg(feature = "demo")]
 pub mod standin;
 pub mod status;
+pub mod tickets;
 pub mod time;
 pub mod username;

@@ -1,0 +1,84 @@
+//! The client side, for `enrolld enroll`, `enrolld trigger`, `enrolld status`:
+//! blocking (the CLI has no runtime), one request, one reply, with a timeout.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::protocol::{Reply, Request};
+
+/// How long the CLI waits for the daemon.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a command could not be carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("{path}: cannot connect ({reason}); is enrolld running?", path = path.display())]
+    Connect { path: PathBuf, reason: String },
+    #[error("{path}: {reason}", path = path.display())]
+    Io { path: PathBuf, reason: String },
+    #[error("enrolld sent a reply that is not understood")]
+    BadReply,
+    /// The daemon understood and said no (e.g. "ticket queue full").
+    #[error("enrolld: {0}")]
+    Refused(String),
+}
+
+/// Sends one request and returns the successful reply.
+pub fn request(socket: &Path, request: &Request) -> Result<Reply, ClientError> {
+    let io_err = |e: std::io::Error| ClientError::Io {
+        path: socket.to_owned(),
+        reason: crate::fsutil::describe(&e),
+    };
+    let mut stream = UnixStream::connect(socket).map_err(|e| ClientError::Connect {
+        path: socket.to_owned(),
+        reason: crate::fsutil::describe(&e),
+    })?;
+    stream.set_read_timeout(Some(TIMEOUT)).map_err(io_err)?;
+    stream.set_write_timeout(Some(TIMEOUT)).map_err(io_err)?;
+    let mut line = serde_json::to_vec(request).expect("request serializes");
+    line.push(b'\n');
+    stream.write_all(&line).map_err(io_err)?;
+    let mut reply = Vec::new();
+    BufReader::new(&stream)
+        .take(1 << 20)
+        .read_until(b'\n', &mut reply)
+        .map_err(io_err)?;
+    let reply = Reply::from_line(&reply).ok_or(ClientError::BadReply)?;
+    match reply.error_message() {
+        _ if reply.is_ok() => Ok(reply),
+        Some(message) => Err(ClientError::Refused(message.to_owned())),
+        None => Err(ClientError::BadReply),
+    }
+}
+
+/// Queues a ticket; returns its position (1 = next press).
+pub fn enroll(
+    socket: &Path,
+    username: &str,
+    verification_id: Option<&str>,
+) -> Result<u64, ClientError> {
+    let reply = request(
+        socket,
+        &Request::Enroll {
+            username: username.to_owned(),
+            verification_id: verification_id.map(str::to_owned),
+        },
+    )?;
+    reply
+        .get("position")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or(ClientError::BadReply)
+}
+
+/// Presses the button remotely.
+pub fn trigger(socket: &Path) -> Result<(), ClientError> {
+    request(socket, &Request::Trigger).map(drop)
+}
+
+/// The live status document (see `status::Status`), as JSON.
+pub fn status(socket: &Path) -> Result<serde_json::Value, ClientError> {
+    let reply = request(socket, &Request::Status)?;
+    reply.get("status").cloned().ok_or(ClientError::BadReply)
+}

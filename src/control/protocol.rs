@@ -1,0 +1,174 @@
+//! Requests and replies on the wire, and their checks.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::tickets::Ticket;
+
+/// A request as the client sends it (the server reads [`Wire`] and checks it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Request {
+    Enroll {
+        username: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verification_id: Option<String>,
+    },
+    Trigger,
+    Status,
+}
+
+/// A checked request, what the daemon's handler receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Queue a ticket for the next press.
+    Enroll(Ticket),
+    /// Same as a press of the button.
+    Trigger,
+    /// The live status.
+    Status,
+}
+
+/// The flat shape every request line must have. (serde's
+/// `deny_unknown_fields` does not apply to the unit variants of a tagged
+/// enum, so requests are read flat and checked by hand.)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire {
+    cmd: String,
+    username: Option<String>,
+    verification_id: Option<String>,
+}
+
+/// Parses and checks one request line; the error is the reply's text.
+pub fn parse_line(line: &[u8]) -> Result<Command, String> {
+    let text = std::str::from_utf8(line).map_err(|_| "request is not valid UTF-8".to_owned())?;
+    let wire: Wire = serde_json::from_str(text.trim_end_matches('\r')).map_err(|e| {
+        format!(
+            "malformed request ({e}); expected one JSON object per line with \"cmd\" one of \
+             \"enroll\", \"trigger\", \"status\""
+        )
+    })?;
+    let no_arguments = |cmd: Command| match (&wire.username, &wire.verification_id) {
+        (None, None) => Ok(cmd),
+        _ => Err(format!("\"{}\" takes no arguments", wire.cmd)),
+    };
+    match wire.cmd.as_str() {
+        "enroll" => {
+            let username = wire
+                .username
+                .as_deref()
+                .ok_or("\"enroll\" needs \"username\"")?;
+            let ticket = Ticket::new(username, wire.verification_id.as_deref())
+                .map_err(|e| e.to_string())?;
+            Ok(Command::Enroll(ticket))
+        }
+        "trigger" => no_arguments(Command::Trigger),
+        "status" => no_arguments(Command::Status),
+        other => Err(format!(
+            "unknown command {other:?}; known: \"enroll\", \"trigger\", \"status\""
+        )),
+    }
+}
+
+/// A reply: a JSON object with `ok` and, on failure, `error`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply(Map<String, Value>);
+
+impl Reply {
+    pub fn ok() -> Reply {
+        let mut m = Map::new();
+        m.insert("ok".into(), Value::Bool(true));
+        Reply(m)
+    }
+
+    pub fn error(message: impl Into<String>) -> Reply {
+        let mut m = Map::new();
+        m.insert("ok".into(), Value::Bool(false));
+        m.insert("error".into(), Value::String(message.into()));
+        Reply(m)
+    }
+
+    /// Adds a field (`position`, `status`, ...).
+    pub fn with(mut self, key: &str, value: impl Serialize) -> Reply {
+        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+        self.0.insert(key.to_owned(), value);
+        self
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.0.get("ok") == Some(&Value::Bool(true))
+    }
+
+    pub fn error_message(&self) -> Option<&str> {
+        self.0.get("error").and_then(Value::as_str)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+
+    /// One line of JSON, newline included.
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(&self.0).expect("reply serializes");
+        line.push(b'\n');
+        line
+    }
+
+    /// Parses a reply line; `None` if it is not a JSON object with a boolean `ok`.
+    pub fn from_line(line: &[u8]) -> Option<Reply> {
+        let map: Map<String, Value> = serde_json::from_slice(line).ok()?;
+        map.get("ok")?.as_bool()?;
+        Some(Reply(map))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_three_commands() {
+        assert_eq!(parse_line(br#"{"cmd":"trigger"}"#), Ok(Command::Trigger));
+        assert_eq!(parse_line(b"{\"cmd\":\"status\"}\r"), Ok(Command::Status));
+        assert_eq!(
+            parse_line(br#"{"cmd":"enroll","username":"Ann","verification_id":"v1"}"#),
+            Ok(Command::Enroll(Ticket::new("Ann", Some("v1")).unwrap()))
+        );
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong() {
+        let err = |l: &[u8]| parse_line(l).unwrap_err();
+        assert!(err(b"hello").starts_with("malformed request (expected value"));
+        assert_eq!(
+            err(br#"{"cmd":"reboot"}"#),
+            r#"unknown command "reboot"; known: "enroll", "trigger", "status""#
+        );
+        assert_eq!(err(br#"{"cmd":"enroll"}"#), r#""enroll" needs "username""#);
+        assert!(err(br#"{"cmd":"trigger","x":1}"#).contains("unknown field `x`"));
+        assert_eq!(
+            err(br#"{"cmd":"trigger","username":"a"}"#),
+            r#""trigger" takes no arguments"#
+        );
+        assert!(err(br#"{"username":"a"}"#).contains("missing field `cmd`"));
+        assert_eq!(err(b"\xff\xfe"), "request is not valid UTF-8");
+        assert_eq!(
+            err(br#"{"cmd":"enroll","username":""}"#),
+            "username: must not be empty"
+        );
+    }
+
+    #[test]
+    fn replies_round_trip() {
+        let r = Reply::ok().with("position", 2);
+        assert_eq!(r.to_line(), b"{\"ok\":true,\"position\":2}\n");
+        assert_eq!(Reply::from_line(&r.to_line()), Some(r));
+        let e = Reply::error("no");
+        assert_eq!(
+            Reply::from_line(&e.to_line()).unwrap().error_message(),
+            Some("no")
+        );
+        assert_eq!(Reply::from_line(b"[1]"), None);
+    }
+}

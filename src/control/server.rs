@@ -1,0 +1,197 @@
+//! The socket server: bind (replacing a stale socket left by a crash), then
+//! [`run`] until shutdown, in the manner of tokio's mini-redis: an accept
+//! loop, one task per connection, a bounded number of connections, and a
+//! graceful stop that tells every connection to finish and waits for them.
+
+use std::ffi::CString;
+use std::future::Future;
+use std::io;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{Semaphore, broadcast, mpsc};
+
+use super::protocol::{Command, Reply, parse_line};
+use super::{ControlConfig, MAX_BAD_REQUESTS, MAX_LINE, SOCKET_MODE};
+use crate::fsutil::{self, FsError};
+
+/// Connections served at once; more wait in the kernel's backlog.
+pub const MAX_CONNECTIONS: usize = 16;
+/// A connection silent for this long is closed (a stuck client must not
+/// hold a slot forever).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the daemon implements to answer commands.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, command: Command) -> impl Future<Output = Reply> + Send;
+}
+
+/// Why the socket could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BindError {
+    #[error(
+        "{path}: another enrolld is already listening here; stop it first",
+        path = path.display()
+    )]
+    InUse { path: PathBuf },
+    #[error(
+        "{path}: exists and is not a socket; refusing to replace it",
+        path = path.display()
+    )]
+    NotASocket { path: PathBuf },
+    #[error("control.group: no group named {0:?}")]
+    NoSuchGroup(String),
+    #[error(transparent)]
+    Fs(#[from] FsError),
+}
+
+/// Binds the control socket: creates its directory, replaces a stale socket
+/// file (one nobody listens on: the daemon crashed), refuses to steal a live
+/// one, then sets mode 0660 and the configured group.
+pub fn bind(config: &ControlConfig) -> Result<UnixListener, BindError> {
+    let path = &config.socket;
+    if let Some(dir) = path.parent() {
+        fsutil::ensure_dir(dir, 0o755)?;
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_socket() => {
+            return Err(BindError::NotASocket { path: path.clone() });
+        }
+        Ok(_) => match std::os::unix::net::UnixStream::connect(path) {
+            Ok(_) => return Err(BindError::InUse { path: path.clone() }),
+            Err(_) => fsutil::remove_durable(path)?,
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(FsError::new(path, "inspect", &e).into()),
+    }
+    let listener = UnixListener::bind(path).map_err(|e| FsError::new(path, "bind", &e))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(SOCKET_MODE))
+        .map_err(|e| FsError::new(path, "set the mode of", &e))?;
+    if let Some(group) = &config.group {
+        chgrp(path, group)?;
+    }
+    Ok(listener)
+}
+
+fn chgrp(path: &Path, group: &str) -> Result<(), BindError> {
+    let name = CString::new(group).map_err(|_| BindError::NoSuchGroup(group.to_owned()))?;
+    // SAFETY: getgrnam reads a NUL-terminated name and returns a pointer to a
+    // static record (or null) that we read at once, before any other call.
+    let gid = unsafe {
+        let entry = libc::getgrnam(name.as_ptr());
+        if entry.is_null() {
+            return Err(BindError::NoSuchGroup(group.to_owned()));
+        }
+        (*entry).gr_gid
+    };
+    std::os::unix::fs::chown(path, None, Some(gid))
+        .map_err(|e| FsError::new(path, "change the group of", &e).into())
+}
+
+/// Serves connections until `shutdown` completes, then tells open
+/// connections to stop (each finishes the request it is answering) and
+/// waits for them.
+pub async fn run<H: Handler>(listener: UnixListener, handler: Arc<H>, shutdown: impl Future) {
+    // Dropping `stop_tx` wakes every connection's `stop_rx`; each connection
+    // holds a clone of `done_tx`, so `done_rx` yields None once all are gone.
+    let (stop_tx, _) = broadcast::channel::<()>(1);
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            p = slots.clone().acquire_owned() => p.expect("semaphore never closed"),
+        };
+        let stream = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    log::warn!("control socket: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let handler = Arc::clone(&handler);
+        let mut stop_rx = stop_tx.subscribe();
+        let done = done_tx.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = serve(stream, &*handler) => {}
+                _ = stop_rx.recv() => {}
+            }
+            drop(permit);
+            drop(done);
+        });
+    }
+    drop(stop_tx);
+    drop(done_tx);
+    let _ = done_rx.recv().await;
+}
+
+/// One connection: read a line, answer it, until EOF, silence or too much garbage.
+async fn serve<H: Handler>(stream: UnixStream, handler: &H) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let mut bad = 0;
+    let mut line = Vec::with_capacity(256);
+    loop {
+        line.clear();
+        let limited = (&mut reader).take(MAX_LINE as u64 + 1);
+        let read = tokio::time::timeout(IDLE_TIMEOUT, read_line(limited, &mut line)).await;
+        let Ok(Ok(n)) = read else {
+            return; // silent too long, or the peer went away
+        };
+        if n == 0 {
+            return; // EOF
+        }
+        let complete = line.last() == Some(&b'\n');
+        if complete {
+            line.pop();
+        }
+        if line.len() > MAX_LINE {
+            let reply = Reply::error(format!(
+                "request line longer than {MAX_LINE} bytes; closing the connection"
+            ));
+            let _ = write.write_all(&reply.to_line()).await;
+            return;
+        }
+        if line.iter().all(u8::is_ascii_whitespace) && complete {
+            continue; // blank lines are harmless
+        }
+        let reply = match parse_line(&line) {
+            Ok(command) => handler.handle(command).await,
+            Err(message) => {
+                bad += 1;
+                if bad >= MAX_BAD_REQUESTS {
+                    let reply = Reply::error(format!(
+                        "{message}; too many malformed requests, closing the connection"
+                    ));
+                    let _ = write.write_all(&reply.to_line()).await;
+                    return;
+                }
+                Reply::error(message)
+            }
+        };
+        if write.write_all(&reply.to_line()).await.is_err() {
+            return;
+        }
+        if !complete {
+            return; // the peer closed after an unterminated last line
+        }
+    }
+}
+
+async fn read_line(
+    mut reader: impl tokio::io::AsyncBufRead + Unpin,
+    line: &mut Vec<u8>,
+) -> io::Result<usize> {
+    reader.read_until(b'\n', line).await
+}

@@ -1,0 +1,228 @@
+//! Crash-safe file operations: the pieces the queue, the tickets and the
+//! status file share.
+//!
+//! A file is replaced atomically by writing a temporary file in the same
+//! directory (so the rename cannot cross file systems), fsyncing it, renaming
+//! it over the target and fsyncing the directory (so the rename itself is on
+//! disk). After a power cut or a kill -9 a reader sees either the old content
+//! or the new one, never a mix. Errors name the path and the step that failed,
+//! and translate the errno people hit on SD cards ("disk full", "read-only
+//! file system") into words.
+
+use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Mode of files holding biometric data or tickets.
+pub const PRIVATE_FILE: u32 = 0o600;
+/// Mode of directories holding such files.
+pub const PRIVATE_DIR: u32 = 0o700;
+
+/// A file-system step that failed: which path, which step, why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: cannot {step}: {reason}", path = path.display())]
+pub struct FsError {
+    pub path: PathBuf,
+    /// What was being done, e.g. "write", "rename into place".
+    pub step: &'static str,
+    /// The error kind, so callers can tell e.g. "not found" from the rest.
+    pub kind: io::ErrorKind,
+    /// Human words for the errno ("disk full" for ENOSPC).
+    pub reason: String,
+    /// The raw errno, if any (ENOSPC, EDQUOT, ...).
+    pub errno: Option<i32>,
+}
+
+impl FsError {
+    pub fn new(path: &Path, step: &'static str, err: &io::Error) -> Self {
+        FsError {
+            path: path.to_owned(),
+            step,
+            kind: err.kind(),
+            reason: describe(err),
+            errno: err.raw_os_error(),
+        }
+    }
+
+    /// True when the disk (or the quota) is full: the caller may free space
+    /// or report "storage full" rather than a generic failure.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self.errno, Some(libc::ENOSPC) | Some(libc::EDQUOT))
+    }
+}
+
+/// The reason in words an integrator understands at a glance.
+pub fn describe(err: &io::Error) -> String {
+    match err.raw_os_error() {
+        Some(libc::ENOSPC) => "disk full (ENOSPC)".to_owned(),
+        Some(libc::EDQUOT) => "disk quota exceeded (EDQUOT)".to_owned(),
+        Some(libc::EROFS) => "read-only file system (EROFS)".to_owned(),
+        Some(libc::EACCES) | Some(libc::EPERM) => format!("permission denied ({err})"),
+        Some(libc::EIO) => "input/output error: the storage may be failing (EIO)".to_owned(),
+        _ => err.to_string(),
+    }
+}
+
+/// Distinguishes temporary files of concurrent writers in one process.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The prefix of temporary files; scanners of a directory skip (and may
+/// remove) names starting with it, since they are leftovers of a crash.
+pub const TEMP_PREFIX: &str = ".tmp.";
+
+/// Replaces `path` with `bytes` atomically and durably, the file having `mode`.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+    write_atomic_parts(path, &[bytes], mode)
+}
+
+/// Like [`write_atomic`], writing several slices one after the other (a
+/// header and a body) without first joining them in memory.
+pub fn write_atomic_parts(path: &Path, parts: &[&[u8]], mode: u32) -> Result<(), FsError> {
+    let dir = parent_of(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(
+        "{TEMP_PREFIX}{name}.{}.{}",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = write_new_synced(&temp, parts, mode).and_then(|()| {
+        fs::rename(&temp, path).map_err(|e| FsError::new(path, "rename into place", &e))
+    });
+    if result.is_err() {
+        // Best effort: a leftover temp file is harmless (scanners skip it) but
+        // would waste the space that was probably just found missing.
+        let _ = fs::remove_file(&temp);
+    }
+    result?;
+    sync_dir(dir)
+}
+
+/// Creates `path` (which must not exist) with `mode`, writes and fsyncs it.
+fn write_new_synced(path: &Path, parts: &[&[u8]], mode: u32) -> Result<(), FsError> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| FsError::new(path, "create", &e))?;
+    for part in parts {
+        file.write_all(part)
+            .map_err(|e| FsError::new(path, "write", &e))?;
+    }
+    // The umask may have narrowed the mode; 0600 stays 0600 either way, but a
+    // wider requested mode (0644 status file) must not become narrower.
+    file.set_permissions(Permissions::from_mode(mode))
+        .map_err(|e| FsError::new(path, "set the mode of", &e))?;
+    file.sync_all().map_err(|e| FsError::new(path, "fsync", &e))
+}
+
+/// Renames durably: the rename, then an fsync of the directory (or both
+/// directories) so it survives a power cut.
+pub fn rename_durable(from: &Path, to: &Path) -> Result<(), FsError> {
+    fs::rename(from, to).map_err(|e| FsError::new(from, "rename", &e))?;
+    sync_dir(parent_of(to))?;
+    if parent_of(from) != parent_of(to) {
+        sync_dir(parent_of(from))?;
+    }
+    Ok(())
+}
+
+/// Removes a file durably. A file already gone is not an error.
+pub fn remove_durable(path: &Path) -> Result<(), FsError> {
+    match fs::remove_file(path) {
+        Ok(()) => sync_dir(parent_of(path)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(FsError::new(path, "remove", &e)),
+    }
+}
+
+/// fsyncs a directory so the names created, renamed or removed in it persist.
+pub fn sync_dir(dir: &Path) -> Result<(), FsError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| FsError::new(dir, "fsync directory", &e))
+}
+
+/// Creates `dir` and its missing parents with `mode`; an existing `dir` is
+/// left as it is (it may be systemd's `RuntimeDirectory=` with its own mode).
+pub fn ensure_dir(dir: &Path, mode: u32) -> Result<(), FsError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(dir)
+        .map_err(|e| FsError::new(dir, "create directory", &e))?;
+    if !dir.is_dir() {
+        let e = io::Error::from_raw_os_error(libc::ENOTDIR);
+        return Err(FsError::new(dir, "use as directory", &e));
+    }
+    Ok(())
+}
+
+/// Creates `dir` like [`ensure_dir`] and then sets exactly `mode` on it, so a
+/// directory holding faces is private even if it existed with a wider mode.
+pub fn ensure_private_dir(dir: &Path, mode: u32) -> Result<(), FsError> {
+    ensure_dir(dir, mode)?;
+    fs::set_permissions(dir, Permissions::from_mode(mode))
+        .map_err(|e| FsError::new(dir, "set the mode of", &e))
+}
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn writes_replaces_and_sets_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json");
+        write_atomic(&path, b"one", PRIVATE_FILE).unwrap();
+        write_atomic_parts(&path, &[b"tw", b"o"], 0o644).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o644);
+        // No temporary file is left behind.
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn error_names_path_and_step() {
+        let path = Path::new("/nonexistent-dir-enrolld/x");
+        let err = write_atomic(path, b"x", PRIVATE_FILE).unwrap_err();
+        assert_eq!(err.step, "create");
+        assert_eq!(err.kind, io::ErrorKind::NotFound);
+        assert!(err.to_string().contains("/nonexistent-dir-enrolld/.tmp.x"));
+    }
+
+    #[test]
+    fn enospc_reads_disk_full() {
+        let e = io::Error::from_raw_os_error(libc::ENOSPC);
+        let err = FsError::new(Path::new("/q/1.entry"), "write", &e);
+        assert!(err.is_disk_full());
+        assert_eq!(
+            err.to_string(),
+            "/q/1.entry: cannot write: disk full (ENOSPC)"
+        );
+    }
+
+    #[test]
+    fn private_dir_is_tightened() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = dir.path().join("a/b");
+        ensure_dir(&q, 0o755).unwrap();
+        ensure_private_dir(&q, PRIVATE_DIR).unwrap();
+        assert_eq!(fs::metadata(&q).unwrap().mode() & 0o777, 0o700);
+        remove_durable(&q.join("missing")).unwrap();
+    }
+}

@@ -1,0 +1,287 @@
+//! Unit tests of the queue's file protocol, on real files in a temp dir.
+
+use super::*;
+use std::os::unix::fs::MetadataExt;
+
+pub(super) fn config(dir: &Path) -> QueueConfig {
+    QueueConfig {
+        dir: dir.join("queue"),
+        max_entries: 4,
+        max_bytes: 10_000,
+        ..QueueConfig::default()
+    }
+}
+
+fn new(name: &str, size: usize) -> NewEntry {
+    NewEntry {
+        username: name.into(),
+        verification_id: None,
+        jpeg: vec![0xab; size],
+    }
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    list(dir).unwrap()
+}
+
+#[test]
+fn push_is_durable_private_and_ordered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let now = Now::read();
+    let mut q = Queue::open(&cfg).unwrap();
+    assert_eq!(q.push(new("a", 100), &now).unwrap(), EntryId(1));
+    assert_eq!(q.push(new("b", 100), &now).unwrap(), EntryId(2));
+    assert_eq!(fs::metadata(&cfg.dir).unwrap().mode() & 0o777, 0o700);
+    let file = cfg.dir.join("00000000000000000001.entry");
+    assert_eq!(fs::metadata(&file).unwrap().mode() & 0o777, 0o600);
+
+    let mut q = Queue::open(&cfg).unwrap();
+    assert_eq!(q.depth(), 2);
+    assert_eq!(q.bytes(), 2 * fs::metadata(&file).unwrap().len());
+    assert_eq!(q.oldest(), Some(EntryId(1)));
+    let e = q.begin(EntryId(1)).unwrap();
+    assert_eq!((e.username.as_str(), e.jpeg.len()), ("a", 100));
+    // In flight: not offered again, not begun twice.
+    assert_eq!(q.oldest(), Some(EntryId(2)));
+    assert_eq!(
+        q.begin(EntryId(1)),
+        Err(QueueError::NoSuchEntry(EntryId(1)))
+    );
+    q.finish(EntryId(1)).unwrap();
+    assert_eq!(q.depth(), 1);
+    // Sequence numbers continue after a restart.
+    let mut q = Queue::open(&cfg).unwrap();
+    assert_eq!(q.push(new("c", 10), &now).unwrap(), EntryId(3));
+}
+
+#[test]
+fn debug_never_shows_image_bytes() {
+    let e = new("ann", 3);
+    assert_eq!(
+        format!("{e:?}"),
+        "NewEntry { username: \"ann\", verification_id: None, jpeg_bytes: 3, .. }"
+    );
+}
+
+#[test]
+fn full_by_entries_or_bytes_refuses_visibly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = Now::read();
+    let mut q = Queue::open(&config(tmp.path())).unwrap();
+    for _ in 0..4 {
+        q.push(new("a", 10), &now).unwrap();
+    }
+    let err = q.push(new("a", 10), &now).unwrap_err();
+    assert!(matches!(err, QueueError::Full { entries: 4, .. }), "{err}");
+    assert!(err.to_string().starts_with("offline queue full (4 entries"));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mut q = Queue::open(&config(tmp.path())).unwrap();
+    q.push(new("a", 6_000), &now).unwrap();
+    assert!(matches!(
+        q.push(new("b", 6_000), &now),
+        Err(QueueError::Full { .. })
+    ));
+    assert_eq!(q.depth(), 1);
+}
+
+#[test]
+fn retry_later_keeps_order_and_records_a_created_verification() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let now = Now::read();
+    let mut q = Queue::open(&cfg).unwrap();
+    q.push(new("a", 50), &now).unwrap();
+    q.push(new("b", 50), &now).unwrap();
+    q.begin(EntryId(1)).unwrap();
+    q.retry_later(EntryId(1), Some("v-created".into())).unwrap();
+    assert_eq!(q.oldest(), Some(EntryId(1)));
+    let mut q = Queue::open(&cfg).unwrap();
+    let e = q.begin(EntryId(1)).unwrap();
+    assert_eq!(e.verification_id.as_deref(), Some("v-created"));
+    assert_eq!(e.jpeg, vec![0xab; 50]);
+    q.retry_later(EntryId(1), None).unwrap();
+    assert_eq!(q.bytes(), Queue::open(&cfg).unwrap().bytes());
+}
+
+#[test]
+fn interrupted_delivery_becomes_unknown_and_is_never_resent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let now = Now::read();
+    let mut q = Queue::open(&cfg).unwrap();
+    q.push(
+        NewEntry {
+            verification_id: Some("v-9".into()),
+            ..new("ann", 20)
+        },
+        &now,
+    )
+    .unwrap();
+    q.begin(EntryId(1)).unwrap();
+    drop(q); // the process dies while sending
+
+    let q = Queue::open(&cfg).unwrap();
+    assert_eq!(q.depth(), 0);
+    assert_eq!(q.unknown_count(), 1);
+    let u = &q.report().unknown[0];
+    assert_eq!((u.seq, u.verification_id.as_deref()), (1, Some("v-9")));
+    assert_eq!(u.reason, "interrupted");
+    let rec = fs::read_to_string(cfg.dir.join("unknown/00000000000000000001.json")).unwrap();
+    assert!(rec.contains("\"v-9\""), "{rec}");
+    assert!(!rec.contains("jpeg"));
+    // The next entry gets a fresh number, not the recorded one.
+    let mut q = Queue::open(&cfg).unwrap();
+    assert_eq!(q.push(new("b", 1), &now).unwrap(), EntryId(2));
+}
+
+#[test]
+fn unknown_outcome_is_recorded_with_the_verification_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut q = Queue::open(&cfg).unwrap();
+    q.push(new("ann", 20), &Now::read()).unwrap();
+    q.begin(EntryId(1)).unwrap();
+    let r = q
+        .record_unknown(EntryId(1), Some("v-new".into()), "unknown_delivery")
+        .unwrap();
+    assert_eq!(r.verification_id.as_deref(), Some("v-new"));
+    assert_eq!((q.depth(), q.bytes(), q.unknown_count()), (0, 0, 1));
+    assert_eq!(names(&cfg.dir), ["corrupt", "unknown"]);
+}
+
+#[test]
+fn damaged_files_are_moved_aside_reported_and_not_sent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let now = Now::read();
+    let mut q = Queue::open(&cfg).unwrap();
+    for n in ["a", "b", "c", "d"] {
+        q.push(new(n, 300), &now).unwrap();
+    }
+    drop(q);
+    let path = |n: u64| cfg.dir.join(format!("{n:020}.entry"));
+    // 1: truncated; 2: garbage; 3: image bytes flipped (found at send time).
+    let f1 = fs::read(path(1)).unwrap();
+    fs::write(path(1), &f1[..f1.len() - 10]).unwrap();
+    fs::write(path(2), b"not a queue entry at all\n").unwrap();
+    let mut f3 = fs::read(path(3)).unwrap();
+    let last = f3.len() - 1;
+    f3[last] ^= 1;
+    fs::write(path(3), f3).unwrap();
+    fs::write(cfg.dir.join("stray.txt"), b"?").unwrap();
+    fs::write(cfg.dir.join(".tmp.00000000000000000009.entry.1.1"), b"half").unwrap();
+
+    let mut q = Queue::open(&cfg).unwrap();
+    let reasons: Vec<&str> = q
+        .report()
+        .corrupt
+        .iter()
+        .map(|c| c.reason.as_str())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "not a queue file",
+            "size 400 bytes, expected 410 (truncated or extended)"
+                .replace("400", &(f1.len() - 10).to_string())
+                .replace("410", &f1.len().to_string())
+                .as_str(),
+            "not a queue entry",
+        ]
+    );
+    assert_eq!(q.report().leftovers_removed, 1);
+    assert_eq!(q.depth(), 2);
+    let err = q.begin(EntryId(3)).unwrap_err();
+    assert!(
+        matches!(&err, QueueError::Corrupt { reason, .. } if reason == "image checksum mismatch"),
+        "{err}"
+    );
+    assert_eq!(q.oldest(), Some(EntryId(4)));
+    assert_eq!(names(&cfg.dir.join("corrupt")).len(), 4);
+}
+
+#[test]
+fn old_entries_expire_unsent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let now = Now::read();
+    let mut q = Queue::open(&cfg).unwrap();
+    q.push(new("a", 10), &now).unwrap();
+    q.push(new("b", 10), &now).unwrap();
+    q.begin(EntryId(2)).unwrap(); // in flight: not expired under the sender
+    let later = Now {
+        boottime: now.boottime + cfg.max_age(),
+        ..now.clone()
+    };
+    // Creation times are kept in milliseconds: the age is within 1 ms.
+    let age = q.oldest_age(&later).unwrap();
+    assert!(age >= cfg.max_age() && age < cfg.max_age() + Duration::from_millis(1));
+    let expired = q.expire(&later).unwrap();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].id, EntryId(1));
+    assert_eq!(q.depth(), 1);
+    assert!(!cfg.dir.join("00000000000000000001.entry").exists());
+    let just_before = Now {
+        boottime: now.boottime + cfg.max_age() - Duration::from_secs(1),
+        ..now
+    };
+    q.retry_later(EntryId(2), None).unwrap();
+    assert!(q.expire(&just_before).unwrap().is_empty());
+}
+
+#[test]
+fn config_defaults_and_checks() {
+    let c = QueueConfig::default();
+    assert_eq!(c.dir, Path::new("/var/lib/enrolld/queue"));
+    assert_eq!(c.max_age_secs, 86_400);
+    c.validate().unwrap();
+    let bad = QueueConfig {
+        dir: "rel".into(),
+        ..QueueConfig::default()
+    };
+    assert_eq!(bad.validate().unwrap_err().key, "dir");
+    let bad = QueueConfig {
+        backoff_max_ms: 10,
+        ..QueueConfig::default()
+    };
+    assert_eq!(bad.validate().unwrap_err().key, "backoff_max_ms");
+}
+
+#[test]
+fn old_corrupt_files_are_pruned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut q = Queue::open(&cfg).unwrap();
+    fs::write(cfg.dir.join("corrupt/00000000000000000001.entry"), b"x").unwrap();
+    let now = Now::read();
+    assert_eq!(q.prune_corrupt(&now).unwrap(), 0);
+    let later = Now {
+        unix: now.unix + cfg.max_age_secs,
+        ..now
+    };
+    assert_eq!(q.prune_corrupt(&later).unwrap(), 1);
+    assert!(names(&cfg.dir.join("corrupt")).is_empty());
+}
+
+#[test]
+fn a_crash_after_recording_an_unknown_keeps_the_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut q = Queue::open(&cfg).unwrap();
+    q.push(new("ann", 20), &Now::read()).unwrap();
+    q.begin(EntryId(1)).unwrap();
+    let sending = cfg.dir.join("00000000000000000001.sending");
+    let kept = fs::read(&sending).unwrap();
+    q.record_unknown(EntryId(1), Some("v-created".into()), "unknown_delivery")
+        .unwrap();
+    // As if killed before the marker was removed.
+    fs::write(&sending, kept).unwrap();
+    let q = Queue::open(&cfg).unwrap();
+    let u = &q.report().unknown[0];
+    assert_eq!(u.verification_id.as_deref(), Some("v-created"));
+    assert_eq!(u.reason, "unknown_delivery");
+    assert_eq!((q.depth(), q.unknown_count()), (0, 1));
+    assert!(!sending.exists());
+}

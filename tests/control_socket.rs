@@ -1,0 +1,258 @@
+//! The control socket over a real Unix socket in a temp dir: the CLI client
+//! functions against the real server, a handler backed by real persisted
+//! tickets, malformed and oversized input, stale and live socket files,
+//! permissions and graceful shutdown.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use enrolld::control::server::{BindError, Handler, bind, run};
+use enrolld::control::{Command, ControlConfig, Reply, client};
+use enrolld::status::Status;
+use enrolld::tickets::Tickets;
+use tokio::sync::oneshot;
+
+/// A daemon stand-in: tickets on disk, a press counter, a status document.
+struct TestDaemon {
+    tickets: Mutex<Tickets>,
+    presses: AtomicUsize,
+}
+
+impl Handler for TestDaemon {
+    async fn handle(&self, command: Command) -> Reply {
+        match command {
+            Command::Enroll(ticket) => match self.tickets.lock().unwrap().push(ticket) {
+                Ok(position) => Reply::ok().with("position", position),
+                Err(e) => Reply::error(e.to_string()),
+            },
+            Command::Trigger => {
+                self.presses.fetch_add(1, Ordering::SeqCst);
+                Reply::ok()
+            }
+            Command::Status => {
+                let mut status = Status::starting("lobby-1", 1_800_000_000);
+                status.tickets_pending = self.tickets.lock().unwrap().pending();
+                Reply::ok().with("status", status)
+            }
+        }
+    }
+}
+
+struct Server {
+    tmp: tempfile::TempDir,
+    config: ControlConfig,
+    daemon: Arc<TestDaemon>,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn config(dir: &Path) -> ControlConfig {
+    ControlConfig {
+        socket: dir.join("run/control.sock"),
+        tickets_file: dir.join("state/tickets.json"),
+        max_tickets: 2,
+        ..ControlConfig::default()
+    }
+}
+
+fn start_in(tmp: tempfile::TempDir, config: ControlConfig) -> Server {
+    let tickets = Tickets::open(&config.tickets_file, config.max_tickets).unwrap();
+    let daemon = Arc::new(TestDaemon {
+        tickets: Mutex::new(tickets),
+        presses: AtomicUsize::new(0),
+    });
+    let listener = bind(&config).unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(run(listener, daemon.clone(), stopped));
+    Server {
+        tmp,
+        config,
+        daemon,
+        stop,
+        task,
+    }
+}
+
+fn start() -> Server {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config(tmp.path());
+    start_in(tmp, config)
+}
+
+impl Server {
+    fn socket(&self) -> PathBuf {
+        self.config.socket.clone()
+    }
+
+    async fn stop(self) -> (tempfile::TempDir, ControlConfig) {
+        self.stop.send(()).unwrap();
+        self.task.await.unwrap();
+        (self.tmp, self.config)
+    }
+}
+
+/// Runs blocking client code (the CLI's) off the runtime.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
+/// Sends raw bytes and collects every reply line until the server closes.
+async fn raw(socket: PathBuf, bytes: Vec<u8>) -> Vec<String> {
+    blocking(move || {
+        let mut s = UnixStream::connect(socket).unwrap();
+        s.write_all(&bytes).unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        BufReader::new(s).lines().map(Result::unwrap).collect()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_commands_work_and_tickets_survive_a_restart() {
+    let server = start();
+    let sock = server.socket();
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o660
+    );
+    let s = sock.clone();
+    let positions = blocking(move || {
+        (
+            client::enroll(&s, "Ann Lee", Some("3f1c-0001")).unwrap(),
+            client::enroll(&s, "Bob", None).unwrap(),
+            client::enroll(&s, "Cy", None).unwrap_err(),
+        )
+    })
+    .await;
+    assert_eq!(positions.0, 1);
+    assert_eq!(positions.1, 2);
+    assert_eq!(
+        positions.2.to_string(),
+        "enrolld: ticket queue full (2 pending): wait for presses or raise control.max_tickets"
+    );
+    let s = sock.clone();
+    let (status, refused) = blocking(move || {
+        client::trigger(&s).unwrap();
+        (
+            client::status(&s).unwrap(),
+            client::enroll(&s, "bad\u{1b}name", None).unwrap_err(),
+        )
+    })
+    .await;
+    assert_eq!(server.daemon.presses.load(Ordering::SeqCst), 1);
+    assert_eq!(status["schema"], 1);
+    assert_eq!(status["tickets_pending"], 2);
+    assert_eq!(
+        refused.to_string(),
+        "enrolld: username: contains a control character (U+001B)"
+    );
+
+    // Restart: the socket file left behind is replaced, the tickets are back.
+    let (tmp, config) = server.stop().await;
+    assert!(
+        config.socket.exists(),
+        "socket file remains, as after a crash"
+    );
+    let server = start_in(tmp, config);
+    let s = server.socket();
+    let status = blocking(move || client::status(&s).unwrap()).await;
+    assert_eq!(status["tickets_pending"], 2);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_input_gets_clear_errors_then_the_door() {
+    let server = start();
+    let replies = raw(
+        server.socket(),
+        b"hello\n\n{\"cmd\":\"trigger\"}\n{\"cmd\":\"dance\"}\n[]\n{\"cmd\":\"status\"}\n".to_vec(),
+    )
+    .await;
+    assert_eq!(replies.len(), 4, "{replies:?}");
+    assert!(replies[0].contains("malformed request"), "{}", replies[0]);
+    assert_eq!(replies[1], r#"{"ok":true}"#);
+    assert!(
+        replies[2].contains(r#"unknown command \"dance\""#),
+        "{}",
+        replies[2]
+    );
+    assert!(
+        replies[3].contains("too many malformed requests, closing the connection"),
+        "{}",
+        replies[3]
+    );
+    assert_eq!(server.daemon.presses.load(Ordering::SeqCst), 1);
+
+    // An oversized line is refused at once and the connection closed.
+    let mut long = vec![b'x'; 10_000];
+    long.extend_from_slice(b"\n{\"cmd\":\"trigger\"}\n");
+    let replies = raw(server.socket(), long).await;
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert!(replies[0].contains("longer than 4096 bytes"));
+    assert_eq!(server.daemon.presses.load(Ordering::SeqCst), 1);
+
+    // A last request without newline is still answered.
+    let replies = raw(server.socket(), b"{\"cmd\":\"trigger\"}".to_vec()).await;
+    assert_eq!(replies, [r#"{"ok":true}"#]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_socket_is_not_stolen_and_a_foreign_file_not_replaced() {
+    let server = start();
+    let err = bind(&server.config).unwrap_err();
+    assert!(matches!(err, BindError::InUse { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("another enrolld is already listening")
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    std::fs::create_dir_all(cfg.socket.parent().unwrap()).unwrap();
+    std::fs::write(&cfg.socket, b"precious").unwrap();
+    assert!(matches!(bind(&cfg), Err(BindError::NotASocket { .. })));
+    assert_eq!(std::fs::read(&cfg.socket).unwrap(), b"precious");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socket_gets_the_configured_group() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = ControlConfig {
+        group: Some("daemon".into()),
+        ..config(tmp.path())
+    };
+    let _listener = bind(&cfg).unwrap();
+    // Debian's `daemon` group has gid 1.
+    assert_eq!(std::fs::metadata(&cfg.socket).unwrap().gid(), 1);
+    let other = tempfile::tempdir().unwrap();
+    let cfg = ControlConfig {
+        group: Some("enrolld-no-such-group".into()),
+        ..config(other.path())
+    };
+    assert_eq!(
+        bind(&cfg).unwrap_err(),
+        BindError::NoSuchGroup("enrolld-no-such-group".into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_idle_connections_and_returns() {
+    let server = start();
+    let sock = server.socket();
+    // A client that connects and says nothing must not hold shutdown up.
+    let idle = blocking(move || UnixStream::connect(sock).unwrap()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    server.stop().await;
+    let eof = blocking(move || {
+        let mut buf = Vec::new();
+        (&idle).read_to_end(&mut buf).unwrap();
+        buf.len()
+    })
+    .await;
+    assert_eq!(eof, 0);
+}

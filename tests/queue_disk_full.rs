@@ -1,0 +1,128 @@
+//! A full disk, for real: the queue lives on a 256 KiB tmpfs mounted for the
+//! test. Pushes fail with an error that says "disk full", nothing accepted
+//! before is damaged, no temporary file is left behind, and once space is
+//! freed pushes work again.
+//!
+//! Mounting needs CAP_SYS_ADMIN (root, as in CI and the development
+//! container). Without it the test FAILS with a message rather than skip:
+//! set ENROLLD_SKIP_MOUNT_TESTS=1 to skip it deliberately and visibly.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use enrolld::queue::{NewEntry, Now, Queue, QueueConfig, QueueError};
+
+/// A tmpfs mounted on a temp dir, unmounted on drop (even on panic).
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .status()
+            .expect("run mount(8)");
+        if status.success() {
+            return Some(Tmpfs { dir });
+        }
+        if std::env::var_os("ENROLLD_SKIP_MOUNT_TESTS").is_some() {
+            eprintln!("SKIPPED: cannot mount tmpfs and ENROLLD_SKIP_MOUNT_TESTS is set");
+            return None;
+        }
+        panic!(
+            "cannot mount a tmpfs (needs root/CAP_SYS_ADMIN); set ENROLLD_SKIP_MOUNT_TESTS=1 \
+             to skip this test deliberately"
+        );
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+fn entry(i: usize) -> NewEntry {
+    NewEntry {
+        username: format!("user-{i}"),
+        verification_id: Some(format!("v-{i}")),
+        jpeg: vec![(i % 251) as u8; 30_000],
+    }
+}
+
+fn names_in(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect()
+}
+
+#[test]
+fn full_disk_refuses_with_disk_full_and_keeps_what_it_had() {
+    let Some(fs) = Tmpfs::mount("256k") else {
+        return;
+    };
+    let cfg = QueueConfig {
+        dir: fs.path().join("queue"),
+        ..QueueConfig::default() // limits far above what fits on the disk
+    };
+    let now = Now::read();
+    let mut q = Queue::open(&cfg).unwrap();
+    let mut accepted = 0;
+    let err = loop {
+        match q.push(entry(accepted), &now) {
+            Ok(_) => accepted += 1,
+            Err(e) => break e,
+        }
+        assert!(accepted < 100, "the 256 KiB disk never filled");
+    };
+    let QueueError::Storage(fs_err) = &err else {
+        panic!("expected a storage error, got {err}");
+    };
+    assert!(fs_err.is_disk_full(), "{err}");
+    assert!(err.to_string().contains("disk full (ENOSPC)"), "{err}");
+    assert!(
+        err.to_string().contains(&cfg.dir.display().to_string()),
+        "{err}"
+    );
+    assert!(accepted >= 3, "only {accepted} entries fit");
+    eprintln!("{accepted} entries of 30 kB fit on the 256 KiB tmpfs");
+    assert_eq!(q.depth(), accepted);
+
+    // The failed write left no temporary file and damaged nothing.
+    let leftovers: Vec<_> = names_in(&cfg.dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".tmp.")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    drop(q);
+    let mut q = Queue::open(&cfg).unwrap();
+    assert!(q.report().corrupt.is_empty(), "{:?}", q.report());
+    assert_eq!(q.depth(), accepted);
+
+    // Delivering one frees space: the queue accepts again.
+    let id = q.oldest().unwrap();
+    let e = q.begin(id).unwrap();
+    assert_eq!(e.jpeg, entry(0).jpeg);
+    q.finish(id).unwrap();
+    q.push(entry(1000), &now).unwrap();
+    assert_eq!(q.depth(), accepted);
+}
