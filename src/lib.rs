@@ -12,6 +12,7 @@ pub mod camera;
 pub mod commands;
 pub mod config;
 pub mod control;
+pub mod daemon;
 pub mod exit;
 pub mod fsutil;
 pub mod gpio;

@@ -1,0 +1,23 @@
+//! The control socket's handler: forwards each command into the main loop and
+//! waits for its reply, so every decision is taken in one place.
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::Input;
+use crate::control::{Command, Reply};
+use crate::control::server::Handler;
+
+pub struct Bridge {
+    pub inputs: mpsc::Sender<Input>,
+}
+
+impl Handler for Bridge {
+    async fn handle(&self, command: Command) -> Reply {
+        let (tx, rx) = oneshot::channel();
+        if self.inputs.send(Input::Control(command, tx)).await.is_err() {
+            return Reply::error("enrolld is stopping");
+        }
+        rx.await
+            .unwrap_or_else(|_| Reply::error("enrolld is stopping"))
+    }
+}

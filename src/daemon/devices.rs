@@ -1,0 +1,1 @@
+//! Real and simulated hardware, adapted to the daemon's ports.

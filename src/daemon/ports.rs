@@ -1,0 +1,58 @@
+//! What the daemon needs from the hardware, as small traits. The GPIO and
+//! camera modules (real and simulated) are adapted to these in
+//! [`super::devices`], so the loop is the same on a wall and in the demo.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::machine::Pattern;
+
+/// A press: from the GPIO trigger (with the kernel's CLOCK_MONOTONIC timestamp
+/// of the edge), or from the control socket / demo keyboard (no timestamp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Press {
+    pub edge_monotonic_ns: Option<u64>,
+}
+
+/// One JPEG ready to send, and how long each stage took.
+#[derive(Debug, Clone)]
+pub struct Shot {
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub stages_ms: BTreeMap<String, u64>,
+}
+
+/// Why no JPEG came out of a capture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShotError {
+    /// Frames came but none was usable (too dark, too bright): ask for a retake.
+    Retake(String),
+    /// The camera is broken (timeout, driver error): a fault until it recovers.
+    Fault(String),
+}
+
+/// The camera as the daemon sees it. Blocking: called on a blocking thread.
+pub trait Camera: Send + 'static {
+    /// Warm-up, burst, frame choice and encoding under `max_bytes`.
+    fn shoot(&mut self, max_bytes: usize) -> Result<Shot, ShotError>;
+    /// While in fault: try to reopen the device. `Ok` clears the fault.
+    fn recover(&mut self) -> Result<(), String>;
+}
+
+/// The LED(s). `show` never blocks; `shutdown` leaves the lines off.
+pub trait Indicator: Send + 'static {
+    fn show(&self, pattern: Pattern);
+    /// A broken LED line, if any (reported as a GPIO fault).
+    fn fault(&self) -> Option<String>;
+    fn shutdown(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// The trigger's control side; presses arrive on a channel.
+pub trait TriggerControl: Send + 'static {
+    /// Starts the button's cooldown after an enrollment ended.
+    fn enrollment_finished(&self);
+    /// A broken trigger line, if any (reported as a GPIO fault).
+    fn fault(&self) -> Option<String>;
+}

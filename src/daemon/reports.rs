@@ -1,0 +1,81 @@
+//! Log lines and counters for what the offline queue did, and the reload check.
+
+use crate::config::Config;
+use crate::queue::delivery::Report;
+use crate::queue::OpenReport;
+use crate::status::Status;
+
+pub(super) fn log_queue_opened(report: &OpenReport) {
+    log::info!("offline queue: {report:?}");
+}
+
+pub(super) fn log_delivery(report: &Report, status: &mut Status) {
+    match report {
+        Report::Delivered { id, outcome } => {
+            status.count(outcome.code());
+            status.count("delivered_from_queue");
+            log::info!(enrolld_outcome = outcome.code(); "queued enrollment {id:?} delivered: {}", outcome.code());
+        }
+        Report::Refused { id, outcome } => {
+            status.count(outcome.code());
+            log::warn!(enrolld_outcome = outcome.code(); "queued enrollment {id:?} refused by IDMeta ({}); removed", outcome.code());
+        }
+        Report::Retrying {
+            id,
+            outcome,
+            failures,
+            delay,
+        } => log::info!(
+            "queued enrollment {id:?} not delivered ({}), attempt {failures}; next try in {} s",
+            outcome.code(),
+            delay.as_secs()
+        ),
+        Report::Unknown(u) => {
+            status.count("unknown_delivery");
+            log::warn!(
+                enrolld_outcome = "unknown_delivery",
+                enrolld_verification_id = u.verification_id.as_deref().unwrap_or("");
+                "queued enrollment for {} may or may not have reached IDMeta ({}); recorded for follow-up, not re-sent",
+                u.username,
+                u.reason
+            );
+        }
+        Report::Expired(e) => {
+            status.count("expired");
+            log::warn!("queued enrollment {e:?} expired unsent (older than queue.max_age_secs); deleted");
+        }
+        Report::Corrupt { reason } => {
+            status.count("corrupt");
+            log::error!("damaged queue entry moved aside, not sent: {reason}");
+        }
+        Report::CorruptPruned { files } => {
+            log::info!("{files} damaged queue file(s) past the maximum age deleted");
+        }
+        Report::StorageError(e) => log::error!("offline queue storage: {e}"),
+    }
+}
+
+/// Sections whose change only a restart applies (they hold open devices,
+/// sockets or directories).
+pub(super) fn sections_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if old.trigger != new.trigger {
+        changed.push("[trigger]");
+    }
+    if old.indicator != new.indicator {
+        changed.push("[indicator]");
+    }
+    if old.camera != new.camera {
+        changed.push("[camera]");
+    }
+    if old.status != new.status {
+        changed.push("[status]");
+    }
+    if old.queue != new.queue {
+        changed.push("[queue]");
+    }
+    if old.control != new.control {
+        changed.push("[control]");
+    }
+    changed
+}
