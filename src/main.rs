@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 #[cfg(feature = "demo")]
 use enrolld::commands::standin;
-use enrolld::commands::{capture, check_config, probe, register};
+use enrolld::commands::{capture, check_config, client, probe, register};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,6 +32,12 @@ enum Command {
     Probe(probe::ProbeArgs),
     /// Capture one frame through the configured camera and save it as JPEG.
     Capture(capture::CaptureArgs),
+    /// Queue a ticket: the next press enrolls this person.
+    Enroll(client::EnrollArgs),
+    /// Press the button remotely.
+    Trigger(client::TriggerArgs),
+    /// Print the running daemon's live status.
+    Status(client::StatusArgs),
     /// Run the IDMeta stand-in HTTPS server (tests, QEMU guests).
     #[cfg(feature = "demo")]
     #[command(hide = true)]
@@ -45,6 +51,9 @@ fn main() -> ExitCode {
         Command::Register(a) => register::run(&cli.config, a),
         Command::Probe(a) => probe::run(&cli.config, a),
         Command::Capture(a) => capture::run(&cli.config, a),
+        Command::Enroll(a) => client::enroll(&cli.config, a),
+        Command::Trigger(a) => client::trigger(&cli.config, a),
+        Command::Status(a) => client::status(&cli.config, a),
         #[cfg(feature = "demo")]
         Command::Standin(a) => standin::run(&cli.config, a),
     };

@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod check_config;
+pub mod client;
 pub mod probe;
 pub mod register;
 #[cfg(feature = "demo")]

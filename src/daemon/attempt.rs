@@ -50,8 +50,10 @@ impl Attempt {
     }
 
     pub fn stage(&mut self, name: &str, took: Duration) {
-        self.stages_ms
-            .insert(name.to_owned(), u64::try_from(took.as_millis()).unwrap_or(u64::MAX));
+        self.stages_ms.insert(
+            name.to_owned(),
+            u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+        );
     }
 
     pub fn into_last_outcome(

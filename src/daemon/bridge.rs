@@ -4,8 +4,8 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::Input;
-use crate::control::{Command, Reply};
 use crate::control::server::Handler;
+use crate::control::{Command, Reply};
 
 pub struct Bridge {
     pub inputs: mpsc::Sender<Input>,

@@ -181,11 +181,8 @@ pub async fn run(
         d.machine.state().name()
     );
 
-    let mut tick = tokio::time::interval(
-        d.notifier
-            .watchdog_interval()
-            .map_or(TICK, |w| w.min(TICK)),
-    );
+    let mut tick =
+        tokio::time::interval(d.notifier.watchdog_interval().map_or(TICK, |w| w.min(TICK)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(stop);
     let mut stop_by: Option<tokio::time::Instant> = None;
@@ -210,8 +207,13 @@ pub async fn run(
     // which the client's own timeouts bound.
     let _ = stop_workers_tx.send(true);
     let _ = control_task.await;
-    if tokio::time::timeout(shutdown_grace, delivery_task).await.is_err() {
-        log::warn!("the delivery worker did not stop in time; its entry in flight is recorded as unknown at the next start");
+    if tokio::time::timeout(shutdown_grace, delivery_task)
+        .await
+        .is_err()
+    {
+        log::warn!(
+            "the delivery worker did not stop in time; its entry in flight is recorded as unknown at the next start"
+        );
     }
     d.write_status();
     // Lines off last, on every path out (the real driver also does it on drop).
@@ -380,7 +382,12 @@ impl Daemon {
                 }
             },
             Who::Template | Who::Nobody => {
-                let template = self.config.terminal.username_template.as_deref().unwrap_or("");
+                let template = self
+                    .config
+                    .terminal
+                    .username_template
+                    .as_deref()
+                    .unwrap_or("");
                 let name = crate::username::render(
                     template,
                     &self.status.terminal_id,
@@ -391,7 +398,12 @@ impl Daemon {
             }
         };
         log::info!(enrolld_username = username.as_str(); "enrollment {attempt} for {username}: capturing");
-        self.current = Some(Attempt::new(attempt, username, verification_id, from_ticket));
+        self.current = Some(Attempt::new(
+            attempt,
+            username,
+            verification_id,
+            from_ticket,
+        ));
         let camera = self.camera.clone();
         let inputs = self.inputs.clone();
         let max_bytes = self.config.api.max_image_bytes;
@@ -518,7 +530,9 @@ impl Daemon {
                 }
                 let clock_plausible = crate::time::wall_clock_plausible(crate::time::unix_now());
                 if !clock_plausible {
-                    log::warn!("wall clock is before this build's date: queueing instead of TLS until the clock is set (NTP)");
+                    log::warn!(
+                        "wall clock is before this build's date: queueing instead of TLS until the clock is set (NTP)"
+                    );
                 }
                 self.handle(Event::CaptureDone {
                     attempt,
@@ -579,7 +593,12 @@ impl Daemon {
             ),
             Err(e) => {
                 log::error!("enrollment {attempt} could not be queued: {e}");
-                self.conclude(attempt, "queue_full", &format!("{first_try}; not queued: {e}"), None)
+                self.conclude(
+                    attempt,
+                    "queue_full",
+                    &format!("{first_try}; not queued: {e}"),
+                    None,
+                )
             }
         }
     }
@@ -619,7 +638,7 @@ impl Daemon {
                     Ok(pending) => {
                         log::info!(enrolld_username = name.as_str(); "ticket queued for {name} ({pending} pending)");
                         self.write_status();
-                        Reply::ok().with("pending", pending)
+                        Reply::ok().with("position", pending)
                     }
                     Err(e) => Reply::error(e.to_string()),
                 }
@@ -705,7 +724,10 @@ impl Daemon {
     }
 
     fn begin_shutdown(&mut self, why: &str, grace: Duration) -> tokio::time::Instant {
-        log::info!("{why}: stopping (no new presses; in-flight work has {} s)", grace.as_secs());
+        log::info!(
+            "{why}: stopping (no new presses; in-flight work has {} s)",
+            grace.as_secs()
+        );
         self.notifier.stopping();
         self.handle(Event::Shutdown);
         tokio::time::Instant::now() + grace
@@ -739,12 +761,14 @@ impl Daemon {
             return;
         };
         self.notifier.reloading();
-        let result = crate::config::load(path).map_err(|e| e.to_string()).and_then(|new| {
-            let (token, _) = crate::secret::load_token(new.api.token_file.as_deref())
-                .map_err(|e| e.to_string())?;
-            let client = Client::new(&new.api, token).map_err(|e| e.to_string())?;
-            Ok((new, client))
-        });
+        let result = crate::config::load(path)
+            .map_err(|e| e.to_string())
+            .and_then(|new| {
+                let (token, _) = crate::secret::load_token(new.api.token_file.as_deref())
+                    .map_err(|e| e.to_string())?;
+                let client = Client::new(&new.api, token).map_err(|e| e.to_string())?;
+                Ok((new, client))
+            });
         match result {
             Ok((new, client)) => {
                 let needs_restart = reports::sections_needing_restart(&self.config, &new);

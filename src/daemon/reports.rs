@@ -1,8 +1,8 @@
 //! Log lines and counters for what the offline queue did, and the reload check.
 
 use crate::config::Config;
-use crate::queue::delivery::Report;
 use crate::queue::OpenReport;
+use crate::queue::delivery::Report;
 use crate::status::Status;
 
 pub(super) fn log_queue_opened(report: &OpenReport) {
@@ -42,7 +42,9 @@ pub(super) fn log_delivery(report: &Report, status: &mut Status) {
         }
         Report::Expired(e) => {
             status.count("expired");
-            log::warn!("queued enrollment {e:?} expired unsent (older than queue.max_age_secs); deleted");
+            log::warn!(
+                "queued enrollment {e:?} expired unsent (older than queue.max_age_secs); deleted"
+            );
         }
         Report::Corrupt { reason } => {
             status.count("corrupt");

@@ -125,7 +125,9 @@ mod tests {
                 image_url: None,
                 timestamp: None,
             },
-            Outcome::AlreadyRegistered { message: "m".into() },
+            Outcome::AlreadyRegistered {
+                message: "m".into(),
+            },
             Outcome::Retake {
                 quality: crate::api::FaceQuality::NoFace,
             },

@@ -1,0 +1,90 @@
+//! `enrolld enroll`, `enrolld trigger`, `enrolld status`: talk to a running
+//! daemon over its control socket.
+
+use std::path::{Path, PathBuf};
+
+use crate::control::client::{self, ClientError};
+use crate::control::protocol::Request;
+
+/// Where the daemon listens: `--socket`, else `control.socket` from the config.
+#[derive(Debug, clap::Args)]
+pub struct SocketArgs {
+    /// Control socket (default: control.socket from the configuration).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EnrollArgs {
+    /// Who the next press enrolls.
+    #[arg(long)]
+    username: String,
+    /// An existing IDMeta verification id; without it one is created.
+    #[arg(long)]
+    verification_id: Option<String>,
+    #[command(flatten)]
+    socket: SocketArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TriggerArgs {
+    #[command(flatten)]
+    socket: SocketArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    socket: SocketArgs,
+}
+
+pub fn enroll(config_path: &Path, args: &EnrollArgs) -> i32 {
+    with_socket(config_path, &args.socket, |socket| {
+        let position = client::enroll(socket, &args.username, args.verification_id.as_deref())?;
+        println!("ticket queued for {}: position {position}", args.username);
+        Ok(())
+    })
+}
+
+pub fn trigger(config_path: &Path, args: &TriggerArgs) -> i32 {
+    with_socket(config_path, &args.socket, |socket| {
+        let reply = client::request(socket, &Request::Trigger)?;
+        match reply.get("ignored").and_then(|v| v.as_str()) {
+            Some(why) => println!("press ignored: {why}"),
+            None => println!("press accepted: capturing"),
+        }
+        Ok(())
+    })
+}
+
+pub fn status(config_path: &Path, args: &StatusArgs) -> i32 {
+    with_socket(config_path, &args.socket, |socket| {
+        let status = client::status(socket)?;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&status).unwrap_or_default()
+        );
+        Ok(())
+    })
+}
+
+fn with_socket(
+    config_path: &Path,
+    args: &SocketArgs,
+    f: impl FnOnce(&Path) -> Result<(), ClientError>,
+) -> i32 {
+    let socket = match &args.socket {
+        Some(s) => s.clone(),
+        None => match super::load_config_or_exit_code(config_path) {
+            Ok(c) => c.control.socket,
+            Err(code) => return code,
+        },
+    };
+    match f(&socket) {
+        Ok(()) => crate::exit::OK,
+        Err(e) => {
+            eprintln!("enrolld: {e}");
+            crate::exit::FAILURE
+        }
+    }
+}
