@@ -38,15 +38,6 @@ pub enum CameraError {
         got_h: u32,
         got_format: String,
     },
-    #[error("{device}: frame of {got} bytes, {format} {width}x{height} needs {needed}")]
-    ShortFrame {
-        device: PathBuf,
-        format: PixelFormat,
-        width: u32,
-        height: u32,
-        got: usize,
-        needed: usize,
-    },
     #[error(
         "{device}: the stream could not be stopped ({source}); restart enrolld to recover the camera"
     )]

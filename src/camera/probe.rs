@@ -237,6 +237,38 @@ mod tests {
     }
 
     #[test]
+    fn a_camera_renders_with_formats_and_sizes() {
+        let d = DeviceInfo {
+            path: "/dev/video0".into(),
+            links: vec!["/dev/v4l/by-id/usb-Acme_Cam-video-index0".into()],
+            driver: "uvcvideo".into(),
+            card: "Acme Cam".into(),
+            bus: "usb-0000:01:00.0-1.2".into(),
+            captures: true,
+            formats: vec![
+                FormatInfo {
+                    fourcc: "MJPG".into(),
+                    description: "Motion-JPEG".into(),
+                    usable: true,
+                    sizes: vec!["1280x720".into(), "640x480".into()],
+                },
+                FormatInfo {
+                    fourcc: "H264".into(),
+                    description: "H.264".into(),
+                    usable: false,
+                    sizes: vec![],
+                },
+            ],
+            problem: None,
+        };
+        let text = render(&[d]);
+        assert_eq!(
+            text,
+            "/dev/video0\n  link: /dev/v4l/by-id/usb-Acme_Cam-video-index0\n  driver: uvcvideo  card: Acme Cam  bus: usb-0000:01:00.0-1.2\n  MJPG Motion-JPEG\n    sizes: 1280x720, 640x480\n  H264 H.264  (not usable by enrolld)\n"
+        );
+    }
+
+    #[test]
     fn a_node_that_is_not_a_device_reports_the_problem() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("video3"), b"").unwrap();
