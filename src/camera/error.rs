@@ -18,6 +18,8 @@ pub enum CameraError {
         operation: &'static str,
         source: std::io::Error,
     },
+    #[error("{device}: {why}; `enrolld probe` lists the capture devices")]
+    NotACaptureDevice { device: PathBuf, why: String },
     #[error("{device}: no frame within {timeout_ms} ms")]
     Timeout { device: PathBuf, timeout_ms: u64 },
     #[error("{device}: does not offer {wanted}; it offers: {offered}")]
@@ -55,7 +57,8 @@ impl CameraError {
     pub fn is_transient(&self) -> bool {
         !matches!(
             self,
-            CameraError::FormatNotOffered { .. }
+            CameraError::NotACaptureDevice { .. }
+                | CameraError::FormatNotOffered { .. }
                 | CameraError::SizeNotOffered { .. }
                 | CameraError::StreamStuck { .. }
         )

@@ -10,9 +10,7 @@ use v4l::framesize::FrameSizeEnum;
 use v4l::video::Capture;
 
 use super::frame::PixelFormat;
-
-/// `V4L2_CAP_VIDEO_CAPTURE` in `device_caps`.
-const CAP_VIDEO_CAPTURE: u32 = 0x0000_0001;
+use super::v4l2::{CAP_VIDEO_CAPTURE, query_caps};
 
 /// One device node as probed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,38 +154,6 @@ fn format_info(dev: &Device, d: &v4l::format::Description) -> FormatInfo {
         usable: PixelFormat::from_fourcc(&d.fourcc.repr).is_some(),
         sizes,
     }
-}
-
-struct Caps {
-    driver: String,
-    card: String,
-    bus: String,
-    device_caps: u32,
-}
-
-/// `VIDIOC_QUERYCAP` with lossy text: v4l's own `query_caps` panics on a
-/// card name that is not UTF-8, which some USB cameras report.
-fn query_caps(dev: &Device) -> std::io::Result<Caps> {
-    let text = |b: &[u8]| {
-        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-        String::from_utf8_lossy(&b[..end]).into_owned()
-    };
-    // SAFETY: v4l2_capability is plain data; the ioctl fills it.
-    let caps: v4l::v4l_sys::v4l2_capability = unsafe {
-        let mut caps = std::mem::zeroed();
-        v4l::v4l2::ioctl(
-            dev.handle().fd(),
-            v4l::v4l2::vidioc::VIDIOC_QUERYCAP,
-            &mut caps as *mut _ as *mut std::os::raw::c_void,
-        )?;
-        caps
-    };
-    Ok(Caps {
-        driver: text(&caps.driver),
-        card: text(&caps.card),
-        bus: text(&caps.bus_info),
-        device_caps: caps.device_caps,
-    })
 }
 
 impl fmt::Display for DeviceInfo {

@@ -24,6 +24,8 @@ use super::error::CameraError;
 use super::frame::{Frame, PixelFormat, negotiate};
 use super::session::FrameSource;
 
+/// `V4L2_CAP_VIDEO_CAPTURE` in `device_caps`.
+pub const CAP_VIDEO_CAPTURE: u32 = 0x0000_0001;
 /// Buffers queued to the driver.
 const BUFFERS: u32 = 4;
 /// Frames the driver flags as damaged are skipped, up to this many in a row.
@@ -117,6 +119,23 @@ impl FrameSource for V4l2Camera {
             device: self.path.clone(),
             source,
         })?;
+        // A UVC camera also has a metadata node (often /dev/video1): say so
+        // rather than "offers no formats".
+        match query_caps(&dev) {
+            Ok(caps) if caps.device_caps & CAP_VIDEO_CAPTURE != 0 => {}
+            Ok(caps) => {
+                return Err(CameraError::NotACaptureDevice {
+                    device: self.path.clone(),
+                    why: format!("{} ({}) has no video capture", caps.card, caps.driver),
+                });
+            }
+            Err(e) => {
+                return Err(CameraError::NotACaptureDevice {
+                    device: self.path.clone(),
+                    why: format!("not a V4L2 device (VIDIOC_QUERYCAP: {e})"),
+                });
+            }
+        }
         let (offered, names) = offered_formats(&dev).map_err(self.io_error("VIDIOC_ENUM_FMT"))?;
         let format =
             negotiate(&offered, self.wanted).ok_or_else(|| CameraError::FormatNotOffered {
@@ -222,6 +241,39 @@ impl FrameSource for V4l2Camera {
     fn name(&self) -> String {
         self.path.display().to_string()
     }
+}
+
+/// What `VIDIOC_QUERYCAP` says about a device node.
+pub struct Caps {
+    pub driver: String,
+    pub card: String,
+    pub bus: String,
+    pub device_caps: u32,
+}
+
+/// `VIDIOC_QUERYCAP` with lossy text: v4l's own `query_caps` panics on a
+/// card name that is not UTF-8, which some USB cameras report.
+pub fn query_caps(dev: &Device) -> std::io::Result<Caps> {
+    let text = |b: &[u8]| {
+        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+        String::from_utf8_lossy(&b[..end]).into_owned()
+    };
+    // SAFETY: v4l2_capability is plain data; the ioctl fills it.
+    let caps: v4l::v4l_sys::v4l2_capability = unsafe {
+        let mut caps = std::mem::zeroed();
+        v4l::v4l2::ioctl(
+            dev.handle().fd(),
+            v4l::v4l2::vidioc::VIDIOC_QUERYCAP,
+            &mut caps as *mut _ as *mut std::os::raw::c_void,
+        )?;
+        caps
+    };
+    Ok(Caps {
+        driver: text(&caps.driver),
+        card: text(&caps.card),
+        bus: text(&caps.bus_info),
+        device_caps: caps.device_caps,
+    })
 }
 
 impl Drop for V4l2Camera {
