@@ -122,6 +122,9 @@ pub fn resolve_line(chip: Option<&str>, line: &LineSpec) -> Result<ResolvedLine,
         return Ok(ResolvedLine { chip, offset, name });
     }
     let chips = list_chips()?;
+    if chips.is_empty() {
+        return Err(GpioError::NoChips);
+    }
     let mut seen = Vec::with_capacity(chips.len());
     for chip in chips {
         let names = line_names(&chip)?;
@@ -134,11 +137,7 @@ pub fn resolve_line(chip: Option<&str>, line: &LineSpec) -> Result<ResolvedLine,
     Err(GpioError::LineNotFound {
         spec: line.to_string(),
         chip: "any chip".into(),
-        available: if seen.is_empty() {
-            "no chips".into()
-        } else {
-            seen.join("; ")
-        },
+        available: seen.join("; "),
     })
 }
 
