@@ -158,6 +158,19 @@ async fn a_failing_driver_is_reported_once_and_recovers() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_steady_pattern_recovers_too() {
+    let (handle, leds) = start(Layout::Single).await;
+    leds.fail_with(Some(GpioError::SimulatedUnplug { line: "led".into() }));
+    handle.show(Pattern::Registered);
+    sleep_ms(3_500).await; // back to Idle (steady) while failing
+    assert!(handle.fault().is_some());
+    leds.fail_with(None);
+    sleep_ms(2_100).await;
+    assert_eq!(handle.fault(), None, "recovered without a new command");
+    assert_eq!(leds.current(), OFF);
+}
+
+#[tokio::test(start_paused = true)]
 async fn disabled_indicator_accepts_everything() {
     let handle = IndicatorHandle::disabled();
     handle.show(Pattern::Busy);

@@ -52,7 +52,10 @@ impl BiasSetting {
 /// A line given by name (as `gpioinfo` shows it, e.g. `GPIO17`) or by offset.
 /// A string of digits (`"17"`) is an offset, as with libgpiod's tools.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a line name such as \"GPIO17\" or an offset such as 17"
+)]
 pub enum LineSpec {
     Offset(u32),
     Name(String),
@@ -400,6 +403,17 @@ mod tests {
             ),
         ];
         assert_refused(trigger, &cases);
+    }
+
+    #[test]
+    fn a_line_that_is_neither_name_nor_offset_says_what_is_expected() {
+        for bad in ["-1", "true", "1.5"] {
+            let e = trigger(&format!("line = {bad}\n")).unwrap_err();
+            assert!(
+                e.contains("a line name such as \"GPIO17\" or an offset such as 17"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

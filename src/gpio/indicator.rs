@@ -156,8 +156,15 @@ impl<D: LedDriver> Player<D> {
                 .iter()
                 .all(|s| s.levels == program.steps[0].levels)
         {
-            self.set(program.steps[0].levels);
-            return self.wait_for_command(rx, None).await;
+            loop {
+                self.set(program.steps[0].levels);
+                // While the driver fails, wake up to retry it.
+                let retry = self.failed_at.map(|_| RECOVER_EVERY);
+                match self.wait_for_command(rx, retry).await {
+                    Played::Finished => {}
+                    other => return other,
+                }
+            }
         }
         loop {
             for step in &program.steps {
