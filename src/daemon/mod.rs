@@ -543,6 +543,11 @@ impl Daemon {
                 self.handle(Event::CaptureRetake { attempt });
                 self.conclude(attempt, "retake", &format!("retake: {why}"), None);
             }
+            Err(ShotError::Failed(why)) => {
+                log::error!("capture failed: {why}");
+                self.handle(Event::CaptureFailed { attempt });
+                self.conclude(attempt, "capture_failed", &why, None);
+            }
             Err(ShotError::Fault(why)) => {
                 log::error!("camera fault: {why}");
                 self.raise_fault(Component::Camera, why.clone());

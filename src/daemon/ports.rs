@@ -31,6 +31,9 @@ pub enum ShotError {
     Retake(String),
     /// The camera is broken (timeout, driver error): a fault until it recovers.
     Fault(String),
+    /// This capture failed but the camera works (no readable frame in the
+    /// burst, a JPEG that cannot fit the byte cap): shown as failed.
+    Failed(String),
 }
 
 /// The camera as the daemon sees it. Blocking: called on a blocking thread.

@@ -1,0 +1,331 @@
+//! `enrolld demo`: the real daemon loop on simulated hardware, against the
+//! IDMeta stand-in served over HTTPS on loopback. Nothing to configure, no
+//! network, no devices.
+//!
+//! The demo writes an ordinary configuration file into a fresh directory and
+//! loads it through the same loader as `enrolld run`, so what a newcomer sees
+//! is the product, not a mock-up: the same state machine, TLS client, offline
+//! queue, status file and control socket. Only the edges are simulated: the
+//! camera (a generated face-like picture), the trigger (Enter, or a timer)
+//! and the LED (drawn in the terminal).
+//!
+//! A director thread steers the stand-in through a short story: a
+//! registration, a retake, a duplicate, then an outage (enrollments queue)
+//! and the recovery (the queue drains), then a random mix.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::api::{Client, FaceQuality};
+use crate::daemon::{self, Setup, devices};
+use crate::secret::ApiToken;
+use crate::standin::{Behaviour, Endpoint, Expectations, StandIn, StandInOptions};
+
+/// The stand-in refuses connections this long in the outage act.
+const OUTAGE: Duration = Duration::from_secs(20);
+const TEMPLATE_ID: &str = "demo-trust-flow";
+
+#[derive(Debug, Clone, Default)]
+pub struct DemoOptions {
+    /// Press automatically this often (besides Enter).
+    pub every: Option<Duration>,
+    /// Stop after this long (default: until Ctrl-C or `q`).
+    pub duration: Option<Duration>,
+    /// Where to put the config, status file, queue and socket (default: a new
+    /// directory under the system's temporary directory).
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("demo directory {path}: {reason}")]
+    Dir { path: PathBuf, reason: String },
+    #[error("stand-in: {0}")]
+    StandIn(String),
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("IDMeta client: {0}")]
+    Client(#[from] crate::api::ApiError),
+    #[error("hardware: {0}")]
+    Devices(#[from] devices::DevicesError),
+    #[error("daemon: {0}")]
+    Daemon(#[from] daemon::DaemonError),
+}
+
+/// Runs the demo until Ctrl-C, `q` + Enter, or `duration`.
+pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
+    let dir = make_dir(options.dir.as_deref())?;
+    let token = format!("demo|{:016x}", fastrand::u64(..));
+    let standin = Arc::new(
+        StandIn::start_with(StandInOptions {
+            expect: Expectations {
+                token: Some(token.clone()),
+                template_id: Some(TEMPLATE_ID.to_owned()),
+            },
+            records_file: Some(dir.join("standin-records.jsonl")),
+            ..StandInOptions::default()
+        })
+        .map_err(|e| DemoError::StandIn(e.to_string()))?,
+    );
+    let ca = dir.join("standin-ca.pem");
+    write(&ca, standin.ca_pem().as_bytes())?;
+    let config_path = dir.join("enrolld.toml");
+    write(&config_path, demo_config(&dir, &standin.url(), &ca).as_bytes())?;
+    let config = crate::config::load(&config_path)?;
+    let client = Client::new(
+        &config.api,
+        ApiToken::new(&token).expect("the demo token is well formed"),
+    )?;
+    let (devices, presses) = devices::open(&config)?;
+
+    let interactive = std::io::stdin().is_terminal();
+    println!("enrolld demo");
+    println!("  files (config, status.json, queue, leds.jsonl): {}", dir.display());
+    println!("  IDMeta stand-in: {}", standin.url());
+    println!(
+        "  try in another terminal: enrolld --config {} status | enroll --username Ann",
+        config_path.display()
+    );
+    if interactive {
+        println!("  press Enter to enroll the next person, q + Enter (or Ctrl-C) to stop");
+    }
+    let every = options
+        .every
+        .or((!interactive).then_some(Duration::from_secs(4)));
+    if let Some(every) = every {
+        println!("  a press every {} s", every.as_secs_f32());
+    }
+
+    let stop_flag = Arc::new(AtomicBool::new(false));
+    let (quit_tx, quit_rx) = tokio::sync::oneshot::channel::<()>();
+    if interactive {
+        spawn_keyboard(presses.clone(), quit_tx);
+    } else {
+        drop(quit_tx);
+    }
+    if let Some(every) = every {
+        let presses = presses.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if presses.send(daemon::ports::Press::default()).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    spawn_director(standin.clone(), stop_flag.clone());
+    if interactive {
+        spawn_status_line(dir.join("status.json"), dir.join("leds.jsonl"), stop_flag.clone());
+    }
+
+    let stop = async move {
+        let quit = async {
+            if quit_rx.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        match options.duration {
+            Some(d) => tokio::select! { _ = tokio::time::sleep(d) => {}, _ = quit => {} },
+            None => quit.await,
+        }
+    };
+    let setup = Setup {
+        config,
+        client,
+        config_path: None,
+        shutdown_grace: daemon::SHUTDOWN_GRACE,
+    };
+    let result = daemon::run(setup, devices, stop).await;
+    stop_flag.store(true, Ordering::Relaxed);
+    let registrations = standin
+        .records()
+        .iter()
+        .filter(|r| r.endpoint == Some(Endpoint::Register))
+        .count();
+    println!(
+        "\nenrolld demo: {registrations} registration request(s) reached the stand-in; files kept in {}",
+        dir.display()
+    );
+    standin.stop();
+    Ok(result?)
+}
+
+fn demo_config(dir: &Path, url: &str, ca: &Path) -> String {
+    let d = dir.display();
+    format!(
+        r#"# Written by `enrolld demo`: the same loader and keys as a real terminal.
+[terminal]
+id = "demo-terminal"
+username_template = "visitor-{{seq}}"
+
+[api]
+base_url = "{url}"
+template_id = "{TEMPLATE_ID}"
+ca_file = "{ca}"
+connect_timeout_ms = 2000
+request_timeout_ms = 10000
+
+[trigger]
+kind = "none"          # presses come from Enter, the timer and `enrolld trigger`
+
+[indicator]
+kind = "simulated"
+record_file = "{d}/leds.jsonl"
+
+[camera]
+source = "simulated"
+width = 1280
+height = 720
+
+[status]
+path = "{d}/status.json"
+
+[queue]
+dir = "{d}/queue"
+backoff_base_ms = 1000
+backoff_max_ms = 5000
+
+[control]
+socket = "{d}/control.sock"
+tickets_file = "{d}/tickets.json"
+"#,
+        ca = ca.display()
+    )
+}
+
+fn make_dir(dir: Option<&Path>) -> Result<PathBuf, DemoError> {
+    let dir = dir.map(Path::to_owned).unwrap_or_else(|| {
+        std::env::temp_dir().join(format!(
+            "enrolld-demo-{}-{:x}",
+            std::process::id(),
+            fastrand::u32(..)
+        ))
+    });
+    crate::fsutil::ensure_dir(&dir, 0o700).map_err(|e| DemoError::Dir {
+        path: dir.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(dir)
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
+    crate::fsutil::write_atomic(path, bytes, 0o600).map_err(|e| DemoError::Dir {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// Enter presses; `q` stops.
+fn spawn_keyboard(
+    presses: tokio::sync::mpsc::Sender<daemon::ports::Press>,
+    quit: tokio::sync::oneshot::Sender<()>,
+) {
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if line.trim() == "q" {
+                break;
+            }
+            if presses
+                .blocking_send(daemon::ports::Press::default())
+                .is_err()
+            {
+                return;
+            }
+        }
+        let _ = quit.send(());
+    });
+}
+
+/// Steers the stand-in: the scripted acts by the number of registrations
+/// seen, the outage by time, then a random mix.
+fn spawn_director(standin: Arc<StandIn>, stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        let mut outage_until: Option<Instant> = None;
+        let mut outage_done = false;
+        let mut last_seen = usize::MAX;
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
+            let seen = standin
+                .records()
+                .iter()
+                .filter(|r| r.endpoint == Some(Endpoint::Register))
+                .count();
+            let next = match (seen, outage_until) {
+                (_, Some(until)) if Instant::now() < until => continue,
+                (_, Some(_)) => {
+                    outage_until = None;
+                    outage_done = true;
+                    println!("\n[stand-in] IDMeta is back: the queue will drain");
+                    Behaviour::Ok
+                }
+                (0, None) | (3, None) => Behaviour::Ok,
+                (1, None) => Behaviour::Retake(FaceQuality::FaceTooSmall),
+                (2, None) => Behaviour::AlreadyRegistered,
+                (_, None) if !outage_done => {
+                    outage_until = Some(Instant::now() + OUTAGE);
+                    println!(
+                        "\n[stand-in] IDMeta unreachable for {} s: enrollments go to the offline queue",
+                        OUTAGE.as_secs()
+                    );
+                    standin.set_behaviour(Behaviour::Refuse);
+                    continue;
+                }
+                _ if seen == last_seen => continue,
+                _ => match fastrand::u8(..100) {
+                    0..75 => Behaviour::Ok,
+                    75..90 => Behaviour::Retake(FaceQuality::ALL[fastrand::usize(..7)]),
+                    _ => Behaviour::AlreadyRegistered,
+                },
+            };
+            last_seen = seen;
+            if standin.behaviour() != next {
+                standin.set_behaviour(next);
+            }
+        }
+    });
+}
+
+/// One self-updating line: the LED as drawn from the recorded levels, the
+/// state and the queue, read from the files the daemon writes.
+fn spawn_status_line(status: PathBuf, leds: PathBuf, stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        let mut last = String::new();
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+            let lit = std::fs::read_to_string(&leds)
+                .ok()
+                .and_then(|t| t.lines().last().map(|l| l.contains("[true")))
+                .unwrap_or(false);
+            let (state, depth, registered) = std::fs::read(&status)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .map(|v| {
+                    (
+                        v["state"].as_str().unwrap_or("?").to_owned(),
+                        v["queue"]["depth"].as_u64().unwrap_or(0),
+                        v["counters"]["registered"].as_u64().unwrap_or(0),
+                    )
+                })
+                .unwrap_or_default();
+            let line = format!(
+                "LED {}  state {:<18} queue {:<3} registered {}",
+                if lit { "(*)" } else { "( )" },
+                state,
+                depth,
+                registered
+            );
+            if line != last {
+                print!("\r\x1b[K{line}");
+                let _ = std::io::stdout().flush();
+                last = line;
+            }
+        }
+    });
+}
