@@ -14,13 +14,17 @@ use super::config::{BiasSetting, LineSpec, TriggerConfig};
 use super::error::GpioError;
 use super::resolve::{self, ResolvedLine};
 use super::rules::Edge;
-use super::trigger::{EdgeSource, Opened};
+use super::trigger::{EdgeSource, Opened, monotonic_ns};
 
 /// The consumer name `gpioinfo` shows for the trigger line.
 pub const CONSUMER: &str = "enrolld-trigger";
 
 /// Most edges read in one wake-up, so a flood cannot starve the stop check.
 const MAX_EDGES_PER_WAKE: usize = 64;
+
+/// Kernel-side edge queue (default 16 per line): room for a bounce storm
+/// when the kernel cannot debounce and every bounce reaches us.
+const KERNEL_EVENT_BUFFER: u32 = 256;
 
 pub(crate) struct LineEdges {
     chip: Option<String>,
@@ -29,6 +33,8 @@ pub(crate) struct LineEdges {
     bias: BiasSetting,
     debounce: Duration,
     open: Option<(ResolvedLine, Request)>,
+    /// The kernel's per-line sequence number of the last edge read.
+    last_seqno: Option<u32>,
 }
 
 impl LineEdges {
@@ -40,6 +46,7 @@ impl LineEdges {
             bias: cfg.effective_bias(),
             debounce: cfg.effective_debounce(),
             open: None,
+            last_seqno: None,
         }
     }
 
@@ -47,6 +54,7 @@ impl LineEdges {
         let mut b = Request::builder();
         b.on_chip(&at.chip.path)
             .with_consumer(CONSUMER)
+            .with_kernel_event_buffer_size(KERNEL_EVENT_BUFFER)
             .with_line(at.offset)
             .as_input()
             .with_edge_detection(EdgeDetection::BothEdges)
@@ -64,6 +72,7 @@ impl LineEdges {
 impl EdgeSource for LineEdges {
     fn open(&mut self) -> Result<Opened, GpioError> {
         self.open = None;
+        self.last_seqno = None;
         // Resolve again on every open: a chip that went away may come back
         // under another number; its label and line names stay.
         let at = resolve::resolve_line(self.chip.as_deref(), &self.line)?;
@@ -116,8 +125,13 @@ impl EdgeSource for LineEdges {
         if !req.wait_edge_event(timeout).map_err(read_err)? {
             return Ok(());
         }
+        let mut lost = false;
         for _ in 0..MAX_EDGES_PER_WAKE {
             let e = req.read_edge_event().map_err(read_err)?;
+            lost |= self
+                .last_seqno
+                .is_some_and(|prev| e.line_seqno != prev.wrapping_add(1));
+            self.last_seqno = Some(e.line_seqno);
             edges.push(Edge {
                 at_ns: e.timestamp_ns,
                 active: e.kind == EdgeKind::Rising,
@@ -125,6 +139,16 @@ impl EdgeSource for LineEdges {
             if !req.has_edge_event().map_err(read_err)? {
                 break;
             }
+        }
+        if lost {
+            // The kernel queue overflowed: the last edge we saw may not be
+            // the line's level. Resynchronise on the level read now.
+            let active = req.lone_value().map(bool::from).map_err(read_err)?;
+            log::warn!("trigger: edges lost (kernel queue full); resynchronised");
+            edges.push(Edge {
+                at_ns: monotonic_ns(),
+                active,
+            });
         }
         Ok(())
     }

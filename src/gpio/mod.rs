@@ -44,7 +44,7 @@
 //! - `line_trigger`: the gpiocdev edge source (kernel debounce, software fallback).
 //! - `patterns`: LED patterns as data. `indicator`: the task that plays them.
 //! - `led_lines`: the gpiocdev LED driver. `sim`: simulated line and LEDs.
-//! - `probe`: the GPIO half of `enrolld probe`.
+//! - `probe`: the GPIO half of `enrolld probe`; `watch`: its `--watch` wiring check.
 
 mod config;
 mod error;
@@ -57,6 +57,7 @@ pub mod resolve;
 pub mod rules;
 pub mod sim;
 mod trigger;
+pub mod watch;
 
 pub use config::{
     BiasSetting, IndicatorConfig, IndicatorKind, LineSpec, TriggerConfig, TriggerKind,
