@@ -198,3 +198,22 @@ async fn injected_events_carry_the_same_clock() {
     assert_eq!(ev.origin, Origin::Injected);
     assert!(ev.edge_timestamp_ns >= before && ev.edge_timestamp_ns <= monotonic_ns());
 }
+
+#[tokio::test]
+async fn a_long_outage_is_one_fault_not_one_per_retry() {
+    let (line, handle, _rx) = start(BUTTON);
+    let mut changes = handle.health_changes();
+    changes.borrow_and_update();
+    line.unplug();
+    tokio::time::timeout(EXPECT, changes.changed())
+        .await
+        .expect("fault reported")
+        .unwrap();
+    assert!(matches!(
+        *changes.borrow_and_update(),
+        TriggerHealth::Fault { .. }
+    ));
+    // Retries at 200, 400 and 800 ms all fail the same way.
+    let again = tokio::time::timeout(Duration::from_millis(1_600), changes.changed()).await;
+    assert!(again.is_err(), "the same fault was announced again");
+}

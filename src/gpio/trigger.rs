@@ -261,8 +261,8 @@ impl<S: EdgeSource> Worker<S> {
         let mut backoff = BACKOFF_FIRST;
         while let Some(error) = self.watch_line() {
             self.source.close();
-            log::warn!("trigger: {error}; reopening in {} ms", backoff.as_millis());
-            self.health.send_replace(TriggerHealth::Fault { error });
+            log::warn!("trigger: reopening the line with backoff");
+            self.set_health(TriggerHealth::Fault { error });
             // Reopen with backoff until it works or we are told to stop.
             loop {
                 if self.sleep_unless_stopped(backoff) {
@@ -280,7 +280,7 @@ impl<S: EdgeSource> Worker<S> {
                             &mut fired,
                         );
                         self.note_debounce(opened);
-                        self.health.send_replace(TriggerHealth::Ready {
+                        self.set_health(TriggerHealth::Ready {
                             debounce: self.settings.debounce_mode(opened),
                         });
                         log::info!("trigger: line reopened");
@@ -290,13 +290,26 @@ impl<S: EdgeSource> Worker<S> {
                         }
                         break;
                     }
-                    Err(e) => {
-                        self.health.send_replace(TriggerHealth::Fault { error: e });
-                    }
+                    Err(e) => self.set_health(TriggerHealth::Fault { error: e }),
                 }
             }
         }
         self.source.close();
+    }
+
+    /// Publishes a health change (and logs a new fault); repeats of the same
+    /// state during backoff wake nobody.
+    fn set_health(&self, new: TriggerHealth) {
+        self.health.send_if_modified(|current| {
+            if *current == new {
+                return false;
+            }
+            if let TriggerHealth::Fault { error } = &new {
+                log::warn!("trigger: {error}");
+            }
+            *current = new;
+            true
+        });
     }
 
     /// Reads the open line until it fails (the error) or a stop is requested (`None`).
