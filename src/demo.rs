@@ -73,7 +73,10 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
     let ca = dir.join("standin-ca.pem");
     write(&ca, standin.ca_pem().as_bytes())?;
     let config_path = dir.join("enrolld.toml");
-    write(&config_path, demo_config(&dir, &standin.url(), &ca).as_bytes())?;
+    write(
+        &config_path,
+        demo_config(&dir, &standin.url(), &ca).as_bytes(),
+    )?;
     let config = crate::config::load(&config_path)?;
     let client = Client::new(
         &config.api,
@@ -83,7 +86,10 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
 
     let interactive = std::io::stdin().is_terminal();
     println!("enrolld demo");
-    println!("  files (config, status.json, queue, leds.jsonl): {}", dir.display());
+    println!(
+        "  files (config, status.json, queue, leds.jsonl): {}",
+        dir.display()
+    );
     println!("  IDMeta stand-in: {}", standin.url());
     println!(
         "  try in another terminal: enrolld --config {} status | enroll --username Ann",
@@ -121,7 +127,11 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
     }
     spawn_director(standin.clone(), stop_flag.clone());
     if interactive {
-        spawn_status_line(dir.join("status.json"), dir.join("leds.jsonl"), stop_flag.clone());
+        spawn_status_line(
+            dir.join("status.json"),
+            dir.join("leds.jsonl"),
+            stop_flag.clone(),
+        );
     }
 
     let stop = async move {

@@ -12,3 +12,6 @@ pub const DATA: i32 = 65;
 pub const NO_INPUT: i32 = 66;
 /// Configuration error, including a missing or invalid token (sysexits `EX_CONFIG`).
 pub const CONFIG: i32 = crate::config::EXIT_CONFIG;
+/// The state or runtime directory cannot be written (sysexits `EX_CANTCREAT`):
+/// restarting will not help, so the unit does not restart on it.
+pub const CANT_CREATE: i32 = 73;

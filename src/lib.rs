@@ -13,6 +13,8 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod daemon;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod exit;
 pub mod fsutil;
 pub mod gpio;

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use enrolld::commands::{capture, check_config, client, probe, register, run};
 #[cfg(feature = "demo")]
-use enrolld::commands::standin;
-use enrolld::commands::{capture, check_config, client, probe, register};
+use enrolld::commands::{demo, standin};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +24,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the terminal daemon (what systemd starts).
+    Run(run::RunArgs),
+    /// The terminal on simulated hardware against an IDMeta stand-in on loopback.
+    #[cfg(feature = "demo")]
+    Demo(demo::DemoArgs),
     /// Validate the configuration and print it as enrolld will use it (secret redacted).
     CheckConfig(check_config::CheckConfigArgs),
     /// Register one JPEG file with IDMeta and print the outcome as JSON.
@@ -47,6 +52,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match &cli.command {
+        Command::Run(a) => run::run(&cli.config, a),
+        #[cfg(feature = "demo")]
+        Command::Demo(a) => demo::run(&cli.config, a),
         Command::CheckConfig(a) => check_config::run(&cli.config, a),
         Command::Register(a) => register::run(&cli.config, a),
         Command::Probe(a) => probe::run(&cli.config, a),

@@ -4,8 +4,11 @@
 pub mod capture;
 pub mod check_config;
 pub mod client;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod probe;
 pub mod register;
+pub mod run;
 #[cfg(feature = "demo")]
 pub mod standin;
 

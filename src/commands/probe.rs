@@ -39,8 +39,8 @@ pub fn run(config_path: &Path, args: &ProbeArgs) -> i32 {
             code = crate::exit::FAILURE;
         }
     }
-    // == Cameras ==: the camera part (V4L2 devices, driver, card, formats,
-    // frame sizes) is printed here by the camera module's probe function.
+    println!("== Cameras ==");
+    print!("{}", crate::camera::probe::describe_devices());
     match config {
         Some(config) => watch(&config),
         None => code,

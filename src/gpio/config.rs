@@ -198,6 +198,9 @@ pub enum IndicatorKind {
     Single,
     /// A green LED and a red LED.
     Pair,
+    /// No hardware: levels are recorded (to `record_file` if set) for the
+    /// demo and for whole-daemon tests. A pair when `green`/`red` are named.
+    Simulated,
 }
 
 /// `[indicator]`
@@ -215,6 +218,8 @@ pub struct IndicatorConfig {
     pub red: Option<LineSpec>,
     /// LEDs wired from the supply to the pin (lit when the pin is low).
     pub active_low: bool,
+    /// `kind = "simulated"`: append each change as a JSON line here.
+    pub record_file: Option<std::path::PathBuf>,
 }
 
 impl IndicatorConfig {
@@ -229,8 +234,14 @@ impl IndicatorConfig {
                 spec.check(key)?;
             }
         }
+        if self.record_file.is_some() && self.kind != IndicatorKind::Simulated {
+            return Err(Invalid::new(
+                "record_file",
+                "only applies to kind = \"simulated\"",
+            ));
+        }
         match self.kind {
-            IndicatorKind::None => {}
+            IndicatorKind::None | IndicatorKind::Simulated => {}
             IndicatorKind::Single => {
                 if self.line.is_none() {
                     return Err(Invalid::new("line", "is required when kind = \"single\""));

@@ -28,10 +28,10 @@ pub(crate) struct LedLines {
 }
 
 impl LedLines {
-    /// `None` for `kind = "none"`.
+    /// `None` for `kind = "none"` and `"simulated"` (no lines to open).
     pub fn open(cfg: &IndicatorConfig) -> Result<Option<(Self, Layout)>, GpioError> {
         let (specs, layout) = match cfg.kind {
-            IndicatorKind::None => return Ok(None),
+            IndicatorKind::None | IndicatorKind::Simulated => return Ok(None),
             IndicatorKind::Single => (vec![required(&cfg.line, "line")?], Layout::Single),
             IndicatorKind::Pair => (
                 vec![required(&cfg.green, "green")?, required(&cfg.red, "red")?],

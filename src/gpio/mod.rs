@@ -63,7 +63,7 @@ pub use config::{
     BiasSetting, IndicatorConfig, IndicatorKind, LineSpec, TriggerConfig, TriggerKind,
 };
 pub use error::GpioError;
-pub use indicator::{IndicatorHandle, LedDriver};
+pub use indicator::{IndicatorHandle, LedDriver, spawn as indicator_with_driver};
 pub use patterns::{Layout, Levels, Pattern, Program, Repeat, Step};
 pub use trigger::{DebounceMode, Origin, TriggerEvent, TriggerHandle, TriggerHealth, monotonic_ns};
 

@@ -1,0 +1,52 @@
+//! `enrolld demo`: the terminal on simulated hardware against an IDMeta
+//! stand-in on loopback. See [`crate::demo`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::demo::{self, DemoOptions};
+use crate::{exit, logging};
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Also press automatically every SECS seconds (default when stdin is not a terminal: 4).
+    #[arg(long, value_name = "SECS")]
+    every: Option<f64>,
+    /// Stop after SECS seconds (default: until Ctrl-C or `q`).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+    /// Directory for the demo's files (default: a new one under /tmp).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Log at debug level.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+pub fn run(_config_path: &Path, args: &DemoArgs) -> i32 {
+    logging::init(args.verbose);
+    let seconds = |s: Option<f64>| s.filter(|s| *s > 0.0).map(Duration::from_secs_f64);
+    let options = DemoOptions {
+        every: seconds(args.every),
+        duration: seconds(args.duration),
+        dir: args.dir.clone(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("enrolld demo: cannot start the async runtime: {e}");
+            return exit::FAILURE;
+        }
+    };
+    match runtime.block_on(demo::run(options)) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("enrolld demo: {e}");
+            exit::FAILURE
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! `enrolld run`: the daemon, as systemd starts it.
+
+use std::path::Path;
+
+use crate::daemon::{self, DaemonError, Setup, devices};
+use crate::{api, exit, logging, secret};
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Log at debug level.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+pub fn run(config_path: &Path, args: &RunArgs) -> i32 {
+    logging::init(args.verbose);
+    let config = match crate::config::load(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            log::error!("configuration error: {e}");
+            return exit::CONFIG;
+        }
+    };
+    let token = match secret::load_token(config.api.token_file.as_deref()) {
+        Ok((token, source)) => {
+            log::info!("API token from {source}");
+            token
+        }
+        Err(e) => {
+            log::error!("{e}");
+            return exit::CONFIG;
+        }
+    };
+    let client = match api::Client::new(&config.api, token) {
+        Ok(c) => c,
+        Err(e) => {
+            log::error!("api: {e}");
+            return exit::CONFIG;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            log::error!("cannot start the async runtime: {e}");
+            return exit::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let (devices, _presses) = match devices::open(&config) {
+            Ok(d) => d,
+            Err(e) => {
+                log::error!("{e}");
+                return exit::FAILURE;
+            }
+        };
+        let setup = Setup {
+            config,
+            client,
+            config_path: Some(config_path.to_owned()),
+            shutdown_grace: daemon::SHUTDOWN_GRACE,
+        };
+        match daemon::run(setup, devices, std::future::pending()).await {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                log::error!("{e}");
+                exit_code_for(&e)
+            }
+        }
+    })
+}
+
+/// A state directory that cannot be written will not fix itself by
+/// restarting: that gets its own status, which the unit does not restart on.
+fn exit_code_for(e: &DaemonError) -> i32 {
+    match e {
+        DaemonError::Queue(_) | DaemonError::Tickets(_) | DaemonError::Control(_) => {
+            exit::CANT_CREATE
+        }
+        DaemonError::Signals(_) => exit::FAILURE,
+    }
+}
