@@ -31,16 +31,9 @@ pub fn run(_config_path: &Path, args: &DemoArgs) -> i32 {
         duration: seconds(args.duration),
         dir: args.dir.clone(),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("enrolld demo: cannot start the async runtime: {e}");
-            return exit::FAILURE;
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(demo::run(options)) {
         Ok(()) => exit::OK,

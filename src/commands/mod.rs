@@ -24,3 +24,16 @@ pub fn load_config_or_exit_code(path: &Path) -> Result<Config, i32> {
         crate::exit::CONFIG
     })
 }
+
+/// The async runtime for the daemon and the demo: two workers are plenty on a
+/// Pi-class board (captures and HTTPS calls run on blocking threads).
+pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("enrolld: cannot start the async runtime: {e}");
+            crate::exit::FAILURE
+        })
+}

@@ -38,16 +38,9 @@ pub fn run(config_path: &Path, args: &RunArgs) -> i32 {
             return exit::CONFIG;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(r) => r,
-        Err(e) => {
-            log::error!("cannot start the async runtime: {e}");
-            return exit::FAILURE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async {
         let (devices, _presses) = match devices::open(&config) {
