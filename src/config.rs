@@ -404,3 +404,41 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    /// The example installed as /etc/enrolld/enrolld.toml must load as is.
+    #[test]
+    fn shipped_example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/enrolld.toml");
+        let config = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.api.base_url, "https://integrate.idmetagroup.com");
+    }
+
+    /// Every commented-out `#key = value` line in the example is a real key
+    /// with a valid value: uncommenting all of them (pair-only lines aside)
+    /// still loads.
+    #[test]
+    fn example_defaults_shown_in_comments_are_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/enrolld.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut out = String::new();
+        for line in text.lines() {
+            let body = line.strip_prefix('#').unwrap_or(line);
+            let is_setting = line.starts_with('#')
+                && body.contains(" = ")
+                && !body.starts_with(' ')
+                && !body.contains("kind = \"pair\"");
+            let is_other_kind = body.contains("# presence only");
+            if is_setting && !is_other_kind {
+                out.push_str(body);
+            } else {
+                out.push_str(line);
+            }
+            out.push('\n');
+        }
+        parse(&out, Path::new("uncommented.toml")).unwrap_or_else(|e| panic!("{e}\n{out}"));
+    }
+}
