@@ -151,3 +151,39 @@ fn a_full_queue_refuses_visibly_and_keeps_what_it_has() {
     assert_well_formed(&h);
     d.terminate(Duration::from_secs(15));
 }
+
+#[test]
+fn sigterm_while_the_queue_drains_stops_after_the_send_in_flight() {
+    const N: u64 = 6;
+    let mut h = Harness::new(Behaviour::Refuse);
+    h.write_config(&Knobs {
+        request_timeout_ms: 3_000,
+        ..Knobs::default()
+    });
+    let mut d = h.start();
+    for i in 1..=N {
+        d.press_until("queued", i);
+    }
+    // IDMeta is back but slow: each call takes 700 ms.
+    h.standin
+        .set_behaviour(Behaviour::Stall(Duration::from_millis(700)));
+    wait_for(Duration::from_secs(20), || {
+        (!h.registrations().is_empty()).then_some(())
+    })
+    .expect("the worker delivers");
+    let at_sigterm = h.registrations().len();
+    d.signal(libc::SIGTERM);
+    // Bound: the send in flight (two calls, each under the request timeout).
+    let exit = d.wait_exit(Duration::from_secs(8));
+    assert!(exit.success(), "exit {exit}\n{}", d.stderr());
+    let after = h.registrations().len();
+    assert!(
+        after <= at_sigterm + 1,
+        "no new delivery starts after SIGTERM: {at_sigterm} registrations then, {after} at exit"
+    );
+    // What was not sent is still queued, whole, for the next start.
+    let left = h.queued_names();
+    assert!(!left.is_empty(), "SIGTERM came while entries were waiting");
+    assert_eq!(left.len() + after, N as usize, "left {left:?}");
+    assert!(h.unknown_records().is_empty() && h.corrupt_files().is_empty());
+}
