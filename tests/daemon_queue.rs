@@ -43,7 +43,11 @@ fn fifty_presses_during_an_outage_are_all_delivered_once_in_order() {
     assert!(h.registrations().is_empty());
 
     h.standin.set_behaviour(Behaviour::Ok);
-    let status = wait_queue_empty(&d, Duration::from_secs(60));
+    // The depth drops when an entry is deleted; the counter follows when the
+    // worker's report reaches the loop: wait for both.
+    let status = d.wait_status("drained and counted", Duration::from_secs(60), |s| {
+        s["queue"]["depth"] == 0 && Daemon::counter(s, "delivered_from_queue") >= N as u64
+    });
     assert_eq!(h.registered_names(), names("t-", N), "in order, each once");
     assert_eq!(Daemon::counter(&status, "delivered_from_queue"), N as u64);
     assert_well_formed(&h);
