@@ -6,7 +6,8 @@
 //! the daemon is started and SIGKILLed after a random 0-300 ms; in most
 //! rounds the stand-in is up (deliveries are cut), in some it refuses
 //! (presses in those rounds are cut while being queued), and every other
-//! round a press arrives as soon as the socket answers. Each round has its
+//! round a press arrives as soon as the socket answers and the kill is timed
+//! from that press. Each round has its
 //! own username template, so every enrollment has a unique name.
 //!
 //! "Accepted" is what the daemon said it had stored: the twenty, plus every
@@ -18,11 +19,9 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::daemon::{Harness, Knobs};
+use common::daemon::{Harness, Knobs, wait_for};
 use enrolld::standin::Behaviour;
 
 const QUEUED_FIRST: u64 = 20;
@@ -56,27 +55,20 @@ fn kill_9_at_random_instants_loses_nothing_and_sends_nothing_twice() {
             .set_behaviour(if up { Behaviour::Ok } else { Behaviour::Refuse });
         h.write_config(&knobs(format!("r{round}-{{seq}}")));
         let d = h.spawn();
-        // Every other round, press as soon as the daemon answers.
-        let stop = Arc::new(AtomicBool::new(false));
-        let presser = (round % 2 == 0).then(|| {
+        // Every other round, press as soon as the daemon answers, and time
+        // the kill from the press, so it lands in the capture, the send or
+        // the queue write; otherwise from the start (opening, repairs,
+        // deliveries).
+        if round % 2 == 0 {
             pressed_rounds += 1;
-            let (socket, stop) = (h.socket(), stop.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    if enrolld::control::client::trigger(&socket).is_ok() {
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            })
-        });
+            let pressed = wait_for(Duration::from_secs(10), || {
+                enrolld::control::client::trigger(&h.socket()).ok()
+            });
+            assert!(pressed.is_some(), "daemon never answered:\n{}", d.stderr());
+        }
         // The kill instant (a random delay, not an assertion).
         std::thread::sleep(Duration::from_millis(fastrand::u64(0..=300)));
         d.kill9();
-        stop.store(true, Ordering::Relaxed);
-        if let Some(p) = presser {
-            p.join().unwrap();
-        }
         accepted.extend(h.queued_names());
         if let Ok(bytes) = std::fs::read(h.path("status.json"))
             && let Ok(s) = serde_json::from_slice::<serde_json::Value>(&bytes)
