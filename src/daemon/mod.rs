@@ -137,7 +137,7 @@ pub async fn run(
         config.clone(),
         client.clone(),
         inputs_tx.clone(),
-        wait_true(stop_workers.clone()),
+        stop_workers.clone(),
     ));
 
     let notifier = Notifier::from_env();
@@ -189,6 +189,11 @@ pub async fn run(
     let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
 
     while !d.exit {
+        // Workers stop when shutdown begins, not when the loop ends: the
+        // delivery worker must not start new sends while stopping.
+        if stop_by.is_some() && !*stop_workers_tx.borrow() {
+            let _ = stop_workers_tx.send(true);
+        }
         let deadline = d.machine.deadline().map(tokio::time::Instant::from_std);
         tokio::select! {
             _ = sigterm.recv(), if stop_by.is_none() => stop_by = Some(d.begin_shutdown("SIGTERM", shutdown_grace)),
@@ -204,10 +209,12 @@ pub async fn run(
     }
 
     // Stop the workers; the delivery worker waits for a send in progress,
-    // which the client's own timeouts bound.
+    // which the client's own timeouts bound, within what is left of the
+    // grace (one bound for the whole shutdown, not one per stage).
     let _ = stop_workers_tx.send(true);
     let _ = control_task.await;
-    if tokio::time::timeout(shutdown_grace, delivery_task)
+    let give_up = stop_by.unwrap_or_else(|| tokio::time::Instant::now() + shutdown_grace);
+    if tokio::time::timeout_at(give_up, delivery_task)
         .await
         .is_err()
     {
@@ -233,12 +240,23 @@ async fn delivery_worker(
     config: Config,
     client: Arc<RwLock<Arc<Client>>>,
     inputs: mpsc::Sender<Input>,
-    shutdown: impl Future<Output = ()>,
+    stop: watch::Receiver<bool>,
 ) {
     let finalize = config.api.finalize;
+    let stopping = stop.clone();
     let send = move |entry: crate::queue::Entry| {
         let client = read_client(&client);
+        // The worker goes on to the next entry right after a delivery; once
+        // shutdown has begun, that entry is handed back unsent (kept in the
+        // queue for the next start) instead of starting a new request.
+        let stopping = *stopping.borrow();
         async move {
+            if stopping {
+                return Sent {
+                    outcome: crate::machine::Outcome::NotSent,
+                    verification_id: entry.verification_id,
+                };
+            }
             let verification_id = entry.verification_id.clone();
             let done = tokio::task::spawn_blocking(move || {
                 submit::submit(
@@ -267,7 +285,7 @@ async fn delivery_worker(
         let _ = inputs.try_send(Input::Delivery(r));
     };
     let clock_ok = || crate::time::wall_clock_plausible(crate::time::unix_now());
-    delivery::run_delivery(queue, config.queue, send, clock_ok, report, shutdown).await;
+    delivery::run_delivery(queue, config.queue, send, clock_ok, report, wait_true(stop)).await;
 }
 
 fn read_client(client: &RwLock<Arc<Client>>) -> Arc<Client> {

@@ -2,6 +2,8 @@
 //! a client that trusts it through `api.ca_file`, and a real JPEG.
 #![allow(dead_code)] // each test crate uses a different part
 
+pub mod daemon;
+
 use std::path::PathBuf;
 
 use enrolld::api::Client;

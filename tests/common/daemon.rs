@@ -1,0 +1,451 @@
+//! The whole-daemon harness: the real `enrolld run` binary as a child
+//! process, simulated camera and recorded LEDs, the HTTPS stand-in in this
+//! process, and helpers that read what the daemon exposes (control socket,
+//! status file, LED record, queue directory) with deadlines, never with
+//! bare sleeps as assertions.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use enrolld::standin::{Behaviour, Endpoint, Expectations, Record, StandIn, StandInOptions};
+use serde_json::Value;
+
+use super::{TEMPLATE_ID, TOKEN};
+
+/// How long a daemon may take to answer its first status request.
+const READY_WITHIN: Duration = Duration::from_secs(20);
+/// Polling interval of the waiting helpers.
+const POLL: Duration = Duration::from_millis(20);
+
+/// The configuration knobs the scenarios vary.
+#[derive(Debug, Clone)]
+pub struct Knobs {
+    pub username_template: Option<String>,
+    pub max_entries: usize,
+    pub max_age_secs: u64,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    pub request_timeout_ms: u64,
+    /// Appended verbatim to `[terminal]` (to break the file on purpose).
+    pub terminal_extra: String,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            username_template: Some("t-{seq}".to_owned()),
+            max_entries: 200,
+            max_age_secs: 86_400,
+            backoff_base_ms: 100,
+            backoff_max_ms: 300,
+            request_timeout_ms: 5_000,
+            terminal_extra: String::new(),
+        }
+    }
+}
+
+/// A temp directory holding the config, status file, queue, socket and LED
+/// record, plus the stand-in the daemon talks to.
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub standin: StandIn,
+    spawned: usize,
+}
+
+impl Harness {
+    pub fn new(behaviour: Behaviour) -> Harness {
+        let standin = StandIn::start_with(StandInOptions {
+            behaviour,
+            expect: Expectations {
+                token: Some(TOKEN.to_owned()),
+                template_id: Some(TEMPLATE_ID.to_owned()),
+            },
+            ..StandInOptions::default()
+        })
+        .expect("stand-in starts");
+        let dir = tempfile::tempdir().expect("temp dir");
+        fs::write(dir.path().join("ca.pem"), standin.ca_pem()).unwrap();
+        Harness {
+            dir,
+            standin,
+            spawned: 0,
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.path("enrolld.toml")
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.path("control.sock")
+    }
+
+    pub fn queue_dir(&self) -> PathBuf {
+        self.path("queue")
+    }
+
+    /// Writes `enrolld.toml` (atomically, so a daemon reading it on SIGHUP
+    /// never sees half a file).
+    pub fn write_config(&self, k: &Knobs) {
+        let d = self.dir.path().display();
+        let template = k
+            .username_template
+            .as_ref()
+            .map(|t| format!("username_template = \"{t}\"\n"))
+            .unwrap_or_default();
+        let text = format!(
+            r#"[terminal]
+id = "test-terminal"
+{template}{extra}
+[api]
+base_url = "{url}"
+template_id = "{TEMPLATE_ID}"
+ca_file = "{d}/ca.pem"
+connect_timeout_ms = 1000
+request_timeout_ms = {rt}
+
+[trigger]
+kind = "none"
+
+[indicator]
+kind = "simulated"
+record_file = "{d}/leds.jsonl"
+
+[camera]
+source = "simulated"
+width = 640
+height = 480
+
+[status]
+path = "{d}/status.json"
+
+[queue]
+dir = "{d}/queue"
+max_entries = {me}
+max_age_secs = {ma}
+backoff_base_ms = {bb}
+backoff_max_ms = {bm}
+
+[control]
+socket = "{d}/control.sock"
+tickets_file = "{d}/tickets.json"
+"#,
+            extra = k.terminal_extra,
+            url = self.standin.url(),
+            rt = k.request_timeout_ms,
+            me = k.max_entries,
+            ma = k.max_age_secs,
+            bb = k.backoff_base_ms,
+            bm = k.backoff_max_ms,
+        );
+        let tmp = self.path("enrolld.toml.tmp");
+        fs::write(&tmp, text).unwrap();
+        fs::rename(&tmp, self.config_path()).unwrap();
+    }
+
+    /// Starts `enrolld run` on the current config, without waiting.
+    pub fn spawn(&mut self) -> Daemon {
+        self.spawned += 1;
+        let stderr_path = self.path(&format!("stderr-{}.log", self.spawned));
+        let leds_from = fs::metadata(self.path("leds.jsonl")).map_or(0, |m| m.len());
+        let child = Command::new(env!("CARGO_BIN_EXE_enrolld"))
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("run")
+            .env("ENROLLD_API_TOKEN", TOKEN)
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("JOURNAL_STREAM")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .expect("enrolld starts");
+        Daemon {
+            child,
+            stderr_path,
+            socket: self.socket(),
+            status_path: self.path("status.json"),
+            leds_path: self.path("leds.jsonl"),
+            leds_from,
+        }
+    }
+
+    /// Starts the daemon and waits until its loop answers on the socket.
+    pub fn start(&mut self) -> Daemon {
+        let mut d = self.spawn();
+        d.wait_ready();
+        d
+    }
+
+    /// Registration requests the stand-in received, oldest first.
+    pub fn registrations(&self) -> Vec<Record> {
+        self.standin
+            .records()
+            .into_iter()
+            .filter(|r| r.endpoint == Some(Endpoint::Register))
+            .collect()
+    }
+
+    /// Usernames of the registrations, in arrival order.
+    pub fn registered_names(&self) -> Vec<String> {
+        self.registrations()
+            .iter()
+            .map(|r| r.field("username").unwrap_or("?").to_owned())
+            .collect()
+    }
+
+    /// Usernames of the entries waiting in the queue directory, read with
+    /// the queue's own decoder without touching the files.
+    pub fn queued_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(self.queue_dir()).into_iter().flatten() {
+            let path = e.unwrap().path();
+            if path.extension().and_then(|x| x.to_str()) != Some("entry") {
+                continue;
+            }
+            let bytes = fs::read(&path).unwrap();
+            let decoded = enrolld::queue::entry::decode_prefix(&bytes, bytes.len() as u64)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            out.push(decoded.header.username);
+        }
+        out
+    }
+
+    /// The unknown-delivery records (`queue/unknown/*.json`).
+    pub fn unknown_records(&self) -> Vec<enrolld::queue::UnknownDelivery> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(self.queue_dir().join("unknown"))
+            .into_iter()
+            .flatten()
+        {
+            let path = e.unwrap().path();
+            let text = fs::read_to_string(&path).unwrap();
+            out.push(
+                serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("{}: {e}: {text}", path.display())),
+            );
+        }
+        out
+    }
+
+    /// Files moved to `queue/corrupt/`.
+    pub fn corrupt_files(&self) -> Vec<PathBuf> {
+        fs::read_dir(self.queue_dir().join("corrupt"))
+            .into_iter()
+            .flatten()
+            .map(|e| e.unwrap().path())
+            .collect()
+    }
+}
+
+/// A running `enrolld run`. Dropping it kills it (a failed test must not
+/// leave processes behind).
+pub struct Daemon {
+    pub child: Child,
+    pub stderr_path: PathBuf,
+    socket: PathBuf,
+    status_path: PathBuf,
+    leds_path: PathBuf,
+    /// Where this process's LED record starts in the shared file.
+    leds_from: u64,
+}
+
+impl Daemon {
+    pub fn pid(&self) -> libc::pid_t {
+        self.child.id() as libc::pid_t
+    }
+
+    pub fn signal(&self, sig: libc::c_int) {
+        // SAFETY: kill(2) on our own child's pid; it is not reaped until
+        // `wait`, so the pid cannot have been reused.
+        let rc = unsafe { libc::kill(self.pid(), sig) };
+        assert_eq!(rc, 0, "kill({}, {sig})", self.pid());
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill9(mut self) {
+        self.signal(libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the process to exit; panics after `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "enrolld did not exit within {within:?}\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// SIGTERM, then the exit status, which must be 0 within `within`.
+    pub fn terminate(mut self, within: Duration) {
+        self.signal(libc::SIGTERM);
+        let status = self.wait_exit(within);
+        assert!(status.success(), "exit {status}\n{}", self.stderr());
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Waits until the loop answers a status request.
+    pub fn wait_ready(&mut self) {
+        let deadline = Instant::now() + READY_WITHIN;
+        loop {
+            if enrolld::control::client::status(&self.socket).is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("enrolld exited ({status}) before ready:\n{}", self.stderr());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "enrolld not ready within {READY_WITHIN:?}:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// The live status through the control socket.
+    pub fn status(&self) -> Value {
+        enrolld::control::client::status(&self.socket)
+            .unwrap_or_else(|e| panic!("status: {e}\n{}", self.stderr()))
+    }
+
+    /// The status file as last written.
+    pub fn status_file(&self) -> Value {
+        let bytes = fs::read(&self.status_path).expect("status file exists");
+        serde_json::from_slice(&bytes).expect("status file is whole JSON")
+    }
+
+    /// `enrolld trigger` over the socket: the raw reply or the refusal text.
+    pub fn trigger(&self) -> Result<Value, String> {
+        enrolld::control::client::request(
+            &self.socket,
+            &enrolld::control::protocol::Request::Trigger,
+        )
+        .map(|r| Value::Object(serde_json::from_slice(&r.to_line()).unwrap()))
+        .map_err(|e| e.to_string())
+    }
+
+    /// Presses and waits until the status counter `code` reaches `count`.
+    pub fn press_until(&self, code: &str, count: u64) {
+        let reply = self.trigger().expect("trigger accepted");
+        assert_eq!(reply["started"], true, "trigger reply {reply}");
+        self.wait_counter(code, count, Duration::from_secs(20));
+    }
+
+    pub fn counter(status: &Value, code: &str) -> u64 {
+        status["counters"][code].as_u64().unwrap_or(0)
+    }
+
+    /// Waits until the live status counter `code` is at least `count`.
+    pub fn wait_counter(&self, code: &str, count: u64, within: Duration) -> Value {
+        self.wait_status(&format!("counters.{code} >= {count}"), within, |s| {
+            Self::counter(s, code) >= count
+        })
+    }
+
+    /// Waits until `pred` holds for the live status.
+    pub fn wait_status(
+        &self,
+        what: &str,
+        within: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let mut last = Value::Null;
+        let found = wait_for(within, || {
+            last = self.status();
+            pred(&last).then(|| last.clone())
+        });
+        found.unwrap_or_else(|| {
+            panic!(
+                "status never had {what} within {within:?}; last: {last:#}\n{}",
+                self.stderr()
+            )
+        })
+    }
+
+    /// This process's LED record: (ms since its LEDs started, first line lit).
+    pub fn leds(&self) -> Vec<(u64, bool)> {
+        read_leds(&self.leds_path, self.leds_from)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Calls `probe` until it returns `Some` or `within` has passed.
+pub fn wait_for<T>(within: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = probe() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Parses the LED record (`{"t_ms":..,"levels":[a,b]}` lines) from `from`.
+fn read_leds(path: &Path, from: u64) -> Vec<(u64, bool)> {
+    let bytes = fs::read(path).unwrap_or_default();
+    let tail = &bytes[(from as usize).min(bytes.len())..];
+    String::from_utf8_lossy(tail)
+        .lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("LED record line {line:?}: {e}"));
+            (
+                v["t_ms"].as_u64().expect("t_ms"),
+                v["levels"][0].as_bool().expect("levels"),
+            )
+        })
+        .collect()
+}
+
+/// The lit periods of an LED record: (start ms, duration ms). A period still
+/// lit at the end of the record has no duration yet and is left out.
+pub fn lit_periods(leds: &[(u64, bool)]) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut on_since = None;
+    for &(t, lit) in leds {
+        match (lit, on_since) {
+            (true, None) => on_since = Some(t),
+            (false, Some(start)) => {
+                out.push((start, t - start));
+                on_since = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,193 @@
+//! The daemon's offline queue, as a process: an outage of 50 presses, the
+//! maximum age, a full queue. Asserted through the control socket, the status
+//! file, the LED record, the queue directory and the stand-in's records.
+
+mod common;
+
+use std::time::Duration;
+
+use common::daemon::{Daemon, Harness, Knobs, lit_periods, wait_for};
+use enrolld::queue::{NewEntry, Now, Queue, QueueConfig};
+use enrolld::standin::Behaviour;
+
+fn names(prefix: &str, n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("{prefix}{i}")).collect()
+}
+
+/// Every registration carried a decodable JPEG and was what the API documents.
+fn assert_well_formed(h: &Harness) {
+    for r in h.registrations() {
+        assert!(r.problems.is_empty() && r.token_ok, "{r:?}");
+        let jpeg = r.jpeg.as_ref().expect("image");
+        image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).expect("JPEG");
+    }
+}
+
+fn wait_queue_empty(d: &Daemon, within: Duration) -> serde_json::Value {
+    d.wait_status("queue.depth 0", within, |s| s["queue"]["depth"] == 0)
+}
+
+#[test]
+fn fifty_presses_during_an_outage_are_all_delivered_once_in_order() {
+    const N: usize = 50;
+    let mut h = Harness::new(Behaviour::Refuse);
+    h.write_config(&Knobs::default());
+    let d = h.start();
+    for i in 1..=N as u64 {
+        d.press_until("queued", i);
+    }
+    let status = d.status_file();
+    assert_eq!(status["queue"]["depth"], N, "{status:#}");
+    assert_eq!(status["last_outcome"]["code"], "queued");
+    assert_eq!(h.queued_names().len(), N);
+    assert!(h.registrations().is_empty());
+
+    h.standin.set_behaviour(Behaviour::Ok);
+    // The depth drops when an entry is deleted; the counter follows when the
+    // worker's report reaches the loop: wait for both.
+    let status = d.wait_status("drained and counted", Duration::from_secs(60), |s| {
+        s["queue"]["depth"] == 0 && Daemon::counter(s, "delivered_from_queue") >= N as u64
+    });
+    assert_eq!(h.registered_names(), names("t-", N), "in order, each once");
+    assert_eq!(Daemon::counter(&status, "delivered_from_queue"), N as u64);
+    assert_well_formed(&h);
+    assert!(h.queued_names().is_empty() && h.corrupt_files().is_empty());
+    d.terminate(Duration::from_secs(15));
+}
+
+#[test]
+fn entries_past_max_age_are_removed_never_sent() {
+    let mut h = Harness::new(Behaviour::Ok);
+    h.write_config(&Knobs {
+        max_age_secs: 60,
+        ..Knobs::default()
+    });
+    // Two entries left by an earlier run of this boot: one made two minutes
+    // ago, one just now. They go in through the queue's own code, stamped
+    // the way `Now::read()` would have stamped them then (same boot id,
+    // CLOCK_BOOTTIME and wall clock two minutes earlier; the queue ages
+    // same-boot entries by CLOCK_BOOTTIME, see queue::clock).
+    let now = Now::read();
+    let two_minutes = Duration::from_secs(120);
+    assert!(
+        now.boottime > two_minutes,
+        "the machine booted less than two minutes ago"
+    );
+    let two_minutes_ago = Now {
+        unix: now.unix - two_minutes.as_secs(),
+        boot_id: now.boot_id.clone(),
+        boottime: now.boottime - two_minutes,
+        mono: now.mono,
+    };
+    let mut queue = Queue::open(&QueueConfig {
+        dir: h.queue_dir(),
+        max_age_secs: 60,
+        ..QueueConfig::default()
+    })
+    .unwrap();
+    let entry = |username: &str| NewEntry {
+        username: username.to_owned(),
+        verification_id: None,
+        jpeg: common::jpeg(),
+    };
+    queue.push(entry("old"), &two_minutes_ago).unwrap();
+    queue.push(entry("fresh"), &now).unwrap();
+    drop(queue);
+
+    let d = h.start();
+    let status = d.wait_status("expired and delivered", Duration::from_secs(20), |s| {
+        s["queue"]["depth"] == 0 && Daemon::counter(s, "delivered_from_queue") == 1
+    });
+    assert_eq!(Daemon::counter(&status, "expired"), 1, "{status:#}");
+    assert_eq!(
+        h.registered_names(),
+        ["fresh"],
+        "the old entry was never sent"
+    );
+    assert!(h.queued_names().is_empty());
+    assert!(
+        d.stderr().contains("expired") || d.stderr().contains("older than"),
+        "{}",
+        d.stderr()
+    );
+    d.terminate(Duration::from_secs(15));
+}
+
+#[test]
+fn a_full_queue_refuses_visibly_and_keeps_what_it_has() {
+    let mut h = Harness::new(Behaviour::Refuse);
+    h.write_config(&Knobs {
+        max_entries: 3,
+        ..Knobs::default()
+    });
+    let d = h.start();
+    for i in 1..=3 {
+        d.press_until("queued", i);
+    }
+    let before = d.leds().len();
+    d.press_until("queue_full", 1);
+    let status = d.status_file();
+    assert_eq!(status["last_outcome"]["code"], "queue_full", "{status:#}");
+    assert_eq!(status["last_outcome"]["username"], "t-4");
+    assert_eq!(status["queue"]["depth"], 3);
+    // The failed pattern: 10 Hz flashes for 3 s, then off.
+    let flashes = wait_for(Duration::from_secs(10), || {
+        let leds = d.leds()[before..].to_vec();
+        let fast: Vec<_> = lit_periods(&leds)
+            .into_iter()
+            .filter(|p| p.1 <= 80)
+            .collect();
+        (fast.len() >= 20 && leds.last().is_some_and(|l| !l.1)).then_some(fast)
+    });
+    assert!(
+        flashes.is_some(),
+        "no failed pattern: {:?}",
+        &d.leds()[before..]
+    );
+
+    h.standin.set_behaviour(Behaviour::Ok);
+    wait_queue_empty(&d, Duration::from_secs(30));
+    assert_eq!(
+        h.registered_names(),
+        names("t-", 3),
+        "nothing queued was lost"
+    );
+    assert_well_formed(&h);
+    d.terminate(Duration::from_secs(15));
+}
+
+#[test]
+fn sigterm_while_the_queue_drains_stops_after_the_send_in_flight() {
+    const N: u64 = 6;
+    let mut h = Harness::new(Behaviour::Refuse);
+    h.write_config(&Knobs {
+        request_timeout_ms: 3_000,
+        ..Knobs::default()
+    });
+    let mut d = h.start();
+    for i in 1..=N {
+        d.press_until("queued", i);
+    }
+    // IDMeta is back but slow: each call takes 700 ms.
+    h.standin
+        .set_behaviour(Behaviour::Stall(Duration::from_millis(700)));
+    wait_for(Duration::from_secs(20), || {
+        (!h.registrations().is_empty()).then_some(())
+    })
+    .expect("the worker delivers");
+    let at_sigterm = h.registrations().len();
+    d.signal(libc::SIGTERM);
+    // Bound: the send in flight (two calls, each under the request timeout).
+    let exit = d.wait_exit(Duration::from_secs(8));
+    assert!(exit.success(), "exit {exit}\n{}", d.stderr());
+    let after = h.registrations().len();
+    assert!(
+        after <= at_sigterm + 1,
+        "no new delivery starts after SIGTERM: {at_sigterm} registrations then, {after} at exit"
+    );
+    // What was not sent is still queued, whole, for the next start.
+    let left = h.queued_names();
+    assert!(!left.is_empty(), "SIGTERM came while entries were waiting");
+    assert_eq!(left.len() + after, N as usize, "left {left:?}");
+    assert!(h.unknown_records().is_empty() && h.corrupt_files().is_empty());
+}
