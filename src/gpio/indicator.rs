@@ -1,0 +1,231 @@
+//! The indicator task: plays the latest [`Pattern`] on a [`LedDriver`].
+//!
+//! Callers never wait: [`IndicatorHandle::show`] only replaces the value in a
+//! `tokio::sync::watch` channel, and the task switches at once, mid-step.
+//! The LEDs end dark on every exit path: [`IndicatorHandle::shutdown`]
+//! switches them off and waits for it; dropping the handle makes the task do
+//! the same; and if the runtime itself is torn down (the daemon leaving on an
+//! error), dropping the task drops the driver, whose `Drop` switches its
+//! lines off (see `led_lines.rs`).
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::error::GpioError;
+use super::patterns::{Layout, Levels, OFF, Pattern, Repeat};
+
+/// What drives the LED lines. `levels` has meaning for the first
+/// `layout.width()` entries; `true` is lit.
+pub trait LedDriver: Send + 'static {
+    fn set(&mut self, levels: Levels) -> Result<(), GpioError>;
+    /// Tries to get the lines back after a failed `set` (chip reappeared...).
+    fn recover(&mut self) -> Result<(), GpioError> {
+        Ok(())
+    }
+}
+
+/// How often a failed driver is asked to recover.
+const RECOVER_EVERY: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    Show { pattern: Pattern, then: Pattern },
+    Shutdown,
+}
+
+/// The daemon's side of the indicator. Cheap to call from anywhere.
+pub struct IndicatorHandle {
+    commands: Option<watch::Sender<Command>>,
+    task: Option<JoinHandle<()>>,
+    fault: watch::Receiver<Option<GpioError>>,
+}
+
+impl IndicatorHandle {
+    /// An indicator with no LEDs (`kind = "none"`): every call does nothing.
+    pub fn disabled() -> Self {
+        let (_, fault) = watch::channel(None);
+        IndicatorHandle {
+            commands: None,
+            task: None,
+            fault,
+        }
+    }
+
+    /// Shows `pattern`; a 3-second pattern then returns to `Idle`.
+    pub fn show(&self, pattern: Pattern) {
+        self.show_then(pattern, Pattern::Idle);
+    }
+
+    /// Shows `pattern`; a 3-second pattern then continues with `then`
+    /// (e.g. `Queued` while the terminal is still offline).
+    pub fn show_then(&self, pattern: Pattern, then: Pattern) {
+        if let Some(tx) = &self.commands {
+            tx.send_replace(Command::Show { pattern, then });
+        }
+    }
+
+    /// The last error driving the lines, `None` while they work.
+    pub fn fault(&self) -> Option<GpioError> {
+        self.fault.borrow().clone()
+    }
+
+    /// Switches the LEDs off and waits until they are.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.commands.take() {
+            tx.send_replace(Command::Shutdown);
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts the task on the current tokio runtime, showing `Idle`.
+pub fn spawn<D: LedDriver>(driver: D, layout: Layout) -> IndicatorHandle {
+    let (tx, rx) = watch::channel(Command::Show {
+        pattern: Pattern::Idle,
+        then: Pattern::Idle,
+    });
+    let (fault_tx, fault) = watch::channel(None);
+    let player = Player {
+        driver,
+        layout,
+        shown: None,
+        failed_at: None,
+        fault: fault_tx,
+    };
+    let task = tokio::spawn(player.run(rx));
+    IndicatorHandle {
+        commands: Some(tx),
+        task: Some(task),
+        fault,
+    }
+}
+
+struct Player<D> {
+    driver: D,
+    layout: Layout,
+    /// What the lines show now, to write only changes.
+    shown: Option<Levels>,
+    /// When the driver last failed, to pace recovery attempts.
+    failed_at: Option<Instant>,
+    fault: watch::Sender<Option<GpioError>>,
+}
+
+enum Played {
+    /// A once-program ran to its end.
+    Finished,
+    /// A new command arrived.
+    Replaced,
+    /// The handle is gone.
+    Closed,
+}
+
+impl<D: LedDriver> Player<D> {
+    async fn run(mut self, mut rx: watch::Receiver<Command>) {
+        'commands: loop {
+            let (mut pattern, then) = match *rx.borrow_and_update() {
+                Command::Show { pattern, then } => (pattern, then),
+                Command::Shutdown => break,
+            };
+            loop {
+                match self.play(pattern, &mut rx).await {
+                    Played::Finished => pattern = then,
+                    Played::Replaced => continue 'commands,
+                    Played::Closed => break 'commands,
+                }
+            }
+        }
+        // Dark on the way out, even while the driver is in its recovery pause.
+        if self.shown != Some(OFF)
+            && let Err(e) = self.driver.set(OFF)
+        {
+            log::warn!("indicator: cannot switch the LEDs off: {e}");
+        }
+    }
+
+    async fn play(&mut self, pattern: Pattern, rx: &mut watch::Receiver<Command>) -> Played {
+        let program = pattern.program(self.layout);
+        // A steady pattern needs no timer: set it and wait for the next command.
+        if program.repeat == Repeat::Forever
+            && program
+                .steps
+                .iter()
+                .all(|s| s.levels == program.steps[0].levels)
+        {
+            self.set(program.steps[0].levels);
+            return self.wait_for_command(rx, None).await;
+        }
+        loop {
+            for step in &program.steps {
+                self.set(step.levels);
+                match self.wait_for_command(rx, Some(step.duration)).await {
+                    Played::Finished => {}
+                    other => return other,
+                }
+            }
+            if program.repeat == Repeat::Once {
+                return Played::Finished;
+            }
+        }
+    }
+
+    /// Waits `limit` (forever if `None`) unless a command arrives first.
+    async fn wait_for_command(
+        &mut self,
+        rx: &mut watch::Receiver<Command>,
+        limit: Option<Duration>,
+    ) -> Played {
+        let changed = async {
+            match rx.changed().await {
+                Ok(()) => Played::Replaced,
+                Err(_) => Played::Closed,
+            }
+        };
+        match limit {
+            None => changed.await,
+            Some(d) => tokio::select! {
+                played = changed => played,
+                () = tokio::time::sleep(d) => Played::Finished,
+            },
+        }
+    }
+
+    fn set(&mut self, levels: Levels) {
+        if self.shown == Some(levels) {
+            return;
+        }
+        if let Some(at) = self.failed_at {
+            if at.elapsed() < RECOVER_EVERY {
+                return;
+            }
+            if let Err(e) = self.driver.recover() {
+                self.failed(e);
+                return;
+            }
+        }
+        match self.driver.set(levels) {
+            Ok(()) => {
+                self.shown = Some(levels);
+                if self.failed_at.take().is_some() {
+                    log::info!("indicator: LED lines work again");
+                    self.fault.send_replace(None);
+                }
+            }
+            Err(e) => self.failed(e),
+        }
+    }
+
+    fn failed(&mut self, e: GpioError) {
+        self.shown = None;
+        self.failed_at = Some(Instant::now());
+        // Log each distinct error once, not at the blink rate.
+        if self.fault.borrow().as_ref() != Some(&e) {
+            log::warn!("indicator: {e}");
+            self.fault.send_replace(Some(e));
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Simulated trigger line and LEDs for the demo and for tests.
+//!
+//! The simulated trigger is not a shortcut around the logic: a [`SimLine`]
+//! is an [`EdgeSource`] behind the very same thread and rules as a real line,
+//! so debounce, cooldown and presence behave exactly as on a terminal (the
+//! line has no kernel, so the debounce is always the software one). To push a
+//! ready-made event instead (control socket), send
+//! [`TriggerEvent::injected`](super::TriggerEvent::injected) on the daemon's channel.
+//!
+//! [`SimLeds`] records every change of the LED levels with its (tokio) time,
+//! so tests with paused time assert exact sequences, and renders a one-line
+//! view for the demo.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::config::{LineSpec, TriggerConfig};
+use super::error::GpioError;
+use super::indicator::{self, IndicatorHandle, LedDriver};
+use super::patterns::{Layout, Levels};
+use super::rules::Edge;
+use super::trigger::{
+    self, EdgeSource, LoopSettings, Opened, TriggerEvent, TriggerHandle, lock, monotonic_ns,
+};
+
+#[derive(Debug, Default)]
+struct LineState {
+    level: bool,
+    edges: VecDeque<Edge>,
+    unplugged: bool,
+}
+
+/// The "hand" on a simulated trigger line.
+#[derive(Debug, Clone, Default)]
+pub struct SimLine {
+    shared: Arc<(Mutex<LineState>, Condvar)>,
+    name: String,
+}
+
+impl SimLine {
+    /// Sets the line's logical level (pressed / present = `true`) now.
+    pub fn set_active(&self, active: bool) {
+        let (state, wake) = &*self.shared;
+        let mut s = lock(state);
+        if s.level != active {
+            s.level = active;
+            s.edges.push_back(Edge {
+                at_ns: monotonic_ns(),
+                active,
+            });
+            wake.notify_all();
+        }
+    }
+
+    /// A clean press: active for `hold`, then released (blocks for `hold`).
+    pub fn press(&self, hold: Duration) {
+        self.set_active(true);
+        std::thread::sleep(hold);
+        self.set_active(false);
+    }
+
+    /// Makes reads and opens fail, as a removed chip would.
+    pub fn unplug(&self) {
+        let (state, wake) = &*self.shared;
+        lock(state).unplugged = true;
+        wake.notify_all();
+    }
+
+    pub fn replug(&self) {
+        lock(&self.shared.0).unplugged = false;
+    }
+
+    fn unplugged_error(&self) -> GpioError {
+        GpioError::SimulatedUnplug {
+            line: self.name.clone(),
+        }
+    }
+}
+
+impl EdgeSource for SimLine {
+    fn open(&mut self) -> Result<Opened, GpioError> {
+        let mut s = lock(&self.shared.0);
+        if s.unplugged {
+            return Err(self.unplugged_error());
+        }
+        s.edges.clear();
+        Ok(Opened {
+            active: s.level,
+            kernel_debounce: false,
+        })
+    }
+
+    fn wait(&mut self, timeout: Duration, edges: &mut Vec<Edge>) -> Result<(), GpioError> {
+        let (state, wake) = &*self.shared;
+        let s = lock(state);
+        let (mut s, _) = wake
+            .wait_timeout_while(s, timeout, |s| s.edges.is_empty() && !s.unplugged)
+            .unwrap_or_else(PoisonError::into_inner);
+        if s.unplugged {
+            return Err(self.unplugged_error());
+        }
+        edges.extend(s.edges.drain(..));
+        Ok(())
+    }
+
+    fn close(&mut self) {}
+}
+
+/// Starts a trigger on a simulated line with the rules `cfg` describes
+/// (`chip`, `line`, `bias`, `active_low` are not used). For `kind = "none"`
+/// the handle is disabled and the line goes nowhere.
+pub fn start_trigger(
+    cfg: &TriggerConfig,
+    tx: mpsc::Sender<TriggerEvent>,
+) -> Result<(SimLine, TriggerHandle), GpioError> {
+    let line = SimLine {
+        shared: Arc::default(),
+        name: cfg
+            .line
+            .as_ref()
+            .map_or_else(|| "sim".to_owned(), LineSpec::to_string),
+    };
+    let handle = match LoopSettings::from_config(cfg) {
+        None => TriggerHandle::disabled(),
+        Some(settings) => trigger::spawn(line.clone(), settings, tx)?,
+    };
+    Ok((line, handle))
+}
+
+/// One recorded change of the LED levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// Since the simulated LEDs were created (tokio time, so paused time is exact).
+    pub at: Duration,
+    pub levels: Levels,
+}
+
+/// A view on simulated LEDs: what they showed and when.
+#[derive(Debug, Clone)]
+pub struct SimLeds {
+    layout: Layout,
+    record: Arc<Mutex<Vec<Transition>>>,
+    fail: Arc<Mutex<Option<GpioError>>>,
+}
+
+impl SimLeds {
+    pub fn transitions(&self) -> Vec<Transition> {
+        lock(&self.record).clone()
+    }
+
+    /// The levels now (all off before the first write).
+    pub fn current(&self) -> Levels {
+        lock(&self.record)
+            .last()
+            .map_or([false, false], |t| t.levels)
+    }
+
+    /// Makes every write fail with `error` (or work again with `None`).
+    pub fn fail_with(&self, error: Option<GpioError>) {
+        *lock(&self.fail) = error;
+    }
+
+    /// The LEDs as one line of text, e.g. `LED [*]` or `green [*] red [ ]`.
+    pub fn render(&self) -> String {
+        let lamp = |lit: bool| if lit { "[*]" } else { "[ ]" };
+        let [a, b] = self.current();
+        match self.layout {
+            Layout::Single => format!("LED {}", lamp(a)),
+            Layout::Pair => format!("green {} red {}", lamp(a), lamp(b)),
+        }
+    }
+}
+
+struct SimLedDriver {
+    view: SimLeds,
+    start: Instant,
+}
+
+impl LedDriver for SimLedDriver {
+    fn set(&mut self, levels: Levels) -> Result<(), GpioError> {
+        if let Some(e) = lock(&self.view.fail).clone() {
+            return Err(e);
+        }
+        lock(&self.view.record).push(Transition {
+            at: self.start.elapsed(),
+            levels,
+        });
+        Ok(())
+    }
+}
+
+/// Starts an indicator on simulated LEDs (inside a tokio runtime).
+pub fn start_indicator(layout: Layout) -> (IndicatorHandle, SimLeds) {
+    let view = SimLeds {
+        layout,
+        record: Arc::default(),
+        fail: Arc::default(),
+    };
+    let driver = SimLedDriver {
+        view: view.clone(),
+        start: Instant::now(),
+    };
+    (indicator::spawn(driver, layout), view)
+}

@@ -1,0 +1,200 @@
+//! The trigger thread end to end on a simulated line: the same thread, rules,
+//! fault handling and channel the daemon gets from `gpio::start_trigger`,
+//! with a line a test can press. Real time, so timings leave wide margins;
+//! decisions use edge timestamps, so a slow machine delays events but does
+//! not change them.
+
+use std::time::Duration;
+
+use enrolld::gpio::sim::{self, SimLine};
+use enrolld::gpio::{
+    DebounceMode, GpioError, Origin, TriggerConfig, TriggerEvent, TriggerHandle, TriggerHealth,
+    TriggerKind, monotonic_ns,
+};
+use tokio::sync::mpsc;
+
+const MS: u64 = 1_000_000;
+/// Long enough for any expected event on a loaded machine.
+const EXPECT: Duration = Duration::from_secs(5);
+
+fn config(text: &str) -> TriggerConfig {
+    let c: TriggerConfig = toml::from_str(text).unwrap();
+    c.validate().unwrap();
+    c
+}
+
+fn start(text: &str) -> (SimLine, TriggerHandle, mpsc::Receiver<TriggerEvent>) {
+    let (tx, rx) = mpsc::channel(16);
+    let (line, handle) = sim::start_trigger(&config(text), tx).unwrap();
+    (line, handle, rx)
+}
+
+async fn next(rx: &mut mpsc::Receiver<TriggerEvent>) -> TriggerEvent {
+    tokio::time::timeout(EXPECT, rx.recv())
+        .await
+        .expect("an event within 5 s")
+        .expect("the trigger is still running")
+}
+
+/// Asserts nothing arrives for `ms`.
+async fn quiet(rx: &mut mpsc::Receiver<TriggerEvent>, ms: u64) {
+    if let Ok(ev) = tokio::time::timeout(Duration::from_millis(ms), rx.recv()).await {
+        panic!("unexpected event {ev:?}");
+    }
+}
+
+async fn wait_for_health(
+    handle: &TriggerHandle,
+    want: impl Fn(&TriggerHealth) -> bool,
+) -> TriggerHealth {
+    let mut changes = handle.health_changes();
+    tokio::time::timeout(EXPECT, changes.wait_for(|h| want(h)))
+        .await
+        .expect("health changed in time")
+        .expect("health sender alive")
+        .clone()
+}
+
+const BUTTON: &str = "kind = \"button\"\nline = \"button\"\ndebounce_ms = 20\ncooldown_ms = 600\n";
+
+#[tokio::test]
+async fn one_press_is_one_event_with_its_debounced_edge_time() {
+    let (line, handle, mut rx) = start(BUTTON);
+    assert_eq!(
+        handle.health(),
+        TriggerHealth::Ready {
+            debounce: DebounceMode::Software
+        }
+    );
+    let before = monotonic_ns();
+    line.press(Duration::from_millis(80));
+    let ev = next(&mut rx).await;
+    assert_eq!(ev.kind, TriggerKind::Button);
+    assert_eq!(ev.origin, Origin::Line);
+    assert!(
+        ev.edge_timestamp_ns >= before + 20 * MS,
+        "debounced: {ev:?}"
+    );
+    assert!(ev.edge_timestamp_ns <= monotonic_ns());
+    quiet(&mut rx, 200).await;
+}
+
+#[tokio::test]
+async fn a_bounce_storm_and_a_long_hold_are_one_event() {
+    let (line, _handle, mut rx) = start(BUTTON);
+    for i in 0..30 {
+        line.set_active(i % 2 == 0); // 1 ms contact bounce, ends pressed
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    line.set_active(true);
+    std::thread::sleep(Duration::from_millis(700)); // held
+    line.set_active(false);
+    next(&mut rx).await;
+    quiet(&mut rx, 300).await;
+}
+
+#[tokio::test]
+async fn presses_in_the_cooldown_are_dropped() {
+    let (line, handle, mut rx) = start(BUTTON);
+    line.press(Duration::from_millis(60));
+    next(&mut rx).await;
+    handle.enrollment_finished();
+    let quiet_until = monotonic_ns() + 600 * MS;
+    line.press(Duration::from_millis(60)); // inside the 600 ms cooldown
+    std::thread::sleep(Duration::from_millis(700));
+    line.press(Duration::from_millis(60));
+    let ev = next(&mut rx).await;
+    assert!(
+        ev.edge_timestamp_ns >= quiet_until,
+        "the first event after the finish is the press after the cooldown"
+    );
+}
+
+#[tokio::test]
+async fn presence_fires_once_per_episode_after_the_hold() {
+    let (line, _handle, mut rx) = start(
+        "kind = \"presence\"\nline = \"pir\"\ndebounce_ms = 30\nhold_ms = 200\nrearm_ms = 600\n",
+    );
+    let arrived = monotonic_ns();
+    line.set_active(true);
+    // Dropouts shorter than the debounce do not break the episode.
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(100));
+        line.set_active(false);
+        std::thread::sleep(Duration::from_millis(5));
+        line.set_active(true);
+    }
+    let ev = next(&mut rx).await;
+    assert_eq!(ev.kind, TriggerKind::Presence);
+    assert!(ev.edge_timestamp_ns >= arrived + 30 * MS);
+    assert_eq!(ev.decided_at_ns, ev.edge_timestamp_ns + 200 * MS);
+    std::thread::sleep(Duration::from_millis(300));
+    line.set_active(false); // leaves for 100 ms: well under the 600 ms rearm
+    std::thread::sleep(Duration::from_millis(100));
+    line.set_active(true);
+    quiet(&mut rx, 500).await;
+    line.set_active(false); // leaves for good, then someone new arrives
+    std::thread::sleep(Duration::from_millis(800));
+    line.set_active(true);
+    let second = next(&mut rx).await;
+    assert!(second.edge_timestamp_ns > ev.edge_timestamp_ns + 800 * MS);
+}
+
+#[tokio::test]
+async fn an_unplugged_line_is_a_fault_and_recovers_without_restart() {
+    let (line, handle, mut rx) = start(BUTTON);
+    line.unplug();
+    let fault = wait_for_health(&handle, |h| matches!(h, TriggerHealth::Fault { .. })).await;
+    assert_eq!(
+        fault,
+        TriggerHealth::Fault {
+            error: GpioError::SimulatedUnplug {
+                line: "button".into()
+            }
+        }
+    );
+    line.replug();
+    wait_for_health(&handle, |h| matches!(h, TriggerHealth::Ready { .. })).await;
+    line.press(Duration::from_millis(60));
+    assert_eq!(next(&mut rx).await.kind, TriggerKind::Button);
+}
+
+#[tokio::test]
+async fn a_press_made_while_unplugged_counts_at_reopen_once() {
+    let (line, handle, mut rx) = start(BUTTON);
+    line.unplug();
+    wait_for_health(&handle, |h| matches!(h, TriggerHealth::Fault { .. })).await;
+    line.set_active(true); // pressed while the chip is gone, still held at reopen
+    line.replug();
+    next(&mut rx).await;
+    line.set_active(false);
+    quiet(&mut rx, 300).await;
+}
+
+#[tokio::test]
+async fn dropping_the_handle_stops_the_thread() {
+    let (_line, handle, mut rx) = start(BUTTON);
+    drop(handle);
+    // The thread held the only sender: the channel closes when it has exited.
+    let closed = tokio::time::timeout(EXPECT, rx.recv())
+        .await
+        .expect("closed in time");
+    assert_eq!(closed, None);
+}
+
+#[tokio::test]
+async fn kind_none_watches_nothing() {
+    let (line, handle, mut rx) = start("kind = \"none\"\n");
+    assert_eq!(handle.health(), TriggerHealth::Disabled);
+    line.press(Duration::from_millis(50));
+    // No thread owns the sender: the channel is closed at once.
+    assert_eq!(rx.recv().await, None);
+}
+
+#[tokio::test]
+async fn injected_events_carry_the_same_clock() {
+    let before = monotonic_ns();
+    let ev = TriggerEvent::injected(TriggerKind::Button);
+    assert_eq!(ev.origin, Origin::Injected);
+    assert!(ev.edge_timestamp_ns >= before && ev.edge_timestamp_ns <= monotonic_ns());
+}
