@@ -1,0 +1,158 @@
+//! What a camera hands over: one frame's bytes with the layout needed to read them.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::config::FormatChoice;
+
+/// Pixel formats enrolld can take from a camera.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelFormat {
+    /// Motion JPEG: each frame is a complete JPEG, passed through after checks.
+    Mjpeg,
+    /// Packed 4:2:2, `Y0 U Y1 V`.
+    Yuyv,
+    /// Y plane followed by an interleaved `U V` plane at half resolution.
+    Nv12,
+    /// Packed `R G B`, 8 bits each.
+    Rgb24,
+}
+
+impl PixelFormat {
+    /// The V4L2 fourcc code.
+    pub fn fourcc(self) -> [u8; 4] {
+        match self {
+            PixelFormat::Mjpeg => *b"MJPG",
+            PixelFormat::Yuyv => *b"YUYV",
+            PixelFormat::Nv12 => *b"NV12",
+            PixelFormat::Rgb24 => *b"RGB3",
+        }
+    }
+
+    pub fn from_fourcc(code: &[u8; 4]) -> Option<PixelFormat> {
+        [
+            PixelFormat::Mjpeg,
+            PixelFormat::Yuyv,
+            PixelFormat::Nv12,
+            PixelFormat::Rgb24,
+        ]
+        .into_iter()
+        .find(|f| &f.fourcc() == code)
+    }
+
+    /// Bytes per line of the first plane for a tightly packed frame.
+    pub fn min_stride(self, width: u32) -> usize {
+        let w = width as usize;
+        match self {
+            PixelFormat::Mjpeg => 0,
+            PixelFormat::Yuyv => w * 2,
+            PixelFormat::Nv12 => w,
+            PixelFormat::Rgb24 => w * 3,
+        }
+    }
+
+    /// Bytes a raw frame needs with the given stride (`None` for MJPEG).
+    pub fn frame_len(self, stride: usize, height: u32) -> Option<usize> {
+        let h = height as usize;
+        match self {
+            PixelFormat::Mjpeg => None,
+            PixelFormat::Yuyv | PixelFormat::Rgb24 => Some(stride * h),
+            PixelFormat::Nv12 => Some(stride * h + stride * h.div_ceil(2)),
+        }
+    }
+}
+
+impl fmt::Display for PixelFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PixelFormat::Mjpeg => "MJPEG",
+            PixelFormat::Yuyv => "YUYV",
+            PixelFormat::Nv12 => "NV12",
+            PixelFormat::Rgb24 => "RGB24",
+        })
+    }
+}
+
+/// The format to negotiate from what the camera offers: `auto` prefers MJPEG
+/// (nothing to encode), then the raw formats cheapest to turn into 4:2:0.
+pub fn negotiate(offered: &[PixelFormat], wanted: FormatChoice) -> Option<PixelFormat> {
+    let preference: &[PixelFormat] = match wanted {
+        FormatChoice::Auto => &[
+            PixelFormat::Mjpeg,
+            PixelFormat::Nv12,
+            PixelFormat::Yuyv,
+            PixelFormat::Rgb24,
+        ],
+        FormatChoice::Mjpeg => &[PixelFormat::Mjpeg],
+        FormatChoice::Yuyv => &[PixelFormat::Yuyv],
+        FormatChoice::Nv12 => &[PixelFormat::Nv12],
+        FormatChoice::Rgb24 => &[PixelFormat::Rgb24],
+    };
+    preference.iter().copied().find(|f| offered.contains(f))
+}
+
+/// One frame as the camera delivered it.
+#[derive(Clone)]
+pub struct Frame {
+    pub format: PixelFormat,
+    pub width: u32,
+    pub height: u32,
+    /// Bytes per line of the first plane (0 for MJPEG).
+    pub stride: usize,
+    pub data: Vec<u8>,
+    /// When the frame was captured, on the monotonic clock (`CLOCK_MONOTONIC`),
+    /// or `None` when the driver's timestamps are on another clock.
+    pub captured_at: Option<Duration>,
+}
+
+// Image bytes are a face: never print them.
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Frame")
+            .field("format", &self.format)
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("stride", &self.stride)
+            .field("bytes", &self.data.len())
+            .finish()
+    }
+}
+
+/// The monotonic clock, as V4L2 timestamps (with `TIMESTAMP_MONOTONIC`) use it.
+pub fn monotonic_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_prefers_mjpeg_then_raw() {
+        use PixelFormat::*;
+        assert_eq!(negotiate(&[Yuyv, Mjpeg], FormatChoice::Auto), Some(Mjpeg));
+        assert_eq!(negotiate(&[Rgb24, Yuyv], FormatChoice::Auto), Some(Yuyv));
+        assert_eq!(negotiate(&[Yuyv, Nv12], FormatChoice::Auto), Some(Nv12));
+        assert_eq!(negotiate(&[Yuyv], FormatChoice::Mjpeg), None);
+        assert_eq!(negotiate(&[], FormatChoice::Auto), None);
+    }
+
+    #[test]
+    fn fourcc_round_trip() {
+        for f in [
+            PixelFormat::Mjpeg,
+            PixelFormat::Yuyv,
+            PixelFormat::Nv12,
+            PixelFormat::Rgb24,
+        ] {
+            assert_eq!(PixelFormat::from_fourcc(&f.fourcc()), Some(f));
+        }
+        assert_eq!(PixelFormat::from_fourcc(b"H264"), None);
+    }
+}

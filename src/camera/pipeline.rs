@@ -1,0 +1,179 @@
+//! One enrollment's picture: burst from the camera, frame choice, conversion
+//! and encoding, timed per stage. A local retake (too dark / too bright) is
+//! kept apart from a fault so the daemon shows the right thing and sends nothing.
+
+use std::time::{Duration, Instant};
+
+use super::Camera;
+use super::choose::{self, FrameScore, LumaLayout, LumaView, Retake};
+use super::config::CameraConfig;
+use super::convert;
+use super::encode::{EncodeError, EncodeSettings, Encoder};
+use super::error::CameraError;
+use super::frame::{Frame, PixelFormat};
+
+/// Wall time spent in each stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageTimings {
+    /// Opening (if needed), warm-up and the burst.
+    pub capture: Duration,
+    /// Scoring every frame of the burst (for MJPEG, includes the decode check).
+    pub choose: Duration,
+    /// Raw format to I420 (zero for MJPEG).
+    pub convert: Duration,
+    /// JPEG encoding including the byte-cap loop (MJPEG: checks or re-encode).
+    pub encode: Duration,
+}
+
+/// The picture to send, and what it took to make it.
+#[derive(Clone)]
+pub struct Shot {
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    /// The camera's format.
+    pub format: PixelFormat,
+    /// Quality used, `None` for MJPEG sent as the camera made it.
+    pub quality: Option<u8>,
+    pub sharpness: f32,
+    pub luma: f32,
+    /// Frames in the burst.
+    pub burst: usize,
+    pub timings: StageTimings,
+}
+
+impl std::fmt::Debug for Shot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shot")
+            .field("jpeg_bytes", &self.jpeg.len())
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("format", &self.format)
+            .field("quality", &self.quality)
+            .field("sharpness", &self.sharpness)
+            .field("luma", &self.luma)
+            .field("timings", &self.timings)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// Nothing usable in the burst: ask the person to retake; nothing is sent.
+    #[error("retake: picture {0}")]
+    Retake(Retake),
+    /// The camera failed (after reopening); the daemon shows a fault.
+    #[error("camera fault: {0}")]
+    Fault(#[from] CameraError),
+    /// Every frame of the burst was unreadable (corrupt MJPEG, short frames).
+    #[error("camera fault: no readable frame in the burst: {0}")]
+    Unreadable(String),
+    /// The chosen frame could not be made into a JPEG under the cap.
+    #[error("{0}")]
+    Encode(#[from] EncodeError),
+}
+
+impl CaptureError {
+    /// A local retake (the person can fix it) rather than a fault.
+    pub fn is_retake(&self) -> bool {
+        matches!(self, CaptureError::Retake(_))
+    }
+}
+
+/// Captures, chooses and encodes one picture. Blocking: run it on a blocking thread.
+pub fn capture_jpeg(
+    camera: &mut dyn Camera,
+    config: &CameraConfig,
+    max_bytes: usize,
+) -> Result<Shot, CaptureError> {
+    let mut timings = StageTimings::default();
+    let mut encoder = Encoder::new()?;
+
+    let t = Instant::now();
+    let frames = camera.burst()?;
+    timings.capture = t.elapsed();
+
+    let t = Instant::now();
+    let mut last_problem = String::from("empty burst");
+    let scores: Vec<Option<FrameScore>> = frames
+        .iter()
+        .map(|f| {
+            score_frame(&mut encoder, f)
+                .map_err(|e| {
+                    log::warn!("unreadable {} frame skipped: {e}", f.format);
+                    last_problem = e;
+                })
+                .ok()
+        })
+        .collect();
+    let chosen = match choose::choose(&scores, config.min_luma, config.max_luma) {
+        None => return Err(CaptureError::Unreadable(last_problem)),
+        Some(Err(retake)) => return Err(CaptureError::Retake(retake)),
+        Some(Ok(i)) => i,
+    };
+    let score = scores[chosen].expect("chosen frames have a score");
+    timings.choose = t.elapsed();
+
+    let frame = &frames[chosen];
+    let settings = EncodeSettings {
+        quality: config.jpeg_quality,
+        max_dimension: config.max_dimension,
+        max_bytes,
+    };
+    let jpeg = if frame.format == PixelFormat::Mjpeg {
+        let t = Instant::now();
+        let jpeg = encoder.pass_mjpeg(frame, &settings)?;
+        timings.encode = t.elapsed();
+        jpeg
+    } else {
+        let t = Instant::now();
+        let i420 = convert::to_i420(frame).map_err(EncodeError::from)?;
+        timings.convert = t.elapsed();
+        let t = Instant::now();
+        let jpeg = encoder.encode_i420(&i420, &settings)?;
+        timings.encode = t.elapsed();
+        jpeg
+    };
+    Ok(Shot {
+        jpeg: jpeg.bytes,
+        width: jpeg.width,
+        height: jpeg.height,
+        format: frame.format,
+        quality: jpeg.quality,
+        sharpness: score.sharpness,
+        luma: score.luma,
+        burst: frames.len(),
+        timings,
+    })
+}
+
+/// Scores a frame for the choice; an error (as text, without image bytes)
+/// when the frame cannot be read.
+pub fn score_frame(encoder: &mut Encoder, frame: &Frame) -> Result<FrameScore, String> {
+    let (width, height) = (frame.width as usize, frame.height as usize);
+    let layout = match frame.format {
+        PixelFormat::Mjpeg => {
+            let (luma, w, h) = encoder
+                .mjpeg_luma(&frame.data, frame.width, frame.height)
+                .map_err(|e| e.to_string())?;
+            return Ok(choose::score(LumaView {
+                data: &luma,
+                width: w,
+                height: h,
+                stride: w,
+                layout: LumaLayout::Plane { step: 1 },
+            }));
+        }
+        PixelFormat::Yuyv => LumaLayout::Plane { step: 2 },
+        PixelFormat::Nv12 => LumaLayout::Plane { step: 1 },
+        PixelFormat::Rgb24 => LumaLayout::Rgb,
+    };
+    convert::check_layout(frame).map_err(|e| e.to_string())?;
+    Ok(choose::score(LumaView {
+        data: &frame.data,
+        width,
+        height,
+        stride: frame.stride,
+        layout,
+    }))
+}

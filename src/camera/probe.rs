@@ -1,0 +1,259 @@
+//! The V4L2 half of `enrolld probe`: every video device with its stable
+//! `/dev/v4l/by-id` names, driver, card, bus and capture formats with frame
+//! sizes: what a person setting up a terminal puts in `[camera]`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use v4l::Device;
+use v4l::framesize::FrameSizeEnum;
+use v4l::video::Capture;
+
+use super::frame::PixelFormat;
+
+/// `V4L2_CAP_VIDEO_CAPTURE` in `device_caps`.
+const CAP_VIDEO_CAPTURE: u32 = 0x0000_0001;
+
+/// One device node as probed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub path: PathBuf,
+    /// `/dev/v4l/by-id` and `/dev/v4l/by-path` links pointing at it.
+    pub links: Vec<PathBuf>,
+    pub driver: String,
+    pub card: String,
+    pub bus: String,
+    /// Whether the node captures video (UVC cameras also have metadata nodes).
+    pub captures: bool,
+    pub formats: Vec<FormatInfo>,
+    /// Why the device could not be (fully) read, e.g. permission denied.
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatInfo {
+    pub fourcc: String,
+    pub description: String,
+    /// Whether enrolld can use it (`camera.format`).
+    pub usable: bool,
+    /// `WxH` for discrete sizes, or a range for stepwise ones.
+    pub sizes: Vec<String>,
+}
+
+/// All V4L2 devices under `/dev`.
+pub fn list_devices() -> Vec<DeviceInfo> {
+    list_devices_in(Path::new("/dev"))
+}
+
+/// The report `enrolld probe` prints for cameras.
+pub fn describe_devices() -> String {
+    render(&list_devices())
+}
+
+/// Renders a device list as text.
+pub fn render(devices: &[DeviceInfo]) -> String {
+    if devices.is_empty() {
+        return "V4L2: no video devices found (/dev/video*)\n".to_owned();
+    }
+    devices.iter().map(|d| d.to_string()).collect()
+}
+
+/// Devices named `video*` in `dev` (a parameter so tests can point elsewhere).
+pub fn list_devices_in(dev: &Path) -> Vec<DeviceInfo> {
+    let mut nodes: Vec<PathBuf> = std::fs::read_dir(dev)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.strip_prefix("video")
+                    .is_some_and(|i| i.parse::<u32>().is_ok())
+            })
+        })
+        .collect();
+    // video2 before video10.
+    nodes.sort_by_key(|p| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n[5..].parse::<u32>().ok())
+    });
+    let links = stable_links(&dev.join("v4l"));
+    nodes.into_iter().map(|p| probe_one(&p, &links)).collect()
+}
+
+/// (link, target) pairs under `v4l/by-id` and `v4l/by-path`.
+fn stable_links(v4l_dir: &Path) -> Vec<(PathBuf, PathBuf)> {
+    ["by-id", "by-path"]
+        .iter()
+        .flat_map(|sub| {
+            std::fs::read_dir(v4l_dir.join(sub))
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .filter_map(|e| Some((e.path(), std::fs::canonicalize(e.path()).ok()?)))
+        .collect()
+}
+
+fn probe_one(path: &Path, links: &[(PathBuf, PathBuf)]) -> DeviceInfo {
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let mut info = DeviceInfo {
+        path: path.to_owned(),
+        links: links
+            .iter()
+            .filter(|(_, target)| *target == canonical)
+            .map(|(link, _)| link.clone())
+            .collect(),
+        driver: String::new(),
+        card: String::new(),
+        bus: String::new(),
+        captures: false,
+        formats: Vec::new(),
+        problem: None,
+    };
+    let dev = match Device::with_path(path) {
+        Ok(d) => d,
+        Err(e) => {
+            info.problem = Some(format!("cannot open: {e}"));
+            return info;
+        }
+    };
+    match query_caps(&dev) {
+        Ok(caps) => {
+            info.driver = caps.driver;
+            info.card = caps.card;
+            info.bus = caps.bus;
+            info.captures = caps.device_caps & CAP_VIDEO_CAPTURE != 0;
+        }
+        Err(e) => info.problem = Some(format!("VIDIOC_QUERYCAP failed: {e}")),
+    }
+    if info.captures {
+        match dev.enum_formats() {
+            Ok(formats) => info.formats = formats.iter().map(|d| format_info(&dev, d)).collect(),
+            Err(e) => info.problem = Some(format!("VIDIOC_ENUM_FMT failed: {e}")),
+        }
+    }
+    info
+}
+
+fn format_info(dev: &Device, d: &v4l::format::Description) -> FormatInfo {
+    let sizes = dev
+        .enum_framesizes(d.fourcc)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| match s.size {
+            FrameSizeEnum::Discrete(d) => format!("{}x{}", d.width, d.height),
+            FrameSizeEnum::Stepwise(s) => format!(
+                "{}x{} to {}x{} (step {}x{})",
+                s.min_width, s.min_height, s.max_width, s.max_height, s.step_width, s.step_height
+            ),
+        })
+        .collect();
+    FormatInfo {
+        fourcc: d.fourcc.to_string(),
+        description: d.description.clone(),
+        usable: PixelFormat::from_fourcc(&d.fourcc.repr).is_some(),
+        sizes,
+    }
+}
+
+struct Caps {
+    driver: String,
+    card: String,
+    bus: String,
+    device_caps: u32,
+}
+
+/// `VIDIOC_QUERYCAP` with lossy text: v4l's own `query_caps` panics on a
+/// card name that is not UTF-8, which some USB cameras report.
+fn query_caps(dev: &Device) -> std::io::Result<Caps> {
+    let text = |b: &[u8]| {
+        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+        String::from_utf8_lossy(&b[..end]).into_owned()
+    };
+    // SAFETY: v4l2_capability is plain data; the ioctl fills it.
+    let caps: v4l::v4l_sys::v4l2_capability = unsafe {
+        let mut caps = std::mem::zeroed();
+        v4l::v4l2::ioctl(
+            dev.handle().fd(),
+            v4l::v4l2::vidioc::VIDIOC_QUERYCAP,
+            &mut caps as *mut _ as *mut std::os::raw::c_void,
+        )?;
+        caps
+    };
+    Ok(Caps {
+        driver: text(&caps.driver),
+        card: text(&caps.card),
+        bus: text(&caps.bus_info),
+        device_caps: caps.device_caps,
+    })
+}
+
+impl fmt::Display for DeviceInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.path.display())?;
+        for link in &self.links {
+            writeln!(f, "  link: {}", link.display())?;
+        }
+        if !self.driver.is_empty() {
+            writeln!(
+                f,
+                "  driver: {}  card: {}  bus: {}",
+                self.driver, self.card, self.bus
+            )?;
+        }
+        if let Some(p) = &self.problem {
+            writeln!(f, "  problem: {p}")?;
+        }
+        if !self.captures && self.problem.is_none() {
+            writeln!(f, "  not a video capture node")?;
+        }
+        for fmt in &self.formats {
+            let usable = if fmt.usable {
+                ""
+            } else {
+                "  (not usable by enrolld)"
+            };
+            writeln!(f, "  {} {}{usable}", fmt.fourcc, fmt.description)?;
+            if !fmt.sizes.is_empty() {
+                writeln!(f, "    sizes: {}", fmt.sizes.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_devices_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("videox"), b"").unwrap();
+        assert!(list_devices_in(dir.path()).is_empty());
+        assert!(render(&[]).contains("no video devices"));
+    }
+
+    #[test]
+    fn a_node_that_is_not_a_device_reports_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("video3"), b"").unwrap();
+        std::fs::create_dir_all(dir.path().join("v4l/by-id")).unwrap();
+        std::os::unix::fs::symlink(
+            dir.path().join("video3"),
+            dir.path().join("v4l/by-id/usb-Cam-video-index0"),
+        )
+        .unwrap();
+        let devices = list_devices_in(dir.path());
+        assert_eq!(devices.len(), 1);
+        assert_eq!(
+            devices[0].links,
+            vec![dir.path().join("v4l/by-id/usb-Cam-video-index0")]
+        );
+        let text = render(&devices);
+        assert!(text.contains("problem:"), "{text}");
+        assert!(text.contains("by-id/usb-Cam-video-index0"), "{text}");
+    }
+}

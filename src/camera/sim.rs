@@ -1,0 +1,302 @@
+//! The simulated camera: a picture (a JPEG/PNG file or the generated face)
+//! served as a stream in any of the formats enrolld reads, with a script of
+//! events (dark, bright or blurred frames, stalls, failures) so tests drive
+//! the shared capture loop through timeouts, faults and reopens.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use image::{Rgb, RgbImage};
+
+use super::config::CameraConfig;
+use super::error::CameraError;
+use super::frame::{Frame, PixelFormat, monotonic_now, negotiate};
+use super::pattern;
+use super::session::FrameSource;
+
+/// What the simulated camera does for one frame (or one open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SimEvent {
+    /// The picture as it is.
+    Normal,
+    /// Under-exposed.
+    Dark,
+    /// Over-exposed.
+    Bright,
+    /// Out of focus.
+    Blurred,
+    /// A frame captured before the request (left queued in a running stream).
+    Stale,
+    /// No frame: the dequeue times out (after waiting the timeout).
+    Stall,
+    /// The dequeue fails with an I/O error.
+    Fail,
+    /// Opening the device fails (consumed by the next open).
+    OpenFail,
+}
+
+/// Shared handle to steer a simulated camera and read what happened to it.
+#[derive(Debug, Clone, Default)]
+pub struct SimControl(Arc<Mutex<SimState>>);
+
+#[derive(Debug, Default)]
+struct SimState {
+    script: VecDeque<SimEvent>,
+    opens: u32,
+    frames: u32,
+    /// Frames asked of a stream that had already failed: the V4L2 source
+    /// must never do that, so the capture loop must not either.
+    reuse_after_error: u32,
+}
+
+impl SimControl {
+    fn state(&self) -> MutexGuard<'_, SimState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    /// Queues events; when the script is empty, frames are `Normal`.
+    pub fn push(&self, events: &[SimEvent]) {
+        self.state().script.extend(events);
+    }
+    pub fn opens(&self) -> u32 {
+        self.state().opens
+    }
+    pub fn frames(&self) -> u32 {
+        self.state().frames
+    }
+    pub fn reuse_after_error(&self) -> u32 {
+        self.state().reuse_after_error
+    }
+}
+
+/// Formats the simulated camera offers, like a UVC camera with MJPEG.
+pub const OFFERED: [PixelFormat; 4] = [
+    PixelFormat::Yuyv,
+    PixelFormat::Mjpeg,
+    PixelFormat::Nv12,
+    PixelFormat::Rgb24,
+];
+
+pub struct SimCamera {
+    picture: RgbImage,
+    wanted: super::config::FormatChoice,
+    format: Option<PixelFormat>,
+    failed: bool,
+    packed: HashMap<SimEvent, Vec<u8>>,
+    control: SimControl,
+}
+
+impl SimCamera {
+    /// A simulated camera showing `config.simulated_image` or the generated face.
+    pub fn new(config: &CameraConfig) -> Result<SimCamera, CameraError> {
+        let (w, h) = (config.width, config.height);
+        let picture = match &config.simulated_image {
+            Some(path) => load_picture(path, w, h)?,
+            None => pattern::face(w, h),
+        };
+        Ok(SimCamera {
+            picture,
+            wanted: config.format,
+            format: None,
+            failed: false,
+            packed: HashMap::new(),
+            control: SimControl::default(),
+        })
+    }
+
+    pub fn control(&self) -> SimControl {
+        self.control.clone()
+    }
+
+    fn frame_bytes(&mut self, event: SimEvent, format: PixelFormat) -> Vec<u8> {
+        let picture = &self.picture;
+        self.packed
+            .entry(event)
+            .or_insert_with(|| pack(&variant(picture, event), format).data)
+            .clone()
+    }
+}
+
+fn load_picture(path: &Path, w: u32, h: u32) -> Result<RgbImage, CameraError> {
+    let img = image::open(path)
+        .map_err(|e| CameraError::Simulated(format!("{}: {e}", path.display())))?;
+    Ok(image::imageops::resize(
+        &img.to_rgb8(),
+        w,
+        h,
+        image::imageops::FilterType::Triangle,
+    ))
+}
+
+impl FrameSource for SimCamera {
+    fn open(&mut self) -> Result<PixelFormat, CameraError> {
+        let mut st = self.control.state();
+        if st.script.front() == Some(&SimEvent::OpenFail) {
+            st.script.pop_front();
+            return Err(CameraError::Simulated("open failed (scripted)".into()));
+        }
+        let format = negotiate(&OFFERED, self.wanted).ok_or_else(|| {
+            CameraError::Simulated(format!("format {:?} not offered", self.wanted))
+        })?;
+        st.opens += 1;
+        drop(st);
+        if self.format != Some(format) {
+            self.packed.clear();
+        }
+        self.format = Some(format);
+        self.failed = false;
+        Ok(format)
+    }
+
+    fn next_frame(&mut self, timeout: Duration) -> Result<Frame, CameraError> {
+        let format = self
+            .format
+            .ok_or_else(|| CameraError::Simulated("frame asked of a closed camera".into()))?;
+        let event = {
+            let mut st = self.control.state();
+            if self.failed {
+                st.reuse_after_error += 1;
+                return Err(CameraError::Simulated(
+                    "stream reused after an error".into(),
+                ));
+            }
+            st.script.pop_front().unwrap_or(SimEvent::Normal)
+        };
+        match event {
+            SimEvent::Stall => {
+                self.failed = true;
+                std::thread::sleep(timeout);
+                return Err(CameraError::Timeout {
+                    device: "simulated".into(),
+                    timeout_ms: timeout.as_millis() as u64,
+                });
+            }
+            SimEvent::Fail | SimEvent::OpenFail => {
+                self.failed = true;
+                return Err(CameraError::Simulated("dequeue failed (scripted)".into()));
+            }
+            _ => {}
+        }
+        self.control.state().frames += 1;
+        let captured_at = match event {
+            SimEvent::Stale => Some(Duration::ZERO),
+            _ => Some(monotonic_now()),
+        };
+        let event = if event == SimEvent::Stale {
+            SimEvent::Normal
+        } else {
+            event
+        };
+        let data = self.frame_bytes(event, format);
+        Ok(Frame {
+            format,
+            width: self.picture.width(),
+            height: self.picture.height(),
+            stride: format.min_stride(self.picture.width()),
+            data,
+            captured_at,
+        })
+    }
+
+    fn close(&mut self) {
+        self.format = None;
+        self.failed = false;
+    }
+
+    fn name(&self) -> String {
+        "simulated camera".into()
+    }
+}
+
+/// The picture as the event shows it.
+fn variant(picture: &RgbImage, event: SimEvent) -> RgbImage {
+    let mut out = picture.clone();
+    match event {
+        SimEvent::Dark => out.pixels_mut().for_each(|p| p.0 = p.0.map(|c| c / 8)),
+        SimEvent::Bright => out
+            .pixels_mut()
+            .for_each(|p| p.0 = p.0.map(|c| 235 + c / 13)),
+        SimEvent::Blurred => out = image::imageops::blur(picture, 4.0),
+        _ => {}
+    }
+    out
+}
+
+/// Full-range BT.601 (JFIF) Y, Cb, Cr of one RGB pixel, unrounded.
+fn ycbcr(p: &Rgb<u8>) -> [f32; 3] {
+    let [r, g, b] = p.0.map(f32::from);
+    [
+        0.299 * r + 0.587 * g + 0.114 * b,
+        128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b,
+        128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b,
+    ]
+}
+
+fn to_u8(v: f32) -> u8 {
+    v.round().clamp(0.0, 255.0) as u8
+}
+
+/// Packs an RGB picture (even width and height) into a tightly packed frame
+/// of `format`, as a camera would deliver it. A straightforward per-pixel
+/// implementation: it serves the simulated camera, tests and benchmarks.
+pub fn pack(picture: &RgbImage, format: PixelFormat) -> Frame {
+    let (w, h) = picture.dimensions();
+    let data = match format {
+        PixelFormat::Rgb24 => picture.as_raw().clone(),
+        PixelFormat::Yuyv => {
+            let mut out = Vec::with_capacity((w * h * 2) as usize);
+            for y in 0..h {
+                for x in (0..w).step_by(2) {
+                    let (a, b) = (
+                        ycbcr(picture.get_pixel(x, y)),
+                        ycbcr(picture.get_pixel(x + 1, y)),
+                    );
+                    out.extend_from_slice(&[
+                        to_u8(a[0]),
+                        to_u8((a[1] + b[1]) / 2.0),
+                        to_u8(b[0]),
+                        to_u8((a[2] + b[2]) / 2.0),
+                    ]);
+                }
+            }
+            out
+        }
+        PixelFormat::Nv12 => {
+            let mut out: Vec<u8> = picture.pixels().map(|p| to_u8(ycbcr(p)[0])).collect();
+            for y in (0..h).step_by(2) {
+                for x in (0..w).step_by(2) {
+                    let mut sum = [0.0f32; 2];
+                    for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                        let c = ycbcr(picture.get_pixel(x + dx, y + dy));
+                        sum[0] += c[1];
+                        sum[1] += c[2];
+                    }
+                    out.extend_from_slice(&[to_u8(sum[0] / 4.0), to_u8(sum[1] / 4.0)]);
+                }
+            }
+            out
+        }
+        PixelFormat::Mjpeg => turbojpeg::compress(
+            turbojpeg::Image {
+                pixels: picture.as_raw().as_slice(),
+                width: w as usize,
+                pitch: w as usize * 3,
+                height: h as usize,
+                format: turbojpeg::PixelFormat::RGB,
+            },
+            90,
+            turbojpeg::Subsamp::Sub2x1,
+        )
+        .map(|b| b.to_vec())
+        .unwrap_or_default(),
+    };
+    Frame {
+        format,
+        width: w,
+        height: h,
+        stride: format.min_stride(w),
+        data,
+        captured_at: None,
+    }
+}

@@ -1,0 +1,231 @@
+//! The real camera: a V4L2 capture device through the `v4l` crate (0.14),
+//! MMAP streaming. Deliberately thin: the policy (warm-up, burst, timeouts,
+//! reopen) is in `session.rs` and is tested through the simulated camera.
+//!
+//! Two traps of v4l 0.14 shape this file: `Stream::next()` after a timed-out
+//! dequeue re-queues a buffer the kernel still owns, so any error closes the
+//! stream here and the next frame needs a fresh open; and the stream's `Drop`
+//! panics when `VIDIOC_STREAMOFF` fails (other than with ENODEV), so the
+//! stream is stopped explicitly first and, if that fails, leaked rather than
+//! dropped, and the camera reports itself stuck.
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use v4l::buffer::{Flags as BufFlags, Type};
+use v4l::io::mmap::Stream;
+use v4l::io::traits::{CaptureStream, Stream as _};
+use v4l::video::Capture;
+use v4l::{Device, Format, FourCC};
+
+use super::config::{CameraConfig, FormatChoice};
+use super::error::CameraError;
+use super::frame::{Frame, PixelFormat, negotiate};
+use super::session::FrameSource;
+
+/// Buffers queued to the driver.
+const BUFFERS: u32 = 4;
+/// Frames the driver flags as damaged are skipped, up to this many in a row.
+const MAX_DAMAGED_IN_A_ROW: u32 = 8;
+
+pub struct V4l2Camera {
+    path: PathBuf,
+    width: u32,
+    height: u32,
+    wanted: FormatChoice,
+    open: Option<OpenDevice>,
+    stuck: Option<io::Error>,
+}
+
+struct OpenDevice {
+    // Field order matters: the stream (and its mappings) goes before the device.
+    stream: Stream<'static>,
+    _device: Device,
+    format: PixelFormat,
+    stride: usize,
+}
+
+impl V4l2Camera {
+    pub fn new(config: &CameraConfig) -> V4l2Camera {
+        V4l2Camera {
+            path: config.device.clone(),
+            width: config.width,
+            height: config.height,
+            wanted: config.format,
+            open: None,
+            stuck: None,
+        }
+    }
+
+    fn io_error(&self, operation: &'static str) -> impl FnOnce(io::Error) -> CameraError + '_ {
+        move |source| CameraError::Io {
+            device: self.path.clone(),
+            operation,
+            source,
+        }
+    }
+
+    /// Sets the format and checks the driver kept it (drivers silently
+    /// substitute the nearest size or another format).
+    fn set_format(&self, dev: &Device, format: PixelFormat) -> Result<usize, CameraError> {
+        let asked = Format::new(self.width, self.height, FourCC::new(&format.fourcc()));
+        let got = dev
+            .set_format(&asked)
+            .map_err(self.io_error("VIDIOC_S_FMT"))?;
+        if got.width != self.width || got.height != self.height || got.fourcc != asked.fourcc {
+            return Err(CameraError::SizeNotOffered {
+                device: self.path.clone(),
+                format,
+                asked_w: self.width,
+                asked_h: self.height,
+                got_w: got.width,
+                got_h: got.height,
+                got_format: got.fourcc.to_string(),
+            });
+        }
+        Ok((got.stride as usize).max(format.min_stride(self.width)))
+    }
+}
+
+/// The formats enrolld can read among those a device offers, and all of
+/// them as text for messages.
+pub fn offered_formats(dev: &Device) -> io::Result<(Vec<PixelFormat>, String)> {
+    let all = dev.enum_formats()?;
+    let readable = all
+        .iter()
+        .filter_map(|d| PixelFormat::from_fourcc(&d.fourcc.repr))
+        .collect();
+    let names = all
+        .iter()
+        .map(|d| d.fourcc.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok((readable, names))
+}
+
+impl FrameSource for V4l2Camera {
+    fn open(&mut self) -> Result<PixelFormat, CameraError> {
+        self.close();
+        if let Some(e) = &self.stuck {
+            return Err(CameraError::StreamStuck {
+                device: self.path.clone(),
+                source: io::Error::new(e.kind(), e.to_string()),
+            });
+        }
+        let dev = Device::with_path(&self.path).map_err(|source| CameraError::Open {
+            device: self.path.clone(),
+            source,
+        })?;
+        let (offered, names) = offered_formats(&dev).map_err(self.io_error("VIDIOC_ENUM_FMT"))?;
+        let format =
+            negotiate(&offered, self.wanted).ok_or_else(|| CameraError::FormatNotOffered {
+                device: self.path.clone(),
+                wanted: format!("{:?}", self.wanted).to_lowercase(),
+                offered: names,
+            })?;
+        let stride = self.set_format(&dev, format)?;
+        let stream = Stream::with_buffers(&dev, Type::VideoCapture, BUFFERS)
+            .map_err(self.io_error("VIDIOC_REQBUFS/mmap"))?;
+        // `next()` queues the buffers and starts streaming on first use: we
+        // never call `start()` ourselves.
+        self.open = Some(OpenDevice {
+            stream,
+            _device: dev,
+            format,
+            stride,
+        });
+        Ok(format)
+    }
+
+    fn next_frame(&mut self, timeout: Duration) -> Result<Frame, CameraError> {
+        let (width, height) = (self.width, self.height);
+        let Some(open) = self.open.as_mut() else {
+            return Err(CameraError::Io {
+                device: self.path.clone(),
+                operation: "dequeue",
+                source: io::Error::other("stream not open"),
+            });
+        };
+        open.stream.set_timeout(timeout);
+        let (format, stride) = (open.format, open.stride);
+        let mut damaged = 0;
+        let result = loop {
+            match open.stream.next() {
+                Ok((_, meta))
+                    if meta.flags.contains(BufFlags::ERROR) && damaged < MAX_DAMAGED_IN_A_ROW =>
+                {
+                    damaged += 1;
+                }
+                Ok((buf, meta)) => {
+                    let used = match meta.bytesused as usize {
+                        0 => buf.len(),
+                        n => n.min(buf.len()),
+                    };
+                    let monotonic =
+                        meta.flags & BufFlags::TIMESTAMP_MASK == BufFlags::TIMESTAMP_MONOTONIC;
+                    let ts = meta.timestamp;
+                    break Ok(Frame {
+                        format,
+                        width,
+                        height,
+                        stride: if format == PixelFormat::Mjpeg {
+                            0
+                        } else {
+                            stride
+                        },
+                        data: buf[..used].to_vec(),
+                        captured_at: monotonic.then(|| {
+                            Duration::new(
+                                ts.sec.max(0) as u64,
+                                (ts.usec.clamp(0, 999_999) * 1000) as u32,
+                            )
+                        }),
+                    });
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        result.map_err(|source| {
+            // Never call next() on this stream again (see the module docs).
+            self.close();
+            if source.kind() == io::ErrorKind::TimedOut {
+                CameraError::Timeout {
+                    device: self.path.clone(),
+                    timeout_ms: timeout.as_millis() as u64,
+                }
+            } else {
+                CameraError::Io {
+                    device: self.path.clone(),
+                    operation: "VIDIOC_DQBUF",
+                    source,
+                }
+            }
+        })
+    }
+
+    fn close(&mut self) {
+        let Some(mut open) = self.open.take() else {
+            return;
+        };
+        if let Err(e) = open.stream.stop()
+            && e.raw_os_error() != Some(libc::ENODEV)
+        {
+            log::error!("{}: VIDIOC_STREAMOFF failed: {e}", self.path.display());
+            // Dropping would panic inside v4l; leak the stream and report
+            // the camera stuck until enrolld restarts.
+            std::mem::forget(open);
+            self.stuck = Some(e);
+        }
+    }
+
+    fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+impl Drop for V4l2Camera {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
