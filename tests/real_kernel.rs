@@ -172,6 +172,24 @@ fn host_check(scenario: &str, artifacts: &Path) -> Result<(), String> {
             }
             Ok(())
         }
+        "capture-vivid-yuyv" => check_jpeg(&artifacts.join("capture-yuyv.jpg"), 1280, 720),
+        "capture-vivid-nv12" => check_jpeg(&artifacts.join("capture-nv12.jpg"), 1280, 720),
         _ => Ok(()),
     }
+}
+
+/// Decodes the JPEG fully (not just its header) and checks its size.
+fn check_jpeg(path: &Path, width: u32, height: u32) -> Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)
+        .map_err(|e| format!("{} does not decode as JPEG: {e}", path.display()))?;
+    if (img.width(), img.height()) != (width, height) {
+        return Err(format!(
+            "{} is {}x{}, expected {width}x{height}",
+            path.display(),
+            img.width(),
+            img.height()
+        ));
+    }
+    Ok(())
 }

@@ -189,3 +189,30 @@ vivid_bind() {
     echo vivid.0 >"$RK_VIVID_DRIVER/bind" || return 1
     wait_for_file /dev/video0 5
 }
+
+# is_jpeg <file>: starts with SOI (ff d8 ff) and ends with EOI (ff d9).
+is_jpeg() {
+    [ "$(head -c 3 "$1" | od -An -tx1 | tr -d ' \n')" = ffd8ff ] &&
+        [ "$(tail -c 2 "$1" | od -An -tx1 | tr -d ' \n')" = ffd9 ]
+}
+
+# capture_scenario <config format> <fourcc>: one `enrolld capture` from vivid
+# at 1280x720 asking for the format, checks the report and the JPEG, and
+# exports it as capture-<format>.jpg for the host to decode.
+capture_scenario() {
+    local fmt=$1 fourcc=$2 cfg out jpg size cap
+    cfg=$RK_RUN/capture-$fmt.toml
+    jpg=$RK_RUN/capture-$fmt.jpg
+    sed "s/^format = .*/format = \"$fmt\"/" /etc/enrolld/enrolld.toml >"$cfg"
+    out=$(enrolld --config "$cfg" capture --out "$jpg" 2>&1) ||
+        fail "enrolld capture ($fmt) failed: $(echo "$out" | tail -n 3)"
+    echo "$out" | grep -q "^format: $fourcc" || fail "capture used another format: $(echo "$out" | grep '^format')"
+    echo "$out" | grep -q '^resolution: 1280x720$' || fail "capture resolution: $(echo "$out" | grep '^resolution')"
+    is_jpeg "$jpg" || fail "$jpg does not start with SOI and end with EOI"
+    size=$(wc -c <"$jpg")
+    cap=$(sed -n 's/^max_image_bytes = \([0-9]*\)/\1/p' "$cfg")
+    [ "$size" -le "${cap:-1500000}" ] || fail "JPEG of $size bytes is over the cap"
+    log "$(echo "$out" | grep '^ms:')"
+    export_file "$jpg" "capture-$fmt.jpg"
+    result PASS "$fourcc 1280x720 -> JPEG $size bytes; $(echo "$out" | grep '^ms:')"
+}
