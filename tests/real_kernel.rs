@@ -18,6 +18,7 @@
 #[path = "real_kernel/report.rs"]
 mod report;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -48,7 +49,11 @@ fn run_guest(arch: &str) {
     let _one = ONE_GUEST_AT_A_TIME
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    let out_dir = repo().join("target/real-kernel").join(arch);
+    // run.sh's cache and output directory (RK_CACHE overrides it there too).
+    let cache = std::env::var_os("RK_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/real-kernel"));
+    let out_dir = cache.join(arch);
     // Progress and timings (stderr) go straight to the terminal: a first run
     // downloads and builds for minutes.
     let run = Command::new("bash")
@@ -69,7 +74,12 @@ fn run_guest(arch: &str) {
             if std::env::var_os("CI").is_some() {
                 panic!("real_kernel[{arch}]: prerequisite missing in CI: {missing}");
             }
-            eprintln!("\n*** SKIP real_kernel[{arch}]: {missing} ***\n");
+            // Straight to stderr, not eprintln!: the harness would swallow
+            // the output of a passing test, and a skip must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** SKIP real_kernel[{arch}]: {missing} ***\n"
+            );
             return;
         }
         _ => panic!(

@@ -64,15 +64,26 @@ OUT=$RK_CACHE/$ARCH
 . "$HERE/host/build.sh"
 . "$HERE/host/guest.sh"
 
+# The first thing the static build of a Rust target lacks, or nothing.
+target_missing() { # rust-target
+    [ -d "$(rustc --print sysroot)/lib/rustlib/$1" ] || { echo "rust target $1 (rustup target add $1)"; return; }
+    case $1 in
+    x86_64-*) command -v musl-gcc >/dev/null || echo "musl-gcc (package musl-tools)" ;;
+    aarch64-*)
+        command -v aarch64-linux-gnu-gcc >/dev/null || echo "aarch64-linux-gnu-gcc (package gcc-aarch64-linux-gnu)"
+        [ -d /usr/aarch64-linux-gnu/include/linux ] || echo "arm64 Linux UAPI headers (package linux-libc-dev-arm64-cross)"
+        ;;
+    esac
+}
+
 check_prereqs() {
-    local c
-    for c in apt-get apt-cache dpkg-deb tar xz make bc gzip strings cargo rustc "${QEMU[0]}" "${CROSS}gcc"; do
+    local c what
+    for c in apt-get apt-cache dpkg-deb tar xz make bc gzip strings readelf sha256sum cargo rustc "${QEMU[0]}" "${CROSS}gcc"; do
         command -v "$c" >/dev/null || missing "$c (see .ci/real-kernel-prereqs.sh)"
     done
     [ "$HOSTARCH" = amd64 ] || missing "an amd64 Debian host (this is '$HOSTARCH')"
-    [ -d "$(rustc --print sysroot)/lib/rustlib/$RUST_TARGET" ] ||
-        missing "rust target $RUST_TARGET (rustup target add $RUST_TARGET)"
-    if [ "$ARCH" = x86_64 ]; then command -v musl-gcc >/dev/null || missing "musl-gcc (package musl-tools)"; fi
+    what=$(target_missing "$RUST_TARGET" | head -n 1)
+    [ -z "$what" ] || missing "$what"
 }
 
 main() {
