@@ -16,6 +16,8 @@ pub mod exit;
 pub mod gpio;
 pub mod queue;
 pub mod secret;
+#[cfg(feature = "demo")]
+pub mod standin;
 pub mod status;
 pub mod time;
 pub mod username;

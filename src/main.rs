@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+#[cfg(feature = "demo")]
+use enrolld::commands::standin;
 use enrolld::commands::{capture, check_config, probe, register};
 
 #[derive(Debug, Parser)]
@@ -30,6 +32,10 @@ enum Command {
     Probe(probe::ProbeArgs),
     /// Capture one frame through the configured camera and save it as JPEG.
     Capture(capture::CaptureArgs),
+    /// Run the IDMeta stand-in HTTPS server (tests, QEMU guests).
+    #[cfg(feature = "demo")]
+    #[command(hide = true)]
+    Standin(standin::StandinArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +45,8 @@ fn main() -> ExitCode {
         Command::Register(a) => register::run(&cli.config, a),
         Command::Probe(a) => probe::run(&cli.config, a),
         Command::Capture(a) => capture::run(&cli.config, a),
+        #[cfg(feature = "demo")]
+        Command::Standin(a) => standin::run(&cli.config, a),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -1,10 +1,28 @@
-//! The IDMeta client (placeholder: filled by the API work).
+//! The IDMeta client: URL rules, TLS trust, wire types, the transport with
+//! its sent/not-sent tracking, and the outcome classification.
+//!
+//! The daemon uses [`Client`] and [`Outcome`]; everything else is public for
+//! tests and for the commands.
 
-/// Checks `api.base_url`: https, or http to a loopback host only.
-pub fn check_base_url(url: &str) -> Result<(), String> {
-    if url.starts_with("https://") || url.starts_with("http://127.0.0.1") {
-        Ok(())
-    } else {
-        Err(format!("`{url}` is not an https URL"))
-    }
+pub mod client;
+pub mod outcome;
+pub mod retry_after;
+pub mod sanitize;
+pub mod tls;
+pub mod transport;
+pub mod url;
+pub mod wire;
+
+pub use client::{Client, Finalized, MAX_RESPONSE_BYTES};
+pub use outcome::{FaceQuality, Outcome};
+pub use url::check_base_url;
+
+/// Why a [`Client`] could not be built. Configuration problems only; calls
+/// themselves never fail with this, they return an [`Outcome`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("api.base_url: {0}")]
+    BaseUrl(String),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsSetupError),
 }

@@ -5,6 +5,8 @@ pub mod capture;
 pub mod check_config;
 pub mod probe;
 pub mod register;
+#[cfg(feature = "demo")]
+pub mod standin;
 
 use std::path::Path;
 

@@ -1,0 +1,193 @@
+//! The IDMeta client: the three calls the terminal makes, each returning a
+//! classified [`Outcome`] rather than a transport error.
+//!
+//! Nothing here logs or formats the token, the image or its base64: the
+//! request body lives only in a local buffer handed to the socket, the
+//! `Authorization` header is marked sensitive, and every text that came from
+//! the server is cleaned and scrubbed of the token before it is returned.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde::Serialize;
+use ureq::http::HeaderValue;
+
+use super::outcome::{
+    Answer, Body, Outcome, classify_other, classify_registration, parse_json_object,
+};
+use super::sanitize::clean_server_text;
+use super::transport::{TransportSettings, agent_for_one_call, classify_transport_error, describe};
+use super::url::BaseUrl;
+use super::wire::{
+    CREATE_VERIFICATION_PATH, CreateVerificationRequest, CreateVerificationResponse,
+    FINALIZE_VERIFICATION_PATH, FinalizeVerificationRequest, FinalizeVerificationResponse,
+    JPEG_DATA_URI_PREFIX, REGISTRATION_PATH, RegistrationRequest,
+};
+use super::{ApiError, tls};
+use crate::config::ApiConfig;
+use crate::secret::ApiToken;
+
+/// Response bodies are read up to this many bytes; a longer one is refused.
+pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
+
+/// Longest verification id accepted from create-verification (a UUID is 36).
+const MAX_VERIFICATION_ID_CHARS: usize = 128;
+
+/// What finalize-verification answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finalized {
+    pub finalized: Option<bool>,
+    pub status: Option<String>,
+    pub status_message: Option<String>,
+}
+
+/// A configured IDMeta client. Cheap to share by reference across threads;
+/// each call opens its own connection.
+#[derive(Debug)]
+pub struct Client {
+    base: BaseUrl,
+    template_id: String,
+    token: ApiToken,
+    transport: TransportSettings,
+}
+
+impl Client {
+    pub fn new(config: &ApiConfig, token: ApiToken) -> Result<Client, ApiError> {
+        let base = BaseUrl::parse(&config.base_url).map_err(ApiError::BaseUrl)?;
+        let tls = tls::client_config(config)?;
+        Ok(Client {
+            base,
+            template_id: config.template_id.clone(),
+            token,
+            transport: TransportSettings {
+                tls,
+                connect_timeout: Duration::from_millis(config.connect_timeout_ms),
+                request_timeout: Duration::from_millis(config.request_timeout_ms),
+            },
+        })
+    }
+
+    /// `POST biometricsregistration` with one JPEG.
+    pub fn register(&self, jpeg: &[u8], username: &str, verification_id: &str) -> Outcome {
+        let mut image = String::with_capacity(JPEG_DATA_URI_PREFIX.len() + jpeg.len() * 4 / 3 + 4);
+        image.push_str(JPEG_DATA_URI_PREFIX);
+        base64::engine::general_purpose::STANDARD.encode_string(jpeg, &mut image);
+        let body = to_json(&RegistrationRequest {
+            image: &image,
+            username,
+            template_id: &self.template_id,
+            verification_id,
+        });
+        drop(image);
+        let outcome = match self.post_json(REGISTRATION_PATH, body) {
+            Ok(answer) => classify_registration(&answer),
+            Err(outcome) => outcome,
+        };
+        outcome.redact(self.token.expose())
+    }
+
+    /// `POST create-verification`; the new verification id.
+    pub fn create_verification(&self) -> Result<String, Outcome> {
+        let body = to_json(&CreateVerificationRequest {
+            template_id: &self.template_id,
+        });
+        self.call(CREATE_VERIFICATION_PATH, body, |bytes| {
+            let r: CreateVerificationResponse = parse_json_object(bytes)
+                .map_err(|reason| format!("create-verification answer {reason}"))?;
+            let id = r.verification.and_then(|v| v.id).unwrap_or_default();
+            let id = id.trim();
+            let plausible = !id.is_empty()
+                && id.chars().count() <= MAX_VERIFICATION_ID_CHARS
+                && id.chars().all(|c| c.is_ascii_graphic());
+            if plausible {
+                Ok(id.to_owned())
+            } else {
+                Err("create-verification answer has no usable verification.id".to_owned())
+            }
+        })
+    }
+
+    /// `POST finalize-verification` for a verification after its registration.
+    pub fn finalize_verification(&self, verification_id: &str) -> Result<Finalized, Outcome> {
+        let body = to_json(&FinalizeVerificationRequest {
+            template_id: &self.template_id,
+            verification_id,
+        });
+        self.call(FINALIZE_VERIFICATION_PATH, body, |bytes| {
+            let r: FinalizeVerificationResponse = parse_json_object(bytes)
+                .map_err(|reason| format!("finalize-verification answer {reason}"))?;
+            let clean = |s: Option<String>| s.as_deref().map(clean_server_text);
+            Ok(Finalized {
+                finalized: r.finalized,
+                status: clean(r.status),
+                status_message: clean(r.status_message),
+            })
+        })
+    }
+
+    /// A call other than registration: status classification, then `read`
+    /// on a 2xx body (its error becomes `bad_response`).
+    fn call<T>(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        read: impl FnOnce(&[u8]) -> Result<T, String>,
+    ) -> Result<T, Outcome> {
+        let token = self.token.expose();
+        let answer = self.post_json(path, body).map_err(|o| o.redact(token))?;
+        let bytes = classify_other(&answer).map_err(|o| o.redact(token))?;
+        read(bytes).map_err(|reason| Outcome::BadResponse { reason }.redact(token))
+    }
+
+    /// Sends one JSON POST and reads the answer under the size cap. `Err` is
+    /// a transport failure, already classified as sent or not.
+    fn post_json(&self, path: &str, body: Vec<u8>) -> Result<Answer, Outcome> {
+        let (agent, delivery) = agent_for_one_call(&self.transport);
+        let result = agent
+            .post(&self.base.join(path))
+            .header("Authorization", self.authorization())
+            .header("Content-Type", "application/json")
+            .send(&body[..]);
+        drop(body);
+        let mut response = result.map_err(|e| classify_transport_error(&e, &delivery))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(clean_server_text);
+        let body = match response
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES as u64)
+            .read_to_vec()
+        {
+            Ok(bytes) => Body::Complete(bytes),
+            Err(ureq::Error::BodyExceedsLimit(_)) => Body::OverCap {
+                cap: MAX_RESPONSE_BYTES,
+            },
+            Err(e) => Body::Broken {
+                reason: describe(&e),
+            },
+        };
+        Ok(Answer {
+            status,
+            retry_after,
+            body,
+        })
+    }
+
+    fn authorization(&self) -> HeaderValue {
+        // A token is checked to be free of whitespace and control characters
+        // when loaded, so it is always a valid header value.
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", self.token.expose()))
+            .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
+        value.set_sensitive(true);
+        value
+    }
+}
+
+fn to_json(value: &impl Serialize) -> Vec<u8> {
+    // Structs of strings always serialize.
+    serde_json::to_vec(value).unwrap_or_default()
+}

@@ -1,0 +1,710 @@
+//! What became of one registration, as one enum with stable codes.
+//!
+//! The code (`registered`, `retake`, `not_sent`, ...) is what logs, the
+//! status file and `enrolld register` print, and each failure class has its
+//! own process exit status. Both are part of the interface: never renumber.
+//!
+//! The split that matters most is `not_sent` vs `unknown_delivery`.
+//! Registration is not idempotent (a repeat may be flagged as a duplicate
+//! face), so only a request that provably never left the device may be sent
+//! again as is. See `transport.rs` for how that is decided.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::retry_after::parse_retry_after;
+use super::sanitize::clean_server_text;
+use super::wire::RegistrationResponse;
+
+/// Exit statuses of `enrolld register`, one per failure class. 0 is success
+/// (`registered` or `already_registered`). They sit below the sysexits range
+/// (64-78) that the command uses for bad input and configuration.
+pub mod exit_codes {
+    pub const RETAKE: i32 = 10;
+    pub const REJECTED: i32 = 11;
+    pub const UNAUTHORIZED: i32 = 12;
+    pub const RATE_LIMITED: i32 = 13;
+    pub const SERVER_ERROR: i32 = 14;
+    pub const BAD_RESPONSE: i32 = 15;
+    pub const NOT_SENT: i32 = 16;
+    pub const UNKNOWN_DELIVERY: i32 = 17;
+}
+
+/// The seven documented face-quality answers: the face was not usable, take
+/// another picture. Matched case-insensitively on their first sentence, so
+/// trailing punctuation, extra hints or a prefix do not hide them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaceQuality {
+    NoFace,
+    FaceTooSmall,
+    MultipleFaces,
+    FaceObscured,
+    FaceCropped,
+    FaceAngle,
+    FaceNearBorder,
+}
+
+impl FaceQuality {
+    pub const ALL: [FaceQuality; 7] = [
+        FaceQuality::NoFace,
+        FaceQuality::FaceTooSmall,
+        FaceQuality::MultipleFaces,
+        FaceQuality::FaceObscured,
+        FaceQuality::FaceCropped,
+        FaceQuality::FaceAngle,
+        FaceQuality::FaceNearBorder,
+    ];
+
+    /// Stable code, e.g. `no_face`.
+    pub fn code(self) -> &'static str {
+        match self {
+            FaceQuality::NoFace => "no_face",
+            FaceQuality::FaceTooSmall => "face_too_small",
+            FaceQuality::MultipleFaces => "multiple_faces",
+            FaceQuality::FaceObscured => "face_obscured",
+            FaceQuality::FaceCropped => "face_cropped",
+            FaceQuality::FaceAngle => "face_angle",
+            FaceQuality::FaceNearBorder => "face_near_border",
+        }
+    }
+
+    /// The message as IDMeta documents it.
+    pub fn message(self) -> &'static str {
+        match self {
+            FaceQuality::NoFace => {
+                "No face detected in the image. Please ensure face is clearly visible."
+            }
+            FaceQuality::FaceTooSmall => {
+                "Face is too small. Please move face closer to the camera."
+            }
+            FaceQuality::MultipleFaces => {
+                "Multiple faces detected in the image. Please ensure only one face is visible."
+            }
+            FaceQuality::FaceObscured => {
+                "Face is partially hidden or obscured. Please ensure full face is clearly visible."
+            }
+            FaceQuality::FaceCropped => "Face is cropped. Please ensure full face is in frame.",
+            FaceQuality::FaceAngle => {
+                "Face angle is too large. Please ensure face is clearly visible."
+            }
+            FaceQuality::FaceNearBorder => {
+                "Face is too close to the border. Please ensure face is clearly visible."
+            }
+        }
+    }
+
+    /// Recognises a server message as one of the seven.
+    pub fn from_message(message: &str) -> Option<FaceQuality> {
+        let text = normalize(message);
+        FaceQuality::ALL.into_iter().find(|q| {
+            let first_sentence = q.message().split('.').next().unwrap_or_default();
+            text.contains(&normalize(first_sentence))
+        })
+    }
+}
+
+/// Lowercase, whitespace collapsed, trailing punctuation dropped.
+fn normalize(s: &str) -> String {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    words
+        .join(" ")
+        .to_lowercase()
+        .trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace())
+        .to_owned()
+}
+
+/// "already registered" / "Account already exists": the official SDK treats
+/// these as success, and so does the terminal.
+fn means_already_registered(message: &str) -> bool {
+    let text = normalize(message);
+    text.contains("already registered") || text.contains("account already exists")
+}
+
+/// The outcome of one registration (or of the calls around it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Registered: IDMeta returned a face id.
+    Registered {
+        face_id: String,
+        associated_verification_id: Option<String>,
+        image_url: Option<String>,
+        timestamp: Option<String>,
+    },
+    /// The face or user is already enrolled; counts as success.
+    AlreadyRegistered { message: String },
+    /// The picture was not usable: take another.
+    Retake { quality: FaceQuality },
+    /// Refused for any other reason the server gave.
+    Rejected { status: u16, message: String },
+    /// HTTP 401 or 403: the token is wrong, expired or lacks rights.
+    Unauthorized { status: u16 },
+    /// HTTP 429; `retry_after_s` from `Retry-After` (seconds, or an HTTP-date
+    /// counted from now).
+    RateLimited { retry_after_s: Option<u64> },
+    /// HTTP 5xx.
+    ServerError { status: u16 },
+    /// A 2xx (or a redirect) we cannot read as a registration.
+    BadResponse { reason: String },
+    /// The request provably never left the device: safe to send again.
+    NotSent { reason: String },
+    /// The request may have reached IDMeta but no usable answer came back:
+    /// must not be re-sent blindly.
+    UnknownDelivery { reason: String },
+}
+
+impl Outcome {
+    /// The stable code used in logs, the status file and output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Outcome::Registered { .. } => "registered",
+            Outcome::AlreadyRegistered { .. } => "already_registered",
+            Outcome::Retake { .. } => "retake",
+            Outcome::Rejected { .. } => "rejected",
+            Outcome::Unauthorized { .. } => "unauthorized",
+            Outcome::RateLimited { .. } => "rate_limited",
+            Outcome::ServerError { .. } => "server_error",
+            Outcome::BadResponse { .. } => "bad_response",
+            Outcome::NotSent { .. } => "not_sent",
+            Outcome::UnknownDelivery { .. } => "unknown_delivery",
+        }
+    }
+
+    /// Process exit status for `enrolld register`; see [`exit_codes`].
+    pub fn exit_code(&self) -> i32 {
+        use exit_codes::*;
+        match self {
+            Outcome::Registered { .. } | Outcome::AlreadyRegistered { .. } => 0,
+            Outcome::Retake { .. } => RETAKE,
+            Outcome::Rejected { .. } => REJECTED,
+            Outcome::Unauthorized { .. } => UNAUTHORIZED,
+            Outcome::RateLimited { .. } => RATE_LIMITED,
+            Outcome::ServerError { .. } => SERVER_ERROR,
+            Outcome::BadResponse { .. } => BAD_RESPONSE,
+            Outcome::NotSent { .. } => NOT_SENT,
+            Outcome::UnknownDelivery { .. } => UNKNOWN_DELIVERY,
+        }
+    }
+
+    /// Registered, or already registered.
+    pub fn is_success(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Registered { .. } | Outcome::AlreadyRegistered { .. }
+        )
+    }
+
+    /// Whether the same request may be queued and sent again unchanged:
+    /// it never left (`not_sent`), or the server said "not now" without
+    /// processing it (429, and the gateway/overload answers 502, 503, 504).
+    /// Everything else either succeeded, needs a person (retake, rejected,
+    /// unauthorized) or might duplicate an enrollment.
+    pub fn is_resendable(&self) -> bool {
+        match self {
+            Outcome::NotSent { .. } | Outcome::RateLimited { .. } => true,
+            Outcome::ServerError { status } => matches!(status, 502..=504),
+            _ => false,
+        }
+    }
+
+    /// The answer a non-2xx status alone decides, or `None` for the 2xx and
+    /// other 4xx whose body must be read.
+    pub(crate) fn from_status(status: u16, retry_after: Option<&str>) -> Option<Outcome> {
+        match status {
+            200..=299 => None,
+            300..=399 => Some(Outcome::BadResponse {
+                reason: format!("HTTP {status} redirect, not followed"),
+            }),
+            401 | 403 => Some(Outcome::Unauthorized { status }),
+            429 => Some(Outcome::RateLimited {
+                retry_after_s: retry_after
+                    .and_then(|v| parse_retry_after(v, crate::time::unix_now())),
+            }),
+            400..=499 => None,
+            500..=599 => Some(Outcome::ServerError { status }),
+            _ => Some(Outcome::BadResponse {
+                reason: format!("unexpected HTTP status {status}"),
+            }),
+        }
+    }
+}
+
+impl Outcome {
+    /// Replaces every occurrence of `secret` in the outcome's texts. The
+    /// client applies it with the token, in case a server echoes it back.
+    pub(crate) fn redact(self, secret: &str) -> Outcome {
+        if secret.is_empty() {
+            return self;
+        }
+        let r = |s: String| s.replace(secret, "[redacted]");
+        match self {
+            Outcome::Registered {
+                face_id,
+                associated_verification_id,
+                image_url,
+                timestamp,
+            } => Outcome::Registered {
+                face_id: r(face_id),
+                associated_verification_id: associated_verification_id.map(r),
+                image_url: image_url.map(r),
+                timestamp: timestamp.map(r),
+            },
+            Outcome::AlreadyRegistered { message } => Outcome::AlreadyRegistered {
+                message: r(message),
+            },
+            Outcome::Rejected { status, message } => Outcome::Rejected {
+                status,
+                message: r(message),
+            },
+            Outcome::BadResponse { reason } => Outcome::BadResponse { reason: r(reason) },
+            Outcome::NotSent { reason } => Outcome::NotSent { reason: r(reason) },
+            Outcome::UnknownDelivery { reason } => Outcome::UnknownDelivery { reason: r(reason) },
+            other @ (Outcome::Retake { .. }
+            | Outcome::Unauthorized { .. }
+            | Outcome::RateLimited { .. }
+            | Outcome::ServerError { .. }) => other,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let code = self.code();
+        match self {
+            Outcome::Registered { face_id, .. } => write!(f, "{code}: face id {face_id}"),
+            Outcome::AlreadyRegistered { message } => write!(f, "{code}: {message}"),
+            Outcome::Retake { quality } => write!(f, "{code}: {}", quality.message()),
+            Outcome::Rejected { status, message } => write!(f, "{code} (HTTP {status}): {message}"),
+            Outcome::Unauthorized { status } => {
+                write!(f, "{code}: HTTP {status}, check the API token")
+            }
+            Outcome::RateLimited {
+                retry_after_s: Some(s),
+            } => write!(f, "{code}: retry after {s} s"),
+            Outcome::RateLimited {
+                retry_after_s: None,
+            } => write!(f, "{code}"),
+            Outcome::ServerError { status } => write!(f, "{code}: HTTP {status}"),
+            Outcome::BadResponse { reason }
+            | Outcome::NotSent { reason }
+            | Outcome::UnknownDelivery { reason } => write!(f, "{code}: {reason}"),
+        }
+    }
+}
+
+/// The part of an HTTP answer classification needs. Built by the client;
+/// classification itself does no I/O, so it is unit-tested directly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: Body,
+}
+
+/// The response body as read under the size cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Complete(Vec<u8>),
+    /// Longer than the cap; the rest was not read.
+    OverCap {
+        cap: usize,
+    },
+    /// The connection failed or timed out while reading it.
+    Broken {
+        reason: String,
+    },
+}
+
+/// Classifies a biometrics-registration answer.
+pub fn classify_registration(answer: &Answer) -> Outcome {
+    if let Some(by_status) = Outcome::from_status(answer.status, answer.retry_after.as_deref()) {
+        return by_status;
+    }
+    let status = answer.status;
+    let client_error = (400..=499).contains(&status);
+    let bytes = match &answer.body {
+        Body::Complete(b) => b,
+        // A 2xx whose body broke off: IDMeta may well have registered the
+        // face, and we do not know its id. That is not a bad answer, it is
+        // an unknown one.
+        Body::Broken { reason } if !client_error => {
+            return Outcome::UnknownDelivery {
+                reason: format!("HTTP {status} answer cut off: {reason}"),
+            };
+        }
+        Body::OverCap { cap } if !client_error => {
+            return Outcome::BadResponse {
+                reason: format!("HTTP {status} answer longer than {cap} bytes"),
+            };
+        }
+        // A 4xx is a refusal whatever its body says.
+        Body::Broken { .. } | Body::OverCap { .. } => &Vec::new(),
+    };
+    let parsed = parse_json_object(bytes);
+    if client_error {
+        let message = parsed
+            .ok()
+            .and_then(|r| server_message(&r))
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        return refusal(status, message);
+    }
+    let response = match parsed {
+        Ok(r) => r,
+        Err(reason) => {
+            return Outcome::BadResponse {
+                reason: format!("HTTP {status} answer {reason}"),
+            };
+        }
+    };
+    let failed = response.status == Some(false)
+        || response
+            .result
+            .as_ref()
+            .and_then(|r| r.status.as_deref())
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case("failed"));
+    let message = server_message(&response);
+    if failed {
+        return refusal(
+            status,
+            message.unwrap_or_else(|| "failed without a message".to_owned()),
+        );
+    }
+    let face = response.result.and_then(|r| r.result);
+    let face_id = face
+        .as_ref()
+        .and_then(|f| f.face_id.as_deref())
+        .map(str::trim)
+        .filter(|id| !id.is_empty());
+    match (face_id, face.as_ref()) {
+        (Some(id), Some(face)) => Outcome::Registered {
+            face_id: clean_server_text(id),
+            associated_verification_id: face
+                .associated_verification_id
+                .as_deref()
+                .map(clean_server_text),
+            image_url: face.image_url.as_deref().map(clean_server_text),
+            timestamp: face.timestamp.as_deref().map(clean_server_text),
+        },
+        _ => match message {
+            Some(m) if means_already_registered(&m) => Outcome::AlreadyRegistered { message: m },
+            _ => Outcome::BadResponse {
+                reason: format!("HTTP {status} answer has no faceId"),
+            },
+        },
+    }
+}
+
+/// The calls around registration (create, finalize): the status decides as
+/// for registration, any 4xx is a rejection, and a 2xx hands back its body.
+pub(crate) fn classify_other(answer: &Answer) -> Result<&[u8], Outcome> {
+    if let Some(by_status) = Outcome::from_status(answer.status, answer.retry_after.as_deref()) {
+        return Err(by_status);
+    }
+    let status = answer.status;
+    match &answer.body {
+        Body::Complete(b) if (400..=499).contains(&status) => Err(Outcome::Rejected {
+            status,
+            message: parse_json_object::<RegistrationResponse>(b)
+                .ok()
+                .and_then(|r| server_message(&r))
+                .unwrap_or_else(|| format!("HTTP {status}")),
+        }),
+        _ if (400..=499).contains(&status) => Err(Outcome::Rejected {
+            status,
+            message: format!("HTTP {status}"),
+        }),
+        Body::Complete(b) => Ok(b),
+        Body::OverCap { cap } => Err(Outcome::BadResponse {
+            reason: format!("HTTP {status} answer longer than {cap} bytes"),
+        }),
+        Body::Broken { reason } => Err(Outcome::UnknownDelivery {
+            reason: format!("HTTP {status} answer cut off: {reason}"),
+        }),
+    }
+}
+
+/// A refusal with a message: a face-quality retake, "already registered",
+/// or a plain rejection.
+fn refusal(status: u16, message: String) -> Outcome {
+    if let Some(quality) = FaceQuality::from_message(&message) {
+        Outcome::Retake { quality }
+    } else if means_already_registered(&message) {
+        Outcome::AlreadyRegistered { message }
+    } else {
+        Outcome::Rejected { status, message }
+    }
+}
+
+/// `result.message`, falling back to `message` (as the official SDK does),
+/// cleaned for display.
+fn server_message(r: &RegistrationResponse) -> Option<String> {
+    r.result
+        .as_ref()
+        .and_then(|b| b.message.as_deref())
+        .or(r.message.as_deref())
+        .map(clean_server_text)
+        .filter(|m| !m.is_empty())
+}
+
+/// Parses a JSON object body; the error says what it looked like instead,
+/// without quoting it.
+pub(crate) fn parse_json_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let trimmed = bytes.trim_ascii_start();
+    if trimmed.is_empty() {
+        return Err("is empty".to_owned());
+    }
+    if trimmed[0] == b'<' {
+        return Err("is HTML or XML, not JSON".to_owned());
+    }
+    if trimmed[0] != b'{' {
+        return Err("is not a JSON object".to_owned());
+    }
+    serde_json::from_slice(bytes).map_err(|e| format!("is not valid JSON ({e})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok_body(json: &str) -> Answer {
+        answer(200, json)
+    }
+    fn answer(status: u16, json: &str) -> Answer {
+        Answer {
+            status,
+            retry_after: None,
+            body: Body::Complete(json.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn documented_ok_is_registered() {
+        let body = r#"{"status":true,"message":"OK","result":{"status":"success","message":"Biometrics registration successful.","result":{"associatedVerificationId":"1234567890abcdef","faceId":"face_abc123xyz","imageUrl":"https://example.com/faces/face_abc123xyz.jpg","timestamp":"2025-07-30T09:15:00Z"}},"apiRequest":{"id":101,"template_id":129,"api_request_status":"SUCCESS"}}"#;
+        assert_eq!(
+            classify_registration(&ok_body(body)),
+            Outcome::Registered {
+                face_id: "face_abc123xyz".into(),
+                associated_verification_id: Some("1234567890abcdef".into()),
+                image_url: Some("https://example.com/faces/face_abc123xyz.jpg".into()),
+                timestamp: Some("2025-07-30T09:15:00Z".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn every_retake_message_is_recognised_with_case_and_punctuation_drift() {
+        for q in FaceQuality::ALL {
+            assert_eq!(FaceQuality::from_message(q.message()), Some(q));
+            let shouty = q.message().to_uppercase().replace('.', "!");
+            assert_eq!(FaceQuality::from_message(&shouty), Some(q), "{shouty}");
+            let first = q.message().split('.').next().unwrap();
+            assert_eq!(FaceQuality::from_message(first), Some(q), "{first}");
+            let body = format!(
+                r#"{{"status":false,"message":"Failed","result":{{"status":"failed","message":"{}"}}}}"#,
+                q.message()
+            );
+            assert_eq!(
+                classify_registration(&ok_body(&body)),
+                Outcome::Retake { quality: q }
+            );
+        }
+        assert_eq!(FaceQuality::from_message("Face is fine."), None);
+    }
+
+    #[test]
+    fn retake_in_a_422_is_still_a_retake() {
+        let body = r#"{"message":"Face is cropped. Please ensure full face is in frame."}"#;
+        assert_eq!(
+            classify_registration(&answer(422, body)),
+            Outcome::Retake {
+                quality: FaceQuality::FaceCropped
+            }
+        );
+    }
+
+    #[test]
+    fn status_false_uses_result_message_then_message() {
+        let a =
+            r#"{"status":false,"message":"outer","result":{"status":"failed","message":"inner"}}"#;
+        let b = r#"{"status":false,"message":"outer"}"#;
+        let c = r#"{"status":true,"result":{"status":"FAILED"}}"#;
+        let rejected = |m: &str| Outcome::Rejected {
+            status: 200,
+            message: m.into(),
+        };
+        assert_eq!(classify_registration(&ok_body(a)), rejected("inner"));
+        assert_eq!(classify_registration(&ok_body(b)), rejected("outer"));
+        assert_eq!(
+            classify_registration(&ok_body(c)),
+            rejected("failed without a message")
+        );
+    }
+
+    #[test]
+    fn already_registered_in_both_phrasings() {
+        for m in ["User already registered.", "Account already exists"] {
+            let body = format!(r#"{{"status":false,"message":"{m}"}}"#);
+            assert_eq!(
+                classify_registration(&ok_body(&body)).code(),
+                "already_registered"
+            );
+            let body = format!(r#"{{"message":"{m}"}}"#);
+            assert_eq!(
+                classify_registration(&answer(409, &body)).code(),
+                "already_registered"
+            );
+        }
+    }
+
+    #[test]
+    fn statuses_decide_first() {
+        let mut a = answer(429, "{}");
+        a.retry_after = Some(" 30 ".into());
+        assert_eq!(
+            classify_registration(&a),
+            Outcome::RateLimited {
+                retry_after_s: Some(30)
+            }
+        );
+        a.retry_after = Some("Wed, 21 Oct 2015 07:28:00 GMT".into());
+        assert_eq!(
+            classify_registration(&a),
+            Outcome::RateLimited {
+                retry_after_s: Some(0)
+            }
+        );
+        a.retry_after = Some("whenever".into());
+        assert_eq!(
+            classify_registration(&a),
+            Outcome::RateLimited {
+                retry_after_s: None
+            }
+        );
+        for s in [401, 403] {
+            assert_eq!(
+                classify_registration(&answer(s, "{}")),
+                Outcome::Unauthorized { status: s }
+            );
+        }
+        for s in [500, 502, 503, 504] {
+            assert_eq!(
+                classify_registration(&answer(s, "<html>")),
+                Outcome::ServerError { status: s }
+            );
+        }
+        assert_eq!(
+            classify_registration(&answer(302, "")).code(),
+            "bad_response"
+        );
+        assert_eq!(
+            classify_registration(&answer(404, "<html>")),
+            Outcome::Rejected {
+                status: 404,
+                message: "HTTP 404".into()
+            }
+        );
+    }
+
+    #[test]
+    fn unreadable_2xx_is_bad_response() {
+        for body in [
+            "",
+            "<html><body>Login to the hotel wifi</body></html>",
+            r#"{"status":true,"result":{"#,
+            "[1,2]",
+            r#"{"status":true,"result":{"status":"success","result":{"faceId":""}}}"#,
+            r#"{"status":true}"#,
+        ] {
+            assert_eq!(
+                classify_registration(&ok_body(body)).code(),
+                "bad_response",
+                "{body}"
+            );
+        }
+        let over = Answer {
+            status: 200,
+            retry_after: None,
+            body: Body::OverCap { cap: 1 << 20 },
+        };
+        assert_eq!(classify_registration(&over).code(), "bad_response");
+    }
+
+    #[test]
+    fn a_2xx_cut_off_is_unknown_delivery() {
+        let a = Answer {
+            status: 200,
+            retry_after: None,
+            body: Body::Broken {
+                reason: "connection reset".into(),
+            },
+        };
+        assert_eq!(classify_registration(&a).code(), "unknown_delivery");
+    }
+
+    #[test]
+    fn server_text_is_cleaned() {
+        let body = "{\"status\":false,\"message\":\"bad\\u001b[31m thing\\n\"}";
+        assert_eq!(
+            classify_registration(&ok_body(body)),
+            Outcome::Rejected {
+                status: 200,
+                message: "bad [31m thing".into()
+            }
+        );
+    }
+
+    #[test]
+    fn codes_exit_statuses_and_resend_rules() {
+        let all = [
+            Outcome::Registered {
+                face_id: "f".into(),
+                associated_verification_id: None,
+                image_url: None,
+                timestamp: None,
+            },
+            Outcome::AlreadyRegistered {
+                message: "m".into(),
+            },
+            Outcome::Retake {
+                quality: FaceQuality::NoFace,
+            },
+            Outcome::Rejected {
+                status: 200,
+                message: "m".into(),
+            },
+            Outcome::Unauthorized { status: 401 },
+            Outcome::RateLimited {
+                retry_after_s: None,
+            },
+            Outcome::ServerError { status: 500 },
+            Outcome::BadResponse { reason: "r".into() },
+            Outcome::NotSent { reason: "r".into() },
+            Outcome::UnknownDelivery { reason: "r".into() },
+        ];
+        let mut exits: Vec<i32> = all.iter().map(Outcome::exit_code).collect();
+        assert_eq!(&exits[..2], &[0, 0]);
+        exits.dedup();
+        assert_eq!(
+            exits.len(),
+            all.len() - 1,
+            "one exit status per failure class"
+        );
+        for o in &all {
+            let json = serde_json::to_value(o).unwrap();
+            assert_eq!(json["code"], o.code());
+            assert_eq!(o.is_success(), o.exit_code() == 0);
+        }
+        let resendable: Vec<&str> = all
+            .iter()
+            .filter(|o| o.is_resendable())
+            .map(Outcome::code)
+            .collect();
+        assert_eq!(resendable, ["rate_limited", "not_sent"]);
+        assert!(Outcome::ServerError { status: 503 }.is_resendable());
+        assert!(!Outcome::ServerError { status: 500 }.is_resendable());
+        let retake = serde_json::to_value(&all[2]).unwrap();
+        assert_eq!(retake["quality"], "no_face");
+    }
+}

@@ -1,0 +1,102 @@
+//! `enrolld standin` (hidden): the IDMeta stand-in as a process, for a QEMU
+//! guest or a manual session. Prints its URL, writes its CA certificate for
+//! `api.ca_file`, and serves until killed. Behaviour can be switched while it
+//! runs with `POST /_standin/behaviour` (body: a behaviour name, or
+//! `refuse-for:MS`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::exit;
+use crate::secret::ApiToken;
+use crate::standin::{Behaviour, Expectations, StandIn, StandInOptions, cert};
+
+#[derive(Debug, clap::Args)]
+pub struct StandinArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// Where to write the CA certificate (PEM) clients must trust.
+    #[arg(long, value_name = "FILE")]
+    pub ca_out: PathBuf,
+    /// Append every request seen as one JSON line (token and image left out).
+    #[arg(long, value_name = "FILE")]
+    pub records: Option<PathBuf>,
+    /// Initial behaviour (see `enrolld::standin::Behaviour::parse`).
+    #[arg(long, value_name = "NAME", default_value = "ok")]
+    pub behaviour: String,
+    /// Accept only the token in this file (default: any non-empty token).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Accept only this template_id (default: any).
+    #[arg(long, value_name = "ID")]
+    pub template_id: Option<String>,
+    /// Extra certificate name (DNS or IP); repeatable. localhost and 127.0.0.1 are always in.
+    #[arg(long = "cert-name", value_name = "NAME")]
+    pub cert_names: Vec<String>,
+}
+
+pub fn run(_config_path: &Path, args: &StandinArgs) -> i32 {
+    let behaviour = match Behaviour::parse(&args.behaviour) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("enrolld standin: {e}");
+            return exit::USAGE;
+        }
+    };
+    let token = match &args.token_file {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| ApiToken::new(&t).map_err(|e| e.to_string()))
+        {
+            Ok(t) => Some(t.expose().to_owned()),
+            Err(e) => {
+                eprintln!("enrolld standin: token file {}: {e}", path.display());
+                return exit::NO_INPUT;
+            }
+        },
+    };
+    let mut cert_names = cert::default_names();
+    cert_names.extend(args.cert_names.iter().cloned());
+    if !args.listen.ip().is_unspecified() && !args.listen.ip().is_loopback() {
+        cert_names.push(args.listen.ip().to_string());
+    }
+    let options = StandInOptions {
+        listen: args.listen,
+        cert_names,
+        expect: Expectations {
+            token,
+            template_id: args.template_id.clone(),
+        },
+        behaviour,
+        records_file: args.records.clone(),
+        plain_http: false,
+    };
+    let server = match StandIn::start_with(options) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("enrolld standin: {e}");
+            return exit::FAILURE;
+        }
+    };
+    if let Err(e) = write_atomically(&args.ca_out, server.ca_pem().as_bytes()) {
+        eprintln!(
+            "enrolld standin: cannot write {}: {e}",
+            args.ca_out.display()
+        );
+        return exit::FAILURE;
+    }
+    // One line a harness can wait for; the CA file is complete before it.
+    println!("enrolld standin: listening on {}", server.url());
+    loop {
+        // Serves on its own threads until the process is killed.
+        std::thread::park();
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}

@@ -1,0 +1,172 @@
+//! What the stand-in answers: one behaviour at a time, switchable while it
+//! runs. Each names a real-world situation the client must classify.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::api::FaceQuality;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Behaviour {
+    /// The documented 200, with a fresh faceId per registration.
+    Ok,
+    /// 401 whatever the token.
+    Unauthorized,
+    /// 429 with `Retry-After: <seconds>`.
+    RateLimited { retry_after_s: u64 },
+    /// This status with a small JSON error body (500, 502, 503, ...).
+    Status(u16),
+    /// An HTML page with this status (a proxy's 502, a captive portal's 200).
+    HtmlPage(u16),
+    /// A 200 whose JSON stops halfway (`Content-Length` matches what is sent).
+    TruncatedJson,
+    /// 200 with `status:false` and a plain failure message.
+    StatusFalse,
+    /// 200 with `status:false` and one of the seven face-quality messages.
+    Retake(FaceQuality),
+    /// 200 with `status:false`, "This face is already registered."
+    AlreadyRegistered,
+    /// A 200 body larger than the client's 1 MiB cap.
+    Oversized,
+    /// Reads the request, waits this long, then answers as `Ok`.
+    Stall(Duration),
+    /// Sends the status line, headers and half the body, then drops the
+    /// connection without a TLS close.
+    CloseMidResponse,
+    /// Reads the request and drops the connection without answering.
+    Hangup,
+    /// Accepts TCP but never answers the TLS handshake (a wedged server or
+    /// middlebox): the client's connect timeout must fire, nothing is sent.
+    StallHandshake,
+    /// 302 to another host.
+    Redirect,
+    /// Not listening at all (the port is closed until another behaviour is set).
+    Refuse,
+}
+
+impl Behaviour {
+    /// Parses a behaviour name as `enrolld standin --behaviour` takes it:
+    /// `ok`, `unauthorized`, `rate-limited[:SECS]`, `status:CODE`,
+    /// `server-error` (500), `bad-gateway` (502), `unavailable` (503),
+    /// `html-error` (502 page), `captive-portal` (200 page), `truncated-json`,
+    /// `status-false`, `retake:QUALITY` (e.g. `retake:no_face`),
+    /// `already-registered`, `oversized`, `stall[:MS]`,
+    /// `close-mid-response`, `hangup`, `stall-handshake`, `redirect`, `refuse`.
+    pub fn parse(name: &str) -> Result<Behaviour, String> {
+        let (kind, arg) = match name.trim().split_once(':') {
+            Some((k, a)) => (k, Some(a)),
+            None => (name.trim(), None),
+        };
+        let number = |default: u64| -> Result<u64, String> {
+            arg.map_or(Ok(default), |a| {
+                a.parse()
+                    .map_err(|_| format!("behaviour `{name}`: `{a}` is not a number"))
+            })
+        };
+        Ok(match kind {
+            "ok" => Behaviour::Ok,
+            "unauthorized" => Behaviour::Unauthorized,
+            "rate-limited" => Behaviour::RateLimited {
+                retry_after_s: number(30)?,
+            },
+            "status" => {
+                let code = number(500)?;
+                match u16::try_from(code) {
+                    Ok(c @ 200..=599) => Behaviour::Status(c),
+                    _ => return Err(format!("behaviour `{name}`: status must be 200-599")),
+                }
+            }
+            "server-error" => Behaviour::Status(500),
+            "bad-gateway" => Behaviour::Status(502),
+            "unavailable" => Behaviour::Status(503),
+            "html-error" => Behaviour::HtmlPage(502),
+            "captive-portal" => Behaviour::HtmlPage(200),
+            "truncated-json" => Behaviour::TruncatedJson,
+            "status-false" => Behaviour::StatusFalse,
+            "retake" => {
+                let code = arg.unwrap_or("no_face");
+                let q = FaceQuality::ALL
+                    .into_iter()
+                    .find(|q| q.code() == code)
+                    .ok_or_else(|| format!("behaviour `{name}`: unknown face quality `{code}`"))?;
+                Behaviour::Retake(q)
+            }
+            "already-registered" => Behaviour::AlreadyRegistered,
+            "oversized" => Behaviour::Oversized,
+            "stall" => Behaviour::Stall(Duration::from_millis(number(120_000)?)),
+            "close-mid-response" => Behaviour::CloseMidResponse,
+            "hangup" => Behaviour::Hangup,
+            "stall-handshake" => Behaviour::StallHandshake,
+            "redirect" => Behaviour::Redirect,
+            "refuse" => Behaviour::Refuse,
+            _ => return Err(format!("unknown stand-in behaviour `{name}`")),
+        })
+    }
+}
+
+impl fmt::Display for Behaviour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Behaviour::Ok => f.write_str("ok"),
+            Behaviour::Unauthorized => f.write_str("unauthorized"),
+            Behaviour::RateLimited { retry_after_s } => write!(f, "rate-limited:{retry_after_s}"),
+            Behaviour::Status(c) => write!(f, "status:{c}"),
+            Behaviour::HtmlPage(200) => f.write_str("captive-portal"),
+            Behaviour::HtmlPage(_) => f.write_str("html-error"),
+            Behaviour::TruncatedJson => f.write_str("truncated-json"),
+            Behaviour::StatusFalse => f.write_str("status-false"),
+            Behaviour::Retake(q) => write!(f, "retake:{}", q.code()),
+            Behaviour::AlreadyRegistered => f.write_str("already-registered"),
+            Behaviour::Oversized => f.write_str("oversized"),
+            Behaviour::Stall(d) => write!(f, "stall:{}", d.as_millis()),
+            Behaviour::CloseMidResponse => f.write_str("close-mid-response"),
+            Behaviour::Hangup => f.write_str("hangup"),
+            Behaviour::StallHandshake => f.write_str("stall-handshake"),
+            Behaviour::Redirect => f.write_str("redirect"),
+            Behaviour::Refuse => f.write_str("refuse"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        let mut all = vec![
+            Behaviour::Ok,
+            Behaviour::Unauthorized,
+            Behaviour::RateLimited { retry_after_s: 7 },
+            Behaviour::Status(503),
+            Behaviour::HtmlPage(502),
+            Behaviour::HtmlPage(200),
+            Behaviour::TruncatedJson,
+            Behaviour::StatusFalse,
+            Behaviour::AlreadyRegistered,
+            Behaviour::Oversized,
+            Behaviour::Stall(Duration::from_millis(1500)),
+            Behaviour::CloseMidResponse,
+            Behaviour::Hangup,
+            Behaviour::StallHandshake,
+            Behaviour::Redirect,
+            Behaviour::Refuse,
+        ];
+        all.extend(FaceQuality::ALL.map(Behaviour::Retake));
+        for b in all {
+            assert_eq!(Behaviour::parse(&b.to_string()), Ok(b.clone()), "{b}");
+        }
+    }
+
+    #[test]
+    fn bad_names_are_explained() {
+        assert!(Behaviour::parse("teapot").unwrap_err().contains("teapot"));
+        assert!(
+            Behaviour::parse("retake:blurry")
+                .unwrap_err()
+                .contains("blurry")
+        );
+        assert!(Behaviour::parse("stall:soon").unwrap_err().contains("soon"));
+        assert!(Behaviour::parse("status:99").is_err());
+    }
+}

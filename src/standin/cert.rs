@@ -1,0 +1,64 @@
+//! The stand-in's certificates, made fresh at every start: a throw-away CA
+//! and a leaf for the stand-in's names, signed by it. Clients trust the CA
+//! through `api.ca_file`, exactly as a deployment would trust a private CA.
+
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rustls::ServerConfig;
+use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// The names the leaf is valid for by default.
+pub const DEFAULT_NAMES: [&str; 2] = ["localhost", "127.0.0.1"];
+
+/// A CA (as PEM, for clients) and the rustls server configuration that
+/// presents a leaf signed by it.
+pub struct ServerIdentity {
+    pub ca_pem: String,
+    pub tls: Arc<ServerConfig>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CertError {
+    #[error("generating the stand-in certificate: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("setting up the stand-in TLS server: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+/// Makes a CA and a leaf valid for `names` (DNS names or IP addresses).
+pub fn make_identity(names: &[String]) -> Result<ServerIdentity, CertError> {
+    let ca_key = KeyPair::generate()?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "enrolld IDMeta stand-in CA");
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca_params.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    let leaf_key = KeyPair::generate()?;
+    let mut leaf_params = CertificateParams::new(names.to_vec())?;
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "enrolld IDMeta stand-in");
+    let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer)?;
+
+    let chain = vec![leaf_cert.der().clone(), ca_cert.der().clone()];
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    Ok(ServerIdentity {
+        ca_pem: ca_cert.pem(),
+        tls: Arc::new(tls),
+    })
+}
+
+/// The default names as owned strings.
+pub fn default_names() -> Vec<String> {
+    DEFAULT_NAMES.iter().map(|s| (*s).to_owned()).collect()
+}

@@ -1,0 +1,234 @@
+//! The stand-in's strict reading of a request: it checks exactly what the
+//! real API documents (method, path, the three headers, the JSON body with
+//! its data URI) and records what it saw, minus the token.
+
+use std::fmt;
+
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::http::Request;
+use crate::api::wire::{
+    CREATE_VERIFICATION_PATH, FINALIZE_VERIFICATION_PATH, JPEG_DATA_URI_PREFIX, REGISTRATION_PATH,
+};
+
+/// Which documented call a request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    Register,
+    CreateVerification,
+    FinalizeVerification,
+}
+
+impl Endpoint {
+    pub fn from_path(path: &str) -> Option<Endpoint> {
+        match path {
+            REGISTRATION_PATH => Some(Endpoint::Register),
+            CREATE_VERIFICATION_PATH => Some(Endpoint::CreateVerification),
+            FINALIZE_VERIFICATION_PATH => Some(Endpoint::FinalizeVerification),
+            _ => None,
+        }
+    }
+
+    /// The body's keys, exactly.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::Register => &["image", "template_id", "username", "verification_id"],
+            Endpoint::CreateVerification => &["template_id"],
+            Endpoint::FinalizeVerification => &["template_id", "verification_id"],
+        }
+    }
+}
+
+/// One request as the stand-in saw it. The token is never recorded, only
+/// whether it matched; the image is recorded as its decoded JPEG bytes
+/// (in memory only) and replaced by a placeholder in `body`.
+#[derive(Clone, Serialize)]
+pub struct Record {
+    pub seq: u64,
+    pub at: String,
+    pub method: String,
+    pub path: String,
+    pub endpoint: Option<Endpoint>,
+    /// Lowercase names; the `authorization` value reads `Bearer [redacted]`.
+    pub headers: Vec<(String, String)>,
+    pub token_ok: bool,
+    pub body: Option<Value>,
+    #[serde(skip)]
+    pub jpeg: Option<Vec<u8>>,
+    pub jpeg_len: Option<usize>,
+    /// Every way the request differs from the documented one.
+    pub problems: Vec<String>,
+    /// The behaviour in force when it was answered.
+    pub behaviour: String,
+}
+
+impl Record {
+    /// The single value of a header, if sent exactly once.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let mut values = self.headers.iter().filter(|(n, _)| n == name);
+        match (values.next(), values.next()) {
+            (Some((_, v)), None) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// A string field of the JSON body.
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.body.as_ref()?.get(key)?.as_str()
+    }
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Record")
+            .field("seq", &self.seq)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("headers", &self.headers)
+            .field("token_ok", &self.token_ok)
+            .field("body", &self.body)
+            .field("jpeg_len", &self.jpeg_len)
+            .field("problems", &self.problems)
+            .field("behaviour", &self.behaviour)
+            .finish()
+    }
+}
+
+/// What the stand-in expects of a client.
+#[derive(Debug, Clone, Default)]
+pub struct Expectations {
+    /// The bearer token; `None` accepts any non-empty one.
+    pub token: Option<String>,
+    /// The `template_id`; `None` accepts any non-empty one.
+    pub template_id: Option<String>,
+}
+
+pub fn inspect(request: &Request, expect: &Expectations, seq: u64, behaviour: String) -> Record {
+    let endpoint = Endpoint::from_path(&request.path);
+    let mut problems = Vec::new();
+    if request.method != "POST" {
+        problems.push(format!("method {}, expected POST", request.method));
+    }
+    let token_ok = check_authorization(request, expect, &mut problems);
+    for name in ["accept", "content-type"] {
+        match request.header_values(name).as_slice() {
+            ["application/json"] => {}
+            other => problems.push(format!(
+                "{name} is {other:?}, expected [\"application/json\"]"
+            )),
+        }
+    }
+    let headers = request
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            let v = if n == "authorization" {
+                "Bearer [redacted]".to_owned()
+            } else {
+                v.clone()
+            };
+            (n.clone(), v)
+        })
+        .collect();
+    let (body, jpeg) = match endpoint {
+        Some(e) => check_body(e, &request.body, expect, &mut problems),
+        None => (None, None),
+    };
+    Record {
+        seq,
+        at: crate::time::rfc3339(crate::time::unix_now()),
+        method: request.method.clone(),
+        path: request.path.clone(),
+        endpoint,
+        headers,
+        token_ok,
+        body,
+        jpeg_len: jpeg.as_ref().map(Vec::len),
+        jpeg,
+        problems,
+        behaviour,
+    }
+}
+
+fn check_authorization(
+    request: &Request,
+    expect: &Expectations,
+    problems: &mut Vec<String>,
+) -> bool {
+    let values = request.header_values("authorization");
+    let [value] = values.as_slice() else {
+        problems.push(format!(
+            "{} authorization headers, expected 1",
+            values.len()
+        ));
+        return false;
+    };
+    let Some(token) = value.strip_prefix("Bearer ") else {
+        problems.push("authorization is not `Bearer <token>`".to_owned());
+        return false;
+    };
+    match &expect.token {
+        Some(expected) => token == expected,
+        None => !token.is_empty(),
+    }
+}
+
+/// Parses and checks the JSON body; returns it (image replaced) and the JPEG.
+fn check_body(
+    endpoint: Endpoint,
+    raw: &[u8],
+    expect: &Expectations,
+    problems: &mut Vec<String>,
+) -> (Option<Value>, Option<Vec<u8>>) {
+    let mut body: Value = match serde_json::from_slice(raw) {
+        Ok(Value::Object(map)) => Value::Object(map),
+        Ok(_) => {
+            problems.push("body is not a JSON object".to_owned());
+            return (None, None);
+        }
+        Err(e) => {
+            problems.push(format!("body is not JSON: {e}"));
+            return (None, None);
+        }
+    };
+    let map = body.as_object_mut().expect("checked above");
+    let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    if keys != endpoint.keys() {
+        problems.push(format!(
+            "body keys {keys:?}, expected {:?}",
+            endpoint.keys()
+        ));
+    }
+    for (key, value) in map.iter() {
+        if value.as_str().is_none_or(|s| s.trim().is_empty()) {
+            problems.push(format!("`{key}` is not a non-empty string"));
+        }
+    }
+    if let (Some(want), Some(got)) = (&expect.template_id, map.get("template_id"))
+        && got.as_str() != Some(want.as_str())
+    {
+        problems.push(format!("template_id {got}, expected {want:?}"));
+    }
+    let mut jpeg = None;
+    if endpoint == Endpoint::Register
+        && let Some(image) = map.get_mut("image")
+    {
+        let text = image.as_str().unwrap_or_default();
+        match text.strip_prefix(JPEG_DATA_URI_PREFIX) {
+            None => problems.push(format!("image does not start with {JPEG_DATA_URI_PREFIX}")),
+            Some(b64) => match base64::engine::general_purpose::STANDARD.decode(b64) {
+                Err(e) => problems.push(format!("image is not valid base64: {e}")),
+                Ok(bytes) if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) => {
+                    problems.push("image does not decode to a JPEG (no SOI marker)".to_owned())
+                }
+                Ok(bytes) => jpeg = Some(bytes),
+            },
+        }
+        *image = Value::String(format!("[{} bytes of base64]", text.len()));
+    }
+    (Some(body), jpeg)
+}

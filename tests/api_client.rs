@@ -1,0 +1,371 @@
+//! The IDMeta client against the real stand-in over real TLS on 127.0.0.1:
+//! the stand-in checks every request exactly, each test asserts the class.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Env, TEMPLATE_ID, TOKEN, client_for, jpeg};
+use enrolld::api::{FaceQuality, Outcome};
+use enrolld::standin::{Behaviour, Endpoint};
+
+const VERIFICATION: &str = "0b6f3c1e-1d2a-4c3b-9e8f-123456789abc";
+
+fn register(env: &Env) -> Outcome {
+    env.client().register(&jpeg(), "Ada Lovelace", VERIFICATION)
+}
+
+/// Registers under `behaviour` and checks the stand-in saw exactly one
+/// well-formed request.
+fn register_under(behaviour: Behaviour) -> Outcome {
+    let env = Env::start(behaviour);
+    let outcome = register(&env);
+    let records = env.server.records();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert!(records[0].problems.is_empty(), "{:?}", records[0].problems);
+    assert_no_secret(&outcome);
+    outcome
+}
+
+fn assert_no_secret(outcome: &Outcome) {
+    let json = serde_json::to_string(outcome).unwrap();
+    common::assert_no_secret_in(&format!("{outcome:?} {outcome} {json}"));
+}
+
+#[test]
+fn documented_200_is_registered_and_the_request_is_exact() {
+    let env = Env::start(Behaviour::Ok);
+    let image = jpeg();
+    let client = env.client();
+    common::assert_no_secret_in(&format!("{client:?}"));
+    let outcome = client.register(&image, "Ada Lovelace", VERIFICATION);
+    let Outcome::Registered {
+        face_id,
+        associated_verification_id,
+        image_url,
+        timestamp,
+    } = &outcome
+    else {
+        panic!("{outcome:?}");
+    };
+    assert!(face_id.starts_with("face_"), "{face_id}");
+    assert_eq!(associated_verification_id.as_deref(), Some(VERIFICATION));
+    assert!(image_url.as_deref().unwrap().contains(face_id.as_str()));
+    assert!(timestamp.is_some());
+    assert!(outcome.is_success() && outcome.exit_code() == 0);
+
+    let records = env.server.records();
+    assert_eq!(records.len(), 1);
+    let r = &records[0];
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.path, "/api/v1/verification/biometricsregistration");
+    assert_eq!(r.endpoint, Some(Endpoint::Register));
+    assert!(r.token_ok);
+    assert_eq!(r.header("authorization"), Some("Bearer [redacted]"));
+    assert_eq!(r.header("accept"), Some("application/json"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.field("username"), Some("Ada Lovelace"));
+    assert_eq!(r.field("template_id"), Some(TEMPLATE_ID));
+    assert_eq!(r.field("verification_id"), Some(VERIFICATION));
+    // The data URI decoded by the server is byte for byte the JPEG sent.
+    assert_eq!(r.jpeg.as_deref(), Some(&image[..]));
+    assert_no_secret(&outcome);
+
+    // A second registration gets its own face id.
+    let again = register(&env);
+    assert!(matches!(&again, Outcome::Registered { face_id: f, .. } if f != face_id));
+}
+
+#[test]
+fn unauthorized_by_behaviour_and_by_a_wrong_token() {
+    assert_eq!(
+        register_under(Behaviour::Unauthorized),
+        Outcome::Unauthorized { status: 401 }
+    );
+    let env = Env::start(Behaviour::Ok);
+    let outcome = client_for(&env.api_config(), "41|wrong").register(&jpeg(), "u", VERIFICATION);
+    assert_eq!(outcome, Outcome::Unauthorized { status: 401 });
+    assert!(!env.server.records()[0].token_ok);
+    assert_eq!(outcome.exit_code(), 12);
+}
+
+#[test]
+fn rate_limited_carries_retry_after_and_may_be_resent() {
+    let outcome = register_under(Behaviour::RateLimited { retry_after_s: 7 });
+    assert_eq!(
+        outcome,
+        Outcome::RateLimited {
+            retry_after_s: Some(7)
+        }
+    );
+    assert!(outcome.is_resendable());
+}
+
+#[test]
+fn server_errors_500_502_503() {
+    let o = register_under(Behaviour::Status(500));
+    assert_eq!(o, Outcome::ServerError { status: 500 });
+    assert!(
+        !o.is_resendable(),
+        "a 500 may have half-processed the request"
+    );
+    for status in [502, 503] {
+        let o = register_under(Behaviour::Status(status));
+        assert_eq!(o, Outcome::ServerError { status });
+        assert!(o.is_resendable());
+    }
+}
+
+#[test]
+fn html_error_pages() {
+    // A proxy's 502 page is a server error; a captive portal's 200 page is
+    // not a registration.
+    assert_eq!(
+        register_under(Behaviour::HtmlPage(502)),
+        Outcome::ServerError { status: 502 }
+    );
+    let o = register_under(Behaviour::HtmlPage(200));
+    assert!(
+        matches!(&o, Outcome::BadResponse { reason } if reason.contains("HTML")),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn truncated_json_is_a_bad_response() {
+    let o = register_under(Behaviour::TruncatedJson);
+    assert!(
+        matches!(&o, Outcome::BadResponse { reason } if reason.contains("not valid JSON")),
+        "{o:?}"
+    );
+    assert!(!o.is_resendable());
+}
+
+#[test]
+fn status_false_is_rejected_with_the_result_message() {
+    assert_eq!(
+        register_under(Behaviour::StatusFalse),
+        Outcome::Rejected {
+            status: 200,
+            message: "Template not found for this company.".into()
+        }
+    );
+}
+
+#[test]
+fn each_of_the_seven_retake_messages() {
+    let env = Env::start(Behaviour::Ok);
+    for quality in FaceQuality::ALL {
+        env.server.set_behaviour(Behaviour::Retake(quality));
+        let o = register(&env);
+        assert_eq!(o, Outcome::Retake { quality });
+        assert_eq!(o.exit_code(), 10);
+    }
+    assert_eq!(env.server.records().len(), 7);
+}
+
+#[test]
+fn already_registered_counts_as_success() {
+    let o = register_under(Behaviour::AlreadyRegistered);
+    assert!(matches!(o, Outcome::AlreadyRegistered { .. }), "{o:?}");
+    assert!(o.is_success());
+}
+
+#[test]
+fn a_body_over_the_cap_is_a_bad_response() {
+    let o = register_under(Behaviour::Oversized);
+    assert!(
+        matches!(&o, Outcome::BadResponse { reason } if reason.contains("longer than 1048576")),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn a_stall_past_the_timeout_is_unknown_delivery() {
+    let env = Env::start(Behaviour::Stall(Duration::from_secs(30)));
+    let mut config = env.api_config();
+    config.request_timeout_ms = 500;
+    let started = Instant::now();
+    let o = client_for(&config, TOKEN).register(&jpeg(), "u", VERIFICATION);
+    let waited = started.elapsed();
+    assert!(
+        matches!(&o, Outcome::UnknownDelivery { reason } if reason.contains("request_timeout_ms")),
+        "{o:?}"
+    );
+    assert!(!o.is_resendable());
+    assert!(
+        waited < Duration::from_secs(10),
+        "the timeout must bound the wait: {waited:?}"
+    );
+    // The server did receive it: exactly why it must not be re-sent blindly.
+    assert_eq!(env.server.records().len(), 1);
+}
+
+#[test]
+fn a_connection_closed_mid_response_is_unknown_delivery() {
+    let o = register_under(Behaviour::CloseMidResponse);
+    assert!(
+        matches!(&o, Outcome::UnknownDelivery { reason } if reason.contains("cut off")),
+        "{o:?}"
+    );
+    let o = register_under(Behaviour::Hangup);
+    assert!(matches!(o, Outcome::UnknownDelivery { .. }), "{o:?}");
+}
+
+#[test]
+fn a_certificate_for_another_host_name_is_not_sent() {
+    let env = Env::start_with_names(Behaviour::Ok, Some(vec!["idmeta.example".to_owned()]));
+    let o = register(&env);
+    assert!(
+        matches!(&o, Outcome::NotSent { reason } if reason.contains("TLS handshake failed") && reason.contains("certificate")),
+        "{o:?}"
+    );
+    assert!(o.is_resendable());
+    assert!(
+        env.server.records().is_empty(),
+        "nothing may reach the server"
+    );
+}
+
+#[test]
+fn an_untrusted_ca_is_not_sent() {
+    // Bundled public roots only: the stand-in's private CA is not among them.
+    let env = Env::start(Behaviour::Ok);
+    let mut config = env.api_config();
+    config.ca_file = None;
+    config.ca_file_only = false;
+    let o = client_for(&config, TOKEN).register(&jpeg(), "u", VERIFICATION);
+    assert!(
+        matches!(&o, Outcome::NotSent { reason } if reason.contains("UnknownIssuer")),
+        "{o:?}"
+    );
+    assert!(env.server.records().is_empty());
+}
+
+#[test]
+fn nothing_listening_is_not_sent_and_the_port_comes_back() {
+    let env = Env::start(Behaviour::Refuse);
+    let o = register(&env);
+    assert!(
+        matches!(&o, Outcome::NotSent { reason } if reason.contains("refused")),
+        "{o:?}"
+    );
+    assert_eq!(o.exit_code(), 16);
+
+    env.server.set_behaviour(Behaviour::Ok);
+    assert!(matches!(register(&env), Outcome::Registered { .. }));
+    env.server.stop();
+    assert!(matches!(register(&env), Outcome::NotSent { .. }));
+    env.server.restart();
+    assert!(matches!(register(&env), Outcome::Registered { .. }));
+    assert_eq!(env.server.records().len(), 2);
+}
+
+#[test]
+fn a_host_that_does_not_resolve_is_not_sent() {
+    let env = Env::start(Behaviour::Ok);
+    let mut config = env.api_config();
+    config.base_url = "https://no-such-host.invalid".to_owned();
+    let o = client_for(&config, TOKEN).register(&jpeg(), "u", VERIFICATION);
+    assert!(
+        matches!(&o, Outcome::NotSent { reason } if reason.contains("DNS")),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn a_redirect_is_not_followed() {
+    let o = register_under(Behaviour::Redirect);
+    assert!(
+        matches!(&o, Outcome::BadResponse { reason } if reason.contains("302")),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn create_and_finalize_verification() {
+    let env = Env::start(Behaviour::Ok);
+    let client = env.client();
+    let id = client.create_verification().unwrap();
+    assert_eq!(id.len(), 36, "{id}");
+    let finalized = client.finalize_verification(&id).unwrap();
+    assert_eq!(finalized.finalized, Some(true));
+    assert_eq!(finalized.status_message.as_deref(), Some("REVIEW_NEEDED"));
+    let records = env.server.records();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].endpoint, Some(Endpoint::CreateVerification));
+    assert_eq!(records[1].endpoint, Some(Endpoint::FinalizeVerification));
+    assert_eq!(records[1].field("verification_id"), Some(id.as_str()));
+    assert!(records.iter().all(|r| r.problems.is_empty() && r.token_ok));
+
+    env.server.set_behaviour(Behaviour::Status(503));
+    assert_eq!(
+        client.create_verification(),
+        Err(Outcome::ServerError { status: 503 })
+    );
+    env.server.set_behaviour(Behaviour::TruncatedJson);
+    assert!(matches!(
+        client.create_verification(),
+        Err(Outcome::BadResponse { .. })
+    ));
+}
+
+#[test]
+fn plain_http_to_loopback_works_and_is_tracked_the_same_way() {
+    let env = Env::start_plain(Behaviour::Ok);
+    assert!(env.server.url().starts_with("http://127.0.0.1:"));
+    assert!(matches!(register(&env), Outcome::Registered { .. }));
+    assert!(env.server.records()[0].problems.is_empty());
+    env.server.set_behaviour(Behaviour::Hangup);
+    assert!(matches!(register(&env), Outcome::UnknownDelivery { .. }));
+    env.server.set_behaviour(Behaviour::Refuse);
+    assert!(matches!(register(&env), Outcome::NotSent { .. }));
+}
+
+#[test]
+fn https_client_to_a_plain_http_server_is_not_sent() {
+    // A TLS handshake answered by an HTTP server fails before any request.
+    let env = Env::start_plain(Behaviour::Ok);
+    let mut config = env.api_config();
+    config.base_url = env.server.url().replace("http://", "https://");
+    let o = client_for(&config, TOKEN).register(&jpeg(), "u", VERIFICATION);
+    assert!(
+        matches!(&o, Outcome::NotSent { reason } if reason.contains("TLS")),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn the_client_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<enrolld::api::Client>();
+    let env = Env::start(Behaviour::Ok);
+    let client = env.client();
+    std::thread::scope(|s| {
+        let a = s.spawn(|| client.register(&jpeg(), "a", VERIFICATION));
+        let b = s.spawn(|| client.register(&jpeg(), "b", VERIFICATION));
+        assert!(matches!(a.join().unwrap(), Outcome::Registered { .. }));
+        assert!(matches!(b.join().unwrap(), Outcome::Registered { .. }));
+    });
+    assert_eq!(env.server.records().len(), 2);
+}
+
+#[test]
+fn a_tls_handshake_that_never_completes_is_a_connect_timeout_not_sent() {
+    let env = Env::start(Behaviour::StallHandshake);
+    let mut config = env.api_config();
+    config.connect_timeout_ms = 300;
+    let started = Instant::now();
+    let o = client_for(&config, TOKEN).register(&jpeg(), "u", VERIFICATION);
+    assert!(
+        matches!(&o, Outcome::NotSent { reason } if reason.contains("connect_timeout_ms")),
+        "{o:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(env.server.records().is_empty());
+}
