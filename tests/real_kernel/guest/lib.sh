@@ -216,3 +216,35 @@ capture_scenario() {
     export_file "$jpg" "capture-$fmt.jpg"
     result PASS "$fourcc 1280x720 -> JPEG $size bytes; $(echo "$out" | grep '^ms:')"
 }
+
+# --- IDMeta stand-in --------------------------------------------------------------
+
+RK_STANDIN_ADDR=127.0.0.1:8443
+
+# start_standin [<behaviour>]: `enrolld standin` on loopback over TLS, with
+# the guest's token and template id; its CA in $RK_RUN/standin-ca.pem, the
+# requests it saw in $RK_RUN/standin.jsonl (token and image left out), its
+# output in $RK_RUN/standin.log. Returns once it listens (1 if it did not
+# within 30 s). Switch behaviour later with standin_behaviour.
+start_standin() {
+    rm -f "$RK_RUN/standin-ca.pem" "$RK_RUN/standin.jsonl"
+    enrolld standin --listen "$RK_STANDIN_ADDR" --ca-out "$RK_RUN/standin-ca.pem" \
+        --records "$RK_RUN/standin.jsonl" --token-file /etc/enrolld/token \
+        --template-id real-kernel-test --behaviour "${1:-ok}" >"$RK_RUN/standin.log" 2>&1 &
+    RK_STANDIN_PID=$!
+    wait_for_file "$RK_RUN/standin.log" 30 'listening on'
+}
+
+stop_standin() {
+    [ -n "${RK_STANDIN_PID:-}" ] || return 0
+    kill "$RK_STANDIN_PID" 2>/dev/null
+    wait "$RK_STANDIN_PID" 2>/dev/null
+    RK_STANDIN_PID=
+}
+
+# standin_config: the guest configuration trusting the running stand-in's CA.
+standin_config() {
+    awk -v ca="$RK_RUN/standin-ca.pem" \
+        '{ print } /^token_file = / { print "ca_file = \"" ca "\""; print "ca_file_only = true" }' \
+        /etc/enrolld/enrolld.toml
+}
