@@ -6,13 +6,14 @@
 #   qemu-utils already comes from backports (10.x), and bookworm's own 7.2
 #   qemu-system packages would remove it.
 # - musl-tools: musl-gcc, the C compiler for the x86_64 static build's C deps.
-# - gcc-aarch64-linux-gnu / g++-aarch64-linux-gnu: cross compiler for gpio-sim.ko
-#   (arm64) and the linker / C compiler of the aarch64 static build.
-# - linux-kbuild-6.1, make, bc, flex, bison, libelf-dev, libssl-dev: the
-#   out-of-tree module build (the amd64 headers package depends on kbuild;
-#   the arm64 headers are unpacked and pointed at the host's kbuild).
-# - dpkg-dev: `dpkg -x` to unpack downloaded .debs (dpkg itself has it; kept
-#   explicit for minimal images).
+# - gcc-aarch64-linux-gnu, libc6-dev-arm64-cross (brings the arm64 Linux UAPI
+#   headers): gpio-sim.ko for arm64, and the C compiler / linker of the
+#   aarch64 static build (made a musl compiler by host/musl-cross.sh).
+# - binutils (strings, readelf), xz-utils, make, bc, flex, bison, libelf-dev,
+#   libssl-dev: the out-of-tree module build against the downloaded headers
+#   (kbuild itself is downloaded at the kernel's version, not installed).
+# - cmake, nasm, clang, libclang-dev, pkg-config: enrolld's C dependencies
+#   (libjpeg-turbo with SIMD, bindgen for V4L2).
 # - rustup targets for the two static musl builds.
 set -euo pipefail
 
@@ -36,8 +37,8 @@ install_pkgs() {
 }
 
 missing=()
-for p in musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross make bc flex bison \
-         libelf-dev libssl-dev linux-kbuild-6.1 cmake nasm clang libclang-dev pkg-config; do
+for p in musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils xz-utils make bc flex bison \
+         libelf-dev libssl-dev cmake nasm clang libclang-dev pkg-config; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] || install_pkgs "${missing[@]}"
