@@ -33,7 +33,7 @@ build_gpio_sim() {
     [ -e "$GPIO_SIM_KO" ] || die "gpio-sim.ko was not produced (log: $OUT/logs/gpio-sim-build.log)"
 }
 
-# enrolld as a static musl binary for the guest. The per-target compiler and
+# enrolld (and the rk-gpio-edges guest tool) as static musl binaries. The per-target compiler and
 # linker settings live in target-env.sh (shared with the board cross builds).
 # Both guest targets are built in one cargo run when both toolchains are
 # there: build scripts and proc-macros are then compiled once, and the second
@@ -52,11 +52,16 @@ build_enrolld() {
     (
         for t in "${targets[@]}"; do . "$HERE/target-env.sh" "$t"; done
         cd "$REPO"
-        logged enrolld-build cargo build --locked "${targets[@]/#/--target=}" "${profile[@]}" --bin enrolld
+        logged enrolld-build cargo build --locked "${targets[@]/#/--target=}" "${profile[@]}" \
+            --bin enrolld --example rk-gpio-edges
     )
-    ENROLLD_BIN=${CARGO_TARGET_DIR:-$REPO/target}/$RUST_TARGET/real-kernel/enrolld
-    [ -x "$ENROLLD_BIN" ] || die "no enrolld binary at $ENROLLD_BIN"
-    if readelf -l "$ENROLLD_BIN" | grep -q 'program interpreter'; then
-        die "$ENROLLD_BIN is dynamically linked; the guest has no libc"
-    fi
+    local dir=${CARGO_TARGET_DIR:-$REPO/target}/$RUST_TARGET/real-kernel
+    ENROLLD_BIN=$dir/enrolld
+    GPIO_EDGES_BIN=$dir/examples/rk-gpio-edges
+    for t in "$ENROLLD_BIN" "$GPIO_EDGES_BIN"; do
+        [ -x "$t" ] || die "no binary at $t"
+        if readelf -l "$t" | grep -q 'program interpreter'; then
+            die "$t is dynamically linked; the guest has no libc"
+        fi
+    done
 }

@@ -48,6 +48,7 @@ pack_initramfs() {
     cp "$HERE/guest/token" "$stage/etc/enrolld/"
     chmod 600 "$stage/etc/enrolld/token"
     cp "$ENROLLD_BIN" "$stage/usr/bin/enrolld"
+    cp "$GPIO_EDGES_BIN" "$stage/usr/bin/rk-gpio-edges"
     echo "$KABI-$DEBARCH" >"$t/kernel-release"
     order_modules "$t" configfs vivid gpio_sim
     INITRD=$OUT/initrd.gz
