@@ -10,15 +10,16 @@
 # v4l2-sys-mit runs bindgen, which needs the target's <linux/videodev2.h>.
 #
 # x86_64-unknown-linux-musl: musl-gcc (package musl-tools) compiles the C;
-#   rustc links with its bundled musl (self-contained crt and libc).
+#   rustc links with cc and its bundled musl (self-contained crt and libc).
 # aarch64-unknown-linux-musl: Debian has no aarch64 musl cross compiler, so
 #   aarch64-linux-gnu-gcc is turned into one with musl-dev:arm64's own gcc
 #   specs file (musl headers and crt instead of glibc's), unpacked from the
 #   .deb into target/real-kernel/musl-arm64 (nothing installed on the host;
 #   the .deb comes through apt with a private arm64 state, see host/fetch.sh).
 #   Linux UAPI headers come from linux-libc-dev-arm64-cross
-#   (/usr/aarch64-linux-gnu/include). rustc links with aarch64-linux-gnu-gcc
-#   and its own bundled musl.
+#   (/usr/aarch64-linux-gnu/include). rustc links with plain
+#   aarch64-linux-gnu-gcc and its own bundled musl (the specs wrapper as
+#   linker was not tried: its x86_64 twin, musl-gcc, gives a broken binary).
 
 rk_target_env() {
     local target=$1 here repo
@@ -28,6 +29,11 @@ rk_target_env() {
     x86_64-unknown-linux-musl)
         export CC_x86_64_unknown_linux_musl=musl-gcc
         export AR_x86_64_unknown_linux_musl=ar
+        # Linking through musl-gcc instead (its specs add a dynamic linker)
+        # gives a binary with a program interpreter that segfaults at start:
+        # rustc must link self-contained with plain cc. Set explicitly so a
+        # `linker` in .cargo/config.toml cannot change it.
+        export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=cc
         ;;
     aarch64-unknown-linux-musl)
         local root=${RK_CACHE:-$repo/target/real-kernel}/musl-arm64
