@@ -1,0 +1,250 @@
+# Guest helper library for real-kernel scenarios (busybox sh). Each scenario
+# starts with `. /lib/enrolld-test/lib.sh`; the init script also uses it to set
+# up the simulated hardware. Everything here acts on the real kernel drivers:
+# gpio-sim through configfs and sysfs, vivid through the platform bus.
+#
+# The gpio-sim chip: label "enroll-sim", 8 lines, named ones at fixed offsets
+#   0 led   1 led-red   2 button   3 presence
+# Programs must find lines by name through the GPIO character device; the
+# helpers below find them by name through configfs, never by chip number
+# (on aarch64 -M virt the board's PL061 is gpiochip0 and gpio-sim is not).
+
+RK_RUN=/run/enrolld-test
+RK_SIM_CFG=/sys/kernel/config/gpio-sim/enroll
+RK_SIM_LABEL=enroll-sim
+RK_SIM_LINES="led led-red button presence"
+
+# --- results -----------------------------------------------------------------
+
+# result PASS|FAIL <detail...>: the scenario's verdict, once. The host reads
+# "ENROLLD-RESULT <scenario> <PASS|FAIL> <detail>" from the serial console;
+# a scenario that ends without calling result is reported as FAIL by init.
+result() {
+    local status=$1 detail
+    shift
+    case $status in PASS | FAIL) ;; *) detail="bad status '$status': $*"; status=FAIL ;; esac
+    [ -n "${detail:-}" ] || detail=$(echo "$*" | tr '\n\r' '  ' | sed 's/ *$//')
+    [ -e "$RK_RUN/results/$RK_SCENARIO" ] && return 0
+    mkdir -p "$RK_RUN/results"
+    echo "$status $detail" >"$RK_RUN/results/$RK_SCENARIO"
+    echo "ENROLLD-RESULT $RK_SCENARIO $status $detail"
+}
+
+# fail <detail>: FAIL and stop the scenario.
+fail() {
+    result FAIL "$*"
+    exit 1
+}
+
+# check <description> <command...>: runs the command, fails the scenario
+# naming the description (and the command's output) when it does not succeed.
+check() {
+    local what=$1 out
+    shift
+    out=$("$@" 2>&1) || fail "$what: $(echo "$out" | tail -n 3)"
+}
+
+# log <text>: a diagnostic line in the serial log (not a result).
+log() { echo "[$RK_SCENARIO] $*"; }
+
+# export_file <path> <name>: copies a guest file to the host through the
+# serial console as base64 between markers; the host saves it as
+# target/real-kernel/<arch>/artifacts/<name> after checking size and sha256.
+# For test artifacts only (e.g. a captured JPEG), never product logs.
+export_file() {
+    local path=$1 name=$2 size sum
+    [ -f "$path" ] || fail "export_file: no file $path"
+    size=$(wc -c <"$path")
+    sum=$(sha256sum "$path" | cut -d' ' -f1)
+    echo "ENROLLD-FILE $name BEGIN"
+    base64 "$path"
+    echo "ENROLLD-FILE $name END $size $sum"
+}
+
+# wait_for_file <path> <timeout-s> [<grep -E pattern>]: until the file exists
+# (and contains the pattern). Returns 1 on timeout.
+wait_for_file() {
+    local path=$1 timeout=$2 pattern=${3:-} tenths=0
+    while [ "$tenths" -lt $((timeout * 10)) ]; do
+        if [ -e "$path" ] && { [ -z "$pattern" ] || grep -qE "$pattern" "$path" 2>/dev/null; }; then
+            return 0
+        fi
+        usleep 100000
+        tenths=$((tenths + 1))
+    done
+    return 1
+}
+
+# --- gpio-sim -------------------------------------------------------------------
+
+# Creates and activates the simulated chip (init does this once at boot).
+gpiosim_create() {
+    local bank=$RK_SIM_CFG/bank0 offset=0 name
+    grep -q configfs /proc/mounts || mount -t configfs none /sys/kernel/config
+    mkdir "$RK_SIM_CFG" "$bank"
+    echo 8 >"$bank/num_lines"
+    echo "$RK_SIM_LABEL" >"$bank/label"
+    for name in $RK_SIM_LINES; do
+        mkdir "$bank/line$offset"
+        echo "$name" >"$bank/line$offset/name"
+        offset=$((offset + 1))
+    done
+    echo 1 >"$RK_SIM_CFG/live"
+}
+
+# The chip's character device name (gpiochipN), as the kernel assigned it.
+gpiosim_chip() { cat "$RK_SIM_CFG/bank0/chip_name"; }
+
+# The chip's sysfs directory holding sim_gpio<offset>/{pull,value}.
+gpiosim_sysfs() { echo "/sys/devices/platform/$(cat "$RK_SIM_CFG/dev_name")/$(gpiosim_chip)"; }
+
+# line_offset <name>: offset of the named line, looked up in configfs.
+line_offset() {
+    local d
+    for d in "$RK_SIM_CFG"/bank0/line*; do
+        if [ "$(cat "$d/name")" = "$1" ]; then
+            echo "${d##*/line}"
+            return 0
+        fi
+    done
+    echo "line_offset: no gpio-sim line named '$1'" >&2
+    return 1
+}
+
+# line_attr <name> <attr>: path of sim_gpio<offset>/<attr> for a named line.
+line_attr() {
+    local offset
+    offset=$(line_offset "$1") || return 1
+    echo "$(gpiosim_sysfs)/sim_gpio$offset/$2"
+}
+
+# drive_line <name> high|low: what the outside world does to an input line
+# (gpio-sim's pull). A consumer requesting it as input sees this level.
+drive_line() {
+    local attr
+    attr=$(line_attr "$1" pull) || return 1
+    case $2 in
+    high) echo pull-up >"$attr" ;;
+    low) echo pull-down >"$attr" ;;
+    *) echo "drive_line: level must be high or low, not '$2'" >&2; return 1 ;;
+    esac
+}
+
+# line_value <name>: the line's current level (0/1): what a consumer drives
+# on an output, or the pull on an input.
+line_value() {
+    local attr v
+    attr=$(line_attr "$1" value) || return 1
+    read -r v <"$attr"
+    echo "$v"
+}
+
+# The button and presence sensor are active-high in the guest configuration:
+# idle low (gpio-sim's default pull-down), pressed / present high.
+press_button() { drive_line button high; }
+release_button() { drive_line button low; }
+# set_presence 1|0
+set_presence() {
+    case $1 in 1) drive_line presence high ;; 0) drive_line presence low ;; *) return 1 ;; esac
+}
+
+# sample_led <interval-ms> <count> [<line>]: samples a line's level count
+# times, interval-ms apart, and prints the levels as one string ("0011110").
+sample_led() {
+    local ms=$1 count=$2 attr v out= i=0
+    attr=$(line_attr "${3:-led}" value) || return 1
+    while [ "$i" -lt "$count" ]; do
+        read -r v <"$attr"
+        out=$out$v
+        usleep $((ms * 1000))
+        i=$((i + 1))
+    done
+    echo "$out"
+}
+
+# runs <levels>: run-length form of sample_led's output ("0011110" -> "0x2 1x4 0x1").
+runs() {
+    echo "$1" | awk '{
+        n = split($0, c, ""); out = ""; k = 1
+        for (i = 2; i <= n + 1; i++) {
+            if (i <= n && c[i] == c[i-1]) { k++ } else { out = out (out == "" ? "" : " ") c[i-1] "x" k; k = 1 }
+        }
+        print out }'
+}
+
+# --- vivid ----------------------------------------------------------------------
+
+RK_VIVID_DRIVER=/sys/bus/platform/drivers/vivid
+
+# The camera disappears as a real USB camera does when unplugged: the driver
+# lets go of the device and /dev/video0 goes away.
+vivid_unbind() {
+    echo vivid.0 >"$RK_VIVID_DRIVER/unbind" || return 1
+    local tenths=0
+    while [ -e /dev/video0 ] && [ "$tenths" -lt 50 ]; do usleep 100000; tenths=$((tenths + 1)); done
+    [ ! -e /dev/video0 ]
+}
+
+vivid_bind() {
+    echo vivid.0 >"$RK_VIVID_DRIVER/bind" || return 1
+    wait_for_file /dev/video0 5
+}
+
+# is_jpeg <file>: starts with SOI (ff d8 ff) and ends with EOI (ff d9).
+is_jpeg() {
+    [ "$(head -c 3 "$1" | od -An -tx1 | tr -d ' \n')" = ffd8ff ] &&
+        [ "$(tail -c 2 "$1" | od -An -tx1 | tr -d ' \n')" = ffd9 ]
+}
+
+# capture_scenario <config format> <fourcc>: one `enrolld capture` from vivid
+# at 1280x720 asking for the format, checks the report and the JPEG, and
+# exports it as capture-<format>.jpg for the host to decode.
+capture_scenario() {
+    local fmt=$1 fourcc=$2 cfg out jpg size cap
+    cfg=$RK_RUN/capture-$fmt.toml
+    jpg=$RK_RUN/capture-$fmt.jpg
+    sed "s/^format = .*/format = \"$fmt\"/" /etc/enrolld/enrolld.toml >"$cfg"
+    out=$(enrolld --config "$cfg" capture --out "$jpg" 2>&1) ||
+        fail "enrolld capture ($fmt) failed: $(echo "$out" | tail -n 3)"
+    echo "$out" | grep -q "^format: $fourcc" || fail "capture used another format: $(echo "$out" | grep '^format')"
+    echo "$out" | grep -q '^resolution: 1280x720$' || fail "capture resolution: $(echo "$out" | grep '^resolution')"
+    is_jpeg "$jpg" || fail "$jpg does not start with SOI and end with EOI"
+    size=$(wc -c <"$jpg")
+    cap=$(sed -n 's/^max_image_bytes = \([0-9]*\)/\1/p' "$cfg")
+    [ "$size" -le "${cap:-1500000}" ] || fail "JPEG of $size bytes is over the cap"
+    log "$(echo "$out" | grep '^ms:')"
+    export_file "$jpg" "capture-$fmt.jpg"
+    result PASS "$fourcc 1280x720 -> JPEG $size bytes; $(echo "$out" | grep '^ms:')"
+}
+
+# --- IDMeta stand-in --------------------------------------------------------------
+
+RK_STANDIN_ADDR=127.0.0.1:8443
+
+# start_standin [<behaviour>]: `enrolld standin` on loopback over TLS, with
+# the guest's token and template id; its CA in $RK_RUN/standin-ca.pem, the
+# requests it saw in $RK_RUN/standin.jsonl (token and image left out), its
+# output in $RK_RUN/standin.log. Returns once it listens (1 if it did not
+# within 30 s). Switch behaviour later with standin_behaviour.
+start_standin() {
+    rm -f "$RK_RUN/standin-ca.pem" "$RK_RUN/standin.jsonl"
+    enrolld standin --listen "$RK_STANDIN_ADDR" --ca-out "$RK_RUN/standin-ca.pem" \
+        --records "$RK_RUN/standin.jsonl" --token-file /etc/enrolld/token \
+        --template-id real-kernel-test --behaviour "${1:-ok}" >"$RK_RUN/standin.log" 2>&1 &
+    RK_STANDIN_PID=$!
+    wait_for_file "$RK_RUN/standin.log" 30 'listening on'
+}
+
+stop_standin() {
+    [ -n "${RK_STANDIN_PID:-}" ] || return 0
+    kill "$RK_STANDIN_PID" 2>/dev/null
+    wait "$RK_STANDIN_PID" 2>/dev/null
+    RK_STANDIN_PID=
+}
+
+# standin_config: the guest configuration trusting the running stand-in's CA.
+standin_config() {
+    awk -v ca="$RK_RUN/standin-ca.pem" \
+        '{ print } /^token_file = / { print "ca_file = \"" ca "\""; print "ca_file_only = true" }' \
+        /etc/enrolld/enrolld.toml
+}

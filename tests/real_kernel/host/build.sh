@@ -1,0 +1,67 @@
+# Sourced by run.sh. Builds what goes into the guest: gpio-sim.ko (out of
+# tree, against the downloaded headers) and enrolld (static, musl).
+
+# Debian's 6.1 kernels ship without CONFIG_GPIO_SIM (and without IRQ_SIM, which
+# it needs), so both are built here as one module from linux-source-6.1.
+build_gpio_sim() {
+    local kdir=$HEADERS_DIR/usr/src/linux-headers-$KABI-$DEBARCH
+    local common=$HEADERS_DIR/usr/src/linux-headers-$KABI-common
+    local build=$OUT/gpio-sim
+    GPIO_SIM_KO=$build/gpio-sim.ko
+    if [ -e "$GPIO_SIM_KO" ] && [ "$GPIO_SIM_KO" -nt "$SRC_DIR/.done" ] &&
+        [ "$GPIO_SIM_KO" -nt "$HERE/host/build.sh" ]; then
+        return 0
+    fi
+    # The arch headers' Makefile includes the common tree by absolute path
+    # (/usr/src/...); point it at the unpacked copy.
+    sed -i "s|^include /usr/src/linux-headers-$KABI-common/Makefile|include $common/Makefile|" "$kdir/Makefile"
+    grep -q "^include $common/Makefile" "$kdir/Makefile" || die "unexpected $kdir/Makefile layout"
+
+    rm -rf "$build"
+    mkdir -p "$build"
+    cp "$SRC_DIR/gpio-sim.c" "$build/gpio-sim-main.c"
+    cp "$SRC_DIR/gpiolib.h" "$build/"
+    cp "$HERE/gpio-sim/Kbuild" "$build/Kbuild"
+    # irq_to_desc() is not exported to modules; generic_handle_irq_safe() does
+    # the same dispatch (edge events included) through an exported symbol.
+    sed 's/handle_simple_irq(irq_to_desc(irqnum));/generic_handle_irq_safe(irqnum);/' \
+        "$SRC_DIR/irq_sim.c" >"$build/irq_sim.c"
+    grep -q 'generic_handle_irq_safe(irqnum);' "$build/irq_sim.c" ||
+        die "irq_sim.c in $KVER no longer has the line the gpio-sim build patches"
+
+    logged gpio-sim-build make -C "$kdir" M="$build" ARCH="$KARCH" CROSS_COMPILE="$CROSS" modules
+    [ -e "$GPIO_SIM_KO" ] || die "gpio-sim.ko was not produced (log: $OUT/logs/gpio-sim-build.log)"
+}
+
+# enrolld (and the rk-gpio-edges guest tool) as static musl binaries. The per-target compiler and
+# linker settings live in target-env.sh (shared with the board cross builds).
+# Both guest targets are built in one cargo run when both toolchains are
+# there: build scripts and proc-macros are then compiled once, and the second
+# architecture's run finds its binary ready.
+build_enrolld() {
+    # A light profile: no debug info, no LTO; the release profile's fat LTO
+    # would cost minutes per architecture for no gain in these tests.
+    local profile=(--config 'profile.real-kernel.inherits="dev"'
+        --config 'profile.real-kernel.debug=false'
+        --config 'profile.real-kernel.strip=true'
+        --profile real-kernel)
+    local targets=("$RUST_TARGET") t
+    for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+        [ "$t" = "$RUST_TARGET" ] || [ -n "$(target_missing "$t")" ] || targets+=("$t")
+    done
+    (
+        for t in "${targets[@]}"; do . "$HERE/target-env.sh" "$t"; done
+        cd "$REPO"
+        logged enrolld-build cargo build --locked "${targets[@]/#/--target=}" "${profile[@]}" \
+            --bin enrolld --example rk-gpio-edges
+    )
+    local dir=${CARGO_TARGET_DIR:-$REPO/target}/$RUST_TARGET/real-kernel
+    ENROLLD_BIN=$dir/enrolld
+    GPIO_EDGES_BIN=$dir/examples/rk-gpio-edges
+    for t in "$ENROLLD_BIN" "$GPIO_EDGES_BIN"; do
+        [ -x "$t" ] || die "no binary at $t"
+        if readelf -l "$t" | grep -q 'program interpreter'; then
+            die "$t is dynamically linked; the guest has no libc"
+        fi
+    done
+}

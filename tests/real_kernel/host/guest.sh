@@ -1,0 +1,74 @@
+# Sourced by run.sh. Packs the guest's initramfs and boots it.
+
+# Module parameters by module name.
+declare -A MODULE_PARAMS=([vivid]="n_devs=1 node_types=0x1")
+
+# Writes modules.order for the guest: each module after the modules its
+# .modinfo `depends=` names (the host has no kmod/depmod; 6.1 .ko files are
+# uncompressed, so the strings are readable as they are).
+order_modules() { # dest-dir root-module...
+    local dest=$1 f n
+    shift
+    declare -gA MODPATH=()
+    declare -ga MODORDER=()
+    declare -gA MODSEEN=()
+    while IFS= read -r f; do
+        n=$(basename "$f" .ko)
+        MODPATH[${n//-/_}]=$f
+    done < <(find "$KERNEL_ROOT/lib/modules" -name '*.ko')
+    MODPATH[gpio_sim]=$GPIO_SIM_KO
+    for n in "$@"; do visit_module "$n"; done
+    : >"$dest/modules.order"
+    for n in "${MODORDER[@]}"; do
+        cp "${MODPATH[$n]}" "$dest/modules/"
+        echo "$(basename "${MODPATH[$n]}") ${MODULE_PARAMS[$n]:-}" >>"$dest/modules.order"
+    done
+}
+
+visit_module() {
+    local n=${1//-/_} deps d
+    [ -n "${MODSEEN[$n]:-}" ] && return 0
+    MODSEEN[$n]=1
+    [ -n "${MODPATH[$n]:-}" ] || die "module $n is not in linux-image-$KABI-$DEBARCH (media/configfs subset)"
+    deps=$(strings -a "${MODPATH[$n]}" | sed -n 's/^depends=//p' | head -n 1)
+    for d in ${deps//,/ }; do visit_module "$d"; done
+    MODORDER+=("$n")
+}
+
+pack_initramfs() {
+    local stage=$OUT/initramfs t
+    rm -rf "$stage"
+    t=$stage/lib/enrolld-test
+    mkdir -p "$stage"/{bin,etc/enrolld,usr/bin} "$t/modules" "$t/scenarios"
+    cp "$BUSYBOX" "$stage/bin/busybox"
+    cp "$HERE/guest/init" "$stage/init"
+    cp "$HERE/guest/lib.sh" "$t/"
+    cp "$HERE"/guest/scenarios/*.sh "$t/scenarios/"
+    cp "$HERE/guest/enrolld.toml" "$stage/etc/enrolld/"
+    cp "$HERE/guest/token" "$stage/etc/enrolld/"
+    chmod 600 "$stage/etc/enrolld/token"
+    cp "$ENROLLD_BIN" "$stage/usr/bin/enrolld"
+    cp "$GPIO_EDGES_BIN" "$stage/usr/bin/rk-gpio-edges"
+    echo "$KABI-$DEBARCH" >"$t/kernel-release"
+    order_modules "$t" configfs vivid gpio_sim
+    INITRD=$OUT/initrd.gz
+    (cd "$stage" && find . | "$HOST_BUSYBOX" cpio -o -H newc 2>/dev/null | gzip -1 >"$INITRD") ||
+        die "packing the initramfs failed"
+    step "initramfs $(du -h "$INITRD" | cut -f1), modules: $(awk '{print $1}' "$t/modules.order" | tr '\n' ' ')"
+}
+
+boot_guest() {
+    local vmlinuz log=$OUT/serial.log code=0
+    vmlinuz=$(ls "$KERNEL_ROOT"/boot/vmlinuz-* | head -n 1)
+    rm -f "$log"
+    step "booting ${QEMU[0]} (TCG, limit ${RK_BOOT_TIMEOUT}s), serial log: $log"
+    timeout --kill-after=5 "$RK_BOOT_TIMEOUT" "${QEMU[@]}" -nic none -display none -monitor none \
+        -no-reboot -serial "file:$log" -kernel "$vmlinuz" -initrd "$INITRD" \
+        -append "console=$CONSOLE quiet loglevel=3 panic=-1" </dev/null || code=$?
+    case $code in
+    0) ;;
+    124 | 137) step "QEMU was stopped after ${RK_BOOT_TIMEOUT}s: the guest did not power off" ;;
+    *) step "QEMU exited with status $code" ;;
+    esac
+    [ -s "$log" ] || die "the guest printed nothing (QEMU status $code)"
+}
