@@ -36,6 +36,12 @@ fail() {
     exit 1
 }
 
+for tool in aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc aarch64-linux-musl-gcc cmake clang \
+    readelf file qemu-aarch64 qemu-arm dpkg-deb dpkg-parsechangelog lintian systemd-analyze \
+    systemd-sysusers systemd-tmpfiles cargo-deb; do
+    command -v "$tool" >/dev/null || fail "$tool is missing: run .ci/ship-prereqs.sh first"
+done
+
 binary_of() { echo "$CARGO_TARGET_DIR/$1/release/enrolld"; }
 
 # --- Builds ----------------------------------------------------------------------------------
@@ -120,6 +126,18 @@ for target in "${TARGETS[@]}"; do
             readelf --dynamic --wide "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/  needs \1/p'
             ;;
     esac
+
+    if [[ "$target" == armv7-* ]]; then
+        # libjpeg-turbo's SIMD dispatcher must have NEON compiled in (CFLAGS in
+        # .cargo/config.toml): its run-time fallback reads /proc/cpuinfo, hidden by the unit.
+        if grep -aq JSIMD_FORCENONE "$bin"; then
+            ! grep -aq /proc/cpuinfo "$bin" ||
+                fail "$target: libjpeg-turbo probes /proc/cpuinfo for NEON (hidden by ProcSubset=pid): build it with -mfpu=neon"
+            note "neon $target: libjpeg-turbo SIMD compiled for NEON (no /proc/cpuinfo probe)"
+        else
+            note "neon $target: libjpeg-turbo not linked into this build, nothing to check"
+        fi
+    fi
 
     # Does it start on the target CPU? qemu-user runs it with the target's loader and libc
     # (the cross sysroot for glibc; nothing at all for the static musl binary).
