@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# Ship checks: release cross builds for the boards, what the binaries link against, their size,
+# that they start under qemu-user, the Debian package (control fields, file list, maintainer
+# scripts, lintian) and the systemd files (verify, security score, sysusers, tmpfiles).
+#
+# Prerequisites: .ci/ship-prereqs.sh. Builds each target once into one shared target directory
+# ($CARGO_TARGET_DIR, default ./target), so a second run only re-links what changed.
+# Environment knobs:
+#   SHIP_TARGETS="aarch64-unknown-linux-gnu ..."  subset of the board targets to build and check
+#   SHIP_FEATURES="--no-default-features"         cargo feature flags for the board builds
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+# Reproducible build date (also what the daemon's clock gate compares against).
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
+
+# Bookworm (Debian 12, Raspberry Pi OS 12) ships glibc 2.36: nothing newer may be required.
+GLIBC_MAX=2.36
+# Issue 6: the stripped aarch64 binary is at most 4 MB.
+SIZE_MAX=4000000
+UNIT_EXPOSURE_MAX=16 # systemd-analyze --threshold is in tenths: 16 = 1.6
+TARGETS=(${SHIP_TARGETS:-aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-unknown-linux-musl})
+read -r -a FEATURES <<<"${SHIP_FEATURES:---no-default-features}"
+
+OUT="$CARGO_TARGET_DIR/ship"
+REPORT="$OUT/report.txt"
+mkdir -p "$OUT"
+: >"$REPORT"
+
+started=$SECONDS
+step() { printf '\n=== ship-check: %s\n' "$*"; }
+note() { printf '%s\n' "$*" | tee -a "$REPORT"; }
+fail() {
+    printf 'ship-check FAILED: %s\n' "$*" >&2
+    exit 1
+}
+
+for tool in aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc aarch64-linux-musl-gcc cmake clang \
+    readelf file qemu-aarch64 qemu-arm dpkg-deb dpkg-parsechangelog lintian systemd-analyze \
+    systemd-sysusers systemd-tmpfiles cargo-deb; do
+    command -v "$tool" >/dev/null || fail "$tool is missing: run .ci/ship-prereqs.sh first"
+done
+
+binary_of() { echo "$CARGO_TARGET_DIR/$1/release/enrolld"; }
+
+# --- Builds ----------------------------------------------------------------------------------
+# One release build per target (fat LTO, one codegen unit: slow, so never twice), all targets
+# in one cargo invocation: host build scripts and proc macros are built once, and one target's
+# long single-threaded LTO link overlaps with compiling the next target on the other core.
+target_flags=()
+for target in "${TARGETS[@]}"; do target_flags+=(--target "$target"); done
+step "cargo build --release ${target_flags[*]} ${FEATURES[*]}"
+t0=$SECONDS
+cargo build --release --locked "${target_flags[@]}" "${FEATURES[@]}"
+note "build ${TARGETS[*]}: $((SECONDS - t0)) s"
+
+# --- Binaries --------------------------------------------------------------------------------
+# The highest GLIBC_x.y version the binary's symbol references need (readelf reads any ELF).
+glibc_needed() {
+    readelf --version-info --wide "$1" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n1
+}
+version_le() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" = "$1" ]; }
+# Fully static: no program interpreter and no shared library needed (a static-pie binary keeps
+# a dynamic section for its own relocations, but it must not name any library).
+is_static() {
+    ! readelf --program-headers --wide "$1" | grep -q INTERP &&
+        ! readelf --dynamic --wide "$1" | grep -q '(NEEDED)'
+}
+
+# The checks check themselves: each must reject what it exists to reject.
+version_le 2.36 2.36 && version_le 2.9 2.36 && ! version_le 2.37 2.36 && ! version_le 2.36.1 2.36 ||
+    fail "self-test: version comparison is wrong"
+dynamic_sample=$(command -v readelf)
+! is_static "$dynamic_sample" || fail "self-test: is_static accepts the dynamically linked $dynamic_sample"
+
+# The glibc floor the package declares (Depends: libc6 (>= X)) must cover what the binary needs.
+declared_glibc=$(sed -n 's/^depends = ".*libc6 (>= \([0-9.]*\)).*/\1/p' Cargo.toml)
+[ -n "$declared_glibc" ] || fail "no 'libc6 (>= x.y)' in [package.metadata.deb] depends"
+
+qemu_for() {
+    case "$1" in
+        aarch64-*) echo qemu-aarch64 ;;
+        armv7-*) echo qemu-arm ;;
+    esac
+}
+
+for target in "${TARGETS[@]}"; do
+    bin=$(binary_of "$target")
+    step "binary checks: $target"
+    [ -x "$bin" ] || fail "$bin was not built"
+    desc=$(file -b "$bin")
+    echo "$desc"
+    case "$target" in
+        aarch64-*) [[ "$desc" == *"ARM aarch64"* ]] || fail "$target: not an aarch64 ELF: $desc" ;;
+        armv7-*) [[ "$desc" == *"ARM, EABI5"* ]] || fail "$target: not an ARM EABI5 ELF: $desc" ;;
+    esac
+    [[ "$desc" == *", stripped"* ]] || fail "$target: binary is not stripped: $desc"
+
+    size=$(stat -c %s "$bin")
+    note "size $target: $size bytes ($(awk "BEGIN{printf \"%.2f\", $size/1048576}") MiB)"
+    if [[ "$target" == aarch64-* ]] && [ "$size" -gt "$SIZE_MAX" ]; then
+        fail "$target: $size bytes is over the $SIZE_MAX byte budget"
+    fi
+
+    case "$target" in
+        *-musl)
+            is_static "$bin" || {
+                readelf --program-headers --dynamic --wide "$bin" | grep -E 'INTERP|NEEDED' >&2
+                fail "$target: not static (has a program interpreter or needs shared libraries)"
+            }
+            [[ "$desc" == *static* ]] || fail "$target: file(1) does not call it static: $desc"
+            note "static $target: no INTERP, no NEEDED"
+            ;;
+        *)
+            needed=$(glibc_needed "$bin")
+            [ -n "$needed" ] || fail "$target: no GLIBC symbol versions found (not a glibc binary?)"
+            note "glibc $target: needs GLIBC_$needed (limit $GLIBC_MAX, package declares >= $declared_glibc)"
+            if ! version_le "$needed" "$GLIBC_MAX"; then
+                readelf --dyn-syms --wide "$bin" | grep "GLIBC_$needed" >&2 || true
+                fail "$target: needs GLIBC_$needed, newer than bookworm's $GLIBC_MAX"
+            fi
+            if ! version_le "$needed" "$declared_glibc"; then
+                fail "$target: needs GLIBC_$needed but the package declares libc6 (>= $declared_glibc)"
+            fi
+            readelf --dynamic --wide "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/  needs \1/p'
+            ;;
+    esac
+
+    if [[ "$target" == armv7-* ]]; then
+        # libjpeg-turbo's SIMD dispatcher must have NEON compiled in (CFLAGS in
+        # .cargo/config.toml): its run-time fallback reads /proc/cpuinfo, hidden by the unit.
+        if grep -aq JSIMD_FORCENONE "$bin"; then
+            ! grep -aq /proc/cpuinfo "$bin" ||
+                fail "$target: libjpeg-turbo probes /proc/cpuinfo for NEON (hidden by ProcSubset=pid): build it with -mfpu=neon"
+            note "neon $target: libjpeg-turbo SIMD compiled for NEON (no /proc/cpuinfo probe)"
+        else
+            note "neon $target: libjpeg-turbo not linked into this build, nothing to check"
+        fi
+    fi
+
+    # Does it start on the target CPU? qemu-user runs it with the target's loader and libc
+    # (the cross sysroot for glibc; nothing at all for the static musl binary).
+    qemu=$(qemu_for "$target")
+    case "$target" in
+        aarch64-unknown-linux-gnu) sysroot=(-L /usr/aarch64-linux-gnu) ;;
+        armv7-unknown-linux-gnueabihf) sysroot=(-L /usr/arm-linux-gnueabihf) ;;
+        *) sysroot=() ;;
+    esac
+    version=$("$qemu" "${sysroot[@]}" "$bin" --version) || fail "$target: does not run under $qemu"
+    note "runs $target under $qemu: $version"
+done
+
+# --- Debian package --------------------------------------------------------------------------
+[ -f systemd/enrolld.toml ] || fail "systemd/enrolld.toml (the example config, a conffile) is missing"
+[ -f README.md ] || fail "README.md (packaged as documentation) is missing"
+
+build_deb() { # target -> path of the .deb
+    local target=$1 dir="$OUT/deb-$1"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cargo deb --no-build --no-strip --target "$target" --output "$dir" >&2
+    ls "$dir"/enrolld_*.deb
+}
+
+expect_field() { # deb field expected-regex
+    local value
+    value=$(dpkg-deb --field "$1" "$2")
+    [[ "$value" =~ $3 ]] || fail "control field $2 is '$value', expected /$3/"
+    printf '  %-12s %s\n' "$2:" "$value"
+}
+
+lint() {
+    # Errors fail the check; warnings and info are printed (documented in doc/README-ship.md).
+    lintian --fail-on error --tag-display-limit 0 "$1" || fail "lintian reports errors in $1"
+}
+
+deb_arch() {
+    case "$1" in
+        aarch64-unknown-linux-gnu) echo arm64 ;;
+        armv7-unknown-linux-gnueabihf) echo armhf ;;
+    esac
+}
+
+for target in "${TARGETS[@]}"; do
+    arch=$(deb_arch "$target")
+    [ -n "$arch" ] || continue # no package for the static musl build: it is a plain binary
+    step "Debian package ($arch)"
+    deb=$(build_deb "$target")
+    note "package $arch: $(basename "$deb"), $(stat -c %s "$deb") bytes"
+
+    expect_field "$deb" Package '^enrolld$'
+    expect_field "$deb" Architecture "^$arch\$"
+    expect_field "$deb" Version '^[0-9]+\.[0-9]+\.[0-9]+'
+    changelog_version=$(dpkg-parsechangelog --file systemd/deb/changelog --show-field Version)
+    [ "$(dpkg-deb --field "$deb" Version)" = "$changelog_version" ] ||
+        fail "systemd/deb/changelog's top entry is $changelog_version: add an entry for the package version"
+    expect_field "$deb" Depends 'libc6 \(>= [0-9.]+\).*systemd'
+    expect_field "$deb" Maintainer '.+<.+@.+>'
+    expect_field "$deb" Section '^misc$'
+    expect_field "$deb" Description '[Ff]ace-enrollment'
+
+    # The exact file list: path, mode and owner of every regular file (nothing missing, nothing
+    # extra). Directories are not compared.
+    actual=$(dpkg-deb --contents "$deb" | awk '$1 ~ /^-/ {print $1, $2, $6}' | sort)
+    expected=$(sort <<EOF
+-rw-r--r-- 0/0 ./etc/enrolld/enrolld.toml
+-rw-r--r-- 0/0 ./usr/lib/systemd/system/enrolld.service
+-rw-r--r-- 0/0 ./usr/lib/sysusers.d/enrolld.conf
+-rw-r--r-- 0/0 ./usr/lib/tmpfiles.d/enrolld.conf
+-rw-r--r-- 0/0 ./usr/lib/udev/rules.d/60-enrolld-gpio.rules
+-rw-r--r-- 0/0 ./usr/share/doc/enrolld/README.md
+-rw-r--r-- 0/0 ./usr/share/doc/enrolld/changelog.Debian.gz
+-rw-r--r-- 0/0 ./usr/share/doc/enrolld/copyright
+-rwxr-xr-x 0/0 ./usr/bin/enrolld
+EOF
+)
+    if [ "$actual" != "$expected" ]; then
+        diff <(echo "$expected") <(echo "$actual") >&2 || true
+        fail "$arch package file list differs from the expected one (- expected, + actual)"
+    fi
+    echo "  file list: as expected ($(wc -l <<<"$actual") files)"
+
+    # Control area: conffile and maintainer scripts doing what doc/README-ship.md promises.
+    ctrl="$OUT/ctrl-$arch"
+    rm -rf "$ctrl"
+    dpkg-deb --control "$deb" "$ctrl"
+    grep -qx /etc/enrolld/enrolld.toml "$ctrl/conffiles" || fail "example config is not a conffile"
+    for script in postinst prerm postrm; do
+        [ -x "$ctrl/$script" ] || fail "no executable $script"
+        sh -n "$ctrl/$script" || fail "$script has a shell syntax error"
+    done
+    grep -q 'systemd-sysusers.*enrolld.conf' "$ctrl/postinst" || fail "postinst does not create the user"
+    grep -q 'systemd-tmpfiles --create enrolld.conf' "$ctrl/postinst" || fail "postinst does not apply tmpfiles"
+    grep -q 'deb-systemd-helper enable enrolld.service' "$ctrl/postinst" || fail "postinst does not enable the unit"
+    grep -q 'udevadm trigger --subsystem-match=gpio' "$ctrl/postinst" || fail "postinst does not apply the gpio udev rule"
+    grep -q 'deb-systemd-invoke stop enrolld.service' "$ctrl/prerm" || fail "prerm does not stop the service"
+    grep -q 'deb-systemd-helper purge enrolld.service' "$ctrl/postrm" || fail "postrm does not disable on purge"
+    echo "  conffiles and maintainer scripts: as expected"
+
+    step "lintian ($arch)"
+    lint "$deb"
+    note "lintian $arch: no errors"
+done
+
+# --- systemd files, as installed by the arm64 package -----------------------------------------
+if [ -d "$OUT/deb-aarch64-unknown-linux-gnu" ]; then
+    step "systemd files from the arm64 package"
+    root="$OUT/root"
+    rm -rf "$root"
+    mkdir -p "$root"
+    dpkg-deb --extract "$OUT"/deb-aarch64-unknown-linux-gnu/enrolld_*.deb "$root"
+    unit="$root/usr/lib/systemd/system/enrolld.service"
+    cmp systemd/enrolld.service "$unit" || fail "packaged unit differs from systemd/enrolld.service"
+
+    # verify resolves ExecStart=/ExecReload= binaries and dependencies under --root, so the
+    # unit is checked as installed: /usr/bin/enrolld is the packaged (arm64) binary. The root
+    # only lacks what any Debian system has: merged /bin, kill, and systemd's own targets.
+    ln -s usr/bin "$root/bin"
+    cp /usr/bin/kill "$root/usr/bin/kill"
+    cp -a /usr/lib/systemd/system/*.target /usr/lib/systemd/system/*.slice "$root/usr/lib/systemd/system/"
+    verify_out=$(systemd-analyze verify --root="$root" enrolld.service 2>&1) || {
+        echo "$verify_out" >&2
+        fail "systemd-analyze verify failed"
+    }
+    [ -z "$verify_out" ] || {
+        echo "$verify_out" >&2
+        fail "systemd-analyze verify printed warnings"
+    }
+    note "systemd-analyze verify: clean"
+
+    systemd-analyze security --offline=true --threshold="$UNIT_EXPOSURE_MAX" --no-pager "$unit" |
+        grep -E '✗|Overall' || true
+    score=$(systemd-analyze security --offline=true --no-pager "$unit" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+    systemd-analyze security --offline=true --threshold="$UNIT_EXPOSURE_MAX" --no-pager "$unit" >/dev/null ||
+        fail "exposure $score is over 1.6"
+    note "systemd-analyze security --offline=true: exposure $score (limit 1.6)"
+
+    # sysusers: run the packaged file against the image root; the user and groups must appear.
+    systemd-sysusers --root="$root" enrolld.conf
+    grep -q '^enrolld:x:[0-9]*:[0-9]*:.*:/usr/sbin/nologin$' "$root/etc/passwd" || fail "sysusers did not create user enrolld"
+    for group in enrolld gpio video; do
+        grep -q "^$group:" "$root/etc/group" || fail "sysusers did not create group $group"
+    done
+    note "sysusers: user enrolld, groups enrolld gpio video"
+
+    # tmpfiles: a token someone left world-readable is tightened to 0600.
+    printf 'not-a-real-token\n' >"$root/etc/enrolld/api-token"
+    chmod 0644 "$root/etc/enrolld/api-token"
+    systemd-tmpfiles --root="$root" --create enrolld.conf
+    [ "$(stat -c %a "$root/etc/enrolld/api-token")" = 600 ] || fail "tmpfiles did not make the token 0600"
+    [ "$(stat -c %a "$root/etc/enrolld")" = 755 ] || fail "tmpfiles did not set /etc/enrolld to 0755"
+    note "tmpfiles: /etc/enrolld 0755, api-token tightened 0644 -> 0600"
+fi
+
+step "summary"
+echo "ship-check total: $((SECONDS - started)) s" >>"$REPORT"
+cat "$REPORT"
