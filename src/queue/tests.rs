@@ -20,6 +20,14 @@ fn new(name: &str, size: usize) -> NewEntry {
     }
 }
 
+fn corrupt_reasons(q: &Queue) -> Vec<&str> {
+    q.report()
+        .corrupt
+        .iter()
+        .map(|c| c.reason.as_str())
+        .collect()
+}
+
 fn names(dir: &Path) -> Vec<String> {
     list(dir).unwrap()
 }
@@ -174,14 +182,8 @@ fn damaged_files_are_moved_aside_reported_and_not_sent() {
     fs::write(cfg.dir.join(".tmp.00000000000000000009.entry.1.1"), b"half").unwrap();
 
     let mut q = Queue::open(&cfg).unwrap();
-    let reasons: Vec<&str> = q
-        .report()
-        .corrupt
-        .iter()
-        .map(|c| c.reason.as_str())
-        .collect();
     assert_eq!(
-        reasons,
+        corrupt_reasons(&q),
         [
             "not a queue file",
             "size 400 bytes, expected 410 (truncated or extended)"
@@ -330,14 +332,8 @@ fn entries_are_sealed_swaps_and_foreign_keys_are_moved_aside_unsent() {
     fs::copy(foreign.dir.join(format!("{:020}.entry", 3)), path(3)).unwrap();
 
     let q = Queue::open(&cfg).unwrap();
-    let reasons: Vec<&str> = q
-        .report()
-        .corrupt
-        .iter()
-        .map(|c| c.reason.as_str())
-        .collect();
     assert_eq!(
-        reasons,
+        corrupt_reasons(&q),
         [
             "sequence number differs from file name",
             "sequence number differs from file name",
