@@ -91,20 +91,7 @@ impl Client {
         let body = to_json(&CreateVerificationRequest {
             template_id: &self.template_id,
         });
-        self.call(CREATE_VERIFICATION_PATH, body, |bytes| {
-            let r: CreateVerificationResponse = parse_json_object(bytes)
-                .map_err(|reason| format!("create-verification answer {reason}"))?;
-            let id = r.verification.and_then(|v| v.id).unwrap_or_default();
-            let id = id.trim();
-            let plausible = !id.is_empty()
-                && id.chars().count() <= MAX_VERIFICATION_ID_CHARS
-                && id.chars().all(|c| c.is_ascii_graphic());
-            if plausible {
-                Ok(id.to_owned())
-            } else {
-                Err("create-verification answer has no usable verification.id".to_owned())
-            }
-        })
+        self.call(CREATE_VERIFICATION_PATH, body, read_created_verification)
     }
 
     /// `POST finalize-verification` for a verification after its registration.
@@ -113,16 +100,7 @@ impl Client {
             template_id: &self.template_id,
             verification_id,
         });
-        self.call(FINALIZE_VERIFICATION_PATH, body, |bytes| {
-            let r: FinalizeVerificationResponse = parse_json_object(bytes)
-                .map_err(|reason| format!("finalize-verification answer {reason}"))?;
-            let clean = |s: Option<String>| s.as_deref().map(clean_server_text);
-            Ok(Finalized {
-                finalized: r.finalized,
-                status: clean(r.status),
-                status_message: clean(r.status_message),
-            })
-        })
+        self.call(FINALIZE_VERIFICATION_PATH, body, read_finalized)
     }
 
     /// A call other than registration: status classification, then `read`
@@ -190,4 +168,33 @@ impl Client {
 fn to_json(value: &impl Serialize) -> Vec<u8> {
     // Structs of strings always serialize.
     serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// The verification id in a 2xx create-verification body; the error is a
+/// `bad_response` reason. Public for fuzzing.
+pub fn read_created_verification(bytes: &[u8]) -> Result<String, String> {
+    let r: CreateVerificationResponse = parse_json_object(bytes)
+        .map_err(|reason| format!("create-verification answer {reason}"))?;
+    let id = r.verification.and_then(|v| v.id).unwrap_or_default();
+    let id = id.trim();
+    let plausible = !id.is_empty()
+        && id.chars().count() <= MAX_VERIFICATION_ID_CHARS
+        && id.chars().all(|c| c.is_ascii_graphic());
+    if plausible {
+        Ok(id.to_owned())
+    } else {
+        Err("create-verification answer has no usable verification.id".to_owned())
+    }
+}
+
+/// What a 2xx finalize-verification body says. Public for fuzzing.
+pub fn read_finalized(bytes: &[u8]) -> Result<Finalized, String> {
+    let r: FinalizeVerificationResponse = parse_json_object(bytes)
+        .map_err(|reason| format!("finalize-verification answer {reason}"))?;
+    let clean = |s: Option<String>| s.as_deref().map(clean_server_text);
+    Ok(Finalized {
+        finalized: r.finalized,
+        status: clean(r.status),
+        status_message: clean(r.status_message),
+    })
 }

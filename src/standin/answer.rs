@@ -23,7 +23,19 @@ pub enum Reply {
     CutOff(Response),
     /// Drop the connection without a word.
     Hangup,
+    /// Send the head, then hold the connection open and silent.
+    HeadThenSilence(Response),
+    /// Send the response one byte per second.
+    Trickle(Response),
+    /// Send the head, then `len` bytes of filler, streamed.
+    Flood(Response, usize),
+    /// Send the head and the first half of the body in chunked encoding,
+    /// then close cleanly without the last chunk.
+    ChunkedCutShort(Response),
 }
+
+/// The body [`Behaviour::HugeBody`] announces and sends.
+pub const HUGE_BODY_BYTES: usize = 20 * 1024 * 1024;
 
 pub fn reply(behaviour: &Behaviour, record: &Record) -> Reply {
     let Some(endpoint) = record.endpoint else {
@@ -88,6 +100,31 @@ pub fn reply(behaviour: &Behaviour, record: &Record) -> Reply {
             "Location",
             "https://elsewhere.invalid/api/v1/verification/biometricsregistration",
         ),
+        Behaviour::RedirectTo(url) => message(302, "Found").with_header("Location", url),
+        Behaviour::HeadersThenSilence => return Reply::HeadThenSilence(ok()),
+        Behaviour::Trickle => return Reply::Trickle(ok()),
+        Behaviour::HugeBody => {
+            let head = Response::new(200, "application/json", Vec::new());
+            return Reply::Flood(head, HUGE_BODY_BYTES);
+        }
+        Behaviour::InvalidUtf8 => {
+            // Valid JSON structure; the strings hold bytes that are not UTF-8.
+            let body = [
+                &br#"{"status":true,"message":"OK "#[..],
+                &[0xff, 0xfe],
+                br#"","result":{"status":"success","result":{"faceId":"face_"#,
+                &[0xc3, 0x28],
+                br#""}}}"#,
+            ]
+            .concat();
+            Response::new(200, "application/json", body)
+        }
+        Behaviour::WrongContentType => {
+            let mut r = ok();
+            r.headers = vec![("Content-Type".to_owned(), "text/html".to_owned())];
+            r
+        }
+        Behaviour::ChunkedCutShort => return Reply::ChunkedCutShort(ok()),
     })
 }
 

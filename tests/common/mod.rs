@@ -38,15 +38,23 @@ impl Env {
         let mut options = StandInOptions {
             plain_http,
             behaviour,
-            expect: Expectations {
-                token: Some(TOKEN.to_owned()),
-                template_id: Some(TEMPLATE_ID.to_owned()),
-            },
             ..StandInOptions::default()
         };
         if let Some(names) = names {
             options.cert_names = names;
         }
+        Env::start_options(options)
+    }
+
+    /// A stand-in from these options, expecting [`TOKEN`] and [`TEMPLATE_ID`].
+    pub fn start_options(options: StandInOptions) -> Env {
+        let options = StandInOptions {
+            expect: Expectations {
+                token: Some(TOKEN.to_owned()),
+                template_id: Some(TEMPLATE_ID.to_owned()),
+            },
+            ..options
+        };
         let server = StandIn::start_with(options).expect("stand-in starts");
         let dir = tempfile::tempdir().unwrap();
         let ca_path = dir.path().join("standin-ca.pem");
@@ -56,6 +64,33 @@ impl Env {
             dir,
             ca_path,
         }
+    }
+
+    /// Writes a token file and an `enrolld.toml` for `enrolld register`
+    /// against this stand-in into the temp dir; returns the config's path.
+    pub fn write_cli_config(
+        &self,
+        token: &str,
+        finalize: bool,
+        request_timeout_ms: u64,
+    ) -> PathBuf {
+        let dir = self.dir.path();
+        let token_file = dir.join("token");
+        std::fs::write(&token_file, format!("{token}\n")).unwrap();
+        let config = dir.join("enrolld.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[api]\nbase_url = \"{}\"\ntemplate_id = \"{TEMPLATE_ID}\"\ntoken_file = \"{}\"\n\
+                 ca_file = \"{}\"\nca_file_only = true\nconnect_timeout_ms = 1000\n\
+                 request_timeout_ms = {request_timeout_ms}\nfinalize = {finalize}\n",
+                self.server.url(),
+                token_file.display(),
+                self.ca_path.display()
+            ),
+        )
+        .unwrap();
+        config
     }
 
     /// `[api]` for this stand-in, short timeouts so failure cases are quick.
