@@ -140,7 +140,10 @@ impl Client {
             .limit(MAX_RESPONSE_BYTES as u64)
             .read_to_vec()
         {
-            Ok(bytes) => Body::Complete(bytes),
+            // The token is taken out before anything is parsed, cleaned or
+            // cut: a message capped first could keep a piece of an echoed
+            // token that the redaction of the outcome no longer recognises.
+            Ok(bytes) => Body::Complete(redact_bytes(bytes, self.token.expose())),
             Err(ureq::Error::BodyExceedsLimit(_)) => Body::OverCap {
                 cap: MAX_RESPONSE_BYTES,
             },
@@ -197,4 +200,31 @@ pub fn read_finalized(bytes: &[u8]) -> Result<Finalized, String> {
         status: clean(r.status),
         status_message: clean(r.status_message),
     })
+}
+
+/// `bytes` with every occurrence of `secret` replaced by `[redacted]`.
+fn redact_bytes(bytes: Vec<u8>, secret: &str) -> Vec<u8> {
+    let secret = secret.as_bytes();
+    if secret.is_empty() || !bytes.windows(secret.len()).any(|w| w == secret) {
+        return bytes;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = &bytes[..];
+    while let Some(at) = rest.windows(secret.len()).position(|w| w == secret) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"[redacted]");
+        rest = &rest[at + secret.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_bytes_replaces_every_occurrence() {
+        let r = super::redact_bytes(b"a 1|tok b 1|tok1|tok".to_vec(), "1|tok");
+        assert_eq!(r, b"a [redacted] b [redacted][redacted]");
+        assert_eq!(super::redact_bytes(b"none".to_vec(), "x"), b"none");
+    }
 }

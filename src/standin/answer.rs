@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::behaviour::Behaviour;
-use super::http::Response;
+use super::http::{Request, Response};
 use super::inspect::{Endpoint, Record};
 use crate::api::MAX_RESPONSE_BYTES;
 use crate::api::wire::DOCUMENTED_REGISTRATION_OK;
@@ -36,6 +36,22 @@ pub enum Reply {
 
 /// The body [`Behaviour::HugeBody`] announces and sends.
 pub const HUGE_BODY_BYTES: usize = 20 * 1024 * 1024;
+
+/// [`Behaviour::EchoRequest`]'s answer: the request as received, quoted in
+/// a 400 message after `filler` characters of `a a a ...`.
+pub fn echo(request: &Request, filler: usize) -> Response {
+    let mut text = "a ".repeat(filler / 2);
+    // Authorization first, so the filler alone decides where the token lands.
+    let (auth, rest): (Vec<_>, Vec<_>) = request
+        .headers
+        .iter()
+        .partition(|(name, _)| name == "authorization");
+    for (name, value) in auth.into_iter().chain(rest) {
+        text.push_str(&format!("{name}: {value}\n"));
+    }
+    text.push_str(&String::from_utf8_lossy(&request.body));
+    Response::json(400, &json!({ "status": false, "message": text }))
+}
 
 pub fn reply(behaviour: &Behaviour, record: &Record) -> Reply {
     let Some(endpoint) = record.endpoint else {
@@ -125,6 +141,8 @@ pub fn reply(behaviour: &Behaviour, record: &Record) -> Reply {
             r
         }
         Behaviour::ChunkedCutShort => return Reply::ChunkedCutShort(ok()),
+        // Answered from the raw request by the connection handler.
+        Behaviour::EchoRequest { .. } => return Reply::Hangup,
     })
 }
 

@@ -438,7 +438,12 @@ fn handle(shared: &Arc<Shared>, mut stream: impl Conn) {
     };
     let seq = shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
     let record = inspect::inspect(&request, &shared.expect, seq, behaviour.to_string());
-    let reply = answer::reply(&behaviour, &record);
+    let reply = match behaviour {
+        Behaviour::EchoRequest { filler } if record.endpoint.is_some() => {
+            Reply::Send(answer::echo(&request, filler))
+        }
+        _ => answer::reply(&behaviour, &record),
+    };
     shared.record(record);
     match reply {
         Reply::Send(response) => {

@@ -2,6 +2,8 @@
 //! a client that trusts it through `api.ca_file`, and a real JPEG.
 #![allow(dead_code)] // each test crate uses a different part
 
+pub mod leaks;
+
 use std::path::PathBuf;
 
 use enrolld::api::Client;
@@ -48,9 +50,14 @@ impl Env {
 
     /// A stand-in from these options, expecting [`TOKEN`] and [`TEMPLATE_ID`].
     pub fn start_options(options: StandInOptions) -> Env {
+        Env::start_for_token(options, TOKEN)
+    }
+
+    /// A stand-in from these options, expecting `token` and [`TEMPLATE_ID`].
+    pub fn start_for_token(options: StandInOptions, token: &str) -> Env {
         let options = StandInOptions {
             expect: Expectations {
-                token: Some(TOKEN.to_owned()),
+                token: Some(token.to_owned()),
                 template_id: Some(TEMPLATE_ID.to_owned()),
             },
             ..options
@@ -132,6 +139,28 @@ pub fn jpeg() -> Vec<u8> {
         .encode_image(&img)
         .unwrap();
     out
+}
+
+/// A JPEG of random noise: bytes no other run or test produces.
+pub fn unique_jpeg() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(96, 72, |_, _| {
+        image::Rgb([fastrand::u8(..), fastrand::u8(..), fastrand::u8(..)])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+/// A token no other run uses, shaped like IDMeta's (`<int>|<random>`).
+pub fn unique_token() -> String {
+    format!(
+        "{}|hyg{:016x}{:016x}",
+        fastrand::u16(1..),
+        fastrand::u64(..),
+        fastrand::u64(..)
+    )
 }
 
 /// Fails if `text` shows the token, or the image as base64 (a JPEG's
