@@ -4,10 +4,10 @@
 //! to logs, the status file and the LED owner's terminal.
 #![no_main]
 
+use enrolld::api::Outcome;
 use enrolld::api::client::{read_created_verification, read_finalized};
 use enrolld::api::outcome::{Answer, Body, classify_other, classify_registration};
 use enrolld::api::retry_after::parse_retry_after;
-use enrolld::api::Outcome;
 use libfuzzer_sys::fuzz_target;
 
 /// Longest text an outcome may carry (cleaned messages are capped at 200).
@@ -19,7 +19,10 @@ fn check_text(what: &str, text: &str) {
         "{what}: {} characters",
         text.chars().count()
     );
-    assert!(!text.chars().any(char::is_control), "{what}: control character in {text:?}");
+    assert!(
+        !text.chars().any(char::is_control),
+        "{what}: control character in {text:?}"
+    );
 }
 
 fn check(outcome: &Outcome) {
@@ -63,7 +66,10 @@ fuzz_target!(|data: &[u8]| {
             match read_finalized(bytes) {
                 Ok(f) => {
                     check_text("finalize status", f.status.as_deref().unwrap_or(""));
-                    check_text("finalize message", f.status_message.as_deref().unwrap_or(""));
+                    check_text(
+                        "finalize message",
+                        f.status_message.as_deref().unwrap_or(""),
+                    );
                 }
                 Err(reason) => check_text("finalize reason", &reason),
             }

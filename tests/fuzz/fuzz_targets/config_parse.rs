@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => {
             let _ = e.to_string();
             if let Some(line) = e.line() {
-                assert!(line >= 1 && line <= text.lines().count().max(1) + 1, "line {line}");
+                assert!(
+                    line >= 1 && line <= text.lines().count().max(1) + 1,
+                    "line {line}"
+                );
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Any bytes as one control-socket request line: a checked command, or an
-//! error that is one short line of text (it goes back to the client and
-//! into the log).
+//! error that is one short line of text without control characters (it
+//! goes back to the client and into the log).
 #![no_main]
 
 use enrolld::control::protocol::{Command, Reply, parse_line};
@@ -11,7 +11,11 @@ fuzz_target!(|data: &[u8]| {
         Ok(Command::Enroll(ticket)) => ticket.check().expect("accepted ticket passes the rules"),
         Ok(_) => {}
         Err(message) => {
-            assert!(!message.contains('\n'), "multi-line error {message:?}");
+            assert!(
+                !message.chars().any(char::is_control),
+                "control character in error {message:?}"
+            );
+            assert!(message.len() <= 1024, "{} byte error", message.len());
             let line = Reply::error(message).to_line();
             assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
         }
