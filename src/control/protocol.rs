@@ -70,7 +70,8 @@ pub fn parse_line(line: &[u8]) -> Result<Command, String> {
         "trigger" => no_arguments(Command::Trigger),
         "status" => no_arguments(Command::Status),
         other => Err(format!(
-            "unknown command {other:?}; known: \"enroll\", \"trigger\", \"status\""
+            "unknown command {:?}; known: \"enroll\", \"trigger\", \"status\"",
+            crate::api::sanitize::clean_server_text(other)
         )),
     }
 }
@@ -150,6 +151,10 @@ mod tests {
         assert!(e.contains("unknown field"), "{e}");
         let long = format!("{{\"{}\":1}}", "f".repeat(3000));
         assert!(parse_line(long.as_bytes()).unwrap_err().len() < 400);
+        // Found by the fuzzer too: an unknown command came back whole.
+        let long = format!("{{\"cmd\":\"{}\"}}", "e".repeat(3000));
+        let e = parse_line(long.as_bytes()).unwrap_err();
+        assert!(e.starts_with("unknown command \"[...]\""), "{e}");
     }
 
     #[test]
