@@ -28,7 +28,7 @@ pub const FORMAT_VERSION: u32 = 2;
 /// The first line is short; anything longer is not ours.
 const MAX_FIRST_LINE: usize = 128;
 /// Usernames and ids are bounded by the ticket rules; 16 KiB is generous.
-const MAX_HEADER: usize = 16 * 1024;
+pub const MAX_HEADER: usize = 16 * 1024;
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 /// What sealing adds to a part.
@@ -119,10 +119,15 @@ fn open(
         })
 }
 
-/// Seals an entry for writing.
-pub fn seal_entry(key: &QueueKey, header: &Header, jpeg: &[u8]) -> Sealed {
+/// Seals an entry for writing. Refuses (with the header's size) a header
+/// that [`decode_prefix`] would not read back: an entry is never written
+/// that could only end up in `corrupt/`.
+pub fn seal_entry(key: &QueueKey, header: &Header, jpeg: &[u8]) -> Result<Sealed, usize> {
     let json =
         zeroize::Zeroizing::new(serde_json::to_vec(header).expect("queue header serializes"));
+    if json.len() > MAX_HEADER {
+        return Err(json.len());
+    }
     let first_line = format!(
         "{MAGIC} {FORMAT_VERSION} {} {} {}\n",
         header.seq,
@@ -135,10 +140,10 @@ pub fn seal_entry(key: &QueueKey, header: &Header, jpeg: &[u8]) -> Sealed {
     let sealed_jpeg = seal(&cipher, &first_line, JPEG_PART, jpeg);
     let mut prefix = first_line;
     prefix.extend_from_slice(&sealed_header);
-    Sealed {
+    Ok(Sealed {
         prefix,
         jpeg: sealed_jpeg,
-    }
+    })
 }
 
 /// What the first line and the opened header say, before the JPEG is read.
@@ -240,7 +245,7 @@ mod tests {
     }
 
     fn file(key: &QueueKey, h: &Header, jpeg: &[u8]) -> Vec<u8> {
-        let sealed = seal_entry(key, h, jpeg);
+        let sealed = seal_entry(key, h, jpeg).unwrap();
         [sealed.prefix, sealed.jpeg].concat()
     }
 
@@ -293,6 +298,18 @@ mod tests {
             whole(&key, &spliced)
                 .unwrap_err()
                 .starts_with("jpeg failed")
+        );
+    }
+
+    #[test]
+    fn a_header_too_large_to_read_back_is_not_sealed() {
+        // Found by the queue_entry fuzz target: 3000 NUL characters grow to
+        // 18 kB of JSON escapes, over what decoding accepts.
+        let (mut h, jpeg) = sample();
+        h.username = "\0".repeat(3000);
+        assert_eq!(
+            seal_entry(&QueueKey::random(), &h, &jpeg).err(),
+            Some(18_107)
         );
     }
 

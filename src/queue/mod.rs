@@ -213,6 +213,14 @@ pub enum QueueError {
     Corrupt { path: PathBuf, reason: String },
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// Username and ids too long to store (they are bounded well below this
+    /// by the ticket rules; a username template could still overshoot).
+    #[error(
+        "enrollment not stored: its username and ids take {bytes} bytes, the queue stores at most \
+         {max}",
+        max = entry::MAX_HEADER
+    )]
+    HeaderTooLarge { bytes: usize },
 }
 
 /// A damaged file found in the queue and moved to `corrupt/`.
@@ -424,7 +432,8 @@ impl Queue {
             verification_id: new.verification_id,
             created: now.created(),
         };
-        let sealed = entry::seal_entry(&self.key, &header, &new.jpeg);
+        let sealed = entry::seal_entry(&self.key, &header, &new.jpeg)
+            .map_err(|bytes| QueueError::HeaderTooLarge { bytes })?;
         let file_bytes = sealed.file_len();
         if self.index.len() >= self.config.max_entries
             || self.bytes + file_bytes > self.config.max_bytes
@@ -516,7 +525,8 @@ impl Queue {
                     verification_id: entry.verification_id,
                     created: entry.created,
                 };
-                let sealed = entry::seal_entry(&self.key, &header, &entry.jpeg);
+                let sealed = entry::seal_entry(&self.key, &header, &entry.jpeg)
+                    .map_err(|bytes| QueueError::HeaderTooLarge { bytes })?;
                 // Write the new entry first, then drop the marker: a crash in
                 // between leaves both, which `open` reads as "retry".
                 let path = self.path(id.0, ENTRY);

@@ -364,3 +364,20 @@ fn a_loose_key_file_stops_the_queue_with_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn an_entry_too_large_to_read_back_is_refused_not_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut q = Queue::open(&cfg).unwrap();
+    let err = q
+        .push(new(&"\0".repeat(3000), 10), &Now::read())
+        .unwrap_err();
+    assert!(
+        matches!(err, QueueError::HeaderTooLarge { bytes } if bytes > 18_000),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("at most 16384"), "{err}");
+    assert_eq!(q.depth(), 0);
+    assert_eq!(names(&cfg.dir), ["corrupt", "queue.key", "unknown"]);
+}
