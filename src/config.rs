@@ -304,7 +304,10 @@ fn span_of_key(text: &str, dotted: &str) -> Option<Range<usize>> {
     let mut table: &DeTable<'_> = root.get_ref();
     let mut best: Option<Range<usize>> = None;
     for part in dotted.split('.').filter(|p| !p.is_empty()) {
-        let (key, value) = table.get_key_value(part)?;
+        // A key left at its default is not in the file: point at its table.
+        let Some((key, value)) = table.get_key_value(part) else {
+            break;
+        };
         best = Some(key.span());
         match value.get_ref() {
             DeValue::Table(t) => table = t,
@@ -393,6 +396,14 @@ mod tests {
         let e = err("[api]\nbase_url = \"https://x\n");
         assert_eq!(e.line(), Some(2));
         assert!(e.to_string().starts_with("t.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn a_rule_broken_by_a_default_points_at_the_section() {
+        // Found by the config_parse fuzz target: the error said line 0.
+        let e = err(&format!("{MINIMAL}connect_timeout_ms = 60000\n"));
+        assert_eq!(e.key(), Some("api.request_timeout_ms"));
+        assert_eq!(e.line(), Some(1));
     }
 
     #[test]

@@ -258,6 +258,13 @@ struct StoredRef<'a> {
     pending: &'a VecDeque<Ticket>,
 }
 
+/// Decodes and checks a tickets file; the number of tickets in it, or why
+/// it is unusable. Public for fuzzing; [`Tickets::open`] is the interface.
+#[doc(hidden)]
+pub fn check_file(text: &[u8]) -> Result<usize, String> {
+    parse(text).map(|s| s.pending.len() + usize::from(s.in_progress.is_some()))
+}
+
 fn parse(text: &[u8]) -> Result<Stored, String> {
     let stored: Stored = serde_json::from_slice(text).map_err(|e| e.to_string())?;
     if stored.version != FILE_VERSION {

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Env, TEMPLATE_ID, TOKEN, jpeg};
+use common::{Env, TOKEN, jpeg};
 use enrolld::standin::{Behaviour, Endpoint};
 use serde_json::Value;
 
@@ -20,22 +20,8 @@ struct Cli {
 impl Cli {
     fn new(behaviour: Behaviour, finalize: bool) -> Cli {
         let env = Env::start(behaviour);
+        let config = env.write_cli_config(TOKEN, finalize, 2000);
         let dir = env.dir.path();
-        let token_file = dir.join("token");
-        std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
-        let config = dir.join("enrolld.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[api]\nbase_url = \"{}\"\ntemplate_id = \"{TEMPLATE_ID}\"\ntoken_file = \"{}\"\n\
-                 ca_file = \"{}\"\nca_file_only = true\nconnect_timeout_ms = 1000\n\
-                 request_timeout_ms = 2000\nfinalize = {finalize}\n",
-                env.server.url(),
-                token_file.display(),
-                env.ca_path.display()
-            ),
-        )
-        .unwrap();
         let image = dir.join("face.jpg");
         std::fs::write(&image, jpeg()).unwrap();
         Cli { env, config, image }

@@ -256,3 +256,174 @@ async fn shutdown_closes_idle_connections_and_returns() {
     .await;
     assert_eq!(eof, 0);
 }
+
+/// Runs `enrolld status --socket` as `uid`:`gid` (no supplementary groups):
+/// exit status and stderr.
+fn status_as(uid: u32, gid: u32, socket: &Path) -> (i32, String) {
+    use std::os::unix::process::CommandExt;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_enrolld"))
+        .args([
+            "--config",
+            "/nonexistent/enrolld.toml",
+            "status",
+            "--socket",
+        ])
+        .arg(socket)
+        .uid(uid)
+        .gid(gid)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_socket_group_gets_in() {
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        panic!("this test switches users: run the suite as root (CI does)");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // The directories are open to all, so the socket's own mode decides.
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = ControlConfig {
+        group: Some("daemon".into()), // gid 1 on Debian
+        ..config(tmp.path())
+    };
+    let server = start_in(tmp, cfg);
+    let sock = server.socket();
+    let (nobody, nogroup) = (65534, 65534);
+    let s = sock.clone();
+    let (refused, allowed) =
+        blocking(move || (status_as(nobody, nogroup, &s), status_as(nobody, 1, &s))).await;
+    assert_eq!(refused.0, 1, "{refused:?}");
+    assert!(
+        refused.1.contains("cannot connect (permission denied"),
+        "{}",
+        refused.1
+    );
+    assert_eq!(allowed.0, 0, "member of the socket's group: {allowed:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_lines_are_refused_and_the_server_keeps_serving() {
+    let server = start();
+    // 8 MB without a newline: cut off at the cap, not buffered.
+    let sock = server.socket();
+    let replies = blocking(move || {
+        let mut s = UnixStream::connect(sock).unwrap();
+        let chunk = vec![b'{'; 64 * 1024];
+        for _ in 0..128 {
+            if s.write_all(&chunk).is_err() {
+                break; // the server closed after refusing: expected
+            }
+        }
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        text
+    })
+    .await;
+    assert!(replies.contains("longer than 4096 bytes"), "{replies}");
+    let cases: [(&[u8], &str); 8] = [
+        (
+            b"{\"cmd\":\"enroll\",\"username\":\"\xff\xfe\"}\n",
+            "request is not valid UTF-8",
+        ),
+        (b"\x00\x01\x02\n", "malformed request"),
+        (
+            b"{\"cmd\":\"enroll\",\"username\":\"\\udcff\"}\n",
+            "malformed request",
+        ),
+        (
+            b"{\"cmd\":\"enroll\",\"username\":7}\n",
+            "malformed request",
+        ),
+        (
+            b"{\"cmd\":\"enroll\",\"username\":\"a\",\"admin\":true}\n",
+            "unknown field",
+        ),
+        (
+            b"{\"cmd\":\"enroll\",\"username\":\"\"}\n",
+            "username: must not be empty",
+        ),
+        (
+            b"{\"cmd\":\"enroll\",\"username\":\"a\\u0007b\"}\n",
+            "username: contains a control character (U+0007)",
+        ),
+        (
+            b"{\"cmd\":\"enroll\",\"username\":\" padded\"}\n",
+            "username: must not start or end with spaces",
+        ),
+    ];
+    for (line, reason) in cases {
+        let replies = raw(server.socket(), line.to_vec()).await;
+        assert_eq!(replies.len(), 1, "{replies:?}");
+        let reply = Reply::from_line(replies[0].as_bytes()).unwrap();
+        assert!(
+            reply.error_message().is_some_and(|m| m.contains(reason)),
+            "{line:?}: {replies:?}"
+        );
+    }
+    // A 3 kB username fits the line but not the ticket rules.
+    let long = format!(
+        "{{\"cmd\":\"enroll\",\"username\":\"{}\"}}\n",
+        "n".repeat(3000)
+    );
+    let replies = raw(server.socket(), long.into_bytes()).await;
+    assert!(replies[0].contains("username: too long: 3000 characters (at most 128)"));
+    assert_eq!(server.daemon.tickets.lock().unwrap().pending(), 0);
+    let s = server.socket();
+    assert!(blocking(move || client::status(&s)).await.is_ok());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_usernames_from_the_cli_are_refused_with_the_reason() {
+    use std::os::unix::ffi::OsStrExt;
+    let server = start();
+    let enroll = |name: &std::ffi::OsStr, socket: &Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_enrolld"))
+            .args([
+                "--config",
+                "/nonexistent/enrolld.toml",
+                "enroll",
+                "--socket",
+            ])
+            .arg(socket)
+            .arg("--username")
+            .arg(name)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let sock = server.socket();
+    let results = blocking(move || {
+        let ten_kb = "x".repeat(10 * 1024);
+        [
+            enroll("".as_ref(), &sock),
+            enroll(ten_kb.as_ref(), &sock),
+            enroll("bell\u{7}".as_ref(), &sock),
+            enroll(std::ffi::OsStr::from_bytes(b"caf\xe9"), &sock),
+        ]
+    })
+    .await;
+    let expected = [
+        (1, "username: must not be empty"),
+        (1, "username: too long: 10240 characters (at most 128)"),
+        (1, "username: contains a control character (U+0007)"),
+        (2, "invalid UTF-8"),
+    ];
+    for ((code, stderr), (want_code, want)) in results.iter().zip(expected) {
+        assert_eq!(*code, want_code, "{stderr}");
+        assert!(stderr.contains(want), "{stderr}");
+    }
+    assert_eq!(server.daemon.tickets.lock().unwrap().pending(), 0);
+    server.stop().await;
+}

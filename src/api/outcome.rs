@@ -398,7 +398,7 @@ pub fn classify_registration(answer: &Answer) -> Outcome {
 
 /// The calls around registration (create, finalize): the status decides as
 /// for registration, any 4xx is a rejection, and a 2xx hands back its body.
-pub(crate) fn classify_other(answer: &Answer) -> Result<&[u8], Outcome> {
+pub fn classify_other(answer: &Answer) -> Result<&[u8], Outcome> {
     if let Some(by_status) = Outcome::from_status(answer.status, answer.retry_after.as_deref()) {
         return Err(by_status);
     }

@@ -72,6 +72,7 @@ pub fn run(_config_path: &Path, args: &StandinArgs) -> i32 {
         behaviour,
         records_file: args.records.clone(),
         plain_http: false,
+        expired_cert: false,
     };
     let server = match StandIn::start_with(options) {
         Ok(s) => s,

@@ -59,6 +59,10 @@ pub fn enroll(
     username: &str,
     verification_id: Option<&str>,
 ) -> Result<u64, ClientError> {
+    // Checked here too, so a 10 kB name is refused for what it is rather
+    // than as an oversized request line.
+    crate::tickets::Ticket::new(username, verification_id)
+        .map_err(|e| ClientError::Refused(e.to_string()))?;
     let reply = request(
         socket,
         &Request::Enroll {

@@ -44,9 +44,13 @@ struct Wire {
 pub fn parse_line(line: &[u8]) -> Result<Command, String> {
     let text = std::str::from_utf8(line).map_err(|_| "request is not valid UTF-8".to_owned())?;
     let wire: Wire = serde_json::from_str(text.trim_end_matches('\r')).map_err(|e| {
+        // serde's message quotes the client's text (an unknown field name,
+        // a bad value): cleaned so it cannot carry newlines or escapes into
+        // the log, and capped.
         format!(
-            "malformed request ({e}); expected one JSON object per line with \"cmd\" one of \
-             \"enroll\", \"trigger\", \"status\""
+            "malformed request ({}); expected one JSON object per line with \"cmd\" one of \
+             \"enroll\", \"trigger\", \"status\"",
+            crate::api::sanitize::clean_server_text(&e.to_string())
         )
     })?;
     let no_arguments = |cmd: Command| match (&wire.username, &wire.verification_id) {
@@ -66,7 +70,8 @@ pub fn parse_line(line: &[u8]) -> Result<Command, String> {
         "trigger" => no_arguments(Command::Trigger),
         "status" => no_arguments(Command::Status),
         other => Err(format!(
-            "unknown command {other:?}; known: \"enroll\", \"trigger\", \"status\""
+            "unknown command {:?}; known: \"enroll\", \"trigger\", \"status\"",
+            crate::api::sanitize::clean_server_text(other)
         )),
     }
 }
@@ -135,6 +140,21 @@ mod tests {
             parse_line(br#"{"cmd":"enroll","username":"Ann","verification_id":"v1"}"#),
             Ok(Command::Enroll(Ticket::new("Ann", Some("v1")).unwrap()))
         );
+    }
+
+    #[test]
+    fn quoted_client_text_cannot_break_the_log_line() {
+        // Found by the `control_line` fuzz target: an unknown field named
+        // with an escaped newline came back in the error, newline and all.
+        let e = parse_line(b"{\"cmd\":\"enroll\",\"zs\\nroll\\u001b[2J\":1}").unwrap_err();
+        assert!(!e.chars().any(char::is_control), "{e:?}");
+        assert!(e.contains("unknown field"), "{e}");
+        let long = format!("{{\"{}\":1}}", "f".repeat(3000));
+        assert!(parse_line(long.as_bytes()).unwrap_err().len() < 400);
+        // Found by the fuzzer too: an unknown command came back whole.
+        let long = format!("{{\"cmd\":\"{}\"}}", "e".repeat(3000));
+        let e = parse_line(long.as_bytes()).unwrap_err();
+        assert!(e.starts_with("unknown command \"[...]\""), "{e}");
     }
 
     #[test]

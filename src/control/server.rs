@@ -161,6 +161,7 @@ async fn serve<H: Handler>(stream: UnixStream, handler: &H) {
                 "request line longer than {MAX_LINE} bytes; closing the connection"
             ));
             let _ = write.write_all(&reply.to_line()).await;
+            drain(&mut reader).await;
             return;
         }
         if line.iter().all(u8::is_ascii_whitespace) && complete {
@@ -175,6 +176,7 @@ async fn serve<H: Handler>(stream: UnixStream, handler: &H) {
                         "{message}; too many malformed requests, closing the connection"
                     ));
                     let _ = write.write_all(&reply.to_line()).await;
+                    drain(&mut reader).await;
                     return;
                 }
                 Reply::error(message)
@@ -187,6 +189,18 @@ async fn serve<H: Handler>(stream: UnixStream, handler: &H) {
             return; // the peer closed after an unterminated last line
         }
     }
+}
+
+/// Before closing on a client that is still sending: read and discard a
+/// little of what it sent. Closing a Unix socket with unread input resets
+/// the connection, and the client would lose the reply explaining why.
+/// Bounded, so a client sending forever cannot hold the connection.
+async fn drain(reader: &mut (impl tokio::io::AsyncRead + Unpin)) {
+    const DRAIN_BYTES: u64 = 1 << 20;
+    const DRAIN_TIME: Duration = Duration::from_millis(500);
+    let mut sink = tokio::io::sink();
+    let mut limited = reader.take(DRAIN_BYTES);
+    let _ = tokio::time::timeout(DRAIN_TIME, tokio::io::copy(&mut limited, &mut sink)).await;
 }
 
 async fn read_line(

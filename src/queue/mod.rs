@@ -12,8 +12,12 @@
 //!   process died mid-request), and IDMeta registration is not idempotent, so
 //!   it is never sent again: it becomes an *unknown delivery*, recorded in
 //!   `unknown/N.json` (verification id, username, times) for follow-up.
-//! - **Nothing half-written is sent.** Every file carries lengths and CRCs
-//!   ([`entry`]); a damaged one is moved to `corrupt/` and reported.
+//! - **Nothing half-written or tampered with is sent.** Every entry is
+//!   sealed with XChaCha20-Poly1305 ([`entry`], key from [`key`]); one that
+//!   fails its length or authentication checks is moved to `corrupt/` and
+//!   reported.
+//! - **A pulled SD card does not give away faces** when the key lives
+//!   elsewhere (a systemd credential): see [`key`].
 //! - **Biometric data is not kept longer than needed.** Entries older than
 //!   `max_age_secs` are deleted unsent ([`Queue::expire`]); delivered or
 //!   definitely refused entries are deleted at once.
@@ -24,6 +28,7 @@ pub mod backoff;
 pub mod clock;
 pub mod delivery;
 pub mod entry;
+pub mod key;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -38,6 +43,7 @@ use crate::config::Invalid;
 use crate::fsutil::{self, FsError, PRIVATE_DIR, PRIVATE_FILE};
 pub use clock::Now;
 pub use entry::Created;
+pub use key::{KeyError, KeySource, QueueKey};
 
 /// `[queue]`
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -54,6 +60,11 @@ pub struct QueueConfig {
     /// First retry delay after a failed delivery; doubles up to `backoff_max_ms`.
     pub backoff_base_ms: u64,
     pub backoff_max_ms: u64,
+    /// The 32-byte key sealing entries, if not from the systemd credential
+    /// `queue-key`; must not be readable by group or others. Neither given:
+    /// `<dir>/queue.key` is generated at first start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
 }
 
 impl Default for QueueConfig {
@@ -65,6 +76,7 @@ impl Default for QueueConfig {
             max_age_secs: 86_400,
             backoff_base_ms: 2_000,
             backoff_max_ms: 300_000,
+            key_file: None,
         }
     }
 }
@@ -73,6 +85,9 @@ impl QueueConfig {
     pub fn validate(&self) -> Result<(), Invalid> {
         if !self.dir.is_absolute() {
             return Err(Invalid::new("dir", "must be an absolute path"));
+        }
+        if self.key_file.as_ref().is_some_and(|p| !p.is_absolute()) {
+            return Err(Invalid::new("key_file", "must be an absolute path"));
         }
         if self.max_entries == 0 {
             return Err(Invalid::new("max_entries", "must be at least 1"));
@@ -196,6 +211,16 @@ pub enum QueueError {
     /// The entry's file is damaged; it was moved to `corrupt/` and will not be sent.
     #[error("{path}: damaged ({reason}); moved aside, not sent", path = path.display())]
     Corrupt { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// Username and ids too long to store (they are bounded well below this
+    /// by the ticket rules; a username template could still overshoot).
+    #[error(
+        "enrollment not stored: its username and ids take {bytes} bytes, the queue stores at most \
+         {max}",
+        max = entry::MAX_HEADER
+    )]
+    HeaderTooLarge { bytes: usize },
 }
 
 /// A damaged file found in the queue and moved to `corrupt/`.
@@ -250,6 +275,8 @@ struct Meta {
 #[derive(Debug)]
 pub struct Queue {
     config: QueueConfig,
+    key: QueueKey,
+    key_source: Option<KeySource>,
     index: BTreeMap<u64, Meta>,
     bytes: u64,
     next_seq: u64,
@@ -267,13 +294,27 @@ impl Queue {
     /// left: temporary files are removed, damaged entries moved to
     /// `corrupt/`, in-flight entries turned into unknown deliveries. See
     /// [`Queue::report`].
+    ///
+    /// The key comes from [`QueueKey::load`] (credential, key file, or one
+    /// generated in the queue directory); see [`Queue::key_source`].
     pub fn open(config: &QueueConfig) -> Result<Queue, QueueError> {
+        fsutil::ensure_private_dir(&config.dir, PRIVATE_DIR)?;
+        let (key, source) = QueueKey::load(config)?;
+        let mut q = Queue::open_with_key(config, key)?;
+        q.key_source = Some(source);
+        Ok(q)
+    }
+
+    /// [`Queue::open`] with a key in hand (tests, tools).
+    pub fn open_with_key(config: &QueueConfig, key: QueueKey) -> Result<Queue, QueueError> {
         let dir = &config.dir;
         fsutil::ensure_private_dir(dir, PRIVATE_DIR)?;
         fsutil::ensure_private_dir(&dir.join("corrupt"), PRIVATE_DIR)?;
         fsutil::ensure_private_dir(&dir.join("unknown"), PRIVATE_DIR)?;
         let mut q = Queue {
             config: config.clone(),
+            key,
+            key_source: None,
             index: BTreeMap::new(),
             bytes: 0,
             next_seq: 1,
@@ -288,6 +329,9 @@ impl Queue {
             if name.starts_with(fsutil::TEMP_PREFIX) {
                 fsutil::remove_durable(&path)?;
                 q.report.leftovers_removed += 1;
+                continue;
+            }
+            if name == key::GENERATED_KEY_FILE {
                 continue;
             }
             match parse_name(&name) {
@@ -320,7 +364,7 @@ impl Queue {
         for seq in entries {
             q.next_seq = q.next_seq.max(seq + 1);
             let path = q.path(seq, ENTRY);
-            match read_prefix(&path) {
+            match read_prefix(&path, &q.key) {
                 Ok((decoded, file_bytes)) if decoded.header.seq == seq => {
                     q.bytes += file_bytes;
                     let meta = Meta {
@@ -336,6 +380,11 @@ impl Queue {
             }
         }
         Ok(q)
+    }
+
+    /// Where the key came from ([`Queue::open`] only), for the start-up log.
+    pub fn key_source(&self) -> Option<&KeySource> {
+        self.key_source.as_ref()
     }
 
     /// What opening found and repaired.
@@ -383,8 +432,9 @@ impl Queue {
             verification_id: new.verification_id,
             created: now.created(),
         };
-        let prefix = entry::encode_prefix(&header, &new.jpeg);
-        let file_bytes = (prefix.len() + new.jpeg.len()) as u64;
+        let sealed = entry::seal_entry(&self.key, &header, &new.jpeg)
+            .map_err(|bytes| QueueError::HeaderTooLarge { bytes })?;
+        let file_bytes = sealed.file_len();
         if self.index.len() >= self.config.max_entries
             || self.bytes + file_bytes > self.config.max_bytes
         {
@@ -396,7 +446,11 @@ impl Queue {
             });
         }
         let seq = self.next_seq;
-        fsutil::write_atomic_parts(&self.path(seq, ENTRY), &[&prefix, &new.jpeg], PRIVATE_FILE)?;
+        fsutil::write_atomic_parts(
+            &self.path(seq, ENTRY),
+            &[&sealed.prefix, &sealed.jpeg],
+            PRIVATE_FILE,
+        )?;
         self.next_seq += 1;
         self.bytes += file_bytes;
         self.index.insert(
@@ -419,7 +473,7 @@ impl Queue {
             return Err(QueueError::NoSuchEntry(id));
         }
         let path = self.path(id.0, ENTRY);
-        let entry = match read_whole(&path, id) {
+        let entry = match read_whole(&path, id, &self.key) {
             Ok(e) => e,
             Err(reason) => {
                 self.forget(id.0);
@@ -459,10 +513,11 @@ impl Queue {
         let known = self.index[&id.0].verification_id.clone();
         match verification_id {
             Some(v) if known.as_ref() != Some(&v) => {
-                let mut entry = read_whole(&sending, id).map_err(|reason| QueueError::Corrupt {
-                    path: sending.clone(),
-                    reason,
-                })?;
+                let mut entry =
+                    read_whole(&sending, id, &self.key).map_err(|reason| QueueError::Corrupt {
+                        path: sending.clone(),
+                        reason,
+                    })?;
                 entry.verification_id = Some(v.clone());
                 let header = entry::Header {
                     seq: id.0,
@@ -470,15 +525,16 @@ impl Queue {
                     verification_id: entry.verification_id,
                     created: entry.created,
                 };
-                let prefix = entry::encode_prefix(&header, &entry.jpeg);
+                let sealed = entry::seal_entry(&self.key, &header, &entry.jpeg)
+                    .map_err(|bytes| QueueError::HeaderTooLarge { bytes })?;
                 // Write the new entry first, then drop the marker: a crash in
                 // between leaves both, which `open` reads as "retry".
                 let path = self.path(id.0, ENTRY);
-                fsutil::write_atomic_parts(&path, &[&prefix, &entry.jpeg], PRIVATE_FILE)?;
+                fsutil::write_atomic_parts(&path, &[&sealed.prefix, &sealed.jpeg], PRIVATE_FILE)?;
                 fsutil::remove_durable(&sending)?;
                 let m = self.index.get_mut(&id.0).expect("checked in flight");
-                self.bytes = self.bytes - m.file_bytes + (prefix.len() + entry.jpeg.len()) as u64;
-                m.file_bytes = (prefix.len() + entry.jpeg.len()) as u64;
+                self.bytes = self.bytes - m.file_bytes + sealed.file_len();
+                m.file_bytes = sealed.file_len();
                 m.verification_id = Some(v);
             }
             _ => fsutil::rename_durable(&sending, &self.path(id.0, ENTRY))?,
@@ -499,7 +555,7 @@ impl Queue {
     ) -> Result<UnknownDelivery, QueueError> {
         self.in_flight(id)?;
         let path = self.path(id.0, SENDING);
-        let entry = read_whole(&path, id).map_err(|r| QueueError::Corrupt {
+        let entry = read_whole(&path, id, &self.key).map_err(|r| QueueError::Corrupt {
             path: path.clone(),
             reason: r,
         })?;
@@ -595,7 +651,7 @@ impl Queue {
             self.report.unknown.push(record);
             return Ok(());
         }
-        let decoded = match read_prefix(&path) {
+        let decoded = match read_prefix(&path, &self.key) {
             Ok((d, _)) => d,
             Err(reason) => {
                 // Cannot even tell whose it was: keep it for a human.
@@ -680,8 +736,8 @@ fn list(dir: &Path) -> Result<Vec<String>, QueueError> {
     Ok(names)
 }
 
-/// Reads and checks the first line and header; returns them and the file size.
-fn read_prefix(path: &Path) -> Result<(entry::Decoded, u64), String> {
+/// Reads and authenticates the first line and header; returns them and the file size.
+fn read_prefix(path: &Path, key: &QueueKey) -> Result<(entry::Decoded, u64), String> {
     let mut file = fs::File::open(path).map_err(|e| fsutil::describe(&e))?;
     let len = file.metadata().map_err(|e| fsutil::describe(&e))?.len();
     let mut start = Vec::with_capacity(entry::PREFIX_READ);
@@ -689,26 +745,23 @@ fn read_prefix(path: &Path) -> Result<(entry::Decoded, u64), String> {
         .take(entry::PREFIX_READ as u64)
         .read_to_end(&mut start)
         .map_err(|e| fsutil::describe(&e))?;
-    Ok((entry::decode_prefix(&start, len)?, len))
+    Ok((entry::decode_prefix(&start, len, key)?, len))
 }
 
-/// Reads a whole entry and checks the JPEG's CRC too.
-fn read_whole(path: &Path, id: EntryId) -> Result<Entry, String> {
+/// Reads a whole entry and opens the JPEG too.
+fn read_whole(path: &Path, id: EntryId, key: &QueueKey) -> Result<Entry, String> {
     let bytes = fs::read(path).map_err(|e| fsutil::describe(&e))?;
-    let d = entry::decode_prefix(&bytes, bytes.len() as u64)?;
+    let d = entry::decode_prefix(&bytes, bytes.len() as u64, key)?;
     if d.header.seq != id.0 {
         return Err("sequence number differs from file name".to_owned());
     }
-    let jpeg = &bytes[d.jpeg_offset..];
-    if crc32fast::hash(jpeg) != d.jpeg_crc {
-        return Err("image checksum mismatch".to_owned());
-    }
+    let jpeg = entry::open_jpeg(key, &d, &bytes[d.jpeg_offset..])?;
     Ok(Entry {
         id,
         username: d.header.username,
         verification_id: d.header.verification_id,
         created: d.header.created,
-        jpeg: jpeg.to_vec(),
+        jpeg,
     })
 }
 

@@ -20,6 +20,14 @@ fn new(name: &str, size: usize) -> NewEntry {
     }
 }
 
+fn corrupt_reasons(q: &Queue) -> Vec<&str> {
+    q.report()
+        .corrupt
+        .iter()
+        .map(|c| c.reason.as_str())
+        .collect()
+}
+
 fn names(dir: &Path) -> Vec<String> {
     list(dir).unwrap()
 }
@@ -148,7 +156,7 @@ fn unknown_outcome_is_recorded_with_the_verification_used() {
         .unwrap();
     assert_eq!(r.verification_id.as_deref(), Some("v-new"));
     assert_eq!((q.depth(), q.bytes(), q.unknown_count()), (0, 0, 1));
-    assert_eq!(names(&cfg.dir), ["corrupt", "unknown"]);
+    assert_eq!(names(&cfg.dir), ["corrupt", "queue.key", "unknown"]);
 }
 
 #[test]
@@ -174,14 +182,8 @@ fn damaged_files_are_moved_aside_reported_and_not_sent() {
     fs::write(cfg.dir.join(".tmp.00000000000000000009.entry.1.1"), b"half").unwrap();
 
     let mut q = Queue::open(&cfg).unwrap();
-    let reasons: Vec<&str> = q
-        .report()
-        .corrupt
-        .iter()
-        .map(|c| c.reason.as_str())
-        .collect();
     assert_eq!(
-        reasons,
+        corrupt_reasons(&q),
         [
             "not a queue file",
             "size 400 bytes, expected 410 (truncated or extended)"
@@ -195,7 +197,7 @@ fn damaged_files_are_moved_aside_reported_and_not_sent() {
     assert_eq!(q.depth(), 2);
     let err = q.begin(EntryId(3)).unwrap_err();
     assert!(
-        matches!(&err, QueueError::Corrupt { reason, .. } if reason == "image checksum mismatch"),
+        matches!(&err, QueueError::Corrupt { reason, .. } if reason.starts_with("jpeg failed authentication")),
         "{err}"
     );
     assert_eq!(q.oldest(), Some(EntryId(4)));
@@ -284,4 +286,98 @@ fn a_crash_after_recording_an_unknown_keeps_the_record() {
     assert_eq!(u.reason, "unknown_delivery");
     assert_eq!((q.depth(), q.unknown_count()), (0, 1));
     assert!(!sending.exists());
+}
+
+#[test]
+fn entries_are_sealed_swaps_and_foreign_keys_are_moved_aside_unsent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let now = Now::read();
+    let mut q = Queue::open(&cfg).unwrap();
+    let face = b"\xff\xd8\xff\xe0 unique-face-bytes-7f3a9c \xff\xd9".to_vec();
+    for name in ["zed-unique-user", "amy-unique-user", "bob"] {
+        let new = NewEntry {
+            username: name.into(),
+            verification_id: Some(format!("vid-of-{name}")),
+            jpeg: face.clone(),
+        };
+        q.push(new, &now).unwrap();
+    }
+    assert!(matches!(q.key_source(), Some(KeySource::Generated(_))));
+    drop(q);
+    let path = |n: u64| cfg.dir.join(format!("{n:020}.entry"));
+    for n in 1..=3 {
+        let bytes = fs::read(path(n)).unwrap();
+        for needle in [
+            &b"unique-face"[..],
+            b"\xff\xd8\xff",
+            b"unique-user",
+            b"vid-of",
+        ] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle));
+        }
+    }
+    // Entries 1 and 2 swapped by renaming; entry 3 sealed under another key.
+    let (one, two) = (fs::read(path(1)).unwrap(), fs::read(path(2)).unwrap());
+    fs::write(path(1), &two).unwrap();
+    fs::write(path(2), &one).unwrap();
+    let foreign = QueueConfig {
+        dir: tmp.path().join("other"),
+        ..cfg.clone()
+    };
+    let mut other = Queue::open_with_key(&foreign, QueueKey::random()).unwrap();
+    for _ in 0..3 {
+        other.push(new("x", 10), &now).unwrap();
+    }
+    fs::copy(foreign.dir.join(format!("{:020}.entry", 3)), path(3)).unwrap();
+
+    let q = Queue::open(&cfg).unwrap();
+    assert_eq!(
+        corrupt_reasons(&q),
+        [
+            "sequence number differs from file name",
+            "sequence number differs from file name",
+            "header failed authentication (altered, moved from another entry, or sealed under \
+             another key)",
+        ]
+    );
+    assert_eq!((q.depth(), q.oldest()), (0, None));
+}
+
+#[test]
+fn a_loose_key_file_stops_the_queue_with_a_clear_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let key_file = tmp.path().join("queue.key");
+    fs::write(&key_file, [3u8; 32]).unwrap();
+    fs::set_permissions(&key_file, fs::Permissions::from_mode(0o644)).unwrap();
+    let cfg = QueueConfig {
+        key_file: Some(key_file.clone()),
+        ..config(tmp.path())
+    };
+    let err = Queue::open(&cfg).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            QueueError::Key(KeyError::Permissions { mode: 0o644, .. })
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_entry_too_large_to_read_back_is_refused_not_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut q = Queue::open(&cfg).unwrap();
+    let err = q
+        .push(new(&"\0".repeat(3000), 10), &Now::read())
+        .unwrap_err();
+    assert!(
+        matches!(err, QueueError::HeaderTooLarge { bytes } if bytes > 18_000),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("at most 16384"), "{err}");
+    assert_eq!(q.depth(), 0);
+    assert_eq!(names(&cfg.dir), ["corrupt", "queue.key", "unknown"]);
 }

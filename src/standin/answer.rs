@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::behaviour::Behaviour;
-use super::http::Response;
+use super::http::{Request, Response};
 use super::inspect::{Endpoint, Record};
 use crate::api::MAX_RESPONSE_BYTES;
 use crate::api::wire::DOCUMENTED_REGISTRATION_OK;
@@ -23,6 +23,34 @@ pub enum Reply {
     CutOff(Response),
     /// Drop the connection without a word.
     Hangup,
+    /// Send the head, then hold the connection open and silent.
+    HeadThenSilence(Response),
+    /// Send the response one byte per second.
+    Trickle(Response),
+    /// Send the head, then `len` bytes of filler, streamed.
+    Flood(Response, usize),
+    /// Send the head and the first half of the body in chunked encoding,
+    /// then close cleanly without the last chunk.
+    ChunkedCutShort(Response),
+}
+
+/// The body [`Behaviour::HugeBody`] announces and sends.
+pub const HUGE_BODY_BYTES: usize = 20 * 1024 * 1024;
+
+/// [`Behaviour::EchoRequest`]'s answer: the request as received, quoted in
+/// a 400 message after `filler` characters of `a a a ...`.
+pub fn echo(request: &Request, filler: usize) -> Response {
+    let mut text = "a ".repeat(filler / 2);
+    // Authorization first, so the filler alone decides where the token lands.
+    let (auth, rest): (Vec<_>, Vec<_>) = request
+        .headers
+        .iter()
+        .partition(|(name, _)| name == "authorization");
+    for (name, value) in auth.into_iter().chain(rest) {
+        text.push_str(&format!("{name}: {value}\n"));
+    }
+    text.push_str(&String::from_utf8_lossy(&request.body));
+    Response::json(400, &json!({ "status": false, "message": text }))
 }
 
 pub fn reply(behaviour: &Behaviour, record: &Record) -> Reply {
@@ -88,6 +116,33 @@ pub fn reply(behaviour: &Behaviour, record: &Record) -> Reply {
             "Location",
             "https://elsewhere.invalid/api/v1/verification/biometricsregistration",
         ),
+        Behaviour::RedirectTo(url) => message(302, "Found").with_header("Location", url),
+        Behaviour::HeadersThenSilence => return Reply::HeadThenSilence(ok()),
+        Behaviour::Trickle => return Reply::Trickle(ok()),
+        Behaviour::HugeBody => {
+            let head = Response::new(200, "application/json", Vec::new());
+            return Reply::Flood(head, HUGE_BODY_BYTES);
+        }
+        Behaviour::InvalidUtf8 => {
+            // Valid JSON structure; the strings hold bytes that are not UTF-8.
+            let body = [
+                &br#"{"status":true,"message":"OK "#[..],
+                &[0xff, 0xfe],
+                br#"","result":{"status":"success","result":{"faceId":"face_"#,
+                &[0xc3, 0x28],
+                br#""}}}"#,
+            ]
+            .concat();
+            Response::new(200, "application/json", body)
+        }
+        Behaviour::WrongContentType => {
+            let mut r = ok();
+            r.headers = vec![("Content-Type".to_owned(), "text/html".to_owned())];
+            r
+        }
+        Behaviour::ChunkedCutShort => return Reply::ChunkedCutShort(ok()),
+        // Answered from the raw request by the connection handler.
+        Behaviour::EchoRequest { .. } => return Reply::Hangup,
     })
 }
 

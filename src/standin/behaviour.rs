@@ -40,6 +40,25 @@ pub enum Behaviour {
     StallHandshake,
     /// 302 to another host.
     Redirect,
+    /// 302 to this URL (a plain-http or other-host listener in tests).
+    RedirectTo(String),
+    /// A 200 status line and headers, then silence on an open connection.
+    HeadersThenSilence,
+    /// The documented 200, one byte per second, for as long as the client listens.
+    Trickle,
+    /// A 200 announcing a 20 MB body, and sending it.
+    HugeBody,
+    /// A 200 JSON body with bytes that are not UTF-8 inside a string.
+    InvalidUtf8,
+    /// A 400 whose message quotes the whole request back (headers, token
+    /// and image included) after `filler` characters, as careless error
+    /// pages do; the filler moves the quote across the client's length cap.
+    EchoRequest { filler: usize },
+    /// The documented 200 JSON, labelled `text/html`.
+    WrongContentType,
+    /// A 200 in chunked encoding that ends (with a clean TLS close) before
+    /// the last chunk.
+    ChunkedCutShort,
     /// Not listening at all (the port is closed until another behaviour is set).
     Refuse,
 }
@@ -51,7 +70,10 @@ impl Behaviour {
     /// `html-error` (502 page), `captive-portal` (200 page), `truncated-json`,
     /// `status-false`, `retake:QUALITY` (e.g. `retake:no_face`),
     /// `already-registered`, `oversized`, `stall[:MS]`,
-    /// `close-mid-response`, `hangup`, `stall-handshake`, `redirect`, `refuse`.
+    /// `close-mid-response`, `hangup`, `stall-handshake`, `redirect`,
+    /// `redirect-to:URL`, `headers-then-silence`, `trickle`, `huge-body`,
+    /// `invalid-utf8`, `wrong-content-type`, `chunked-cut-short`,
+    /// `echo-request[:FILLER]`, `refuse`.
     pub fn parse(name: &str) -> Result<Behaviour, String> {
         let (kind, arg) = match name.trim().split_once(':') {
             Some((k, a)) => (k, Some(a)),
@@ -98,9 +120,58 @@ impl Behaviour {
             "hangup" => Behaviour::Hangup,
             "stall-handshake" => Behaviour::StallHandshake,
             "redirect" => Behaviour::Redirect,
+            "redirect-to" => match arg {
+                Some(url) if !url.trim().is_empty() => Behaviour::RedirectTo(url.trim().to_owned()),
+                _ => return Err(format!("behaviour `{name}`: needs a URL")),
+            },
+            "headers-then-silence" => Behaviour::HeadersThenSilence,
+            "trickle" => Behaviour::Trickle,
+            "huge-body" => Behaviour::HugeBody,
+            "invalid-utf8" => Behaviour::InvalidUtf8,
+            "wrong-content-type" => Behaviour::WrongContentType,
+            "chunked-cut-short" => Behaviour::ChunkedCutShort,
+            "echo-request" => Behaviour::EchoRequest {
+                filler: usize::try_from(number(0)?).map_err(|e| e.to_string())?,
+            },
             "refuse" => Behaviour::Refuse,
             _ => return Err(format!("unknown stand-in behaviour `{name}`")),
         })
+    }
+}
+
+impl Behaviour {
+    /// One of each kind (every face quality, a 1.5 s stall, the main error
+    /// statuses), for tests that take the client through all of them.
+    pub fn one_of_each() -> Vec<Behaviour> {
+        let mut all = vec![
+            Behaviour::Ok,
+            Behaviour::Unauthorized,
+            Behaviour::RateLimited { retry_after_s: 7 },
+            Behaviour::Status(500),
+            Behaviour::Status(502),
+            Behaviour::HtmlPage(502),
+            Behaviour::HtmlPage(200),
+            Behaviour::TruncatedJson,
+            Behaviour::StatusFalse,
+            Behaviour::AlreadyRegistered,
+            Behaviour::Oversized,
+            Behaviour::Stall(Duration::from_millis(1500)),
+            Behaviour::CloseMidResponse,
+            Behaviour::Hangup,
+            Behaviour::StallHandshake,
+            Behaviour::Redirect,
+            Behaviour::RedirectTo("http://127.0.0.1:9/x".to_owned()),
+            Behaviour::HeadersThenSilence,
+            Behaviour::Trickle,
+            Behaviour::HugeBody,
+            Behaviour::InvalidUtf8,
+            Behaviour::WrongContentType,
+            Behaviour::ChunkedCutShort,
+            Behaviour::EchoRequest { filler: 0 },
+            Behaviour::Refuse,
+        ];
+        all.extend(FaceQuality::ALL.map(Behaviour::Retake));
+        all
     }
 }
 
@@ -123,6 +194,14 @@ impl fmt::Display for Behaviour {
             Behaviour::Hangup => f.write_str("hangup"),
             Behaviour::StallHandshake => f.write_str("stall-handshake"),
             Behaviour::Redirect => f.write_str("redirect"),
+            Behaviour::RedirectTo(url) => write!(f, "redirect-to:{url}"),
+            Behaviour::HeadersThenSilence => f.write_str("headers-then-silence"),
+            Behaviour::Trickle => f.write_str("trickle"),
+            Behaviour::HugeBody => f.write_str("huge-body"),
+            Behaviour::InvalidUtf8 => f.write_str("invalid-utf8"),
+            Behaviour::WrongContentType => f.write_str("wrong-content-type"),
+            Behaviour::ChunkedCutShort => f.write_str("chunked-cut-short"),
+            Behaviour::EchoRequest { filler } => write!(f, "echo-request:{filler}"),
             Behaviour::Refuse => f.write_str("refuse"),
         }
     }
@@ -134,25 +213,11 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        let mut all = vec![
-            Behaviour::Ok,
-            Behaviour::Unauthorized,
-            Behaviour::RateLimited { retry_after_s: 7 },
+        let mut all = Behaviour::one_of_each();
+        all.extend([
             Behaviour::Status(503),
-            Behaviour::HtmlPage(502),
-            Behaviour::HtmlPage(200),
-            Behaviour::TruncatedJson,
-            Behaviour::StatusFalse,
-            Behaviour::AlreadyRegistered,
-            Behaviour::Oversized,
-            Behaviour::Stall(Duration::from_millis(1500)),
-            Behaviour::CloseMidResponse,
-            Behaviour::Hangup,
-            Behaviour::StallHandshake,
-            Behaviour::Redirect,
-            Behaviour::Refuse,
-        ];
-        all.extend(FaceQuality::ALL.map(Behaviour::Retake));
+            Behaviour::EchoRequest { filler: 168 },
+        ]);
         for b in all {
             assert_eq!(Behaviour::parse(&b.to_string()), Ok(b.clone()), "{b}");
         }
@@ -168,5 +233,6 @@ mod tests {
         );
         assert!(Behaviour::parse("stall:soon").unwrap_err().contains("soon"));
         assert!(Behaviour::parse("status:99").is_err());
+        assert!(Behaviour::parse("redirect-to").unwrap_err().contains("URL"));
     }
 }

@@ -26,8 +26,25 @@ pub enum CertError {
     Tls(#[from] rustls::Error),
 }
 
+/// When the leaf is valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validity {
+    /// rcgen's default: from now on, for years.
+    Current,
+    /// 2020-01-01 to 2021-01-01: long expired (the CA itself stays valid).
+    Expired,
+}
+
 /// Makes a CA and a leaf valid for `names` (DNS names or IP addresses).
 pub fn make_identity(names: &[String]) -> Result<ServerIdentity, CertError> {
+    make_identity_with(names, Validity::Current)
+}
+
+/// [`make_identity`] with a chosen leaf validity.
+pub fn make_identity_with(
+    names: &[String],
+    validity: Validity,
+) -> Result<ServerIdentity, CertError> {
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -43,6 +60,10 @@ pub fn make_identity(names: &[String]) -> Result<ServerIdentity, CertError> {
     leaf_params
         .distinguished_name
         .push(DnType::CommonName, "enrolld IDMeta stand-in");
+    if validity == Validity::Expired {
+        leaf_params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        leaf_params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    }
     let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer)?;
 
     let chain = vec![leaf_cert.der().clone(), ca_cert.der().clone()];

@@ -166,14 +166,25 @@ impl Response {
 
     /// Status line and headers (with `Content-Length` and `Connection: close`).
     pub fn head_bytes(&self) -> Vec<u8> {
+        self.head_with(&format!("Content-Length: {}", self.body.len()))
+    }
+
+    /// The head announcing `len` body bytes whatever `body` holds.
+    pub fn head_announcing(&self, len: usize) -> Vec<u8> {
+        self.head_with(&format!("Content-Length: {len}"))
+    }
+
+    /// The head for a chunked body.
+    pub fn chunked_head_bytes(&self) -> Vec<u8> {
+        self.head_with("Transfer-Encoding: chunked")
+    }
+
+    fn head_with(&self, framing: &str) -> Vec<u8> {
         let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
         for (name, value) in &self.headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
-        head.push_str(&format!(
-            "Content-Length: {}\r\nConnection: close\r\n\r\n",
-            self.body.len()
-        ));
+        head.push_str(&format!("{framing}\r\nConnection: close\r\n\r\n"));
         head.into_bytes()
     }
 }

@@ -61,6 +61,8 @@ pub struct StandInOptions {
     pub records_file: Option<PathBuf>,
     /// Serve plain HTTP instead of HTTPS (for `http://` loopback base URLs).
     pub plain_http: bool,
+    /// Present a leaf certificate that expired in 2021 (valid otherwise).
+    pub expired_cert: bool,
 }
 
 impl Default for StandInOptions {
@@ -72,6 +74,7 @@ impl Default for StandInOptions {
             behaviour: Behaviour::Ok,
             records_file: None,
             plain_http: false,
+            expired_cert: false,
         }
     }
 }
@@ -133,7 +136,12 @@ impl StandIn {
     }
 
     pub fn start_with(options: StandInOptions) -> Result<StandIn, StandInError> {
-        let identity = cert::make_identity(&options.cert_names)?;
+        let validity = if options.expired_cert {
+            cert::Validity::Expired
+        } else {
+            cert::Validity::Current
+        };
+        let identity = cert::make_identity_with(&options.cert_names, validity)?;
         let listener = TcpListener::bind(options.listen).map_err(|source| StandInError::Bind {
             addr: options.listen,
             source,
@@ -268,6 +276,17 @@ impl Shared {
                 .map(|(g, _)| g)
                 .unwrap_or_else(|e| e.into_inner().0);
         }
+    }
+
+    /// Waits up to `delay`; true if the server was stopped (or the
+    /// behaviour taken down) meanwhile.
+    fn stopped_within(&self, generation: u64, delay: Duration) -> bool {
+        let state = lock(&self.state);
+        let (state, _) = self
+            .changed
+            .wait_timeout_while(state, delay, |s| s.generation == generation)
+            .unwrap_or_else(|e| e.into_inner());
+        state.generation != generation
     }
 
     fn record(&self, record: Record) {
@@ -419,22 +438,65 @@ fn handle(shared: &Arc<Shared>, mut stream: impl Conn) {
     };
     let seq = shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
     let record = inspect::inspect(&request, &shared.expect, seq, behaviour.to_string());
-    let reply = answer::reply(&behaviour, &record);
+    let reply = match behaviour {
+        Behaviour::EchoRequest { filler } if record.endpoint.is_some() => {
+            Reply::Send(answer::echo(&request, filler))
+        }
+        _ => answer::reply(&behaviour, &record),
+    };
     shared.record(record);
     match reply {
         Reply::Send(response) => {
             let _ = send(&mut stream, &response);
         }
         Reply::Stall(delay, response) => {
-            let state = lock(&shared.state);
-            let (state, _) = shared
-                .changed
-                .wait_timeout_while(state, delay, |s| s.generation == generation)
-                .unwrap_or_else(|e| e.into_inner());
-            let stopped = state.generation != generation;
-            drop(state);
-            if !stopped {
+            if !shared.stopped_within(generation, delay) {
                 let _ = send(&mut stream, &response);
+            }
+        }
+        Reply::HeadThenSilence(response) => {
+            if write_now(&mut stream, &response.head_bytes()).is_ok() {
+                shared.stopped_within(generation, IO_TIMEOUT);
+            }
+        }
+        Reply::Trickle(response) => {
+            // Until the client gives up (a write fails), the server stops,
+            // or the I/O timeout: "forever" as far as any client can tell.
+            let bytes = [response.head_bytes(), response.body].concat();
+            let started = Instant::now();
+            for byte in bytes {
+                if write_now(&mut stream, &[byte]).is_err()
+                    || started.elapsed() > IO_TIMEOUT
+                    || shared.stopped_within(generation, Duration::from_secs(1))
+                {
+                    break;
+                }
+            }
+        }
+        Reply::Flood(response, len) => {
+            let filler = vec![b' '; 64 * 1024];
+            let mut left = len;
+            let mut result = stream.write_all(&response.head_announcing(len));
+            while result.is_ok() && left > 0 {
+                let n = left.min(filler.len());
+                result = stream.write_all(&filler[..n]);
+                left -= n;
+            }
+            if result.is_ok() {
+                stream.close_cleanly();
+                let _ = stream.flush();
+            }
+        }
+        Reply::ChunkedCutShort(response) => {
+            let half = &response.body[..response.body.len() / 2];
+            let mut out = response.chunked_head_bytes();
+            out.extend_from_slice(format!("{:x}\r\n", half.len()).as_bytes());
+            out.extend_from_slice(half);
+            out.extend_from_slice(b"\r\n");
+            if write_now(&mut stream, &out).is_ok() {
+                // A polite close where the rest and the final `0` chunk belong.
+                stream.close_cleanly();
+                let _ = stream.flush();
             }
         }
         Reply::CutOff(response) => {
@@ -446,6 +508,12 @@ fn handle(shared: &Arc<Shared>, mut stream: impl Conn) {
         }
         Reply::Hangup => stream.drop_hard(),
     }
+}
+
+/// Writes and flushes at once (so a trickle really leaves byte by byte).
+fn write_now(stream: &mut impl Conn, bytes: &[u8]) -> io::Result<()> {
+    stream.write_all(bytes)?;
+    stream.flush()
 }
 
 fn send(stream: &mut impl Conn, response: &Response) -> io::Result<()> {

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test crate uses a different part
 
 pub mod daemon;
+pub mod leaks;
 
 use std::path::PathBuf;
 
@@ -40,15 +41,28 @@ impl Env {
         let mut options = StandInOptions {
             plain_http,
             behaviour,
-            expect: Expectations {
-                token: Some(TOKEN.to_owned()),
-                template_id: Some(TEMPLATE_ID.to_owned()),
-            },
             ..StandInOptions::default()
         };
         if let Some(names) = names {
             options.cert_names = names;
         }
+        Env::start_options(options)
+    }
+
+    /// A stand-in from these options, expecting [`TOKEN`] and [`TEMPLATE_ID`].
+    pub fn start_options(options: StandInOptions) -> Env {
+        Env::start_for_token(options, TOKEN)
+    }
+
+    /// A stand-in from these options, expecting `token` and [`TEMPLATE_ID`].
+    pub fn start_for_token(options: StandInOptions, token: &str) -> Env {
+        let options = StandInOptions {
+            expect: Expectations {
+                token: Some(token.to_owned()),
+                template_id: Some(TEMPLATE_ID.to_owned()),
+            },
+            ..options
+        };
         let server = StandIn::start_with(options).expect("stand-in starts");
         let dir = tempfile::tempdir().unwrap();
         let ca_path = dir.path().join("standin-ca.pem");
@@ -58,6 +72,33 @@ impl Env {
             dir,
             ca_path,
         }
+    }
+
+    /// Writes a token file and an `enrolld.toml` for `enrolld register`
+    /// against this stand-in into the temp dir; returns the config's path.
+    pub fn write_cli_config(
+        &self,
+        token: &str,
+        finalize: bool,
+        request_timeout_ms: u64,
+    ) -> PathBuf {
+        let dir = self.dir.path();
+        let token_file = dir.join("token");
+        std::fs::write(&token_file, format!("{token}\n")).unwrap();
+        let config = dir.join("enrolld.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[api]\nbase_url = \"{}\"\ntemplate_id = \"{TEMPLATE_ID}\"\ntoken_file = \"{}\"\n\
+                 ca_file = \"{}\"\nca_file_only = true\nconnect_timeout_ms = 1000\n\
+                 request_timeout_ms = {request_timeout_ms}\nfinalize = {finalize}\n",
+                self.server.url(),
+                token_file.display(),
+                self.ca_path.display()
+            ),
+        )
+        .unwrap();
+        config
     }
 
     /// `[api]` for this stand-in, short timeouts so failure cases are quick.
@@ -99,6 +140,28 @@ pub fn jpeg() -> Vec<u8> {
         .encode_image(&img)
         .unwrap();
     out
+}
+
+/// A JPEG of random noise: bytes no other run or test produces.
+pub fn unique_jpeg() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(96, 72, |_, _| {
+        image::Rgb([fastrand::u8(..), fastrand::u8(..), fastrand::u8(..)])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+/// A token no other run uses, shaped like IDMeta's (`<int>|<random>`).
+pub fn unique_token() -> String {
+    format!(
+        "{}|hyg{:016x}{:016x}",
+        fastrand::u16(1..),
+        fastrand::u64(..),
+        fastrand::u64(..)
+    )
 }
 
 /// Fails if `text` shows the token, or the image as base64 (a JPEG's

@@ -1,0 +1,79 @@
+//! Any HTTP answer (status, Retry-After, body) through every classifier the
+//! client uses. Beyond "no panic": whatever the server sends, the texts an
+//! outcome carries are short and free of control characters, because they go
+//! to logs, the status file and the LED owner's terminal.
+#![no_main]
+
+use enrolld::api::Outcome;
+use enrolld::api::client::{read_created_verification, read_finalized};
+use enrolld::api::outcome::{Answer, Body, classify_other, classify_registration};
+use enrolld::api::retry_after::parse_retry_after;
+use libfuzzer_sys::fuzz_target;
+
+/// Longest text an outcome may carry (cleaned messages are capped at 200).
+const MAX_TEXT: usize = 400;
+
+fn check_text(what: &str, text: &str) {
+    assert!(
+        text.chars().count() <= MAX_TEXT,
+        "{what}: {} characters",
+        text.chars().count()
+    );
+    assert!(
+        !text.chars().any(char::is_control),
+        "{what}: control character in {text:?}"
+    );
+}
+
+fn check(outcome: &Outcome) {
+    check_text("display", &outcome.to_string());
+    let _ = (outcome.code(), outcome.exit_code(), outcome.is_resendable());
+}
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() < 3 {
+        return;
+    }
+    // Byte 0-1: status; byte 2: body shape and Retry-After length.
+    let status = u16::from_be_bytes([data[0], data[1]]) % 700;
+    let shape = data[2];
+    let rest = &data[3..];
+    let ra_len = usize::from(shape >> 2).min(rest.len());
+    let (retry_after, body) = rest.split_at(ra_len);
+    let retry_after = (ra_len > 0).then(|| String::from_utf8_lossy(retry_after).into_owned());
+    if let Some(v) = &retry_after {
+        let _ = parse_retry_after(v, 1_800_000_000);
+    }
+    let body = match shape & 3 {
+        0 | 1 => Body::Complete(body.to_vec()),
+        2 => Body::OverCap { cap: body.len() },
+        _ => Body::Broken {
+            reason: "connection reset".to_owned(),
+        },
+    };
+    let answer = Answer {
+        status,
+        retry_after,
+        body,
+    };
+    check(&classify_registration(&answer));
+    match classify_other(&answer) {
+        Ok(bytes) => {
+            match read_created_verification(bytes) {
+                Ok(id) => check_text("verification id", &id),
+                Err(reason) => check_text("create reason", &reason),
+            }
+            match read_finalized(bytes) {
+                Ok(f) => {
+                    check_text("finalize status", f.status.as_deref().unwrap_or(""));
+                    check_text(
+                        "finalize message",
+                        f.status_message.as_deref().unwrap_or(""),
+                    );
+                }
+                Err(reason) => check_text("finalize reason", &reason),
+            }
+        }
+        Err(outcome) => check(&outcome),
+    }
+});
