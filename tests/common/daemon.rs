@@ -206,13 +206,21 @@ tickets_file = "{d}/tickets.json"
     /// the queue's own decoder without touching the files.
     pub fn queued_names(&self) -> Vec<String> {
         let mut out = Vec::new();
+        // The daemon generated the queue's key in the queue directory.
+        let config = enrolld::queue::QueueConfig {
+            dir: self.queue_dir(),
+            ..Default::default()
+        };
+        let Ok((key, _)) = enrolld::queue::QueueKey::load_from(&config, None) else {
+            return out; // no key yet: the daemon never opened the queue
+        };
         for e in fs::read_dir(self.queue_dir()).into_iter().flatten() {
             let path = e.unwrap().path();
             if path.extension().and_then(|x| x.to_str()) != Some("entry") {
                 continue;
             }
             let bytes = fs::read(&path).unwrap();
-            let decoded = enrolld::queue::entry::decode_prefix(&bytes, bytes.len() as u64)
+            let decoded = enrolld::queue::entry::decode_prefix(&bytes, bytes.len() as u64, &key)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             out.push(decoded.header.username);
         }
