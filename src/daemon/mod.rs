@@ -44,9 +44,9 @@ use crate::tickets::{TicketError, Tickets};
 /// How long a result (registered, retake, ...) is shown before idle.
 pub const RESULT_HOLD: Duration = Duration::from_secs(3);
 /// After SIGTERM, how long an in-flight registration may still take before it
-/// is abandoned (and recorded as an unknown delivery). Below systemd's
-/// default `TimeoutStopSec=` of 90 s, and the unit sets 30 s.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+/// is abandoned (and logged as an unknown delivery). The unit's
+/// `TimeoutStopSec=20s` leaves room for the LEDs and the status file after it.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 /// How often the loop checks driver health and refreshes queue figures.
 const TICK: Duration = Duration::from_secs(1);
 /// Camera reopen attempts back off up to this.
@@ -114,7 +114,7 @@ pub async fn run(
         shutdown_grace,
     } = setup;
     let queue = SharedQueue::new(Queue::open(&config.queue)?);
-    reports::log_queue_opened(queue.lock().report());
+    reports::log_queue_opened(&queue.lock());
     let tickets = Tickets::open(&config.control.tickets_file, config.control.max_tickets)?;
     if let Some(note) = tickets.recovered() {
         log::error!("{note}");

@@ -1,12 +1,33 @@
 //! Log lines and counters for what the offline queue did, and the reload check.
 
 use crate::config::Config;
-use crate::queue::OpenReport;
+use crate::queue::Queue;
 use crate::queue::delivery::Report;
 use crate::status::Status;
 
-pub(super) fn log_queue_opened(report: &OpenReport) {
-    log::info!("offline queue: {report:?}");
+pub(super) fn log_queue_opened(queue: &Queue) {
+    let report = queue.report();
+    for c in &report.corrupt {
+        log::error!(
+            "offline queue: damaged entry moved to {}, not sent: {}",
+            c.moved_to.display(),
+            c.reason
+        );
+    }
+    for u in &report.unknown {
+        log::warn!(
+            enrolld_outcome = "unknown_delivery",
+            enrolld_verification_id = u.verification_id.as_deref().unwrap_or("");
+            "offline queue: the enrollment for {} was being sent when enrolld stopped; it may or may not have reached IDMeta and is not re-sent",
+            u.username
+        );
+    }
+    if let Some(source) = queue.key_source() {
+        log::info!(
+            "offline queue: {} entries waiting; encrypted with the key from {source}",
+            queue.depth()
+        );
+    }
 }
 
 pub(super) fn log_delivery(report: &Report, status: &mut Status) {
