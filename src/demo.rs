@@ -58,7 +58,12 @@ pub enum DemoError {
 /// Runs the demo until Ctrl-C, `q` + Enter, or `duration`.
 pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
     let dir = make_dir(options.dir.as_deref())?;
-    let token = format!("demo|{:016x}", fastrand::u64(..));
+    // A fresh token per run; tests set ENROLLD_DEMO_TOKEN to know it, so they
+    // can prove it never shows up in any output or file.
+    let token = std::env::var("ENROLLD_DEMO_TOKEN")
+        .ok()
+        .filter(|t| ApiToken::new(t).is_ok())
+        .unwrap_or_else(|| format!("demo|{:016x}", fastrand::u64(..)));
     let standin = Arc::new(
         StandIn::start_with(StandInOptions {
             expect: Expectations {

@@ -8,52 +8,11 @@
 //! set ENROLLD_SKIP_MOUNT_TESTS=1 to skip it deliberately and visibly.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+mod common;
+
+use common::tmpfs::Tmpfs;
 use enrolld::queue::{NewEntry, Now, Queue, QueueConfig, QueueError};
-
-/// A tmpfs mounted on a temp dir, unmounted on drop (even on panic).
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let dir = tempfile::tempdir().unwrap();
-        let status = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir.path())
-            .status()
-            .expect("run mount(8)");
-        if status.success() {
-            return Some(Tmpfs { dir });
-        }
-        if std::env::var_os("ENROLLD_SKIP_MOUNT_TESTS").is_some() {
-            eprintln!("SKIPPED: cannot mount tmpfs and ENROLLD_SKIP_MOUNT_TESTS is set");
-            return None;
-        }
-        panic!(
-            "cannot mount a tmpfs (needs root/CAP_SYS_ADMIN); set ENROLLD_SKIP_MOUNT_TESTS=1 \
-             to skip this test deliberately"
-        );
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
 
 fn entry(i: usize) -> NewEntry {
     NewEntry {
@@ -72,7 +31,7 @@ fn names_in(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn full_disk_refuses_with_disk_full_and_keeps_what_it_had() {
-    let Some(fs) = Tmpfs::mount("256k") else {
+    let Some(fs) = Tmpfs::mount("size=256k,mode=0700") else {
         return;
     };
     let cfg = QueueConfig {

@@ -1,0 +1,44 @@
+//! A real tmpfs mounted on a temp dir for the tests that need a small or a
+//! read-only filesystem; unmounted on drop (even on panic). Needs root or
+//! CAP_SYS_ADMIN: without it the test fails, unless ENROLLD_SKIP_MOUNT_TESTS
+//! is set to skip it deliberately (and loudly).
+
+use std::path::Path;
+use std::process::Command;
+
+pub struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// `options` as for mount(8), e.g. `size=256k,mode=0700` or `ro,size=64k`.
+    pub fn mount(options: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("run mount(8)");
+        if status.success() {
+            return Some(Tmpfs { dir });
+        }
+        if std::env::var_os("ENROLLD_SKIP_MOUNT_TESTS").is_some() {
+            eprintln!("SKIPPED: cannot mount tmpfs and ENROLLD_SKIP_MOUNT_TESTS is set");
+            return None;
+        }
+        panic!(
+            "cannot mount a tmpfs (needs root/CAP_SYS_ADMIN); set ENROLLD_SKIP_MOUNT_TESTS=1 \
+             to skip this test deliberately"
+        );
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
