@@ -1,14 +1,10 @@
 //! Raw camera formats to planar 4:2:0 (I420), which libjpeg-turbo compresses
 //! directly: no RGB round trip, no colour conversion or downsampling inside
-//! the encoder. RGB24 uses `yuvutils-rs` (SIMD); YUYV and NV12 only need
-//! de-interleaving (and YUYV a vertical chroma average).
+//! the encoder. YUYV and NV12 only need de-interleaving (and YUYV a vertical
+//! chroma average); RGB24 a fixed-point colour transform.
 //!
 //! Colour: RGB24 is converted with full-range BT.601, the JFIF definition.
 //! YUV from the camera is passed on as it comes.
-
-use yuvutils_rs::{
-    BufferStoreMut, YuvConversionMode, YuvPlanarImageMut, YuvRange, YuvStandardMatrix,
-};
 
 use super::frame::{Frame, PixelFormat};
 
@@ -76,8 +72,6 @@ pub enum ConvertError {
     },
     #[error("MJPEG frames are not converted, they are checked and passed through")]
     Compressed,
-    #[error("conversion failed: {0}")]
-    Converter(String),
 }
 
 /// Checks that a raw frame holds as many bytes as its layout says.
@@ -121,24 +115,10 @@ pub fn to_i420(frame: &Frame) -> Result<I420, ConvertError> {
     match frame.format {
         PixelFormat::Yuyv => yuyv_to_i420(frame, &mut out),
         PixelFormat::Nv12 => nv12_to_i420(frame, &mut out),
-        PixelFormat::Rgb24 => rgb24_to_i420(frame, &mut out)?,
+        PixelFormat::Rgb24 => rgb24_to_i420(frame, &mut out),
         PixelFormat::Mjpeg => return Err(ConvertError::Compressed),
     }
     Ok(out)
-}
-
-fn planar_target(out: &mut I420) -> YuvPlanarImageMut<'_, u8> {
-    let cw = out.chroma_width() as u32;
-    YuvPlanarImageMut {
-        y_stride: out.width,
-        u_stride: cw,
-        v_stride: cw,
-        width: out.width,
-        height: out.height,
-        y_plane: BufferStoreMut::Borrowed(&mut out.y),
-        u_plane: BufferStoreMut::Borrowed(&mut out.u),
-        v_plane: BufferStoreMut::Borrowed(&mut out.v),
-    }
 }
 
 /// De-interleaves YUYV, averaging the chroma of each pair of lines. Written
@@ -173,16 +153,54 @@ fn yuyv_to_i420(frame: &Frame, out: &mut I420) {
     }
 }
 
-fn rgb24_to_i420(frame: &Frame, out: &mut I420) -> Result<(), ConvertError> {
-    yuvutils_rs::rgb_to_yuv420(
-        &mut planar_target(out),
-        &frame.data,
-        frame.stride as u32,
-        YuvRange::Full,
-        YuvStandardMatrix::Bt601,
-        YuvConversionMode::Balanced,
-    )
-    .map_err(|e| ConvertError::Converter(e.to_string()))
+/// Full-range BT.601 (the JFIF definition) in fixed point, 16 fraction bits;
+/// each chroma sample from the sum of its 2x2 block (the transform is linear,
+/// so this is the mean of the four pixels' chroma). Written out instead of
+/// using `yuvutils-rs`: RGB24 cameras are rare, and that crate's SIMD paths
+/// cost about 200 KB of the board binary's 4 MB budget.
+fn rgb24_to_i420(frame: &Frame, out: &mut I420) {
+    // Coefficients * 65536, rounded; each row of the matrix keeps its sum
+    // (65536 for luma, 0 for chroma) so grey stays grey.
+    const Y: [i32; 3] = [19_595, 38_470, 7_471];
+    const CB: [i32; 3] = [-11_058, -21_710, 32_768];
+    const CR: [i32; 3] = [32_768, -27_439, -5_329];
+    let (w, stride) = (frame.width as usize, frame.stride);
+    let cw = out.chroma_width();
+    let dot = |k: &[i32; 3], p: &[i32; 3]| k[0] * p[0] + k[1] * p[1] + k[2] * p[2];
+    let luma = |p: &[u8]| {
+        let v = dot(&Y, &[i32::from(p[0]), i32::from(p[1]), i32::from(p[2])]);
+        ((v + (1 << 15)) >> 16) as u8
+    };
+    // Sums of four pixels: divide by 4 * 65536, centre on 128, round, clamp.
+    let chroma = |k: &[i32; 3], sum: &[i32; 3]| {
+        ((dot(k, sum) + (128 << 18) + (1 << 17)) >> 18).clamp(0, 255) as u8
+    };
+    let rows = out
+        .y
+        .chunks_exact_mut(2 * w)
+        .zip(out.u.chunks_exact_mut(cw))
+        .zip(out.v.chunks_exact_mut(cw))
+        .zip(frame.data.chunks(2 * stride));
+    for (((y, u), v), src) in rows {
+        let (y0, y1) = y.split_at_mut(w);
+        let (s0, s1) = (&src[..3 * w], &src[stride..stride + 3 * w]);
+        let blocks = s0
+            .chunks_exact(6)
+            .zip(s1.chunks_exact(6))
+            .zip(y0.chunks_exact_mut(2).zip(y1.chunks_exact_mut(2)))
+            .zip(u.iter_mut().zip(v.iter_mut()));
+        for (((a, b), (ya, yb)), (u, v)) in blocks {
+            ya[0] = luma(&a[..3]);
+            ya[1] = luma(&a[3..]);
+            yb[0] = luma(&b[..3]);
+            yb[1] = luma(&b[3..]);
+            let sum: [i32; 3] = std::array::from_fn(|c| {
+                i32::from(a[c]) + i32::from(a[3 + c]) + i32::from(b[c]) + i32::from(b[3 + c])
+            });
+            *u = chroma(&CB, &sum);
+            *v = chroma(&CR, &sum);
+        }
+    }
 }
 
 fn nv12_to_i420(frame: &Frame, out: &mut I420) {
