@@ -155,9 +155,9 @@ fn yuyv_to_i420(frame: &Frame, out: &mut I420) {
 
 /// Full-range BT.601 (the JFIF definition) in fixed point, 16 fraction bits;
 /// each chroma sample from the sum of its 2x2 block (the transform is linear,
-/// so this is the mean of the four pixels' chroma). Written out instead of
-/// using `yuvutils-rs`: RGB24 cameras are rare, and that crate's SIMD paths
-/// cost about 200 KB of the board binary's 4 MB budget.
+/// so this is the mean of the four pixels' chroma). Written out like the YUYV
+/// and NV12 loops, so all three conversions are checked the same way against
+/// the same reference, and no dependency is needed for a rare camera format.
 fn rgb24_to_i420(frame: &Frame, out: &mut I420) {
     // Coefficients * 65536, rounded; each row of the matrix keeps its sum
     // (65536 for luma, 0 for chroma) so grey stays grey.
