@@ -212,6 +212,7 @@ for target in "${TARGETS[@]}"; do
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/README.md
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/changelog.Debian.gz
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/copyright
+-rw-r--r-- 0/0 ./usr/share/lintian/overrides/enrolld
 -rwxr-xr-x 0/0 ./usr/bin/enrolld
 EOF
 )
