@@ -279,7 +279,7 @@ daemon_config() {
     local trigger
     case ${1:-button} in
     button) trigger='line = "button"
-debounce_ms = 100
+debounce_ms = 250
 cooldown_ms = 500' ;;
     presence) trigger='line = "presence"
 debounce_ms = 50
@@ -417,11 +417,22 @@ sample_until() {
     echo "$out"
 }
 
-# pulse_button: one press of about 200 ms.
+# pulse_button: one press of 500 ms (longer than the button's debounce_ms,
+# which a level must outlast to count).
 pulse_button() {
     press_button
-    usleep 200000
+    usleep 500000
     release_button
+}
+
+# wait_line <name> <level> <timeout-s>: until the line reads that level.
+wait_line() {
+    local tenths=0
+    while [ "$(line_value "$1")" != "$2" ]; do
+        [ "$tenths" -lt $(($3 * 10)) ] || return 1
+        usleep 100000
+        tenths=$((tenths + 1))
+    done
 }
 
 # check_clean_logs: neither the daemon's output nor its status file holds the token.

@@ -8,7 +8,7 @@ release_button
 start_daemon || fail "the daemon did not reach idle: $(daemon_tail)"
 pulse_button
 wait_for_state registered 40 || fail "no registered state: $(daemon_tail)"
-[ "$(line_value led)" = 1 ] || fail "led not lit while registered"
+wait_line led 1 2 || fail "led not lit while registered"
 stop_daemon
 [ "$RK_DAEMON_CODE" = 0 ] || fail "exit status $RK_DAEMON_CODE after SIGTERM: $(daemon_tail)"
 [ "$(line_value led)" = 0 ] || fail "led still high after the daemon exited"
