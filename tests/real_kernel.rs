@@ -184,6 +184,9 @@ fn host_check(scenario: &str, artifacts: &Path) -> Result<(), String> {
         }
         "capture-vivid-yuyv" => check_jpeg(&artifacts.join("capture-yuyv.jpg"), 1280, 720),
         "capture-vivid-nv12" => check_jpeg(&artifacts.join("capture-nv12.jpg"), 1280, 720),
+        // The registration the stand-in received from the daemon (640x480 in
+        // guest/lib.sh's daemon_config).
+        "daemon-button" => check_jpeg(&artifacts.join("daemon-button.jpg"), 640, 480),
         _ => Ok(()),
     }
 }

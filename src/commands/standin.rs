@@ -31,6 +31,15 @@ pub struct StandinArgs {
     /// Accept only this template_id (default: any).
     #[arg(long, value_name = "ID")]
     pub template_id: Option<String>,
+    /// Re-read this file every 100 ms and switch to the behaviour it names
+    /// when its content changes (`refuse` closes the port, `ok` reopens it):
+    /// for a harness without an HTTPS client, such as a busybox guest.
+    #[arg(long, value_name = "FILE")]
+    pub behaviour_file: Option<PathBuf>,
+    /// Save each registration's decoded JPEG here as `<seq>.jpg` (test
+    /// guests check the image on the host; never point it at real faces).
+    #[arg(long, value_name = "DIR")]
+    pub jpeg_dir: Option<PathBuf>,
     /// Extra certificate name (DNS or IP); repeatable. localhost and 127.0.0.1 are always in.
     #[arg(long = "cert-name", value_name = "NAME")]
     pub cert_names: Vec<String>,
@@ -90,10 +99,56 @@ pub fn run(_config_path: &Path, args: &StandinArgs) -> i32 {
     }
     // One line a harness can wait for; the CA file is complete before it.
     println!("enrolld standin: listening on {}", server.url());
-    loop {
-        // Serves on its own threads until the process is killed.
-        std::thread::park();
+    // Serves on its own threads until the process is killed.
+    if args.behaviour_file.is_none() && args.jpeg_dir.is_none() {
+        loop {
+            std::thread::park();
+        }
     }
+    let mut seen_behaviour = String::new();
+    let mut saved = 0;
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if let Some(path) = &args.behaviour_file {
+            follow_behaviour_file(&server, path, &mut seen_behaviour);
+        }
+        if let Some(dir) = &args.jpeg_dir {
+            saved = save_new_jpegs(&server, dir, saved);
+        }
+    }
+}
+
+/// Applies a new content of `path` as the behaviour; a name that does not
+/// parse is reported and the current behaviour kept.
+fn follow_behaviour_file(server: &StandIn, path: &Path, seen: &mut String) {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let name = text.trim();
+    if name.is_empty() || name == seen.as_str() {
+        return;
+    }
+    name.clone_into(seen);
+    match Behaviour::parse(name) {
+        Ok(b) => {
+            server.set_behaviour(b);
+            println!("enrolld standin: behaviour is now {name}");
+        }
+        Err(e) => eprintln!("enrolld standin: {}: {e}", path.display()),
+    }
+}
+
+/// Writes the JPEGs of records after the first `saved`; returns the new count.
+fn save_new_jpegs(server: &StandIn, dir: &Path, saved: usize) -> usize {
+    let records = server.records();
+    for r in records.iter().skip(saved) {
+        if let Some(jpeg) = &r.jpeg
+            && let Err(e) = write_atomically(&dir.join(format!("{}.jpg", r.seq)), jpeg)
+        {
+            eprintln!("enrolld standin: cannot save JPEG {}: {e}", r.seq);
+        }
+    }
+    records.len()
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

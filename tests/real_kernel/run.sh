@@ -19,7 +19,7 @@ RK_CACHE=${RK_CACHE:-$REPO/target/real-kernel}
 ARCH=${1:?usage: run.sh x86_64|aarch64}
 # Guest wall-clock limit; a guest that is still running then is killed and its
 # missing ENROLLD-DONE line fails the test.
-RK_BOOT_TIMEOUT=${RK_BOOT_TIMEOUT:-240}
+RK_BOOT_TIMEOUT=${RK_BOOT_TIMEOUT:-480}
 
 step() { echo "real-kernel[$ARCH]: $*" >&2; }
 die() { echo "real-kernel[$ARCH]: ERROR: $*" >&2; exit 1; }

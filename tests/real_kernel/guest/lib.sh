@@ -227,12 +227,29 @@ RK_STANDIN_ADDR=127.0.0.1:8443
 # output in $RK_RUN/standin.log. Returns once it listens (1 if it did not
 # within 30 s). Switch behaviour later with standin_behaviour.
 start_standin() {
-    rm -f "$RK_RUN/standin-ca.pem" "$RK_RUN/standin.jsonl"
+    rm -rf "$RK_RUN/standin-ca.pem" "$RK_RUN/standin.jsonl" "$RK_RUN/standin-jpeg"
+    mkdir -p "$RK_RUN/standin-jpeg"
+    echo "${1:-ok}" >"$RK_RUN/standin-behaviour"
     enrolld standin --listen "$RK_STANDIN_ADDR" --ca-out "$RK_RUN/standin-ca.pem" \
         --records "$RK_RUN/standin.jsonl" --token-file /etc/enrolld/token \
-        --template-id real-kernel-test --behaviour "${1:-ok}" >"$RK_RUN/standin.log" 2>&1 &
+        --template-id real-kernel-test --behaviour "${1:-ok}" \
+        --behaviour-file "$RK_RUN/standin-behaviour" --jpeg-dir "$RK_RUN/standin-jpeg" \
+        >"$RK_RUN/standin.log" 2>&1 &
     RK_STANDIN_PID=$!
     wait_for_file "$RK_RUN/standin.log" 30 'listening on'
+}
+
+# standin_behaviour <name>: switches the running stand-in (through its
+# behaviour file: the guest has no HTTPS client); returns once it took it.
+standin_behaviour() {
+    echo "$1" >"$RK_RUN/standin-behaviour"
+    wait_for_file "$RK_RUN/standin.log" 10 "behaviour is now $1\$"
+}
+
+# standin_registrations: how many registration requests the stand-in saw.
+standin_registrations() {
+    [ -e "$RK_RUN/standin.jsonl" ] || { echo 0; return; }
+    grep -c '"endpoint":"register"' "$RK_RUN/standin.jsonl"
 }
 
 stop_standin() {
@@ -247,4 +264,193 @@ standin_config() {
     awk -v ca="$RK_RUN/standin-ca.pem" \
         '{ print } /^token_file = / { print "ca_file = \"" ca "\""; print "ca_file_only = true" }' \
         /etc/enrolld/enrolld.toml
+}
+
+# --- the daemon ---------------------------------------------------------------------
+
+RK_DAEMON_DIR=$RK_RUN/daemon
+RK_STATUS=$RK_DAEMON_DIR/status.json
+
+# daemon_config [button|presence]: an `enrolld run` configuration on the
+# gpio-sim lines by name (chip by label), vivid at 640x480 (~6 fps under TCG:
+# one warm-up frame, one frame per enrollment), the stand-in's CA pinned,
+# state under $RK_DAEMON_DIR, and short timings so scenarios stay quick.
+daemon_config() {
+    local trigger
+    case ${1:-button} in
+    button) trigger='line = "button"
+debounce_ms = 250
+cooldown_ms = 500' ;;
+    presence) trigger='line = "presence"
+debounce_ms = 50
+hold_ms = 1500
+rearm_ms = 1500' ;;
+    *) return 1 ;;
+    esac
+    cat <<EOF
+[terminal]
+id = "rk"
+username_template = "{terminal_id}-{seq}"
+
+[api]
+base_url = "https://$RK_STANDIN_ADDR"
+template_id = "real-kernel-test"
+token_file = "/etc/enrolld/token"
+ca_file = "$RK_RUN/standin-ca.pem"
+ca_file_only = true
+connect_timeout_ms = 3000
+request_timeout_ms = 20000
+
+[trigger]
+kind = "${1:-button}"
+chip = "$RK_SIM_LABEL"
+$trigger
+active_low = false
+bias = "as-is"
+
+[indicator]
+kind = "single"
+chip = "$RK_SIM_LABEL"
+line = "led"
+
+[camera]
+device = "/dev/video0"
+width = 640
+height = 480
+format = "yuyv"
+warmup_frames = 1
+burst = 1
+
+[status]
+path = "$RK_STATUS"
+
+[queue]
+dir = "$RK_DAEMON_DIR/queue"
+backoff_base_ms = 500
+backoff_max_ms = 1000
+
+[control]
+socket = "$RK_DAEMON_DIR/control.sock"
+tickets_file = "$RK_DAEMON_DIR/tickets.json"
+EOF
+}
+
+# start_daemon [button|presence] [<run option>...]: `enrolld run` from a
+# fresh state directory; returns once the status file says idle (1 if not
+# within 60 s). Output in $RK_RUN/daemon.log.
+start_daemon() {
+    local kind=${1:-button}
+    [ "$#" = 0 ] || shift
+    rm -rf "$RK_DAEMON_DIR"
+    mkdir -p "$RK_DAEMON_DIR"
+    daemon_config "$kind" >"$RK_RUN/daemon.toml" || return 1
+    enrolld --config "$RK_RUN/daemon.toml" run "$@" >"$RK_RUN/daemon.log" 2>&1 &
+    RK_DAEMON_PID=$!
+    trap stop_all EXIT
+    wait_for_state idle 60
+}
+
+# stop_daemon: SIGTERM and wait; the exit status in RK_DAEMON_CODE (not
+# printed: `wait` only works in the shell that started the daemon).
+stop_daemon() {
+    kill -TERM "$RK_DAEMON_PID" 2>/dev/null
+    wait "$RK_DAEMON_PID"
+    RK_DAEMON_CODE=$?
+    RK_DAEMON_PID=
+}
+
+# stop_all: the daemon and the stand-in, whatever state the scenario ended
+# in (start_daemon installs it as the EXIT trap), so the next scenario finds
+# port 8443 and the lines free.
+stop_all() {
+    [ -z "${RK_DAEMON_PID:-}" ] || stop_daemon
+    stop_standin
+}
+
+daemon_alive() { kill -0 "$RK_DAEMON_PID" 2>/dev/null; }
+
+# status_field <name>: a scalar from the status file (first match; pretty JSON).
+status_field() {
+    sed -n "s/^ *\"$1\": *\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" "$RK_STATUS" 2>/dev/null | head -n 1
+}
+
+# status_object_field <object> <name>: a scalar inside a top-level object
+# of the status file ("camera" "ok" -> true/false).
+status_object_field() {
+    awk -v o="\"$1\":" -v k="\"$2\":" '
+        $1 == o { inside = 1; next }
+        inside && $1 == k { v = $2; gsub(/[",]/, "", v); print v; exit }
+        inside && /^ *}/ { exit }' "$RK_STATUS"
+}
+
+# wait_for_state <state> <timeout-s>
+wait_for_state() {
+    wait_for_file "$RK_STATUS" "$2" "\"state\": *\"$1\""
+}
+
+# wait_registrations <n> <timeout-s>: until the stand-in saw n registrations.
+wait_registrations() {
+    local tenths=0
+    while [ "$(standin_registrations)" -lt "$1" ]; do
+        [ "$tenths" -lt $(($2 * 10)) ] || return 1
+        usleep 100000
+        tenths=$((tenths + 1))
+    done
+}
+
+# daemon_tail: the daemon's last log lines on one line, for failure details.
+daemon_tail() { tail -n "${1:-4}" "$RK_RUN/daemon.log" | tr '\n' ' '; }
+
+# on_runs <levels>: the lengths of the runs of 1 in sample_led's output.
+on_runs() { runs "$1" | tr ' ' '\n' | sed -n 's/^1x//p' | tr '\n' ' '; }
+
+# sample_until <interval-ms> <stop-file> [<line>]: like sample_led, until the
+# stop file exists (run it in the background, touch the file to end it).
+sample_until() {
+    local ms=$1 stop=$2 attr v out=
+    attr=$(line_attr "${3:-led}" value) || return 1
+    while [ ! -e "$stop" ]; do
+        read -r v <"$attr"
+        out=$out$v
+        usleep $((ms * 1000))
+    done
+    echo "$out"
+}
+
+# pulse_button: one press of 500 ms (longer than the button's debounce_ms,
+# which a level must outlast to count).
+pulse_button() {
+    press_button
+    usleep 500000
+    release_button
+}
+
+# wait_line <name> <level> <timeout-s>: until the line reads that level.
+wait_line() {
+    local tenths=0
+    while [ "$(line_value "$1")" != "$2" ]; do
+        [ "$tenths" -lt $(($3 * 10)) ] || return 1
+        usleep 100000
+        tenths=$((tenths + 1))
+    done
+}
+
+# check_clean_logs: neither the daemon's output nor its status file holds the token.
+check_clean_logs() {
+    local token
+    token=$(cat /etc/enrolld/token)
+    ! grep -qF "$token" "$RK_RUN/daemon.log" "$RK_STATUS"
+}
+
+# expect_registrations <n> <when>: fails unless the stand-in saw exactly n.
+expect_registrations() {
+    local n
+    n=$(standin_registrations)
+    [ "$n" = "$1" ] || fail "$2: $n registrations, expected $1"
+}
+
+# stop_daemon_cleanly: SIGTERM, and fail unless it exits with status 0.
+stop_daemon_cleanly() {
+    stop_daemon
+    [ "$RK_DAEMON_CODE" = 0 ] || fail "daemon exit status $RK_DAEMON_CODE after SIGTERM: $(daemon_tail)"
 }

@@ -13,8 +13,9 @@ build_gpio_sim() {
         return 0
     fi
     # The arch headers' Makefile includes the common tree by absolute path
-    # (/usr/src/...); point it at the unpacked copy.
-    sed -i "s|^include /usr/src/linux-headers-$KABI-common/Makefile|include $common/Makefile|" "$kdir/Makefile"
+    # (/usr/src/..., or an earlier location of this cache); point it at the
+    # unpacked copy.
+    sed -i "s|^include /.*/linux-headers-$KABI-common/Makefile\$|include $common/Makefile|" "$kdir/Makefile"
     grep -q "^include $common/Makefile" "$kdir/Makefile" || die "unexpected $kdir/Makefile layout"
 
     rm -rf "$build"
