@@ -171,7 +171,7 @@ expect_field() { # deb field expected-regex
 }
 
 lint() {
-    # Errors fail the check; warnings and info are printed (documented in doc/README-ship.md).
+    # Errors fail the check; warnings and info are printed (documented in README.md).
     lintian --fail-on error --tag-display-limit 0 "$1" || fail "lintian reports errors in $1"
 }
 
@@ -222,7 +222,7 @@ EOF
     fi
     echo "  file list: as expected ($(wc -l <<<"$actual") files)"
 
-    # Control area: conffile and maintainer scripts doing what doc/README-ship.md promises.
+    # Control area: conffile and maintainer scripts doing what README.md promises.
     ctrl="$OUT/ctrl-$arch"
     rm -rf "$ctrl"
     dpkg-deb --control "$deb" "$ctrl"

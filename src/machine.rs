@@ -85,7 +85,7 @@ impl State {
         )
     }
 
-    /// The LED pattern that shows this state (see doc/README-daemon-parts.md).
+    /// The LED pattern that shows this state (see README.md).
     pub fn pattern(self) -> Pattern {
         match self {
             State::Starting | State::Idle | State::Stopping => Pattern::Off,

@@ -1,5 +1,5 @@
 //! The status file: what the terminal is doing and how it has fared, as one
-//! small JSON document (schema in doc/README-daemon-parts.md) that
+//! small JSON document (schema in README.md) that
 //! monitoring, a kiosk screen or a person with `cat` can read.
 //!
 //! It is replaced atomically (never half-written) and only when its content
@@ -272,7 +272,7 @@ mod tests {
         assert_eq!(v["queue"]["oldest_age_secs"], serde_json::Value::Null);
         assert_eq!(v["camera"]["ok"], false);
         assert_eq!(v["camera"]["detail"], "VIDIOC_DQBUF timed out");
-        // The documented keys, no more, no fewer (doc/README-daemon-parts.md).
+        // The documented keys, no more, no fewer (README.md).
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,

@@ -5,7 +5,7 @@
 //!     cargo test --test real_kernel -- --nocapture
 //!
 //! `tests/real_kernel/run.sh <arch>` builds and boots the guest (see
-//! doc/README-real-kernel.md); this file reads the verdict the guest printed
+//! README.md); this file reads the verdict the guest printed
 //! on its serial console. Each scenario script under
 //! `tests/real_kernel/guest/scenarios/` must report PASS: a scenario that
 //! reports nothing, a log without `ENROLLD-DONE`, or a garbled file block is a
