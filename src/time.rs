@@ -3,7 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Seconds since the Unix epoch when this binary was built (see `build.rs`).
+/// Seconds since the Unix epoch when this binary was built (see `src/build.rs`).
 pub const BUILD_EPOCH: u64 = match u64::from_str_radix(env!("ENROLLD_BUILD_EPOCH"), 10) {
     Ok(v) => v,
     Err(_) => 0,
