@@ -13,5 +13,5 @@ fn main() {
         });
     println!("cargo:rustc-env=ENROLLD_BUILD_EPOCH={epoch}");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
-    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/build.rs");
 }
