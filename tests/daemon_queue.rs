@@ -191,3 +191,45 @@ fn sigterm_while_the_queue_drains_stops_after_the_send_in_flight() {
     assert_eq!(left.len() + after, N as usize, "left {left:?}");
     assert!(h.unknown_records().is_empty() && h.corrupt_files().is_empty());
 }
+
+/// The queue directory on a real, tiny filesystem: once it is full, the next
+/// enrollment fails visibly naming the full disk, and what was queued before
+/// is delivered intact when IDMeta is back.
+#[test]
+fn a_full_disk_refuses_visibly_and_keeps_what_it_has() {
+    let mut h = Harness::new(Behaviour::Refuse);
+    h.write_config(&Knobs::default());
+    let Some(small) = common::tmpfs::Tmpfs::mount("size=160k,mode=0700") else {
+        return;
+    };
+    let _bind = common::tmpfs::BindMount::new(small.path(), &h.queue_dir());
+
+    let d = h.start();
+    let mut queued = 0;
+    let full = loop {
+        let reply = d.trigger().expect("trigger accepted");
+        assert_eq!(reply["started"], true, "trigger reply {reply}");
+        let s = d.wait_status("a result", Duration::from_secs(20), |s| {
+            Daemon::counter(s, "queued") + Daemon::counter(s, "queue_full") > queued
+        });
+        if Daemon::counter(&s, "queue_full") > 0 {
+            break s;
+        }
+        queued += 1;
+        assert!(queued < 20, "a 160 KiB disk never filled: {s:#}");
+    };
+    assert!(queued >= 1, "nothing fitted at all: {full:#}");
+    assert_eq!(full["last_outcome"]["code"], "queue_full", "{full:#}");
+    let message = full["last_outcome"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("disk full"), "{message}");
+    assert_eq!(full["queue"]["depth"], queued, "{full:#}");
+
+    h.standin.set_behaviour(Behaviour::Ok);
+    d.wait_status("drained", Duration::from_secs(30), |s| {
+        s["queue"]["depth"] == 0 && Daemon::counter(s, "delivered_from_queue") >= queued
+    });
+    assert_eq!(h.registered_names(), names("t-", queued as usize));
+    assert_well_formed(&h);
+    assert!(h.corrupt_files().is_empty());
+    d.terminate(Duration::from_secs(15));
+}

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::daemon::{Harness, Knobs};
-use common::tmpfs::Tmpfs;
+use common::tmpfs::{BindMount, Tmpfs};
 use enrolld::standin::Behaviour;
 
 #[test]
@@ -20,15 +20,7 @@ fn read_only_state_directory_is_a_clear_error_not_a_crash() {
         return;
     };
     let queue = h.queue_dir();
-    std::fs::create_dir_all(&queue).unwrap();
-    let bind = std::process::Command::new("mount")
-        .args(["--bind"])
-        .arg(ro.path())
-        .arg(&queue)
-        .status()
-        .unwrap();
-    assert!(bind.success(), "bind mount");
-    let unmount = Unmount(queue.clone());
+    let bind = BindMount::new(ro.path(), &queue);
 
     let mut daemon = h.spawn();
     let status = daemon.wait_exit(Duration::from_secs(20));
@@ -37,14 +29,5 @@ fn read_only_state_directory_is_a_clear_error_not_a_crash() {
     assert!(stderr.contains(&queue.display().to_string()), "{stderr}");
     assert!(stderr.to_lowercase().contains("read-only"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    drop(unmount);
-}
-
-/// Unmounts the bind mount when the test ends, pass or fail.
-struct Unmount(std::path::PathBuf);
-
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
+    drop(bind);
 }

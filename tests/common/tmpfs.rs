@@ -42,3 +42,32 @@ impl Drop for Tmpfs {
         let _ = Command::new("umount").arg(self.dir.path()).status();
     }
 }
+
+/// `mount --bind from to`, undone on drop: puts a test filesystem where the
+/// daemon's configuration expects a directory.
+pub struct BindMount(std::path::PathBuf);
+
+impl BindMount {
+    pub fn new(from: &Path, to: &Path) -> BindMount {
+        std::fs::create_dir_all(to).unwrap();
+        let status = Command::new("mount")
+            .arg("--bind")
+            .arg(from)
+            .arg(to)
+            .status()
+            .expect("run mount(8)");
+        assert!(
+            status.success(),
+            "mount --bind {} {}",
+            from.display(),
+            to.display()
+        );
+        BindMount(to.to_owned())
+    }
+}
+
+impl Drop for BindMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
