@@ -49,6 +49,9 @@ impl Endpoint {
 pub struct Record {
     pub seq: u64,
     pub at: String,
+    /// When the connection carrying this request was accepted, on
+    /// CLOCK_MONOTONIC (0 until the server sets it).
+    pub arrived_mono_ns: u64,
     pub method: String,
     pub path: String,
     pub endpoint: Option<Endpoint>,
@@ -140,6 +143,7 @@ pub fn inspect(request: &Request, expect: &Expectations, seq: u64, behaviour: St
     Record {
         seq,
         at: crate::time::rfc3339(crate::time::unix_now()),
+        arrived_mono_ns: 0,
         method: request.method.clone(),
         path: request.path.clone(),
         endpoint,

@@ -354,13 +354,17 @@ fn accept_loop(shared: &Arc<Shared>, first: TcpListener) {
         let Some(l) = &listener else { continue };
         match l.accept() {
             Ok((tcp, _)) => {
+                // The connection's arrival (its first byte, the TLS hello, is
+                // on its way) on the clock GPIO edge timestamps use, so the
+                // latency bench can compare the two inside one machine.
+                let arrived_mono_ns = crate::gpio::monotonic_ns();
                 if !lock(&shared.state).wants_listening() {
                     continue; // the wake-up poke, or a client racing a stop
                 }
                 let conn_shared = shared.clone();
                 let _ = std::thread::Builder::new()
                     .name("standin-conn".into())
-                    .spawn(move || serve(&conn_shared, tcp));
+                    .spawn(move || serve(&conn_shared, tcp, arrived_mono_ns));
             }
             Err(_) => std::thread::sleep(Duration::from_millis(10)),
         }
@@ -368,7 +372,7 @@ fn accept_loop(shared: &Arc<Shared>, first: TcpListener) {
 }
 
 /// One connection: TLS handshake (unless plain), one request, one answer.
-fn serve(shared: &Arc<Shared>, tcp: TcpStream) {
+fn serve(shared: &Arc<Shared>, tcp: TcpStream, arrived_mono_ns: u64) {
     let _ = tcp.set_read_timeout(Some(IO_TIMEOUT));
     let _ = tcp.set_write_timeout(Some(IO_TIMEOUT));
     {
@@ -386,10 +390,10 @@ fn serve(shared: &Arc<Shared>, tcp: TcpStream) {
     match &shared.tls {
         Some(tls) => {
             if let Ok(conn) = ServerConnection::new(tls.clone()) {
-                handle(shared, StreamOwned::new(conn, tcp));
+                handle(shared, StreamOwned::new(conn, tcp), arrived_mono_ns);
             }
         }
-        None => handle(shared, tcp),
+        None => handle(shared, tcp, arrived_mono_ns),
     }
 }
 
@@ -416,7 +420,7 @@ impl Conn for TcpStream {
     }
 }
 
-fn handle(shared: &Arc<Shared>, mut stream: impl Conn) {
+fn handle(shared: &Arc<Shared>, mut stream: impl Conn, arrived_mono_ns: u64) {
     let request = match http::read_request(&mut stream) {
         Ok(r) => r,
         Err(e) => {
@@ -437,7 +441,8 @@ fn handle(shared: &Arc<Shared>, mut stream: impl Conn) {
         (s.behaviour.clone(), s.generation)
     };
     let seq = shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
-    let record = inspect::inspect(&request, &shared.expect, seq, behaviour.to_string());
+    let mut record = inspect::inspect(&request, &shared.expect, seq, behaviour.to_string());
+    record.arrived_mono_ns = arrived_mono_ns;
     let reply = match behaviour {
         Behaviour::EchoRequest { filler } if record.endpoint.is_some() => {
             Reply::Send(answer::echo(&request, filler))

@@ -11,6 +11,8 @@
 #   0  the guest ran (whatever it reported)     77  a prerequisite is missing
 #   1  anything else failed (named on stderr)
 # Everything downloaded or built is cached under target/real-kernel/.
+# RK_SCENARIOS=bench runs the latency benchmarks of tests/real_kernel/guest/bench/
+# instead of the scenarios, logging to serial-bench.log (benches/run.sh does).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -57,12 +59,18 @@ aarch64)
     ;;
 *) die "unknown architecture '$ARCH' (x86_64 or aarch64)" ;;
 esac
+case ${RK_SCENARIOS:-scenarios} in
+scenarios) ;;
+bench) RK_SERIAL_LOG=${RK_SERIAL_LOG:-serial-bench.log} ;;
+*) die "RK_SCENARIOS must be scenarios or bench, not '$RK_SCENARIOS'" ;;
+esac
 HOSTARCH=$(dpkg --print-architecture 2>/dev/null || echo none)
 OUT=$RK_CACHE/$ARCH
 
 . "$HERE/host/fetch.sh"
 . "$HERE/host/build.sh"
 . "$HERE/host/guest.sh"
+. "$HERE/host/bench-tools.sh"
 
 # The first thing the static build of a Rust target lacks, or nothing.
 target_missing() { # rust-target

@@ -46,6 +46,11 @@ build_enrolld() {
         --config 'profile.real-kernel.debug=false'
         --config 'profile.real-kernel.strip=true'
         --profile real-kernel)
+    # The latency benchmarks time enrolld's own code (frame conversion, the
+    # request body): optimise that crate, as the shipped binary is; its
+    # dependencies keep their light build (their hot paths are assembly).
+    [ "${RK_SCENARIOS:-scenarios}" != bench ] ||
+        profile+=(--config 'profile.real-kernel.package.enrolld.opt-level=3')
     local targets=("$RUST_TARGET") t
     for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
         [ "$t" = "$RUST_TARGET" ] || [ -n "$(target_missing "$t")" ] || targets+=("$t")

@@ -43,7 +43,10 @@ pack_initramfs() {
     cp "$BUSYBOX" "$stage/bin/busybox"
     cp "$HERE/guest/init" "$stage/init"
     cp "$HERE/guest/lib.sh" "$t/"
-    cp "$HERE"/guest/scenarios/*.sh "$t/scenarios/"
+    # RK_SCENARIOS=bench packs the benchmarks (guest/bench/) instead of the
+    # test scenarios; init runs whichever *.sh it finds in the same place.
+    cp "$HERE/guest/${RK_SCENARIOS:-scenarios}"/* "$t/scenarios/"
+    [ "${RK_SCENARIOS:-scenarios}" != bench ] || pack_bench_tools "$stage"
     cp "$HERE/guest/enrolld.toml" "$stage/etc/enrolld/"
     cp "$HERE/guest/token" "$stage/etc/enrolld/"
     chmod 600 "$stage/etc/enrolld/token"
@@ -58,7 +61,7 @@ pack_initramfs() {
 }
 
 boot_guest() {
-    local vmlinuz log=$OUT/serial.log code=0
+    local vmlinuz log=$OUT/${RK_SERIAL_LOG:-serial.log} code=0
     vmlinuz=$(ls "$KERNEL_ROOT"/boot/vmlinuz-* | head -n 1)
     rm -f "$log"
     step "booting ${QEMU[0]} (TCG, limit ${RK_BOOT_TIMEOUT}s), serial log: $log"

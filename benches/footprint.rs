@@ -1,0 +1,363 @@
+//! Footprint of a running `enrolld run` on the host, simulated hardware
+//! (camera `simulated` at 1920x1080, no GPIO trigger, simulated LED) against
+//! `enrolld standin` on loopback over TLS:
+//!
+//! - time from spawning the process to its `READY=1` (read from a Unix
+//!   datagram socket this bench passes as `NOTIFY_SOCKET`, as systemd does);
+//! - resident memory once idle (VmRSS) and the peak over a 1920x1080 capture
+//!   and registration (VmHWM after it);
+//! - CPU time (utime + stime from /proc/<pid>/stat) over an idle period with
+//!   the watchdog on (`WATCHDOG_USEC`, 20 s as in the shipped unit);
+//! - stripped binary sizes per target, from target/ship/report.txt if the
+//!   ship check wrote it.
+//!
+//! These are absolute figures of this machine (printed with the date and the
+//! CPU); no reference process makes a ratio meaningful here. Ratios live in
+//! the encoder bench and the end-to-end latency bench (benches/run.sh).
+//!
+//! Run: `cargo bench --bench footprint`. `FOOTPRINT_IDLE_SECS` shortens the
+//! idle period (default 60).
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ENROLLD: &str = env!("CARGO_BIN_EXE_enrolld");
+const TEMPLATE: &str = "footprint-bench";
+
+/// Ends the child when the bench ends, whichever way it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is not used here.
+    let idle_secs: u64 = std::env::var("FOOTPRINT_IDLE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let dir = dir.path();
+
+    let token = dir.join("token");
+    fs::write(&token, "footprint-bench-token-0123456789\n").unwrap();
+    fs::set_permissions(&token, fs::Permissions::from_mode(0o600)).unwrap();
+    let (standin, url) = start_standin(dir, &token);
+    let records = dir.join("records.jsonl");
+
+    let config = dir.join("enrolld.toml");
+    fs::write(&config, daemon_config(dir, &url, &token)).unwrap();
+
+    let notify_path = dir.join("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).expect("notify socket");
+    notify
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+
+    let started = Instant::now();
+    let daemon = Running(
+        Command::new(ENROLLD)
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env("NOTIFY_SOCKET", &notify_path)
+            .env("WATCHDOG_USEC", "20000000")
+            .env_remove("WATCHDOG_PID")
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(dir.join("daemon.log")).unwrap())
+            .spawn()
+            .expect("spawn enrolld run"),
+    );
+    let pid = daemon.0.id();
+    let ready = wait_ready(&notify, started, &dir.join("daemon.log"));
+
+    // Let start-up allocations settle before calling it idle.
+    std::thread::sleep(Duration::from_secs(1));
+    let rss_idle = status_kib(pid, "VmRSS");
+    let hwm_start = status_kib(pid, "VmHWM");
+
+    let cpu_before = cpu_ticks(pid);
+    let idle_started = Instant::now();
+    std::thread::sleep(Duration::from_secs(idle_secs));
+    let idle_wall = idle_started.elapsed();
+    let cpu_idle = ticks_to_duration(cpu_ticks(pid) - cpu_before);
+
+    let press = Instant::now();
+    let out = Command::new(ENROLLD)
+        .arg("--config")
+        .arg(&config)
+        .arg("trigger")
+        .output()
+        .expect("enrolld trigger");
+    assert!(
+        out.status.success(),
+        "enrolld trigger: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_registration(&records, &dir.join("daemon.log"));
+    let press_to_registered = press.elapsed();
+    std::thread::sleep(Duration::from_millis(500));
+    let rss_peak = status_kib(pid, "VmHWM");
+    let rss_after = status_kib(pid, "VmRSS");
+    drop(daemon);
+    drop(standin);
+
+    println!(
+        "footprint of `enrolld run` (simulated camera 1920x1080, stand-in over TLS on loopback)"
+    );
+    println!(
+        "date:    {}",
+        command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
+    );
+    println!("machine: {}", machine());
+    println!();
+    println!("{:<44} {:>14}", "measure", "value");
+    row("start to READY=1", format!("{:.1} ms", ms(ready)));
+    row(
+        "resident memory, idle (VmRSS)",
+        format!("{:.1} MiB", mib(rss_idle)),
+    );
+    row(
+        "peak before the capture (VmHWM)",
+        format!("{:.1} MiB", mib(hwm_start)),
+    );
+    row(
+        "peak over a 1920x1080 capture (VmHWM)",
+        format!("{:.1} MiB", mib(rss_peak)),
+    );
+    row(
+        "resident after the capture (VmRSS)",
+        format!("{:.1} MiB", mib(rss_after)),
+    );
+    row(
+        &format!(
+            "CPU time over {:.0} s idle (utime+stime)",
+            idle_wall.as_secs_f64()
+        ),
+        format!("{:.0} ms", ms(cpu_idle)),
+    );
+    row(
+        "  as a share of one core",
+        format!(
+            "{:.3} %",
+            100.0 * cpu_idle.as_secs_f64() / idle_wall.as_secs_f64()
+        ),
+    );
+    row(
+        "trigger to registration at the stand-in",
+        format!("{:.0} ms", ms(press_to_registered)),
+    );
+    for (target, bytes) in shipped_sizes() {
+        row(
+            &format!("stripped binary, {target}"),
+            format!("{:.2} MB", bytes as f64 / 1e6),
+        );
+    }
+    let own = fs::metadata(ENROLLD).map(|m| m.len()).unwrap_or(0);
+    row(
+        "this bench's enrolld (host, bench profile)",
+        format!("{:.2} MB", own as f64 / 1e6),
+    );
+}
+
+fn row(what: &str, value: String) {
+    println!("{what:<44} {value:>14}");
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// A free loopback port: bound, read and released (the stand-in takes it a
+/// moment later; nothing else on a bench host races for it).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn start_standin(dir: &Path, token: &Path) -> (Running, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = Command::new(ENROLLD)
+        .arg("standin")
+        .args(["--listen", &addr])
+        .arg("--ca-out")
+        .arg(dir.join("ca.pem"))
+        .arg("--records")
+        .arg(dir.join("records.jsonl"))
+        .arg("--token-file")
+        .arg(token)
+        .args(["--template-id", TEMPLATE])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn enrolld standin");
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.contains("listening on") => break,
+            Some(Ok(_)) => continue,
+            _ => panic!("the stand-in ended before listening"),
+        }
+    }
+    // Keep draining its output so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (running, format!("https://{addr}"))
+}
+
+fn daemon_config(dir: &Path, url: &str, token: &Path) -> String {
+    let d = dir.display();
+    format!(
+        r#"[terminal]
+id = "bench"
+username_template = "bench-{{seq}}"
+
+[api]
+base_url = "{url}"
+template_id = "{TEMPLATE}"
+token_file = "{token}"
+ca_file = "{d}/ca.pem"
+ca_file_only = true
+
+[trigger]
+kind = "none"
+
+[indicator]
+kind = "simulated"
+record_file = "{d}/leds.jsonl"
+
+[camera]
+source = "simulated"
+width = 1920
+height = 1080
+
+[status]
+path = "{d}/status.json"
+
+[queue]
+dir = "{d}/queue"
+
+[control]
+socket = "{d}/control.sock"
+tickets_file = "{d}/tickets.json"
+"#,
+        token = token.display()
+    )
+}
+
+fn wait_ready(notify: &UnixDatagram, started: Instant, log: &Path) -> Duration {
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = notify.recv(&mut buf).unwrap_or_else(|e| {
+            panic!(
+                "no READY=1 from enrolld run ({e}); its log: {}",
+                fs::read_to_string(log).unwrap_or_default()
+            )
+        });
+        if String::from_utf8_lossy(&buf[..n])
+            .lines()
+            .any(|l| l == "READY=1")
+        {
+            return started.elapsed();
+        }
+    }
+}
+
+fn wait_registration(records: &Path, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let seen = fs::read_to_string(records).unwrap_or_default();
+        if seen.contains("\"endpoint\":\"register\"") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!(
+        "no registration within 60 s; daemon log: {}",
+        fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// A `Vm*:` line of /proc/<pid>/status, in KiB.
+fn status_kib(pid: u32, key: &str) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
+}
+
+/// utime + stime of /proc/<pid>/stat, in clock ticks. Fields counted after
+/// the `)` closing the command name, which may itself hold spaces.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("process stat");
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state); utime is field 14, stime 15.
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+fn ticks_to_duration(ticks: u64) -> Duration {
+    let hz = command_line("getconf", &["CLK_TCK"])
+        .parse()
+        .unwrap_or(100u64);
+    Duration::from_secs_f64(ticks as f64 / hz as f64)
+}
+
+fn command_line(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn machine() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")?
+                .split_once(':')
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores, {}", command_line("uname", &["-sr"]))
+}
+
+/// `(target, bytes)` pairs from target/ship/report.txt (written by
+/// .ci/ship-check.sh); empty when the ship check has not run here.
+fn shipped_sizes() -> Vec<(String, u64)> {
+    let report = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ship/report.txt");
+    let Ok(text) = fs::read_to_string(&report) else {
+        println!(
+            "(no {}: run .ci/ship-check.sh for per-target sizes)",
+            report.display()
+        );
+        return Vec::new();
+    };
+    // Lines `size <target>: <bytes> bytes (...)` (the release profile strips).
+    text.lines()
+        .filter_map(|l| {
+            let (target, rest) = l.strip_prefix("size ")?.split_once(": ")?;
+            let bytes = rest.split_whitespace().next()?.parse().ok()?;
+            Some((target.to_string(), bytes))
+        })
+        .collect()
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The latency table from a real-kernel bench guest's serial log:
+#   bash benches/latency-table.sh target/real-kernel/x86_64/serial-bench.log
+# Reads "ENROLLD-BENCH <name> <ms>..." lines (guest/bench/latency.inc) and
+# prints median/min/max per name and the ratios the issue asks for. Every
+# FAIL result of the guest is shown; the exit status is 1 if there was one.
+set -euo pipefail
+LOG=${1:?usage: latency-table.sh <serial-bench.log>}
+[ -s "$LOG" ] || { echo "no serial log at $LOG" >&2; exit 1; }
+tr -d '\r' <"$LOG" | awk '
+function median(name,   n, i, j, t, v) {
+    n = split(vals[name], v, " ")
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j-1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j-1]; v[j-1] = t }
+    count[name] = n; lo[name] = v[1]; hi[name] = v[n]
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
+$1 == "ENROLLD-BENCH" { name = $2; $1 = ""; $2 = ""; vals[name] = $0; order[++k] = name }
+$1 == "ENROLLD-RESULT" && $3 == "FAIL" { fails = fails "  " $0 "\n" }
+END {
+    printf "%-22s %7s %12s %10s %10s\n", "press -> request", "presses", "median ms", "min ms", "max ms"
+    for (i = 1; i <= k; i++) {
+        m[order[i]] = median(order[i])
+        printf "%-22s %7d %12.1f %10.1f %10.1f\n", order[i], count[order[i]], m[order[i]], lo[order[i]], hi[order[i]]
+    }
+    print ""
+    ratio("enrolld-streaming", "script", "goal <= 0.10")
+    ratio("enrolld-on-demand", "script-skip-1", "goal <= 0.50 (1 warm-up frame vs -S 1)")
+    ratio("enrolld-on-demand", "script", "")
+    if (fails != "") { printf "guest failures:\n%s", fails; exit 1 }
+}
+function ratio(a, b, goal) {
+    if (!(a in m) || !(b in m) || m[b] == 0) { printf "%s / %s: not measured\n", a, b; return }
+    printf "%-40s %6.3f  %s\n", a " / " b " (medians)", m[a] / m[b], goal
+}'
