@@ -464,6 +464,40 @@ pub(crate) fn parse_json_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) ->
     serde_json::from_slice(bytes).map_err(|e| format!("is not valid JSON ({e})"))
 }
 
+impl Outcome {
+    /// One outcome of each class, in the order of the enum (for tests here
+    /// and in the daemon, which must agree with every class).
+    #[cfg(test)]
+    pub(crate) fn one_of_each() -> Vec<Outcome> {
+        vec![
+            Outcome::Registered {
+                face_id: "f".into(),
+                associated_verification_id: None,
+                image_url: None,
+                timestamp: None,
+            },
+            Outcome::AlreadyRegistered {
+                message: "m".into(),
+            },
+            Outcome::Retake {
+                quality: FaceQuality::NoFace,
+            },
+            Outcome::Rejected {
+                status: 200,
+                message: "m".into(),
+            },
+            Outcome::Unauthorized { status: 401 },
+            Outcome::RateLimited {
+                retry_after_s: None,
+            },
+            Outcome::ServerError { status: 500 },
+            Outcome::BadResponse { reason: "r".into() },
+            Outcome::NotSent { reason: "r".into() },
+            Outcome::UnknownDelivery { reason: "r".into() },
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -657,32 +691,7 @@ mod tests {
 
     #[test]
     fn codes_exit_statuses_and_resend_rules() {
-        let all = [
-            Outcome::Registered {
-                face_id: "f".into(),
-                associated_verification_id: None,
-                image_url: None,
-                timestamp: None,
-            },
-            Outcome::AlreadyRegistered {
-                message: "m".into(),
-            },
-            Outcome::Retake {
-                quality: FaceQuality::NoFace,
-            },
-            Outcome::Rejected {
-                status: 200,
-                message: "m".into(),
-            },
-            Outcome::Unauthorized { status: 401 },
-            Outcome::RateLimited {
-                retry_after_s: None,
-            },
-            Outcome::ServerError { status: 500 },
-            Outcome::BadResponse { reason: "r".into() },
-            Outcome::NotSent { reason: "r".into() },
-            Outcome::UnknownDelivery { reason: "r".into() },
-        ];
+        let all = Outcome::one_of_each();
         let mut exits: Vec<i32> = all.iter().map(Outcome::exit_code).collect();
         assert_eq!(&exits[..2], &[0, 0]);
         exits.dedup();

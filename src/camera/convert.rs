@@ -121,12 +121,19 @@ pub fn to_i420(frame: &Frame) -> Result<I420, ConvertError> {
     Ok(out)
 }
 
-/// De-interleaves YUYV, averaging the chroma of each pair of lines. Written
-/// out rather than taken from `yuvutils-rs`: its 0.8 `yuyv422_to_yuv420`
-/// leaves the last 8 chroma columns unwritten (a green bar on the right edge;
-/// `tests/camera_convert.rs` fails with it). This loop auto-vectorises.
-fn yuyv_to_i420(frame: &Frame, out: &mut I420) {
+/// Walks a packed frame two lines and two pixels at a time: the 2x2 block
+/// that shares one chroma sample in I420. `block(top, bottom)` gets the
+/// block's `bytes` from each of the two lines and returns the top and bottom
+/// luma pairs and the block's U and V (the closure is inlined into each
+/// caller's loop).
+fn per_2x2_block(
+    frame: &Frame,
+    out: &mut I420,
+    bytes: usize,
+    block: impl Fn(&[u8], &[u8]) -> ([u8; 2], [u8; 2], u8, u8),
+) {
     let (w, stride) = (frame.width as usize, frame.stride);
+    let line = bytes / 2 * w;
     let cw = out.chroma_width();
     let rows = out
         .y
@@ -136,21 +143,36 @@ fn yuyv_to_i420(frame: &Frame, out: &mut I420) {
         .zip(frame.data.chunks(2 * stride));
     for (((y, u), v), src) in rows {
         let (y0, y1) = y.split_at_mut(w);
-        let (s0, s1) = (&src[..2 * w], &src[stride..stride + 2 * w]);
-        let groups = s0
-            .chunks_exact(4)
-            .zip(s1.chunks_exact(4))
+        let (s0, s1) = (&src[..line], &src[stride..stride + line]);
+        let blocks = s0
+            .chunks_exact(bytes)
+            .zip(s1.chunks_exact(bytes))
             .zip(y0.chunks_exact_mut(2).zip(y1.chunks_exact_mut(2)))
             .zip(u.iter_mut().zip(v.iter_mut()));
-        for (((a, b), (ya, yb)), (u, v)) in groups {
-            ya[0] = a[0];
-            ya[1] = a[2];
-            yb[0] = b[0];
-            yb[1] = b[2];
-            *u = ((u16::from(a[1]) + u16::from(b[1]) + 1) >> 1) as u8;
-            *v = ((u16::from(a[3]) + u16::from(b[3]) + 1) >> 1) as u8;
+        for (((a, b), (ya, yb)), (u, v)) in blocks {
+            let (top, bottom, cu, cv) = block(a, b);
+            ya.copy_from_slice(&top);
+            yb.copy_from_slice(&bottom);
+            *u = cu;
+            *v = cv;
         }
     }
+}
+
+/// De-interleaves YUYV, averaging the chroma of each pair of lines. Written
+/// out rather than taken from `yuvutils-rs`: its 0.8 `yuyv422_to_yuv420`
+/// leaves the last 8 chroma columns unwritten (a green bar on the right edge;
+/// `tests/camera_convert.rs` fails with it).
+fn yuyv_to_i420(frame: &Frame, out: &mut I420) {
+    let mean = |a: u8, b: u8| ((u16::from(a) + u16::from(b) + 1) >> 1) as u8;
+    per_2x2_block(frame, out, 4, |a, b| {
+        (
+            [a[0], a[2]],
+            [b[0], b[2]],
+            mean(a[1], b[1]),
+            mean(a[3], b[3]),
+        )
+    });
 }
 
 /// Full-range BT.601 (the JFIF definition) in fixed point, 16 fraction bits;
@@ -164,8 +186,6 @@ fn rgb24_to_i420(frame: &Frame, out: &mut I420) {
     const Y: [i32; 3] = [19_595, 38_470, 7_471];
     const CB: [i32; 3] = [-11_058, -21_710, 32_768];
     const CR: [i32; 3] = [32_768, -27_439, -5_329];
-    let (w, stride) = (frame.width as usize, frame.stride);
-    let cw = out.chroma_width();
     let dot = |k: &[i32; 3], p: &[i32; 3]| k[0] * p[0] + k[1] * p[1] + k[2] * p[2];
     let luma = |p: &[u8]| {
         let v = dot(&Y, &[i32::from(p[0]), i32::from(p[1]), i32::from(p[2])]);
@@ -175,32 +195,17 @@ fn rgb24_to_i420(frame: &Frame, out: &mut I420) {
     let chroma = |k: &[i32; 3], sum: &[i32; 3]| {
         ((dot(k, sum) + (128 << 18) + (1 << 17)) >> 18).clamp(0, 255) as u8
     };
-    let rows = out
-        .y
-        .chunks_exact_mut(2 * w)
-        .zip(out.u.chunks_exact_mut(cw))
-        .zip(out.v.chunks_exact_mut(cw))
-        .zip(frame.data.chunks(2 * stride));
-    for (((y, u), v), src) in rows {
-        let (y0, y1) = y.split_at_mut(w);
-        let (s0, s1) = (&src[..3 * w], &src[stride..stride + 3 * w]);
-        let blocks = s0
-            .chunks_exact(6)
-            .zip(s1.chunks_exact(6))
-            .zip(y0.chunks_exact_mut(2).zip(y1.chunks_exact_mut(2)))
-            .zip(u.iter_mut().zip(v.iter_mut()));
-        for (((a, b), (ya, yb)), (u, v)) in blocks {
-            ya[0] = luma(&a[..3]);
-            ya[1] = luma(&a[3..]);
-            yb[0] = luma(&b[..3]);
-            yb[1] = luma(&b[3..]);
-            let sum: [i32; 3] = std::array::from_fn(|c| {
-                i32::from(a[c]) + i32::from(a[3 + c]) + i32::from(b[c]) + i32::from(b[3 + c])
-            });
-            *u = chroma(&CB, &sum);
-            *v = chroma(&CR, &sum);
-        }
-    }
+    per_2x2_block(frame, out, 6, |a, b| {
+        let sum: [i32; 3] = std::array::from_fn(|c| {
+            i32::from(a[c]) + i32::from(a[3 + c]) + i32::from(b[c]) + i32::from(b[3 + c])
+        });
+        (
+            [luma(&a[..3]), luma(&a[3..])],
+            [luma(&b[..3]), luma(&b[3..])],
+            chroma(&CB, &sum),
+            chroma(&CR, &sum),
+        )
+    });
 }
 
 fn nv12_to_i420(frame: &Frame, out: &mut I420) {

@@ -118,32 +118,7 @@ mod tests {
 
     #[test]
     fn every_client_outcome_maps_to_the_same_code() {
-        let all = [
-            Outcome::Registered {
-                face_id: "f".into(),
-                associated_verification_id: None,
-                image_url: None,
-                timestamp: None,
-            },
-            Outcome::AlreadyRegistered {
-                message: "m".into(),
-            },
-            Outcome::Retake {
-                quality: crate::api::FaceQuality::NoFace,
-            },
-            Outcome::Rejected {
-                status: 200,
-                message: "m".into(),
-            },
-            Outcome::Unauthorized { status: 401 },
-            Outcome::RateLimited {
-                retry_after_s: Some(3),
-            },
-            Outcome::ServerError { status: 503 },
-            Outcome::BadResponse { reason: "r".into() },
-            Outcome::NotSent { reason: "r".into() },
-            Outcome::UnknownDelivery { reason: "r".into() },
-        ];
+        let all = Outcome::one_of_each();
         for o in &all {
             assert_eq!(to_machine(o).code(), o.code());
             // What the client may resend is exactly what the machine retries.
