@@ -9,12 +9,24 @@
 #    (tests/real_kernel/run.sh with RK_SCENARIOS=bench): enrolld on-demand and
 #    streaming, and the shell-script terminal (gpiomon + fswebcam + base64 + curl)
 #    without and with one skipped frame; median/min/max and the ratios.
-# Needs what the real-kernel tests need plus the Debian packages gpiod, fswebcam
-# and curl on the host (their binaries and libraries are copied into the guest).
+# Installs what it needs: the real-kernel tests' prerequisites plus the Debian
+# packages gpiod, fswebcam and curl on the host (their binaries and libraries
+# are copied into the guest).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ARCH=${1:-x86_64}
 cd "$REPO"
+
+bash .ci/prereqs
+bash .ci/real-kernel-prereqs.sh
+missing=()
+for p in gpiod fswebcam curl; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
 
 echo "== benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 echo

@@ -479,27 +479,14 @@ impl Daemon {
     }
 
     fn put_back_ticket(&mut self, attempt: u64) {
-        let Some(a) = self.current.as_mut().filter(|a| a.id == attempt) else {
-            return;
-        };
-        if a.from_ticket && !a.ticket_settled {
-            a.ticket_settled = true;
-            if let Err(e) = self.tickets.put_back() {
-                log::error!("could not put the ticket back: {e}");
-            }
+        if let Some(a) = self.current.as_mut().filter(|a| a.id == attempt) {
+            put_back(&mut self.tickets, a);
         }
     }
 
     fn record_unknown(&mut self, attempt: u64) {
         if let Some(a) = self.current.as_ref().filter(|a| a.id == attempt) {
-            log::warn!(
-                enrolld_outcome = "unknown_delivery",
-                enrolld_username = a.username.as_str(),
-                enrolld_verification_id = a.verification_id.as_deref().unwrap_or("");
-                "enrollment {attempt} for {} may or may not have reached IDMeta; not re-sent (verification id {}): check it in the dashboard",
-                a.username,
-                a.verification_id.as_deref().unwrap_or("none")
-            );
+            warn_unknown_delivery(a, "not re-sent: check it in the IDMeta dashboard");
         }
     }
 
@@ -758,20 +745,11 @@ impl Daemon {
 
     /// The grace period ran out with work still in flight.
     fn abandon(&mut self) {
-        if let Some(a) = self.current.take() {
+        if let Some(mut a) = self.current.take() {
             if a.jpeg.is_some() {
-                log::warn!(
-                    enrolld_outcome = "unknown_delivery",
-                    enrolld_username = a.username.as_str(),
-                    enrolld_verification_id = a.verification_id.as_deref().unwrap_or("");
-                    "stopping with enrollment {} for {} still in flight: it may or may not have reached IDMeta",
-                    a.id,
-                    a.username
-                );
+                warn_unknown_delivery(&a, "abandoned in flight when stopping");
             }
-            if a.from_ticket && !a.ticket_settled && self.tickets.put_back().is_err() {
-                log::error!("could not put the ticket back");
-            }
+            put_back(&mut self.tickets, &mut a);
         }
         self.exit = true;
     }
@@ -843,6 +821,31 @@ impl Daemon {
             self.status.tickets_pending
         )
     }
+}
+
+/// The person was not (knowingly) enrolled: their ticket goes back to the
+/// front, once.
+fn put_back(tickets: &mut Tickets, a: &mut Attempt) {
+    if a.from_ticket && !a.ticket_settled {
+        a.ticket_settled = true;
+        if let Err(e) = tickets.put_back() {
+            log::error!("could not put the ticket back: {e}");
+        }
+    }
+}
+
+/// An enrollment that may or may not have reached IDMeta: never re-sent,
+/// logged with its verification id for follow-up.
+fn warn_unknown_delivery(a: &Attempt, what_now: &str) {
+    log::warn!(
+        enrolld_outcome = "unknown_delivery",
+        enrolld_username = a.username.as_str(),
+        enrolld_verification_id = a.verification_id.as_deref().unwrap_or("");
+        "enrollment {} for {} may or may not have reached IDMeta (verification id {}); {what_now}",
+        a.id,
+        a.username,
+        a.verification_id.as_deref().unwrap_or("none")
+    );
 }
 
 /// What the control socket's `trigger` reports back.
