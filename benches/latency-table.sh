@@ -2,8 +2,10 @@
 # The latency table from a real-kernel bench guest's serial log:
 #   bash benches/latency-table.sh target/real-kernel/x86_64/serial-bench.log
 # Reads "ENROLLD-BENCH <name> <ms>..." lines (guest/bench/latency.inc) and
-# prints median/min/max per name and the ratios the issue asks for. Every
-# FAIL result of the guest is shown; the exit status is 1 if there was one.
+# prints median/min/max per name and the ratios the issue asks for, then the
+# "ENROLLD-STAGES <name> <stage> <ms>..." breakdown of enrolld's runs. Every
+# FAIL result of the guest is shown; the exit status is 1 if there was one
+# or if a row is missing.
 set -euo pipefail
 LOG=${1:?usage: latency-table.sh <serial-bench.log>}
 [ -s "$LOG" ] || { echo "no serial log at $LOG" >&2; exit 1; }
@@ -15,6 +17,7 @@ function median(name,   n, i, j, t, v) {
     return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 }
 $1 == "ENROLLD-BENCH" { name = $2; $1 = ""; $2 = ""; vals[name] = $0; order[++k] = name }
+$1 == "ENROLLD-STAGES" { key = $2 " " $3; $1 = ""; $2 = ""; $3 = ""; vals[key] = $0; stages[++ns] = key }
 $1 == "ENROLLD-RESULT" && $3 == "FAIL" { fails = fails "  " $0 "\n" }
 END {
     printf "%-22s %7s %12s %10s %10s\n", "press -> request", "presses", "median ms", "min ms", "max ms"
@@ -26,6 +29,14 @@ END {
     ratio("enrolld-streaming", "script", "goal <= 0.10")
     ratio("enrolld-on-demand", "script-skip-1", "goal <= 0.50 (1 warm-up frame vs -S 1)")
     ratio("enrolld-on-demand", "script", "")
+    if (ns) {
+        print ""
+        printf "%-46s %12s %10s %10s\n", "where enrolld spends it (ms per press)", "median", "min", "max"
+        for (i = 1; i <= ns; i++)
+            printf "%-46s %12.1f %10.1f %10.1f\n", stages[i], median(stages[i]), lo[stages[i]], hi[stages[i]]
+    }
+    split("enrolld-on-demand enrolld-streaming script script-skip-1", required, " ")
+    for (i in required) if (!(required[i] in m)) fails = fails "  no " required[i] " row\n"
     if (fails != "") { printf "guest failures:\n%s", fails; exit 1 }
 }
 function ratio(a, b, goal) {

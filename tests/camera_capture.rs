@@ -108,17 +108,34 @@ fn warm_up_frames_are_discarded_once_per_stream() {
     assert_eq!(control.frames(), 2 + 2 * 3);
 }
 
-#[test]
-fn streaming_skips_frames_older_than_the_request() {
+/// A streaming camera after one burst (2 warm-up + 3 frames), with three
+/// frames from long before (captured at time zero) queued in the driver.
+fn streaming_with_three_old_frames_queued() -> (Session<SimCamera>, SimControl) {
     let cfg = config(FormatChoice::Yuyv, CaptureMode::Streaming);
     let (mut cam, control) = session(&cfg);
     cam.burst().unwrap();
     control.push(&[SimEvent::Stale, SimEvent::Stale, SimEvent::Stale]);
+    (cam, control)
+}
+
+#[test]
+fn streaming_skips_frames_older_than_the_request() {
+    let (mut cam, control) = streaming_with_three_old_frames_queued();
     let before = monotonic_now();
     let frames = cam.burst().unwrap();
     assert_eq!(frames.len(), 3);
     assert!(frames.iter().all(|f| f.captured_at.unwrap() >= before));
     assert_eq!(control.frames(), 2 + 3 + 3 + 3);
+}
+
+#[test]
+fn streaming_takes_frames_from_the_press_on_not_from_the_request() {
+    // The daemon passes the press's kernel edge time: a frame that came in
+    // between the edge and the request is already the person's.
+    let (mut cam, control) = streaming_with_three_old_frames_queued();
+    let frames = cam.burst_since(Duration::ZERO).unwrap();
+    assert_eq!(frames.len(), 3);
+    assert_eq!(control.frames(), 2 + 3 + 3, "no frame skipped");
 }
 
 #[test]

@@ -60,6 +60,17 @@ fn a_press_registers_and_shows_busy_then_registered_then_off() {
     let last = &status["last_outcome"];
     assert_eq!(last["code"], "registered", "{status:#}");
     assert_eq!(last["username"], "t-1");
+    // The verification was created while the camera worked, and the
+    // registration used it.
+    assert_eq!(h.verifications_created(), 1);
+    assert_eq!(
+        last["verification_id"].as_str(),
+        reg.field("verification_id")
+    );
+    assert!(
+        last["stages_ms"]["create_verification"].is_u64(),
+        "{status:#}"
+    );
     let face = last["face_id"].as_str().expect("face id");
     assert!(
         face.starts_with(&format!("face_{:06}_", reg.seq)),
@@ -191,5 +202,30 @@ fn sighup_with_a_broken_config_keeps_the_old_one() {
         ["t-1"],
         "the old template is still in force"
     );
+    d.terminate(Duration::from_secs(15));
+}
+
+#[test]
+fn a_retake_hands_its_unused_verification_to_the_next_press() {
+    let mut h = Harness::new(Behaviour::Ok);
+    // An all-black picture: every capture is a local retake ("too dark").
+    let black = h.path("black.png");
+    image::RgbImage::new(640, 480).save(&black).unwrap();
+    h.write_config(&Knobs {
+        camera_extra: format!("simulated_image = \"{}\"\n", black.display()),
+        ..Knobs::default()
+    });
+    let d = h.start();
+    for n in 1..=3 {
+        d.press_until("retake", n);
+        d.wait_status("state idle", Duration::from_secs(10), |s| {
+            s["state"] == "idle"
+        });
+    }
+    assert!(h.registrations().is_empty(), "a retake sends no picture");
+    // The first press created a verification alongside its capture; the
+    // later ones passed that one on instead of leaving more unused on the
+    // server (whether the capture or the creation finished first).
+    assert_eq!(h.verifications_created(), 1, "{}", d.stderr());
     d.terminate(Duration::from_secs(15));
 }

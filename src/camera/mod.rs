@@ -32,6 +32,8 @@
 //! - [`pipeline`]: [`capture_jpeg`], timed per stage.
 //! - [`probe`]: device listing for `enrolld probe`.
 
+use std::time::Duration;
+
 pub mod choose;
 pub mod config;
 pub mod convert;
@@ -49,14 +51,19 @@ pub mod v4l2;
 pub use config::{CameraConfig, CaptureMode, FormatChoice, SourceKind};
 pub use error::CameraError;
 pub use frame::{Frame, PixelFormat};
-pub use pipeline::{CaptureError, Shot, StageTimings, capture_jpeg};
+pub use pipeline::{CaptureError, Shot, StageTimings, capture_jpeg, capture_jpeg_since};
 
 /// A camera as the daemon sees it. Blocking; every call is bounded in time.
 pub trait Camera: Send {
     /// Warm-up when the stream (re)starts, then `camera.burst` frames taken
-    /// after this call began. Faults are retried by reopening with backoff
-    /// before they are returned.
-    fn burst(&mut self) -> Result<Vec<Frame>, CameraError>;
+    /// after `since` (CLOCK_MONOTONIC; the press's edge when the kernel
+    /// timestamped it). Faults are retried by reopening with backoff before
+    /// they are returned.
+    fn burst_since(&mut self, since: Duration) -> Result<Vec<Frame>, CameraError>;
+    /// [`burst_since`](Camera::burst_since) this call.
+    fn burst(&mut self) -> Result<Vec<Frame>, CameraError> {
+        self.burst_since(frame::monotonic_now())
+    }
     /// The device, for messages.
     fn name(&self) -> String;
     /// Stops streaming and releases the device (streaming mode keeps it

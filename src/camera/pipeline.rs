@@ -80,17 +80,28 @@ impl CaptureError {
     }
 }
 
-/// Captures, chooses and encodes one picture. Blocking: run it on a blocking thread.
+/// Captures, chooses and encodes one picture from frames taken after this
+/// call. Blocking: run it on a blocking thread.
 pub fn capture_jpeg(
     camera: &mut dyn Camera,
     config: &CameraConfig,
     max_bytes: usize,
 ) -> Result<Shot, CaptureError> {
+    capture_jpeg_since(camera, config, max_bytes, super::frame::monotonic_now())
+}
+
+/// [`capture_jpeg`] from frames taken after `since` (CLOCK_MONOTONIC).
+pub fn capture_jpeg_since(
+    camera: &mut dyn Camera,
+    config: &CameraConfig,
+    max_bytes: usize,
+    since: Duration,
+) -> Result<Shot, CaptureError> {
     let mut timings = StageTimings::default();
     let mut encoder = Encoder::new()?;
 
     let t = Instant::now();
-    let frames = camera.burst()?;
+    let frames = camera.burst_since(since)?;
     timings.capture = t.elapsed();
 
     let t = Instant::now();

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::Camera;
 use super::config::{CameraConfig, CaptureMode};
 use super::error::CameraError;
-use super::frame::{Frame, PixelFormat, monotonic_now};
+use super::frame::{Frame, PixelFormat};
 
 /// Reopens after a fault within one capture, before the fault is reported.
 pub const REOPEN_ATTEMPTS: u32 = 3;
@@ -103,7 +103,9 @@ impl<S: FrameSource> Session<S> {
             let frame = self.source.next_frame(self.timeout)?;
             // A running stream holds frames queued before the press; they
             // show whoever stood there before. Skip them (bounded, in case
-            // the driver's clock is not the one we read).
+            // the driver's clock is not the one we read). A frame that came
+            // in between the press's edge and this call is taken: the
+            // person was already there.
             let old = frame.captured_at.is_some_and(|t| t < requested_at);
             if self.mode == CaptureMode::Streaming && old && stale < MAX_STALE_FRAMES {
                 stale += 1;
@@ -116,8 +118,7 @@ impl<S: FrameSource> Session<S> {
 }
 
 impl<S: FrameSource> Camera for Session<S> {
-    fn burst(&mut self) -> Result<Vec<Frame>, CameraError> {
-        let requested_at = monotonic_now();
+    fn burst_since(&mut self, requested_at: Duration) -> Result<Vec<Frame>, CameraError> {
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 0;
         loop {

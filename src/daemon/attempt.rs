@@ -4,18 +4,23 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::ports::Shot;
+use super::verification::Early;
 use crate::status::LastOutcome;
 
 pub(super) struct Attempt {
     pub id: u64,
     pub username: String,
     pub verification_id: Option<String>,
+    /// create-verification started at the press (when no id was known).
+    pub early: Early,
+    /// The verification id is this terminal's own (created early or the
+    /// spare), not a ticket's: if no registration uses it, the next press may.
+    pub verification_spare_able: bool,
     /// Taken from the ticket queue (so it must be finished or put back).
     pub from_ticket: bool,
     /// The ticket was already finished or put back.
     pub ticket_settled: bool,
     pub started: Instant,
-    pub edge_monotonic_ns: Option<u64>,
     /// The JPEG, once captured. Held only until the enrollment is sent or queued.
     pub jpeg: Option<Vec<u8>>,
     pub stages_ms: BTreeMap<String, u64>,
@@ -34,10 +39,11 @@ impl Attempt {
             id,
             username,
             verification_id,
+            early: Early::Idle,
+            verification_spare_able: false,
             from_ticket,
             ticket_settled: false,
             started: Instant::now(),
-            edge_monotonic_ns: None,
             jpeg: None,
             stages_ms: BTreeMap::new(),
             first_try: None,

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -147,8 +147,9 @@ struct CameraPort {
 }
 
 impl ports::Camera for CameraPort {
-    fn shoot(&mut self, max_bytes: usize) -> Result<Shot, ShotError> {
-        match camera::capture_jpeg(self.camera.as_mut(), &self.config, max_bytes) {
+    fn shoot(&mut self, max_bytes: usize, since: Option<Duration>) -> Result<Shot, ShotError> {
+        let since = since.unwrap_or_else(camera::frame::monotonic_now);
+        match camera::capture_jpeg_since(self.camera.as_mut(), &self.config, max_bytes, since) {
             Ok(shot) => {
                 let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
                 let t = &shot.timings;

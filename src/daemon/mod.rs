@@ -19,6 +19,7 @@ pub mod notify;
 pub mod ports;
 mod reports;
 pub mod submit;
+mod verification;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -32,6 +33,7 @@ use self::attempt::Attempt;
 use self::notify::Notifier;
 use self::ports::{Camera, Indicator, Press, Shot, ShotError, TriggerControl};
 use self::submit::Submission;
+use self::verification::{Early, Spare};
 use crate::api::{self, Client};
 use crate::config::Config;
 use crate::control::{self, Command, Reply};
@@ -91,6 +93,8 @@ pub(crate) enum Input {
     Control(Command, oneshot::Sender<Reply>),
     Shot(u64, Result<Shot, ShotError>),
     Submitted(u64, Submission),
+    /// An early create-verification finished: the attempt, its result, how long it took.
+    Verification(u64, Result<String, api::Outcome>, Duration),
     Enqueued(u64, Result<(), String>),
     Delivery(Report),
     CameraRecovery(Result<(), String>),
@@ -164,6 +168,8 @@ pub async fn run(
         notifier,
         current: None,
         seq: 0,
+        press_edge: None,
+        spare_verification: Spare::default(),
         exit: false,
         camera_fault: None,
         gpio_fault: None,
@@ -316,6 +322,10 @@ struct Daemon {
     current: Option<Attempt>,
     /// Enrollment sequence number, for `{seq}` in the username template.
     seq: u64,
+    /// The kernel's timestamp of the press being handled, if it has one.
+    press_edge: Option<u64>,
+    /// A verification created early for an enrollment that did not use it.
+    spare_verification: Spare,
     exit: bool,
     camera_fault: Option<String>,
     gpio_fault: Option<String>,
@@ -372,14 +382,10 @@ impl Daemon {
         if let Some(edge) = press.edge_monotonic_ns {
             log::debug!("press, edge at {edge} ns (CLOCK_MONOTONIC)");
         }
+        // For the capture this press may start (read by start_capture).
+        self.press_edge = press.edge_monotonic_ns;
         let actions = self.handle(Event::Press(who));
-        if let Some(a) = self.current.as_mut()
-            && actions
-                .iter()
-                .any(|x| matches!(x, Action::StartCapture { attempt, .. } if *attempt == a.id))
-        {
-            a.edge_monotonic_ns = press.edge_monotonic_ns;
-        }
+        self.press_edge = None;
         actions
     }
 
@@ -415,23 +421,94 @@ impl Daemon {
                 (name, None, false)
             }
         };
+        let spare = match verification_id {
+            Some(_) => None,
+            None => self.spare_verification.take(Instant::now()),
+        };
+        let spare_used = spare.is_some();
+        let verification_id = verification_id.or(spare);
         log::info!(enrolld_username = username.as_str(); "enrollment {attempt} for {username}: capturing");
-        self.current = Some(Attempt::new(
-            attempt,
-            username,
-            verification_id,
-            from_ticket,
-        ));
+        let mut a = Attempt::new(attempt, username, verification_id, from_ticket);
+        a.verification_spare_able = spare_used;
+        self.current = Some(a);
         let camera = self.camera.clone();
         let inputs = self.inputs.clone();
         let max_bytes = self.config.api.max_image_bytes;
+        let since = self.press_edge.map(Duration::from_nanos);
         tokio::task::spawn_blocking(move || {
             let result = {
                 let mut cam = camera.lock().unwrap_or_else(|p| p.into_inner());
-                cam.shoot(max_bytes)
+                cam.shoot(max_bytes, since)
             };
             let _ = inputs.blocking_send(Input::Shot(attempt, result));
         });
+        self.start_early_verification(attempt);
+    }
+
+    /// create-verification alongside the capture (see `verification`), when
+    /// the attempt has no id yet and TLS can work (a wrong clock means the
+    /// enrollment is queued, not sent).
+    fn start_early_verification(&mut self, attempt: u64) {
+        let Some(a) = self.current.as_mut().filter(|a| a.id == attempt) else {
+            return;
+        };
+        if a.verification_id.is_some()
+            || !crate::time::wall_clock_plausible(crate::time::unix_now())
+        {
+            return;
+        }
+        a.early = Early::Running {
+            submit_waiting: false,
+        };
+        let client = read_client(&self.client);
+        let inputs = self.inputs.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let result = client.create_verification();
+            let _ = inputs.blocking_send(Input::Verification(attempt, result, started.elapsed()));
+        });
+    }
+
+    fn verification_done(
+        &mut self,
+        attempt: u64,
+        result: Result<String, api::Outcome>,
+        took: Duration,
+    ) {
+        let Some(a) = self
+            .current
+            .as_mut()
+            .filter(|a| a.id == attempt && matches!(a.early, Early::Running { .. }))
+        else {
+            // The attempt ended without it (a retake, a fault): keep the id
+            // for the next press.
+            if let Ok(id) = result {
+                log::info!(
+                    enrolld_verification_id = id.as_str();
+                    "enrollment {attempt} ended before its verification was used; keeping it for the next one"
+                );
+                self.spare_verification.keep(id, Instant::now());
+            }
+            return;
+        };
+        let submit_waiting = matches!(
+            a.early,
+            Early::Running {
+                submit_waiting: true
+            }
+        );
+        a.stage("create_verification", took);
+        a.early = match result {
+            Ok(id) => {
+                a.verification_id = Some(id);
+                a.verification_spare_able = true;
+                Early::Idle
+            }
+            Err(outcome) => Early::Failed(outcome),
+        };
+        if submit_waiting {
+            self.start_submit(attempt);
+        }
     }
 
     fn start_submit(&mut self, attempt: u64) {
@@ -439,6 +516,17 @@ impl Daemon {
             return;
         };
         let Some(jpeg) = a.jpeg.clone() else { return };
+        let early_failure = match std::mem::take(&mut a.early) {
+            Early::Running { .. } => {
+                log::debug!("enrollment {attempt}: waiting for create-verification");
+                a.early = Early::Running {
+                    submit_waiting: true,
+                };
+                return;
+            }
+            Early::Failed(outcome) => Some(outcome),
+            Early::Idle => None,
+        };
         log::info!("enrollment {attempt}: submitting to IDMeta");
         let client = read_client(&self.client);
         let finalize = self.config.api.finalize;
@@ -446,13 +534,16 @@ impl Daemon {
         let verification_id = a.verification_id.clone();
         let inputs = self.inputs.clone();
         tokio::task::spawn_blocking(move || {
-            let s = submit::submit(
-                &client,
-                finalize,
-                &jpeg,
-                &username,
-                verification_id.as_deref(),
-            );
+            let s = match early_failure {
+                Some(outcome) => submit::create_failed(outcome),
+                None => submit::submit(
+                    &client,
+                    finalize,
+                    &jpeg,
+                    &username,
+                    verification_id.as_deref(),
+                ),
+            };
             let _ = inputs.blocking_send(Input::Submitted(attempt, s));
         });
     }
@@ -508,6 +599,9 @@ impl Daemon {
             }
             Input::Shot(attempt, result) => self.shot(attempt, result),
             Input::Submitted(attempt, submission) => self.submitted(attempt, submission),
+            Input::Verification(attempt, result, took) => {
+                self.verification_done(attempt, result, took)
+            }
             Input::Enqueued(attempt, result) => self.enqueued(attempt, result),
             Input::Delivery(report) => {
                 reports::log_delivery(&report, &mut self.status);
@@ -544,16 +638,37 @@ impl Daemon {
                     clock_plausible,
                 });
             }
-            Err(ShotError::Retake(why)) => {
+            Err(e) => {
+                self.keep_unused_verification(attempt);
+                self.shot_failed(attempt, e);
+            }
+        }
+    }
+
+    /// The capture failed, so nothing will be registered under the attempt's
+    /// own verification id: the next press uses it (see `verification`).
+    fn keep_unused_verification(&mut self, attempt: u64) {
+        if let Some(a) = self.current.as_mut().filter(|a| a.id == attempt)
+            && a.verification_spare_able
+            && let Some(id) = a.verification_id.take()
+        {
+            a.verification_spare_able = false;
+            self.spare_verification.keep(id, Instant::now());
+        }
+    }
+
+    fn shot_failed(&mut self, attempt: u64, error: ShotError) {
+        match error {
+            ShotError::Retake(why) => {
                 self.handle(Event::CaptureRetake { attempt });
                 self.conclude(attempt, "retake", &format!("retake: {why}"), None);
             }
-            Err(ShotError::Failed(why)) => {
+            ShotError::Failed(why) => {
                 log::error!("capture failed: {why}");
                 self.handle(Event::CaptureFailed { attempt });
                 self.conclude(attempt, "capture_failed", &why, None);
             }
-            Err(ShotError::Fault(why)) => {
+            ShotError::Fault(why) => {
                 log::error!("camera fault: {why}");
                 self.raise_fault(Component::Camera, why.clone());
                 self.handle(Event::CaptureFailed { attempt });
@@ -776,6 +891,8 @@ impl Daemon {
                 *self.client.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(client);
                 self.config.api = new.api;
                 self.config.terminal = new.terminal;
+                // Created under the old template id, perhaps.
+                self.spare_verification.clear();
                 if needs_restart.is_empty() {
                     log::info!("SIGHUP: configuration reloaded");
                 } else {

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use crate::machine::Pattern;
 
@@ -38,8 +39,9 @@ pub enum ShotError {
 
 /// The camera as the daemon sees it. Blocking: called on a blocking thread.
 pub trait Camera: Send + 'static {
-    /// Warm-up, burst, frame choice and encoding under `max_bytes`.
-    fn shoot(&mut self, max_bytes: usize) -> Result<Shot, ShotError>;
+    /// Warm-up, burst, frame choice and encoding under `max_bytes`, from
+    /// frames taken after `since` (CLOCK_MONOTONIC; `None`: after this call).
+    fn shoot(&mut self, max_bytes: usize, since: Option<Duration>) -> Result<Shot, ShotError>;
     /// While in fault: try to reopen the device. `Ok` clears the fault.
     fn recover(&mut self) -> Result<(), String>;
 }

@@ -30,9 +30,8 @@ pub fn submit(
             Ok(id) => id,
             Err(outcome) => {
                 return Submission {
-                    outcome: registration_never_sent(outcome),
-                    verification_id: None,
                     elapsed: started.elapsed(),
+                    ..create_failed(outcome)
                 };
             }
         },
@@ -56,6 +55,16 @@ pub fn submit(
         outcome,
         verification_id: Some(verification_id),
         elapsed: started.elapsed(),
+    }
+}
+
+/// The submission when create-verification already failed (started at the
+/// press, see `daemon::verification`): the registration is not sent.
+pub fn create_failed(create_outcome: Outcome) -> Submission {
+    Submission {
+        outcome: registration_never_sent(create_outcome),
+        verification_id: None,
+        elapsed: Duration::ZERO,
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Knobs {
     pub request_timeout_ms: u64,
     /// Appended verbatim to `[terminal]` (to break the file on purpose).
     pub terminal_extra: String,
+    /// Appended verbatim to `[camera]`.
+    pub camera_extra: String,
 }
 
 impl Default for Knobs {
@@ -42,6 +44,7 @@ impl Default for Knobs {
             backoff_max_ms: 300,
             request_timeout_ms: 5_000,
             terminal_extra: String::new(),
+            camera_extra: String::new(),
         }
     }
 }
@@ -121,7 +124,7 @@ record_file = "{d}/leds.jsonl"
 source = "simulated"
 width = 640
 height = 480
-
+{camera_extra}
 [status]
 path = "{d}/status.json"
 
@@ -137,6 +140,7 @@ socket = "{d}/control.sock"
 tickets_file = "{d}/tickets.json"
 "#,
             extra = k.terminal_extra,
+            camera_extra = k.camera_extra,
             url = self.standin.url(),
             rt = k.request_timeout_ms,
             me = k.max_entries,
@@ -192,6 +196,15 @@ tickets_file = "{d}/tickets.json"
             .into_iter()
             .filter(|r| r.endpoint == Some(Endpoint::Register))
             .collect()
+    }
+
+    /// create-verification requests the stand-in received.
+    pub fn verifications_created(&self) -> usize {
+        self.standin
+            .records()
+            .iter()
+            .filter(|r| r.endpoint == Some(Endpoint::CreateVerification))
+            .count()
     }
 
     /// Usernames of the registrations, in arrival order.

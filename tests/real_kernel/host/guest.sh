@@ -46,7 +46,10 @@ pack_initramfs() {
     # RK_SCENARIOS=bench packs the benchmarks (guest/bench/) instead of the
     # test scenarios; init runs whichever *.sh it finds in the same place.
     cp "$HERE/guest/${RK_SCENARIOS:-scenarios}"/* "$t/scenarios/"
-    [ "${RK_SCENARIOS:-scenarios}" != bench ] || pack_bench_tools "$stage"
+    if [ "${RK_SCENARIOS:-scenarios}" = bench ]; then
+        pack_bench_tools "$stage"
+        echo "RK_BENCH_PRESSES=${RK_BENCH_PRESSES:-20}" >"$t/bench.env"
+    fi
     cp "$HERE/guest/enrolld.toml" "$stage/etc/enrolld/"
     cp "$HERE/guest/token" "$stage/etc/enrolld/"
     chmod 600 "$stage/etc/enrolld/token"

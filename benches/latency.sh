@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Press-to-request latency in the real-kernel QEMU guest (issue 7):
+#   bash benches/latency.sh [x86_64|aarch64]     (default x86_64)
+#
+# enrolld on-demand and streaming, and the shell-script terminal (gpiomon +
+# fswebcam + base64 + curl) without and with one skipped frame, all in one
+# guest run; prints median/min/max, the ratios, and where enrolld's time went.
+# RK_BENCH_PRESSES (default 20) sets the presses per row; CI runs it once with 2.
+# Installs what it needs: the real-kernel tests' prerequisites plus the Debian
+# packages gpiod, fswebcam and curl on the host (their binaries and libraries
+# are copied into the guest). Exit status 1 if a row is missing or failed.
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ARCH=${1:-x86_64}
+cd "$REPO"
+
+bash .ci/prereqs
+bash .ci/real-kernel-prereqs.sh
+missing=()
+for p in gpiod fswebcam curl; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+export RK_SCENARIOS=bench RK_BOOT_TIMEOUT=${RK_BOOT_TIMEOUT:-1800}
+export RK_BENCH_PRESSES=${RK_BENCH_PRESSES:-20}
+bash tests/real_kernel/run.sh "$ARCH"
+LOG=${RK_CACHE:-$REPO/target/real-kernel}/$ARCH/serial-bench.log
+bash "$REPO/benches/latency-table.sh" "$LOG"
