@@ -20,7 +20,7 @@ $1 == "ENROLLD-BENCH" { name = $2; $1 = ""; $2 = ""; vals[name] = $0; order[++k]
 $1 == "ENROLLD-STAGES" { key = $2 " " $3; $1 = ""; $2 = ""; $3 = ""; vals[key] = $0; stages[++ns] = key }
 $1 == "ENROLLD-RESULT" && $3 == "FAIL" { fails = fails "  " $0 "\n" }
 END {
-    printf "%-22s %7s %12s %10s %10s\n", "press -> request", "presses", "median ms", "min ms", "max ms"
+    printf "%-22s %7s %12s %10s %10s\n", "pull -> request", "presses", "median ms", "min ms", "max ms"
     for (i = 1; i <= k; i++) {
         m[order[i]] = median(order[i])
         printf "%-22s %7d %12.1f %10.1f %10.1f\n", order[i], count[order[i]], m[order[i]], lo[order[i]], hi[order[i]]

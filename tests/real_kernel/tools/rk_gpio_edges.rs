@@ -10,6 +10,13 @@
 //! requested (output driven active), then one `EDGE rising|falling` per event,
 //! then `DONE` after `<edges>` events; exits 1 with `TIMEOUT` if 20 s pass
 //! without an event.
+//!
+//!     rk-gpio-edges pull <gpio-sim pull attribute> pull-up|pull-down
+//!
+//! For the latency benchmarks: prints the CLOCK_MONOTONIC time in ns, then
+//! writes the pull (the simulated outside world moving the line). That is the
+//! press's start for every contender, whatever debounce its reader applies
+//! (the kernel timestamps a debounced event when the debounce ends).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -20,6 +27,17 @@ use gpiocdev::request::Request;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    if let [_, cmd, attr, pull] = args.as_slice()
+        && cmd == "pull"
+    {
+        return match pull_timed(attr, pull) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("rk-gpio-edges pull: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let [_, input, output, edges] = args.as_slice() else {
         eprintln!("usage: rk-gpio-edges <input-line> <output-line> <edges>");
         return ExitCode::from(2);
@@ -82,5 +100,21 @@ fn run(input: &str, output: &str, edges: usize) -> Result<(), String> {
         say(&mut stdout, format!("EDGE {kind}"));
     }
     say(&mut stdout, "DONE".into());
+    Ok(())
+}
+
+fn pull_timed(attr: &str, pull: &str) -> Result<(), String> {
+    if pull != "pull-up" && pull != "pull-down" {
+        return Err(format!("pull must be pull-up or pull-down, not {pull:?}"));
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(attr)
+        .map_err(|e| format!("{attr}: {e}"))?;
+    // Opened first, so only the write itself lies between the time and the edge.
+    let at = enrolld::gpio::monotonic_ns();
+    file.write_all(pull.as_bytes())
+        .map_err(|e| format!("{attr}: {e}"))?;
+    println!("{at}");
     Ok(())
 }
