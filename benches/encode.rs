@@ -3,12 +3,15 @@
 //! run, interleaved round by round so a noisy shared machine slows every row
 //! alike. Ratios are the result; absolute times only describe this machine.
 //!
-//! Run: `cargo bench --bench encode` (release profile). Target: 1280x720
-//! YUYV -> JPEG at most 1.25x the reference.
+//! Besides the conversion and encoding: the MJPEG passthrough check, the
+//! frame score, and building the registration body (base64 + JSON) from the
+//! JPEG. Run: `cargo bench --bench encode` (release profile). Target:
+//! 1280x720 YUYV -> JPEG at most 1.25x the reference.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use enrolld::api::client::registration_body;
 use enrolld::camera::convert::to_i420;
 use enrolld::camera::encode::{EncodeSettings, Encoder};
 use enrolld::camera::pipeline::score_frame;
@@ -46,10 +49,15 @@ fn settings() -> EncodeSettings {
 }
 
 fn frame_to_jpeg(frame: Frame) -> impl FnMut() -> usize {
+    let mut to_jpeg = frame_to_jpeg_bytes(frame);
+    move || to_jpeg().len()
+}
+
+fn frame_to_jpeg_bytes(frame: Frame) -> impl FnMut() -> Vec<u8> {
     let mut enc = Encoder::new().unwrap();
     move || {
         let i420 = to_i420(black_box(&frame)).unwrap();
-        enc.encode_i420(&i420, &settings()).unwrap().bytes.len()
+        enc.encode_i420(&i420, &settings()).unwrap().bytes
     }
 }
 
@@ -66,6 +74,11 @@ fn cases(w: u32, h: u32) -> Vec<Case> {
     let mut score_enc = Encoder::new().unwrap();
     let yuyv_for_score = yuyv.clone();
     let picture_for_image = picture.clone();
+    // The JPEG the registration would carry: the frame encoded as enrolld does.
+    let jpeg_for_body = {
+        let mut to_jpeg = frame_to_jpeg_bytes(yuyv.clone());
+        to_jpeg()
+    };
     vec![
         // The reference must stay first: ratios divide by it.
         case(
@@ -100,6 +113,12 @@ fn cases(w: u32, h: u32) -> Vec<Case> {
             let s = score_frame(&mut score_enc, black_box(&yuyv_for_score)).unwrap();
             s.sharpness as usize
         }),
+        case(
+            "enrolld request body: base64 + JSON of that JPEG",
+            move || {
+                registration_body(black_box(&jpeg_for_body), "ann", "template-1", "verif-1").len()
+            },
+        ),
         case("image crate JpegEncoder, packed RGB", move || {
             let mut out = Vec::new();
             image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, QUALITY)

@@ -69,16 +69,7 @@ impl Client {
 
     /// `POST biometricsregistration` with one JPEG.
     pub fn register(&self, jpeg: &[u8], username: &str, verification_id: &str) -> Outcome {
-        let mut image = String::with_capacity(JPEG_DATA_URI_PREFIX.len() + jpeg.len() * 4 / 3 + 4);
-        image.push_str(JPEG_DATA_URI_PREFIX);
-        base64::engine::general_purpose::STANDARD.encode_string(jpeg, &mut image);
-        let body = to_json(&RegistrationRequest {
-            image: &image,
-            username,
-            template_id: &self.template_id,
-            verification_id,
-        });
-        drop(image);
+        let body = registration_body(jpeg, username, &self.template_id, verification_id);
         let outcome = match self.post_json(REGISTRATION_PATH, body) {
             Ok(answer) => classify_registration(&answer),
             Err(outcome) => outcome,
@@ -166,6 +157,25 @@ impl Client {
         value.set_sensitive(true);
         value
     }
+}
+
+/// The registration's JSON body for one JPEG (`image` as a base64 data URI).
+/// Public for the request-body benchmark.
+pub fn registration_body(
+    jpeg: &[u8],
+    username: &str,
+    template_id: &str,
+    verification_id: &str,
+) -> Vec<u8> {
+    let mut image = String::with_capacity(JPEG_DATA_URI_PREFIX.len() + jpeg.len() * 4 / 3 + 4);
+    image.push_str(JPEG_DATA_URI_PREFIX);
+    base64::engine::general_purpose::STANDARD.encode_string(jpeg, &mut image);
+    to_json(&RegistrationRequest {
+        image: &image,
+        username,
+        template_id,
+        verification_id,
+    })
 }
 
 fn to_json(value: &impl Serialize) -> Vec<u8> {
