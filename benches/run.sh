@@ -3,8 +3,9 @@
 #   bash benches/run.sh [x86_64|aarch64]     (default x86_64)
 #
 # 1. the encoder against libjpeg-turbo (cargo bench --bench encode);
-# 2. footprint of `enrolld run` on simulated hardware (cargo bench --bench footprint;
-#    FOOTPRINT_IDLE_SECS=60 by default);
+# 2. the board builds (.ci/ship-check.sh: stripped sizes per target), then the
+#    footprint of `enrolld run` on simulated hardware (cargo bench --bench footprint;
+#    FOOTPRINT_IDLE_SECS=60 by default), which prints those sizes too;
 # 3. press-to-request latency in the real-kernel QEMU guest (benches/latency.sh):
 #    enrolld on-demand and streaming, and the shell-script terminal (gpiomon +
 #    fswebcam + base64 + curl) without and with one skipped frame; median/min/max,
@@ -20,6 +21,9 @@ echo "== benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /
 echo
 echo "== encoder (cargo bench --bench encode)"
 cargo bench --quiet --bench encode
+echo
+echo "== board binaries (bash .ci/ship-check.sh; the footprint bench reads its sizes)"
+bash .ci/ship-check.sh
 echo
 echo "== footprint (cargo bench --bench footprint)"
 cargo bench --quiet --bench footprint
