@@ -13,7 +13,7 @@ use crate::gpio;
 
 #[derive(Debug, clap::Args)]
 pub struct ProbeArgs {
-    /// After listing, watch the configured [trigger] and [indicator]: print each
+    /// After listing, watch the configured `[trigger]` and `[indicator]`: print each
     /// trigger event and light the LEDs ("registered") for it, until Ctrl-C or
     /// SIGTERM. The LEDs are off when it exits.
     #[arg(long)]

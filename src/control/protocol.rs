@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::tickets::Ticket;
 
-/// A request as the client sends it (the server reads [`Wire`] and checks it).
+/// A request as the client sends it (the server reads `Wire` and checks it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Request {

@@ -3,14 +3,18 @@
 //! Everything that decides lives in [`crate::machine`] (pure, tested
 //! exhaustively); this module only carries out its actions. The loop itself
 //! never blocks: captures and HTTPS calls run on blocking threads and come
-//! back as [`Input`]s, so presses, control commands, signals and the watchdog
+//! back as `Input`s, so presses, control commands, signals and the watchdog
 //! are always served.
 //!
 //! ```text
 //! press ─► machine ─► StartCapture ─► camera (blocking) ─► CaptureDone ─► Submit
 //!   ─► IDMeta (blocking) ─► SubmitOutcome ─► result state, LED, status file
 //!                                   └─ resendable ─► Enqueue ─► delivery worker
+//!          └─ (no verification id yet) create-verification (blocking) ─► Verification
 //! ```
+//!
+//! The create-verification call runs beside the capture (see `verification.rs`);
+//! a Submit that comes first waits for it.
 
 mod attempt;
 mod bridge;

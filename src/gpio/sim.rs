@@ -1,7 +1,7 @@
 //! Simulated trigger line and LEDs for the demo and for tests.
 //!
 //! The simulated trigger is not a shortcut around the logic: a [`SimLine`]
-//! is an [`EdgeSource`] behind the very same thread and rules as a real line,
+//! is an `EdgeSource` behind the very same thread and rules as a real line,
 //! so debounce, cooldown and presence behave exactly as on a terminal (the
 //! line has no kernel, so the debounce is always the software one). To push a
 //! ready-made event instead (control socket), send

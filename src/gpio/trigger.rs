@@ -102,7 +102,7 @@ pub(crate) struct Opened {
 }
 
 /// The running trigger. Dropping it stops the thread and releases the line
-/// (waiting up to [`MAX_WAIT`] for the thread to notice).
+/// (waiting up to `MAX_WAIT` for the thread to notice).
 pub struct TriggerHandle {
     inner: Option<Running>,
     health: watch::Receiver<TriggerHealth>,
