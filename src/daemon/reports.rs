@@ -35,11 +35,11 @@ pub(super) fn log_delivery(report: &Report, status: &mut Status) {
         Report::Delivered { id, outcome } => {
             status.count(outcome.code());
             status.count("delivered_from_queue");
-            log::info!(enrolld_outcome = outcome.code(); "queued enrollment {id:?} delivered: {}", outcome.code());
+            log::info!(enrolld_outcome = outcome.code(); "{id} delivered: {}", outcome.code());
         }
         Report::Refused { id, outcome } => {
             status.count(outcome.code());
-            log::warn!(enrolld_outcome = outcome.code(); "queued enrollment {id:?} refused by IDMeta ({}); removed", outcome.code());
+            log::warn!(enrolld_outcome = outcome.code(); "{id} refused by IDMeta ({}); removed", outcome.code());
         }
         Report::Retrying {
             id,
@@ -47,7 +47,7 @@ pub(super) fn log_delivery(report: &Report, status: &mut Status) {
             failures,
             delay,
         } => log::info!(
-            "queued enrollment {id:?} not delivered ({}), attempt {failures}; next try in {} s",
+            "{id} not delivered ({}), attempt {failures}; next try in {} s",
             outcome.code(),
             delay.as_secs()
         ),
@@ -64,7 +64,10 @@ pub(super) fn log_delivery(report: &Report, status: &mut Status) {
         Report::Expired(e) => {
             status.count("expired");
             log::warn!(
-                "queued enrollment {e:?} expired unsent (older than queue.max_age_secs); deleted"
+                enrolld_verification_id = e.verification_id.as_deref().unwrap_or("");
+                "{} expired unsent after {} s (older than queue.max_age_secs); deleted",
+                e.id,
+                e.age.as_secs()
             );
         }
         Report::Corrupt { reason } => {
