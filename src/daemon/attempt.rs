@@ -13,9 +13,10 @@ pub(super) struct Attempt {
     pub verification_id: Option<String>,
     /// create-verification started at the press (when no id was known).
     pub early: Early,
-    /// The verification id is this terminal's own (created early or the
-    /// spare), not a ticket's: if no registration uses it, the next press may.
-    pub verification_spare_able: bool,
+    /// No ticket brought a verification id, so the one held (the spare, or
+    /// one created early) is the terminal's own: if no registration uses it,
+    /// the next press may.
+    pub verification_is_own: bool,
     /// Taken from the ticket queue (so it must be finished or put back).
     pub from_ticket: bool,
     /// The ticket was already finished or put back.
@@ -40,7 +41,7 @@ impl Attempt {
             username,
             verification_id,
             early: Early::Idle,
-            verification_spare_able: false,
+            verification_is_own: false,
             from_ticket,
             ticket_settled: false,
             started: Instant::now(),

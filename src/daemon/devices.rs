@@ -151,7 +151,7 @@ impl ports::Camera for CameraPort {
         let since = since.unwrap_or_else(camera::frame::monotonic_now);
         match camera::capture_jpeg_since(self.camera.as_mut(), &self.config, max_bytes, since) {
             Ok(shot) => {
-                let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+                let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
                 let t = &shot.timings;
                 Ok(Shot {
                     width: shot.width,

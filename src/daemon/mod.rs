@@ -425,15 +425,14 @@ impl Daemon {
                 (name, None, false)
             }
         };
-        let spare = match verification_id {
-            Some(_) => None,
-            None => self.spare_verification.take(Instant::now()),
-        };
-        let spare_used = spare.is_some();
-        let verification_id = verification_id.or(spare);
+        // An id the ticket brought stays the ticket's; any other (the spare,
+        // or one created early) is the terminal's own.
+        let own_verification = verification_id.is_none();
+        let verification_id =
+            verification_id.or_else(|| self.spare_verification.take(Instant::now()));
         log::info!(enrolld_username = username.as_str(); "enrollment {attempt} for {username}: capturing");
         let mut a = Attempt::new(attempt, username, verification_id, from_ticket);
-        a.verification_spare_able = spare_used;
+        a.verification_is_own = own_verification;
         self.current = Some(a);
         let camera = self.camera.clone();
         let inputs = self.inputs.clone();
@@ -505,7 +504,6 @@ impl Daemon {
         a.early = match result {
             Ok(id) => {
                 a.verification_id = Some(id);
-                a.verification_spare_able = true;
                 Early::Idle
             }
             Err(outcome) => Early::Failed(outcome),
@@ -653,10 +651,9 @@ impl Daemon {
     /// own verification id: the next press uses it (see `verification`).
     fn keep_unused_verification(&mut self, attempt: u64) {
         if let Some(a) = self.current.as_mut().filter(|a| a.id == attempt)
-            && a.verification_spare_able
+            && a.verification_is_own
             && let Some(id) = a.verification_id.take()
         {
-            a.verification_spare_able = false;
             self.spare_verification.keep(id, Instant::now());
         }
     }
