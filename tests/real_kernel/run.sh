@@ -67,6 +67,7 @@ esac
 HOSTARCH=$(dpkg --print-architecture 2>/dev/null || echo none)
 OUT=$RK_CACHE/$ARCH
 
+. "$HERE/host/kernel-pick.sh"
 . "$HERE/host/fetch.sh"
 . "$HERE/host/build.sh"
 . "$HERE/host/guest.sh"

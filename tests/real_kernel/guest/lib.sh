@@ -148,28 +148,102 @@ set_presence() {
     case $1 in 1) drive_line presence high ;; 0) drive_line presence low ;; *) return 1 ;; esac
 }
 
-# sample_led <interval-ms> <count> [<line>]: samples a line's level count
-# times, interval-ms apart, and prints the levels as one string ("0011110").
-sample_led() {
-    local ms=$1 count=$2 attr v out= i=0
-    attr=$(line_attr "${3:-led}" value) || return 1
-    while [ "$i" -lt "$count" ]; do
-        read -r v <"$attr"
-        out=$out$v
-        usleep $((ms * 1000))
-        i=$((i + 1))
-    done
-    echo "$out"
+# --- timing-exact helpers (rk-gpio-edges) -------------------------------------
+# A shell loop costs several forks per step; under TCG on a busy host that is
+# tens to hundreds of milliseconds, enough to turn a bounce into separate
+# presses or to stretch an LED run. What must be fast or measured is done by
+# the compiled guest tool, which also reports what really happened.
+
+# bounce_button <edges>: alternating presses and releases (odd: ends pressed)
+# in one tight loop; prints "BURST edges=N max_gap_us=G total_us=T".
+bounce_button() { rk-gpio-edges burst "$(line_attr button pull)" "$1"; }
+
+# hold_line <name> <ms>: the line high for ms, then low; prints "HELD us=N".
+hold_line() { rk-gpio-edges hold "$(line_attr "$1" pull)" "$2"; }
+
+# watch_line <ms> [<line>] [<stop-file>]: the line's level runs over ms (or
+# until the stop file exists), as "level:ms level:ms ..." (first and last
+# runs cut by the window).
+watch_line() {
+    local out
+    out=$(rk-gpio-edges watch "$(line_attr "${2:-led}" value)" "$1" ${3:+"$3"}) || return 1
+    echo "${out#RUNS }"
 }
 
-# runs <levels>: run-length form of sample_led's output ("0011110" -> "0x2 1x4 0x1").
-runs() {
-    echo "$1" | awk '{
-        n = split($0, c, ""); out = ""; k = 1
-        for (i = 2; i <= n + 1; i++) {
-            if (i <= n && c[i] == c[i-1]) { k++ } else { out = out (out == "" ? "" : " ") c[i-1] "x" k; k = 1 }
+# line_holder <name>: "used=<consumer> value=<0|1>" or "free value=<0|1>",
+# the level read between two line-info reads that agree (so the level was
+# read while that holder held the line).
+line_holder() { rk-gpio-edges holder "$1" "$(line_attr "$1" value)"; }
+
+# runs_match <pattern> <runs>: the measured runs (watch_line) against the
+# pattern table of src/gpio/patterns.rs, single LED. Succeeds or prints why
+# not. Runs are classed by the nearest nominal length (geometric midpoints)
+# and each class's median must be within 30 % of the table: one late wake-up
+# of a loaded guest moves one run, not the verdict.
+#   fault       SOS: dot 150, dash 450 lit; gaps 150 / 450 / 1050
+#   queued      500 lit, 1500 dark, 500 lit (somewhere in the runs)
+#   registered  off, busy blinks (125 / 125), one solid 3000, off
+runs_match() {
+    echo "$2" | awk -v kind="$1" '
+        # Nearest of two or three nominal lengths, split at their geometric
+        # means (busybox awk has no sqrt: passed in).
+        function near(ms, a, ab, b, bc, c) {
+            if (c > 0 && ms >= bc) return c
+            if (ms >= ab) return b
+            return a
         }
-        print out }'
+        function median(list, n,   i, j, t, v) {
+            for (i = 1; i <= n; i++) v[i] = list[i]
+            for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j-1] > v[j]; j--) { t = v[j]; v[j] = v[j-1]; v[j-1] = t }
+            return n % 2 ? v[(n + 1) / 2] : (v[n/2] + v[n/2 + 1]) / 2
+        }
+        function within(ms, nominal) { return ms >= 0.7 * nominal && ms <= 1.3 * nominal }
+        function check_class(nominal,   n, i, m) {
+            n = 0
+            for (i = 1; i <= k; i++) if (cls[i] == nominal) seen[++n] = len[i]
+            if (n == 0) return 1
+            m = median(seen, n)
+            if (!within(m, nominal)) { why = why " median " m " ms for the " nominal " ms runs;"; return 0 }
+            return 1
+        }
+        {
+            k = 0
+            for (i = 2; i < NF; i++) { split($i, r, ":"); k++; lvl[k] = r[1]; len[k] = r[2] + 0 }
+            split($1, r, ":"); first = r[1]; split($NF, r, ":"); last = r[1]
+            why = ""
+            if (kind == "fault") {
+                code = ""
+                for (i = 1; i <= k; i++) {
+                    if (lvl[i] == 1) { cls[i] = near(len[i], 150, 260, 450, 0, 0); code = code (cls[i] == 150 ? "." : "-") }
+                    else { cls[i] = near(len[i], 150, 260, 450, 687, 1050); code = code (cls[i] == 150 ? "" : cls[i] == 450 ? " " : " / ") }
+                }
+                cycle = "... --- ... / "; cycles = cycle cycle cycle cycle
+                if (k < 12) why = why " only " k " whole runs;"
+                else if (index(cycles, code) == 0) why = why " marks \"" code "\" are not SOS;"
+                for (c = 1; c <= 3; c++) { nominal = (c == 1 ? 150 : c == 2 ? 450 : 1050); check_class(nominal) }
+            } else if (kind == "queued") {
+                # Shown for 3 s after a press was queued: flash, gap, flash.
+                found = 0
+                for (i = 1; i + 2 <= k; i++)
+                    if (lvl[i] == 1 && within(len[i], 500) && within(len[i+1], 1500) && within(len[i+2], 500)) found = 1
+                if (!found) why = why " no 500 ms flash, 1500 ms gap, 500 ms flash;"
+            } else if (kind == "registered") {
+                # The solid run is the last lit one; the busy blinks come before it.
+                solid = 0
+                for (i = 1; i <= k; i++) if (lvl[i] == 1) solid = i
+                if (first != 0 || last != 0) why = why " not off at both ends;"
+                if (solid == 0) why = why " never lit;"
+                else {
+                    if (len[solid] < 2700 || len[solid] > 3600) why = why " solid run of " len[solid] " ms, not 3000;"
+                    blinks = 0
+                    for (i = 1; i < solid; i++) { cls[i] = 125; if (lvl[i] == 1) blinks++ }
+                    if (blinks < 2) why = why " " blinks " busy blinks before it;"
+                    cls[solid] = -1
+                    check_class(125)
+                }
+            } else why = "unknown pattern " kind
+            if (why != "") { print substr(why, 2); exit 1 }
+        }'
 }
 
 # --- vivid ----------------------------------------------------------------------
@@ -250,6 +324,13 @@ standin_behaviour() {
 standin_registrations() {
     [ -e "$RK_RUN/standin.jsonl" ] || { echo 0; return; }
     grep -c '"endpoint":"register"' "$RK_RUN/standin.jsonl"
+}
+
+# standin_usernames: the usernames of the registrations the stand-in saw,
+# one per line, in arrival order.
+standin_usernames() {
+    [ -e "$RK_RUN/standin.jsonl" ] || return 0
+    grep '"endpoint":"register"' "$RK_RUN/standin.jsonl" | sed -n 's/.*"username":"\([^"]*\)".*/\1/p'
 }
 
 stop_standin() {
@@ -400,22 +481,6 @@ wait_registrations() {
 
 # daemon_tail: the daemon's last log lines on one line, for failure details.
 daemon_tail() { tail -n "${1:-4}" "$RK_RUN/daemon.log" | tr '\n' ' '; }
-
-# on_runs <levels>: the lengths of the runs of 1 in sample_led's output.
-on_runs() { runs "$1" | tr ' ' '\n' | sed -n 's/^1x//p' | tr '\n' ' '; }
-
-# sample_until <interval-ms> <stop-file> [<line>]: like sample_led, until the
-# stop file exists (run it in the background, touch the file to end it).
-sample_until() {
-    local ms=$1 stop=$2 attr v out=
-    attr=$(line_attr "${3:-led}" value) || return 1
-    while [ ! -e "$stop" ]; do
-        read -r v <"$attr"
-        out=$out$v
-        usleep $((ms * 1000))
-    done
-    echo "$out"
-}
 
 # pulse_button: one press of 500 ms (longer than the button's debounce_ms,
 # which a level must outlast to count).

@@ -38,30 +38,41 @@ candidate_version() { # debarch package
     apt_for "$1" apt-cache policy "$2" 2>/dev/null | awk '/Candidate:/ {print $2}'
 }
 
-# Picks the kernel ABI (e.g. 6.1.0-56) whose image, headers and the matching
-# linux-source-6.1 are all available at one version. RK_KERNEL_ABI pins it.
+# Every version the archive offers of the packages a kernel choice depends on
+# (`apt-cache madison` lines): the images and arch headers of $debarch, and
+# the host-side pieces (kbuild's tools run on the host; -common and the
+# source are arch-independent).
+kernel_madison() { # debarch flavour
+    local debarch=$1 flavour=$2 images abis
+    images=$(apt_for "$debarch" apt-cache pkgnames linux-image-6.1.0- 2>/dev/null |
+        grep -E "^linux-image-6\.1\.0-[0-9]+-$flavour\$" | sort -V)
+    [ -n "$images" ] || return 0
+    abis=$(sed "s/^linux-image-//; s/-$flavour\$//" <<<"$images")
+    # shellcheck disable=SC2046 # one word per package name
+    apt_for "$debarch" apt-cache madison $images $(sed "s/^/linux-headers-/; s/\$/-$flavour/" <<<"$abis") 2>/dev/null
+    # shellcheck disable=SC2046
+    apt_for "$HOSTARCH" apt-cache madison linux-source-6.1 linux-kbuild-6.1 \
+        $(sed 's/^/linux-headers-/; s/$/-common/' <<<"$abis") 2>/dev/null
+}
+
+# Picks the kernel (kernel-pick.sh) for debarch; sets KABI and KVER.
+# RK_KERNEL_VERSION (e.g. 6.1.176-1) and RK_KERNEL_ABI (e.g. 6.1.0-50) pin
+# it, to reproduce an older run.
 resolve_kernel() { # debarch flavour -> sets KABI KVER
-    local debarch=$1 flavour=$2 src_ver abi ver
-    src_ver=$(candidate_version "$debarch" linux-source-6.1)
-    [ -n "$src_ver" ] && [ "$src_ver" != "(none)" ] ||
-        die "apt has no candidate for linux-source-6.1 ($debarch): run apt-get update, check sources"
-    if [ -n "${RK_KERNEL_ABI:-}" ]; then
-        abi=$RK_KERNEL_ABI
-    else
-        abi=
-        for pkg in $(apt_for "$debarch" apt-cache search --names-only "^linux-image-6\.1\.0-[0-9]+-$flavour\$" |
-            awk '{print $1}' | sort -V -r); do
-            ver=$(candidate_version "$debarch" "$pkg")
-            if [ "$ver" = "$src_ver" ]; then
-                abi=${pkg#linux-image-}
-                abi=${abi%-"$flavour"}
-                break
-            fi
-        done
-        [ -n "$abi" ] || die "no linux-image-6.1.0-*-$flavour at linux-source-6.1's version $src_ver ($debarch)"
-    fi
-    KABI=$abi
-    KVER=$src_ver
+    local debarch=$1 flavour=$2 answer pick line
+    answer=$(kernel_madison "$debarch" "$flavour" |
+        kernel_pick "$flavour" "${RK_KERNEL_VERSION:-}" "${RK_KERNEL_ABI:-}")
+    pick=$(head -n 1 <<<"$answer")
+    while read -r line; do
+        case $line in SKIP*) step "kernel: passed over ${line#SKIP }" ;; esac
+    done <<<"$answer"
+    case $pick in
+    PICK*)
+        read -r _ KABI KVER _ <<<"$pick"
+        step "kernel: chose $KABI at $KVER ($debarch): $(cut -d' ' -f4- <<<"$pick")"
+        ;;
+    *) die "cannot choose a kernel for $debarch: ${pick#NONE }; check apt's sources (apt-get update), or pin RK_KERNEL_VERSION/RK_KERNEL_ABI to a version \`apt-cache madison linux-image-6.1.0-N-$flavour\` lists" ;;
+    esac
 }
 
 # Downloads each package (pkg or pkg=version) unless a .deb of that name and

@@ -15,16 +15,35 @@ expect "presence on" 1 "$(line_value presence)"
 set_presence 0
 expect "presence off" 0 "$(line_value presence)"
 
-# sample_led over a level change made while sampling (the led line is only
+# watch_line over a level change made while watching (the led line is only
 # driven from outside here because nothing has requested it yet).
 drive_line led high
 ( usleep 300000; drive_line led low ) &
-levels=$(sample_led 20 40)
+runs=$(watch_line 800)
 wait
-case $levels in 1*0) ;; *) fail "sample_led did not see high then low: $levels" ;; esac
-shape=$(runs "$levels" | sed 's/x[0-9]*//g')
-expect "runs shape" "1 0" "$shape"
-expect "runs" "0x2 1x3 0x2" "$(runs 0011100)"
+shape=$(echo "$runs" | sed 's/:[0-9]*//g')
+expect "watched levels" "1 0" "$shape"
+high=$(echo "$runs" | sed 's/^1:\([0-9]*\) .*/\1/')
+[ "$high" -ge 250 ] || fail "watch_line measured $high ms high, driven for at least 300"
+
+# runs_match itself: the pattern table's own runs pass, wrong ones fail.
+sos="0:40 1:150 0:150 1:150 0:150 1:150 0:450 1:450 0:150 1:450 0:150 1:450 0:450 1:150 0:150 1:150 0:150 1:150 0:1050 1:150 0:20"
+check "runs_match fault (table)" runs_match fault "$sos"
+check "runs_match fault (loaded guest: one late wake-up)" runs_match fault "$(echo "$sos" | sed 's/1:450 0:150 1:450/1:450 0:150 1:610/')"
+if runs_match fault "0:40 1:150 0:150 1:300 0:150 1:150 0:150 1:300 0:150 1:150 0:150 1:300 0:150 1:150 0:20" >/dev/null; then
+    fail "runs_match accepted a 2:1 blink as SOS"
+fi
+if runs_match fault "$(echo "$sos" | sed 's/1:150/1:230/g')" >/dev/null; then
+    fail "runs_match accepted dots of 230 ms as SOS (table: 150)"
+fi
+check "runs_match queued" runs_match queued "0:900 1:125 0:125 1:125 0:125 1:500 0:1500 1:500 0:4000"
+if runs_match queued "0:900 1:125 0:125 1:250 0:250 1:250 0:250 1:250 0:30" >/dev/null; then
+    fail "runs_match accepted a 2 Hz blink as queued"
+fi
+check "runs_match registered" runs_match registered "0:500 1:125 0:125 1:125 0:125 1:3000 0:300"
+if runs_match registered "0:500 1:125 0:125 1:125 0:125 1:1000 0:300" >/dev/null; then
+    fail "runs_match accepted a 1 s solid run as registered (table: 3 s)"
+fi
 
 : >"$RK_RUN/later"
 ( usleep 200000; echo ready >"$RK_RUN/later" ) &
@@ -32,4 +51,4 @@ wait_for_file "$RK_RUN/later" 5 '^ready$' || fail "wait_for_file missed the patt
 wait
 if wait_for_file "$RK_RUN/never" 1; then fail "wait_for_file found a file that does not exist"; fi
 line_offset nosuchline 2>/dev/null && fail "line_offset accepted an unknown line"
-result PASS "button/presence/led driven and read through sim_gpio; led samples $(runs "$levels")"
+result PASS "button/presence/led driven and read through sim_gpio; led watched $runs; runs_match checked"

@@ -10,16 +10,16 @@ release_button
 start_daemon || fail "the daemon did not reach idle: $(daemon_tail)"
 stop=$RK_RUN/led.stop
 rm -f "$stop"
-sample_until 20 "$stop" >"$RK_RUN/led.levels" &
-sampler=$!
+watch_line 60000 led "$stop" >"$RK_RUN/led.runs" &
+watcher=$!
 usleep 300000
 pulse_button
 wait_for_state registered 40 || fail "no registered state: $(daemon_tail)"
 wait_for_state idle 10 || fail "registered did not return to idle: $(daemon_tail)"
 usleep 300000
 touch "$stop"
-wait "$sampler"
-levels=$(cat "$RK_RUN/led.levels")
+wait "$watcher"
+runs=$(cat "$RK_RUN/led.runs")
 
 wait_registrations 1 5 || fail "the stand-in saw no registration"
 [ "$(standin_registrations)" = 1 ] || fail "the stand-in saw $(standin_registrations) registrations"
@@ -31,14 +31,8 @@ face=$(status_field face_id)
 case $face in "$(printf 'face_%06d_' "$seq")"*) ;; *) fail "status face_id '$face' is not the stand-in's registration $seq" ;; esac
 check_clean_logs || fail "the token reached the daemon's output or status file"
 
-# Sequence: off, busy blinks (several short on runs), one long solid run
-# (registered, 3 s), off again. The solid run must dwarf the blinks.
-shape=$(runs "$levels")
-echo "$shape" | awk '{
-    n = 0; for (i = 1; i <= NF; i++) if ($i ~ /^1x/) { n++; len[n] = substr($i, 3) + 0 }
-    if ($1 !~ /^0x/ || $NF !~ /^0x/ || n < 3) exit 1
-    max = 0; for (i = 1; i < n; i++) if (len[i] > max) max = len[i]
-    exit !(len[n] >= 6 * max) }' || fail "led is not off, blinking, solid, off: $shape"
+# Off, busy blinks (125 ms), one solid run (registered, 3 s), off again.
+why=$(runs_match registered "$runs") || fail "led is not off, busy, registered, off: $why ($runs)"
 export_file "$jpg" daemon-button.jpg
 stop_daemon_cleanly
-result PASS "1 registration as $face, JPEG $(wc -c <"$jpg") bytes; led $shape"
+result PASS "1 registration as $face, JPEG $(wc -c <"$jpg") bytes; led runs (level:ms) $runs"
