@@ -270,12 +270,24 @@ impl ApiConfig {
     }
 }
 
+/// The host name by gethostname(2): it works under the shipped unit, whose
+/// `ProcSubset=pid` hides /proc/sys/kernel/hostname (every terminal would
+/// otherwise be called "enrolld").
 fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_owned())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "enrolld".to_owned())
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into the buffer we own.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let name = if rc == 0 {
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).trim().to_owned()
+    } else {
+        String::new()
+    };
+    if name.is_empty() {
+        "enrolld".to_owned()
+    } else {
+        name
+    }
 }
 
 fn first_line(s: &str) -> String {

@@ -69,7 +69,13 @@ pub fn run(config_path: &Path, args: &RunArgs) -> i32 {
 /// A state directory that cannot be written will not fix itself by
 /// restarting: that gets its own status, which the unit does not restart on.
 fn exit_code_for(e: &DaemonError) -> i32 {
+    use crate::control::server::BindError;
     match e {
+        // A group that does not exist or may not be used is the
+        // configuration's fault: restarting cannot help either.
+        DaemonError::Control(BindError::NoSuchGroup(_) | BindError::GroupNotAllowed { .. }) => {
+            exit::CONFIG
+        }
         DaemonError::Queue(_) | DaemonError::Tickets(_) | DaemonError::Control(_) => {
             exit::CANT_CREATE
         }

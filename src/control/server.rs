@@ -6,7 +6,7 @@
 use std::ffi::CString;
 use std::future::Future;
 use std::io;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +45,15 @@ pub enum BindError {
     NotASocket { path: PathBuf },
     #[error("control.group: no group named {0:?}")]
     NoSuchGroup(String),
+    /// The socket was made with the daemon's own group and changing it is
+    /// not allowed (the shipped unit forbids chown).
+    #[error(
+        "control.group = {group:?}: the socket belongs to the daemon's own group (GID {own_gid}) \
+         and may not be given to another one here; run the daemon with that group instead \
+         (systemd: `Group={group}` in a drop-in, `systemctl edit enrolld`), or leave \
+         control.group unset and add the socket's users to the daemon's group"
+    )]
+    GroupNotAllowed { group: String, own_gid: u32 },
     #[error(transparent)]
     Fs(#[from] FsError),
 }
@@ -88,8 +97,24 @@ fn chgrp(path: &Path, group: &str) -> Result<(), BindError> {
         }
         (*entry).gr_gid
     };
-    std::os::unix::fs::chown(path, None, Some(gid))
-        .map_err(|e| FsError::new(path, "change the group of", &e).into())
+    // Made by a process whose group is already the one asked for (the
+    // shipped unit: `Group=enrolld`): nothing to change. chown is forbidden
+    // there by `SystemCallFilter=~@privileged`, so it is tried only when
+    // the group really differs, e.g. a daemon started by hand as root.
+    let own_gid = std::fs::metadata(path)
+        .map_err(|e| FsError::new(path, "inspect", &e))?
+        .gid();
+    if own_gid == gid {
+        return Ok(());
+    }
+    match std::os::unix::fs::chown(path, None, Some(gid)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(BindError::GroupNotAllowed {
+            group: group.to_owned(),
+            own_gid,
+        }),
+        Err(e) => Err(FsError::new(path, "change the group of", &e).into()),
+    }
 }
 
 /// Serves connections until `shutdown` completes, then tells open
