@@ -248,10 +248,14 @@ impl ApiConfig {
                 "must be between 100 and 120000",
             ));
         }
-        if !(1_000..=600_000).contains(&self.request_timeout_ms) {
+        // The unit's stop timeout is sized for the longest request (see
+        // daemon::budgets), so a longer one could not finish when stopping.
+        if !(1_000..=crate::daemon::budgets::MAX_REQUEST_TIMEOUT_MS)
+            .contains(&self.request_timeout_ms)
+        {
             return Err(Invalid::new(
                 "request_timeout_ms",
-                "must be between 1000 and 600000",
+                "must be between 1000 and 90000",
             ));
         }
         if self.request_timeout_ms < self.connect_timeout_ms {
@@ -423,7 +427,7 @@ mod tests {
         let e = err(&format!("{MINIMAL}request_timeout_ms = 10\n"));
         assert_eq!(
             e.to_string(),
-            "t.toml:4: api.request_timeout_ms: must be between 1000 and 600000"
+            "t.toml:4: api.request_timeout_ms: must be between 1000 and 90000"
         );
     }
 }

@@ -152,9 +152,8 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
     };
     let setup = Setup {
         config,
-        client,
+        api: std::sync::Arc::new(client),
         config_path: None,
-        shutdown_grace: daemon::SHUTDOWN_GRACE,
     };
     let result = daemon::run(setup, devices, stop).await;
     stop_flag.store(true, Ordering::Relaxed);

@@ -22,9 +22,11 @@ pub mod logging;
 pub mod machine;
 pub mod queue;
 pub mod secret;
+pub mod shutdown;
 #[cfg(feature = "demo")]
 pub mod standin;
 pub mod status;
+pub mod store;
 pub mod tickets;
 pub mod time;
 pub mod username;

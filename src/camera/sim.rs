@@ -109,12 +109,15 @@ impl SimCamera {
         self.control.clone()
     }
 
-    fn frame_bytes(&mut self, event: SimEvent, format: PixelFormat) -> Vec<u8> {
+    fn frame_bytes(&mut self, event: SimEvent, format: PixelFormat, number: u32) -> Vec<u8> {
         let picture = &self.picture;
-        self.packed
+        let mut data = self
+            .packed
             .entry(event)
             .or_insert_with(|| pack(&variant(picture, event), format).data)
-            .clone()
+            .clone();
+        stamp(&mut data, format, number);
+        data
     }
 }
 
@@ -178,7 +181,11 @@ impl FrameSource for SimCamera {
             }
             _ => {}
         }
-        self.control.state().frames += 1;
+        let number = {
+            let mut st = self.control.state();
+            st.frames += 1;
+            st.frames
+        };
         let captured_at = match event {
             SimEvent::Stale => Some(Duration::ZERO),
             _ => Some(monotonic_now()),
@@ -188,7 +195,7 @@ impl FrameSource for SimCamera {
         } else {
             event
         };
-        let data = self.frame_bytes(event, format);
+        let data = self.frame_bytes(event, format, number);
         Ok(Frame {
             format,
             width: self.picture.width(),
@@ -206,6 +213,26 @@ impl FrameSource for SimCamera {
 
     fn name(&self) -> String {
         "simulated camera".into()
+    }
+}
+
+/// Writes the frame's number into its first bytes, one bit a byte (dark or
+/// light), as a sensor's noise would make it differ: no two captures encode
+/// to the same JPEG, so tests can tell which capture a registration carried.
+/// A compressed frame gets the number as a JPEG comment instead.
+fn stamp(data: &mut Vec<u8>, format: PixelFormat, number: u32) {
+    if format == PixelFormat::Mjpeg {
+        let text = format!("simulated frame {number}");
+        let len = u16::try_from(text.len() + 2).expect("short comment");
+        let mut comment = vec![0xff, 0xfe];
+        comment.extend_from_slice(&len.to_be_bytes());
+        comment.extend_from_slice(text.as_bytes());
+        // After SOI (FF D8).
+        data.splice(2..2, comment);
+        return;
+    }
+    for (bit, byte) in data.iter_mut().take(32).enumerate() {
+        *byte = if number >> bit & 1 == 1 { 0xf0 } else { 0x10 };
     }
 }
 

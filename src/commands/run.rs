@@ -52,9 +52,8 @@ pub fn run(config_path: &Path, args: &RunArgs) -> i32 {
         };
         let setup = Setup {
             config,
-            client,
+            api: std::sync::Arc::new(client),
             config_path: Some(config_path.to_owned()),
-            shutdown_grace: daemon::SHUTDOWN_GRACE,
         };
         match daemon::run(setup, devices, std::future::pending()).await {
             Ok(()) => exit::OK,
@@ -76,9 +75,7 @@ fn exit_code_for(e: &DaemonError) -> i32 {
         DaemonError::Control(BindError::NoSuchGroup(_) | BindError::GroupNotAllowed { .. }) => {
             exit::CONFIG
         }
-        DaemonError::Queue(_) | DaemonError::Tickets(_) | DaemonError::Control(_) => {
-            exit::CANT_CREATE
-        }
+        DaemonError::Store(_) | DaemonError::Control(_) => exit::CANT_CREATE,
         DaemonError::Signals(_) => exit::FAILURE,
     }
 }

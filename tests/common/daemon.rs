@@ -215,8 +215,9 @@ tickets_file = "{d}/tickets.json"
             .collect()
     }
 
-    /// Usernames of the entries waiting in the queue directory, read with
-    /// the queue's own decoder without touching the files.
+    /// Usernames of the records stored with their capture (queued, or
+    /// being sent when the daemon was killed), read with the queue's own
+    /// decoder without touching the files.
     pub fn queued_names(&self) -> Vec<String> {
         let mut out = Vec::new();
         // The daemon generated the queue's key in the queue directory.
@@ -229,7 +230,10 @@ tickets_file = "{d}/tickets.json"
         };
         for e in fs::read_dir(self.queue_dir()).into_iter().flatten() {
             let path = e.unwrap().path();
-            if path.extension().and_then(|x| x.to_str()) != Some("entry") {
+            if !matches!(
+                path.extension().and_then(|x| x.to_str()),
+                Some("entry" | "sending")
+            ) {
                 continue;
             }
             let bytes = fs::read(&path).unwrap();
@@ -248,6 +252,9 @@ tickets_file = "{d}/tickets.json"
             .flatten()
         {
             let path = e.unwrap().path();
+            if path.extension().and_then(|x| x.to_str()) != Some("json") {
+                continue; // the sealed image kept beside each record
+            }
             let text = fs::read_to_string(&path).unwrap();
             out.push(
                 serde_json::from_str(&text)
