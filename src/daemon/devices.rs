@@ -148,7 +148,7 @@ struct CameraPort {
 
 impl ports::Camera for CameraPort {
     fn shoot(&mut self, max_bytes: usize, since: Option<Duration>) -> Result<Shot, ShotError> {
-        let since = since.unwrap_or_else(camera::frame::monotonic_now);
+        let since = since.unwrap_or_else(crate::time::monotonic);
         match camera::capture_jpeg_since(self.camera.as_mut(), &self.config, max_bytes, since) {
             Ok(shot) => {
                 let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);

@@ -23,9 +23,8 @@ use super::error::GpioError;
 use super::indicator::{self, IndicatorHandle, LedDriver};
 use super::patterns::{Layout, Levels};
 use super::rules::Edge;
-use super::trigger::{
-    self, EdgeSource, LoopSettings, Opened, TriggerEvent, TriggerHandle, lock, monotonic_ns,
-};
+use super::trigger::{self, EdgeSource, LoopSettings, Opened, TriggerEvent, TriggerHandle, lock};
+use crate::time::monotonic_ns;
 
 #[derive(Debug, Default)]
 struct LineState {

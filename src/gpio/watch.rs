@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 
 use super::indicator::IndicatorHandle;
 use super::patterns::Pattern;
-use super::trigger::{TriggerEvent, TriggerHandle, TriggerHealth, monotonic_ns};
+use super::trigger::{TriggerEvent, TriggerHandle, TriggerHealth};
+use crate::time::monotonic_ns;
 
 /// Runs until `stop` completes. Write errors on `out` are ignored (a closed
 /// pipe must not keep the LEDs lit).
