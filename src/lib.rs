@@ -18,6 +18,7 @@ pub mod demo;
 pub mod exit;
 pub mod fsutil;
 pub mod gpio;
+pub mod led;
 pub mod logging;
 pub mod machine;
 pub mod queue;

@@ -115,7 +115,7 @@ struct LedPort(IndicatorHandle);
 
 impl ports::Indicator for LedPort {
     fn show(&self, pattern: Pattern) {
-        self.0.show(led_pattern(pattern));
+        self.0.show(pattern);
     }
 
     fn fault(&self) -> Option<String> {
@@ -124,20 +124,6 @@ impl ports::Indicator for LedPort {
 
     fn shutdown(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(self.0.shutdown())
-    }
-}
-
-/// The state machine's patterns, as the LED driver names them.
-fn led_pattern(p: Pattern) -> gpio::Pattern {
-    match p {
-        Pattern::Off => gpio::Pattern::Idle,
-        Pattern::Busy => gpio::Pattern::Busy,
-        Pattern::Success => gpio::Pattern::Registered,
-        Pattern::Retake => gpio::Pattern::Retake,
-        Pattern::Failed => gpio::Pattern::Failed,
-        Pattern::Queued => gpio::Pattern::Queued,
-        Pattern::Refused => gpio::Pattern::Refused,
-        Pattern::Fault => gpio::Pattern::Fault,
     }
 }
 

@@ -13,7 +13,7 @@
 //! while let Some(press) = presses.recv().await {
 //!     leds.show(Pattern::Busy);                             // never blocks
 //!     // ... capture, register ...
-//!     leds.show(Pattern::Registered);                       // 3 s, then idle
+//!     leds.show(Pattern::Success);                       // 3 s, then idle
 //!     trigger.enrollment_finished();                        // starts the button cooldown
 //!     let _ = (press.edge_timestamp_ns, trigger.health());
 //! }

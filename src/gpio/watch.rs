@@ -40,7 +40,7 @@ pub async fn watch(
                         "event: {:?} edge_ns={} decided_ns={} received_ns={}",
                         e.kind, e.edge_timestamp_ns, e.decided_at_ns, monotonic_ns()
                     );
-                    leds.show(Pattern::Registered);
+                    leds.show(Pattern::Success);
                     trigger.enrollment_finished();
                 }
                 None => events_open = false,
