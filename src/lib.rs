@@ -18,6 +18,7 @@ pub mod demo;
 pub mod exit;
 pub mod fsutil;
 pub mod gpio;
+pub mod invalid;
 pub mod led;
 pub mod logging;
 pub mod machine;
@@ -26,6 +27,7 @@ pub mod secret;
 #[cfg(feature = "demo")]
 pub mod standin;
 pub mod status;
+pub mod terminal;
 pub mod tickets;
 pub mod time;
 pub mod username;

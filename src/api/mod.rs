@@ -5,6 +5,7 @@
 //! tests and for the commands.
 
 pub mod client;
+pub mod config;
 pub mod outcome;
 pub mod retry_after;
 pub mod sanitize;
@@ -14,6 +15,7 @@ pub mod url;
 pub mod wire;
 
 pub use client::{Client, Finalized, MAX_RESPONSE_BYTES};
+pub use config::ApiConfig;
 pub use outcome::{FaceQuality, Outcome};
 pub use url::check_base_url;
 

@@ -39,8 +39,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Invalid;
 use crate::fsutil::{self, FsError, PRIVATE_DIR, PRIVATE_FILE};
+use crate::invalid::Invalid;
 pub use clock::Now;
 pub use entry::Created;
 pub use key::{KeyError, KeySource, QueueKey};
