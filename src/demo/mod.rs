@@ -19,6 +19,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod config;
+
 use crate::api::{Client, FaceQuality};
 use crate::daemon::{self, Setup, devices};
 use crate::secret::ApiToken;
@@ -172,46 +174,15 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
 }
 
 fn demo_config(dir: &Path, url: &str, ca: &Path) -> String {
-    let d = dir.display();
-    format!(
-        r#"# Written by `enrolld demo`: the same loader and keys as a real terminal.
-[terminal]
-id = "demo-terminal"
-username_template = "visitor-{{seq}}"
-
-[api]
-base_url = "{url}"
-template_id = "{TEMPLATE_ID}"
-ca_file = "{ca}"
-connect_timeout_ms = 2000
-request_timeout_ms = 10000
-
-[trigger]
-kind = "none"          # presses come from Enter, the timer and `enrolld trigger`
-
-[indicator]
-kind = "simulated"
-record_file = "{d}/leds.jsonl"
-
-[camera]
-source = "simulated"
-width = 1280
-height = 720
-
-[status]
-path = "{d}/status.json"
-
-[queue]
-dir = "{d}/queue"
-backoff_base_ms = 1000
-backoff_max_ms = 5000
-
-[control]
-socket = "{d}/control.sock"
-tickets_file = "{d}/tickets.json"
-"#,
-        ca = ca.display()
-    )
+    use config::{set, simulated_terminal};
+    let mut doc = simulated_terminal(dir, url, TEMPLATE_ID, ca);
+    set(&mut doc, "terminal", "id", "demo-terminal");
+    set(&mut doc, "terminal", "username_template", "visitor-{seq}");
+    set(&mut doc, "api", "connect_timeout_ms", 2000);
+    set(&mut doc, "api", "request_timeout_ms", 10000);
+    set(&mut doc, "queue", "backoff_base_ms", 1000);
+    set(&mut doc, "queue", "backoff_max_ms", 5000);
+    format!("# Written by `enrolld demo`: the same loader and keys as a real terminal.\n{doc}")
 }
 
 fn make_dir(dir: Option<&Path>) -> Result<PathBuf, DemoError> {
