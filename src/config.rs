@@ -274,7 +274,8 @@ mod example_tests {
                 && body.contains(" = ")
                 && !body.starts_with(' ')
                 && !body.contains("kind = \"pair\"");
-            let is_other_kind = body.contains("# presence only");
+            let is_other_kind =
+                body.contains("# presence only") || body.contains("# simulated only");
             if is_setting && !is_other_kind {
                 out.push_str(body);
             } else {
