@@ -99,6 +99,34 @@ impl Pattern {
     }
 }
 
+impl Pattern {
+    /// The pattern in words, as a person sees it: `"green solid"`,
+    /// `"red double blink"`, `"blinking 4 Hz"` (one LED has no colour to name).
+    pub fn describe(self, layout: Layout) -> String {
+        let how = match (self, layout) {
+            (Pattern::Off, _) => return "off".to_owned(),
+            (Pattern::Busy, _) => "blinking 4 Hz",
+            (Pattern::Success, _) => "solid",
+            (Pattern::Retake, _) => "double blink",
+            (Pattern::Failed, Layout::Single) => "fast blink",
+            (Pattern::Failed, Layout::Pair) => "solid",
+            (Pattern::Queued, _) => "slow blink",
+            (Pattern::Fault, _) => "SOS",
+            (Pattern::Refused, _) => "three short flashes",
+        };
+        let lit = self
+            .program(layout)
+            .steps
+            .iter()
+            .fold(OFF, |acc, s| [acc[0] || s.levels[0], acc[1] || s.levels[1]]);
+        match (layout, lit) {
+            (Layout::Pair, [true, false]) => format!("green {how}"),
+            (Layout::Pair, [false, true]) => format!("red {how}"),
+            _ => how.to_owned(),
+        }
+    }
+}
+
 fn step(levels: Levels, ms: u64) -> Step {
     Step {
         levels,
