@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod camera;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod control;
