@@ -10,6 +10,7 @@ pub mod outcome;
 pub mod retry_after;
 pub mod sanitize;
 pub mod tls;
+pub mod tls_errors;
 pub mod transport;
 pub mod url;
 pub mod wire;
