@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Invalid;
 use crate::fsutil::{self, FsError};
+use crate::invalid::Invalid;
 
 /// Version of the document's shape; bumped on incompatible changes.
 pub const SCHEMA: u32 = 1;

@@ -6,13 +6,13 @@
 use std::time::Duration;
 
 use enrolld::camera::choose::Retake;
-use enrolld::camera::frame::monotonic_now;
 use enrolld::camera::session::{REOPEN_ATTEMPTS, Session};
 use enrolld::camera::sim::{SimCamera, SimControl, SimEvent};
 use enrolld::camera::{
     Camera, CameraConfig, CameraError, CaptureError, CaptureMode, FormatChoice, PixelFormat,
     SourceKind, capture_jpeg,
 };
+use enrolld::time::monotonic;
 
 fn config(format: FormatChoice, mode: CaptureMode) -> CameraConfig {
     CameraConfig {
@@ -130,7 +130,7 @@ fn streaming_with_three_old_frames_queued() -> (Session<SimCamera>, SimControl) 
 #[test]
 fn streaming_skips_frames_older_than_the_request() {
     let (mut cam, control) = streaming_with_three_old_frames_queued();
-    let before = monotonic_now();
+    let before = monotonic();
     let frames = cam.burst().unwrap();
     assert_eq!(frames.len(), 3);
     assert!(frames.iter().all(|f| f.captured_at.unwrap() >= before));

@@ -17,21 +17,6 @@ use super::retry_after::parse_retry_after;
 use super::sanitize::clean_server_text;
 use super::wire::RegistrationResponse;
 
-/// Exit statuses of `enrolld register`, one per failure class. 0 is success
-/// (`registered` or `already_registered`). They sit below the sysexits range
-/// (64-78) that the command uses for bad input and configuration.
-pub mod exit_codes {
-    pub const RETAKE: i32 = 10;
-    pub const REJECTED: i32 = 11;
-    pub const UNAUTHORIZED: i32 = 12;
-    pub const RATE_LIMITED: i32 = 13;
-    pub const SERVER_ERROR: i32 = 14;
-    pub const BAD_RESPONSE: i32 = 15;
-    pub const NOT_SENT: i32 = 16;
-    pub const UNKNOWN_DELIVERY: i32 = 17;
-    pub const WRONG_ENDPOINT: i32 = 18;
-}
-
 /// The seven documented face-quality answers: the face was not usable, take
 /// another picture. Matched case-insensitively on their first sentence, so
 /// trailing punctuation, extra hints or a prefix do not hide them.
@@ -181,11 +166,11 @@ impl Outcome {
         }
     }
 
-    /// Process exit status for `enrolld register`; see [`exit_codes`].
+    /// Process exit status for `enrolld register`; see [`crate::exit::outcome`].
     pub fn exit_code(&self) -> i32 {
-        use exit_codes::*;
+        use crate::exit::outcome::*;
         match self {
-            Outcome::Registered { .. } | Outcome::AlreadyRegistered { .. } => 0,
+            Outcome::Registered { .. } | Outcome::AlreadyRegistered { .. } => crate::exit::OK,
             Outcome::Retake { .. } => RETAKE,
             Outcome::Rejected { .. } => REJECTED,
             Outcome::Unauthorized { .. } => UNAUTHORIZED,

@@ -12,9 +12,10 @@ use image::{Rgb, RgbImage};
 
 use super::config::CameraConfig;
 use super::error::CameraError;
-use super::frame::{Frame, PixelFormat, monotonic_now, negotiate};
+use super::frame::{Frame, PixelFormat, negotiate};
 use super::pattern;
 use super::session::FrameSource;
+use crate::time::monotonic;
 
 /// What the simulated camera does for one frame (or one open).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -188,7 +189,7 @@ impl FrameSource for SimCamera {
         };
         let captured_at = match event {
             SimEvent::Stale => Some(Duration::ZERO),
-            _ => Some(monotonic_now()),
+            _ => Some(monotonic()),
         };
         let event = if event == SimEvent::Stale {
             SimEvent::Normal

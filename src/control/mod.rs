@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Invalid;
+use crate::invalid::Invalid;
 pub use protocol::{Command, QueueCommand, Reply};
 
 /// Longest request line accepted, in bytes (newline excluded).

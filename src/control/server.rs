@@ -3,7 +3,6 @@
 //! loop, one task per connection, a bounded number of connections, and a
 //! graceful stop that tells every connection to finish and waits for them.
 
-use std::ffi::CString;
 use std::future::Future;
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -87,16 +86,9 @@ pub fn bind(config: &ControlConfig) -> Result<UnixListener, BindError> {
 }
 
 fn chgrp(path: &Path, group: &str) -> Result<(), BindError> {
-    let name = CString::new(group).map_err(|_| BindError::NoSuchGroup(group.to_owned()))?;
-    // SAFETY: getgrnam reads a NUL-terminated name and returns a pointer to a
-    // static record (or null) that we read at once, before any other call.
-    let gid = unsafe {
-        let entry = libc::getgrnam(name.as_ptr());
-        if entry.is_null() {
-            return Err(BindError::NoSuchGroup(group.to_owned()));
-        }
-        (*entry).gr_gid
-    };
+    let gid = fsutil::group_id(group)
+        .map_err(|e| FsError::new(Path::new("/etc/group"), "look up a group in", &e))?
+        .ok_or_else(|| BindError::NoSuchGroup(group.to_owned()))?;
     // Made by a process whose group is already the one asked for (the
     // shipped unit: `Group=enrolld`): nothing to change. chown is forbidden
     // there by `SystemCallFilter=~@privileged`, so it is tried only when

@@ -13,9 +13,7 @@ pub const RESULT_HOLD: Duration = Duration::from_secs(3);
 /// Added to every budget: thread wake-ups, the disk, a slow board.
 pub const MARGIN: Duration = Duration::from_secs(5);
 
-/// The longest `api.request_timeout_ms` the configuration accepts: the unit's
-/// stop timeout is sized for it (see [`LONGEST_STOP`]).
-pub const MAX_REQUEST_TIMEOUT_MS: u64 = 90_000;
+pub use crate::api::config::MAX_REQUEST_TIMEOUT_MS;
 
 /// The longest a stop can take: after SIGTERM no new request starts (no
 /// finalize, no next queued entry), so at most one request per path is on

@@ -133,25 +133,8 @@ impl State {
     }
 }
 
-/// LED patterns the machine asks for; the indicator driver knows how to blink them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pattern {
-    Off,
-    /// Capturing or submitting (4 Hz blink).
-    Busy,
-    /// Registered or already registered (solid).
-    Success,
-    /// Face not usable, press again (double blink).
-    Retake,
-    /// Failed (fast blink).
-    Failed,
-    /// Stored offline, will be delivered later (slow blink).
-    Queued,
-    /// Press refused: nobody to enroll (three short blinks).
-    Refused,
-    /// Camera or GPIO broken, or deliveries paused (SOS).
-    Fault,
-}
+/// The LED patterns (a leaf type shared with the LED drivers).
+pub use crate::led::Pattern;
 
 /// Who a press enrolls, as far as the daemon knows when it delivers the
 /// press. The ticket itself is taken only when the machine answers with

@@ -30,7 +30,7 @@ impl Now {
         Now {
             unix: crate::time::unix_now(),
             boot_id: boot_id(),
-            boottime: boottime(),
+            boottime: crate::time::boottime(),
             mono: Instant::now(),
         }
     }
@@ -89,19 +89,6 @@ fn boot_id_from(env: Option<String>, proc_file: Option<String>) -> String {
         &hex[16..20],
         &hex[20..]
     )
-}
-
-fn boottime() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec to the pointer we own.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 #[cfg(test)]

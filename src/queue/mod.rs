@@ -65,8 +65,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Invalid;
 use crate::fsutil::FsError;
+use crate::invalid::Invalid;
 use crate::tickets::Ticket;
 pub use clock::Now;
 pub use entry::Created;

@@ -96,58 +96,40 @@ impl Harness {
     /// Writes `enrolld.toml` (atomically, so a daemon reading it on SIGHUP
     /// never sees half a file).
     pub fn write_config(&self, k: &Knobs) {
-        let d = self.dir.path().display();
-        let template = k
-            .username_template
-            .as_ref()
-            .map(|t| format!("username_template = \"{t}\"\n"))
-            .unwrap_or_default();
-        let text = format!(
-            r#"[terminal]
-id = "test-terminal"
-{template}{extra}
-[api]
-base_url = "{url}"
-template_id = "{TEMPLATE_ID}"
-ca_file = "{d}/ca.pem"
-connect_timeout_ms = 1000
-request_timeout_ms = {rt}
-
-[trigger]
-kind = "none"
-
-[indicator]
-kind = "simulated"
-record_file = "{d}/leds.jsonl"
-
-[camera]
-source = "simulated"
-width = 640
-height = 480
-{camera_extra}
-[status]
-path = "{d}/status.json"
-
-[queue]
-dir = "{d}/queue"
-max_entries = {me}
-max_age_secs = {ma}
-backoff_base_ms = {bb}
-backoff_max_ms = {bm}
-
-[control]
-socket = "{d}/control.sock"
-tickets_file = "{d}/tickets.json"
-"#,
-            extra = k.terminal_extra,
-            camera_extra = k.camera_extra,
-            url = self.standin.url(),
-            rt = k.request_timeout_ms,
-            me = k.max_entries,
-            ma = k.max_age_secs,
-            bb = k.backoff_base_ms,
-            bm = k.backoff_max_ms,
+        use enrolld::demo::config::{add_lines, set, simulated_terminal};
+        let dir = self.dir.path();
+        let url = self.standin.url();
+        let mut doc = simulated_terminal(dir, &url, TEMPLATE_ID, &dir.join("ca.pem"));
+        set(&mut doc, "terminal", "id", "test-terminal");
+        if let Some(t) = &k.username_template {
+            set(&mut doc, "terminal", "username_template", t.as_str());
+        }
+        add_lines(&mut doc, "terminal", &k.terminal_extra).unwrap();
+        set(&mut doc, "api", "connect_timeout_ms", 1000);
+        set(
+            &mut doc,
+            "api",
+            "request_timeout_ms",
+            to_i64(k.request_timeout_ms),
         );
+        set(&mut doc, "camera", "width", 640);
+        set(&mut doc, "camera", "height", 480);
+        add_lines(&mut doc, "camera", &k.camera_extra).unwrap();
+        set(&mut doc, "queue", "max_entries", to_i64(k.max_entries));
+        set(&mut doc, "queue", "max_age_secs", to_i64(k.max_age_secs));
+        set(
+            &mut doc,
+            "queue",
+            "backoff_base_ms",
+            to_i64(k.backoff_base_ms),
+        );
+        set(
+            &mut doc,
+            "queue",
+            "backoff_max_ms",
+            to_i64(k.backoff_max_ms),
+        );
+        let text = doc.to_string();
         let tmp = self.path("enrolld.toml.tmp");
         fs::write(&tmp, text).unwrap();
         fs::rename(&tmp, self.config_path()).unwrap();
@@ -476,4 +458,9 @@ pub fn lit_periods(leds: &[(u64, bool)]) -> Vec<(u64, u64)> {
         }
     }
     out
+}
+
+/// TOML integers are i64.
+fn to_i64(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
 }
