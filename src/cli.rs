@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{capture, check_config, client, probe, register, run};
+use crate::commands::{capture, check_config, client, probe, queue, register, run};
 #[cfg(feature = "demo")]
 use crate::commands::{demo, standin};
 
@@ -46,6 +46,8 @@ pub enum Command {
     Trigger(client::TriggerArgs),
     /// Print the running daemon's live status.
     Status(client::StatusArgs),
+    /// The offline queue and unknown deliveries: list, resend, drop, resume.
+    Queue(queue::QueueArgs),
     /// Run the IDMeta stand-in HTTPS server (tests, QEMU guests).
     #[cfg(feature = "demo")]
     #[command(hide = true)]
@@ -65,6 +67,7 @@ pub fn run(cli: &Cli) -> i32 {
         Command::Enroll(a) => client::enroll(&cli.config, a),
         Command::Trigger(a) => client::trigger(&cli.config, a),
         Command::Status(a) => client::status(&cli.config, a),
+        Command::Queue(a) => queue::run(&cli.config, a),
         #[cfg(feature = "demo")]
         Command::Standin(a) => standin::run(&cli.config, a),
     }

@@ -86,6 +86,9 @@ pub struct SimCamera {
     failed: bool,
     packed: HashMap<SimEvent, Vec<u8>>,
     control: SimControl,
+    /// Where this camera's frame numbers start: random, so two runs of the
+    /// daemon never stamp the same frame.
+    first_number: u32,
 }
 
 impl SimCamera {
@@ -103,6 +106,7 @@ impl SimCamera {
             failed: false,
             packed: HashMap::new(),
             control: SimControl::default(),
+            first_number: fastrand::u32(..),
         })
     }
 
@@ -117,7 +121,7 @@ impl SimCamera {
             .entry(event)
             .or_insert_with(|| pack(&variant(picture, event), format).data)
             .clone();
-        stamp(&mut data, format, number);
+        stamp(&mut data, format, self.first_number.wrapping_add(number));
         data
     }
 }

@@ -32,6 +32,9 @@ pub struct Knobs {
     pub terminal_extra: String,
     /// Appended verbatim to `[camera]`.
     pub camera_extra: String,
+    /// `api.token_file` (read before the token in the environment).
+    pub token_file: Option<PathBuf>,
+    pub paused_probe_secs: Option<u64>,
 }
 
 impl Default for Knobs {
@@ -45,6 +48,8 @@ impl Default for Knobs {
             request_timeout_ms: 5_000,
             terminal_extra: String::new(),
             camera_extra: String::new(),
+            token_file: None,
+            paused_probe_secs: None,
         }
     }
 }
@@ -129,6 +134,12 @@ impl Harness {
             "backoff_max_ms",
             to_i64(k.backoff_max_ms),
         );
+        if let Some(f) = &k.token_file {
+            set(&mut doc, "api", "token_file", f.display().to_string());
+        }
+        if let Some(p) = k.paused_probe_secs {
+            set(&mut doc, "queue", "paused_probe_secs", to_i64(p));
+        }
         let text = doc.to_string();
         let tmp = self.path("enrolld.toml.tmp");
         fs::write(&tmp, text).unwrap();
@@ -242,6 +253,61 @@ impl Harness {
                 serde_json::from_str(&text)
                     .unwrap_or_else(|e| panic!("{}: {e}: {text}", path.display())),
             );
+        }
+        out
+    }
+
+    /// The pending tickets' usernames, next first (read from the file).
+    pub fn pending_tickets(&self) -> Vec<String> {
+        enrolld::tickets::Tickets::open(&self.path("tickets.json"), 1000)
+            .map(|t| t.iter().map(|t| t.username.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Queues a ticket through the running daemon's socket. It brings its
+    /// own verification id (`v-<username>`), so the registration is the
+    /// only request: a stand-in behaviour then applies to it alone.
+    pub fn enroll(&self, username: &str) {
+        let vid = format!("v-{username}");
+        enrolld::control::client::enroll(&self.socket(), username, Some(&vid))
+            .unwrap_or_else(|e| panic!("enroll {username}: {e}"));
+    }
+
+    /// `enrolld queue <args>` as an operator runs it: (exit status, stdout, stderr).
+    pub fn queue_command(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_enrolld"))
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("queue")
+            .args(args)
+            .output()
+            .expect("enrolld queue runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Each unknown delivery's username and the JPEG kept with it for an
+    /// operator (opened with the queue's own decoder and key).
+    pub fn unknown_images(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let config = enrolld::queue::QueueConfig {
+            dir: self.queue_dir(),
+            ..Default::default()
+        };
+        let (key, _) = enrolld::queue::QueueKey::load_from(&config, None).expect("queue key");
+        let mut out = std::collections::BTreeMap::new();
+        for u in self.unknown_records() {
+            let path = self
+                .queue_dir()
+                .join(format!("unknown/{:020}.entry", u.seq));
+            let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let d = enrolld::queue::entry::decode_prefix(&bytes, bytes.len() as u64, &key)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let jpeg = enrolld::queue::entry::open_jpeg(&key, &d, &bytes[d.jpeg_offset..])
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            out.insert(u.username, jpeg);
         }
         out
     }
