@@ -25,6 +25,21 @@ pub struct StageTimings {
     pub encode: Duration,
 }
 
+impl StageTimings {
+    /// Each stage by name, in whole milliseconds (for logs and the status file).
+    pub fn stages_ms(&self) -> impl Iterator<Item = (String, u64)> + use<> {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        [
+            ("capture", self.capture),
+            ("choose", self.choose),
+            ("convert", self.convert),
+            ("encode", self.encode),
+        ]
+        .into_iter()
+        .map(move |(name, took)| (name.to_owned(), ms(took)))
+    }
+}
+
 /// The picture to send, and what it took to make it.
 #[derive(Clone)]
 pub struct Shot {
