@@ -76,6 +76,19 @@ pub enum FormatChoice {
     Rgb24,
 }
 
+impl FormatChoice {
+    /// The value as written in the configuration file.
+    pub fn name(self) -> &'static str {
+        match self {
+            FormatChoice::Auto => "auto",
+            FormatChoice::Mjpeg => "mjpeg",
+            FormatChoice::Yuyv => "yuyv",
+            FormatChoice::Nv12 => "nv12",
+            FormatChoice::Rgb24 => "rgb24",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum CaptureMode {
