@@ -101,7 +101,10 @@ pub enum CaptureMode {
 impl CameraConfig {
     pub fn validate(&self) -> Result<(), Invalid> {
         if self.source == SourceKind::V4l2 && self.device.as_os_str().is_empty() {
-            return Err(Invalid::new("device", "must name a V4L2 device node"));
+            return Err(Invalid::new(
+                "device",
+                "must name a V4L2 device node (`enrolld probe` lists them)",
+            ));
         }
         if !(16..=8192).contains(&self.width) || !self.width.is_multiple_of(2) {
             return Err(Invalid::new(
