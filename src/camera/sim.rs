@@ -145,7 +145,7 @@ impl FrameSource for SimCamera {
             return Err(CameraError::Simulated("open failed (scripted)".into()));
         }
         let format = negotiate(&OFFERED, self.wanted).ok_or_else(|| {
-            CameraError::Simulated(format!("format {:?} not offered", self.wanted))
+            CameraError::Simulated(format!("format {} not offered", self.wanted.name()))
         })?;
         st.opens += 1;
         drop(st);

@@ -99,9 +99,9 @@ impl Daemon {
             .and_then(|i| i.fault())
             .or_else(|| self.trigger.fault());
         match (gpio, self.faults.gpio.is_some()) {
-            (Some(detail), false) => {
-                log::error!("GPIO fault: {detail}");
-                self.raise_fault(Component::Gpio, detail);
+            (Some(error), false) => {
+                log::error!("GPIO fault: {error}");
+                self.raise_fault(Component::Gpio, error.to_string());
             }
             (None, true) => self.clear_fault(Component::Gpio),
             _ => {}
@@ -134,6 +134,8 @@ impl Daemon {
         let inputs = self.inputs.clone();
         tokio::task::spawn_blocking(move || {
             let result = camera.lock().unwrap_or_else(|p| p.into_inner()).recover();
+            // The loop keeps the fault as the words shown in the status file.
+            let result = result.map_err(|e| e.to_string());
             let _ = inputs.blocking_send(Input::CameraRecovery(result));
         });
     }

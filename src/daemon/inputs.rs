@@ -113,7 +113,7 @@ impl Daemon {
         let event = match result {
             Ok(shot) => {
                 let ctx = self.attempts.entry(attempt).or_default();
-                ctx.stages_ms.extend(shot.stages_ms);
+                ctx.stages_ms.extend(shot.timings.stages_ms());
                 ctx.jpeg = Some(shot.jpeg);
                 let clock_plausible = crate::time::wall_clock_plausible(crate::time::unix_now());
                 if !clock_plausible {
