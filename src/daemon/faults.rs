@@ -77,13 +77,14 @@ impl Daemon {
         }
     }
 
-    pub fn camera_recovered(&mut self, result: Result<(), String>) {
+    pub fn camera_recovered(&mut self, result: Result<(), crate::camera::CameraError>) {
         self.faults.recovery.running = false;
         match result {
             Ok(()) => self.clear_fault(Component::Camera),
             Err(e) => {
                 log::debug!("camera still broken: {e}");
-                self.status.camera = Health::broken(e);
+                // The status file keeps the fault in words.
+                self.status.camera = Health::broken(e.to_string());
             }
         }
     }
@@ -134,8 +135,6 @@ impl Daemon {
         let inputs = self.inputs.clone();
         tokio::task::spawn_blocking(move || {
             let result = camera.lock().unwrap_or_else(|p| p.into_inner()).recover();
-            // The loop keeps the fault as the words shown in the status file.
-            let result = result.map_err(|e| e.to_string());
             let _ = inputs.blocking_send(Input::CameraRecovery(result));
         });
     }

@@ -25,7 +25,7 @@ pub(crate) enum Input {
     Answered(u64, Outcome, Duration),
     Settled(u64, Result<(), String>),
     Delivery(Report),
-    CameraRecovery(Result<(), String>),
+    CameraRecovery(Result<(), crate::camera::CameraError>),
     Reloaded(Box<super::reload::Reloaded>),
 }
 
@@ -117,10 +117,7 @@ impl Daemon {
                 ctx.jpeg = Some(shot.jpeg);
                 let clock_plausible = crate::time::wall_clock_plausible(crate::time::unix_now());
                 if !clock_plausible {
-                    log::warn!(
-                        "wall clock is before this build's date: queueing instead of TLS until \
-                         the clock is set (NTP)"
-                    );
+                    log::warn!("{}", crate::time::CLOCK_NOT_SET);
                 }
                 Event::CaptureDone {
                     attempt,
@@ -165,7 +162,7 @@ impl Daemon {
                 });
             }
             Command::Trigger => {
-                let actions = self.press(super::Press::default());
+                let actions = self.press(super::Press::injected());
                 let _ = reply.send(reply_to_trigger(&actions, self.machine.state()));
             }
             Command::Status => {

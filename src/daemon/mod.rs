@@ -51,7 +51,7 @@ use self::ports::{Camera, Indicator, Press, Registrar, TriggerControl};
 use crate::config::Config;
 use crate::control;
 use crate::machine::{Component, Event};
-use crate::shutdown::{self, Shutdown};
+use crate::shutdown;
 use crate::store::{Store, StoreError, StoreHandle};
 
 pub(crate) use inputs::Input;
@@ -129,7 +129,7 @@ pub async fn run(
         Arc::new(bridge::Bridge {
             inputs: inputs_tx.clone(),
         }),
-        wait(shutdown.clone()),
+        shutdown.clone(),
     ));
     let grace = budgets::stop_grace(&config);
     let Devices {
@@ -198,8 +198,4 @@ pub async fn run(
     store.close().await;
     d.finish().await;
     Ok(())
-}
-
-async fn wait(shutdown: Shutdown) {
-    shutdown.wait().await
 }

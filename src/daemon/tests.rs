@@ -240,7 +240,7 @@ impl Terminal {
     }
 
     async fn press(&self) {
-        self.presses.send(Press::default()).await.unwrap();
+        self.presses.send(Press::injected()).await.unwrap();
     }
 
     async fn stop(&mut self) {
