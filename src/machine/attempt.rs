@@ -299,7 +299,12 @@ impl Attempt {
                 Destination::Queue { not_before: None }
             }
             (None, Verif::Known(_)) => Destination::Send,
-            (None, Verif::Creating { .. }) => return step,
+            // The capture is done, the person may step away: what remains
+            // (the verification, then the request) is submitting.
+            (None, Verif::Creating { .. }) => {
+                step.show = Some(State::Submitting);
+                return step;
+            }
             (None, Verif::CreateFailed(fate)) => {
                 step.pause = *fate == Fate::Paused;
                 self.conclusion = Some(Conclusion::Queued(if step.pause {
