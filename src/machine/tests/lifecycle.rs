@@ -24,12 +24,14 @@ fn a_press_binds_captures_creates_stores_then_posts_and_settles() {
         r.bound(7, None)
             .contains(&Action::CreateVerification { attempt: 1 })
     );
-    // Captured before the verification came: the store waits for it.
+    // Captured before the verification came: the store waits for it, and
+    // the person sees "submitting" (they may step away).
     assert!(
         !r.captured()
             .iter()
             .any(|a| matches!(a, Action::Store { .. }))
     );
+    assert_eq!(r.m.state(), State::Submitting);
     let a = r.verified("v-1");
     assert!(a.contains(&Action::Store {
         attempt: 1,
