@@ -27,6 +27,9 @@ pub(crate) enum Input {
     Delivery(Report),
     CameraRecovery(Result<(), crate::camera::CameraError>),
     Reloaded(Box<super::reload::Reloaded>),
+    /// A control command changed the store (a ticket, a resend, a drop):
+    /// the status file shows it now rather than at the next tick.
+    StoreChanged,
 }
 
 impl Daemon {
@@ -106,6 +109,7 @@ impl Daemon {
             }
             Input::CameraRecovery(result) => self.camera_recovered(result),
             Input::Reloaded(result) => self.reloaded(*result),
+            Input::StoreChanged => self.write_status(),
         }
     }
 
@@ -210,11 +214,14 @@ impl Daemon {
         F: FnOnce(&mut crate::store::Store) -> Reply + Send + 'static,
     {
         let store = self.store.clone();
+        let inputs = self.inputs.clone();
         tokio::spawn(async move {
             let answer = store
                 .run(job)
                 .await
                 .unwrap_or_else(|gone| Reply::error(gone.to_string()));
+            // The status file follows at once, not at the next tick.
+            let _ = inputs.send(Input::StoreChanged).await;
             let _ = reply.send(answer);
         });
     }
