@@ -31,7 +31,7 @@ pub struct CameraConfig {
     pub jpeg_quality: u8,
     /// Downscale so neither side exceeds this many pixels.
     pub max_dimension: Option<u32>,
-    /// For `source = "simulated"`: a JPEG or PNG file shown as the camera picture;
+    /// For `source = "simulated"`: a JPEG file (or PNG, with the `demo` feature) shown as the camera picture;
     /// without it a generated face-like pattern is used.
     pub simulated_image: Option<PathBuf>,
 }

@@ -1,4 +1,5 @@
-//! The simulated camera: a picture (a JPEG/PNG file or the generated face)
+//! The simulated camera: a picture (a JPEG file, or PNG with the `demo`
+//! feature, or the generated face)
 //! served as a stream in any of the formats enrolld reads, with a script of
 //! events (dark, bright or blurred frames, stalls, failures) so tests drive
 //! the shared capture loop through timeouts, faults and reopens.
