@@ -4,7 +4,7 @@
 //! tables); this module only carries out its actions and feeds back what
 //! happened. The loop itself never blocks: captures and HTTPS calls run on
 //! blocking threads, file writes on the store's thread ([`crate::store`]),
-//! and all of them come back as [`Input`]s, so presses, control commands,
+//! and all of them come back as `Input`s, so presses, control commands,
 //! signals and the watchdog are always served.
 //!
 //! | file | job |

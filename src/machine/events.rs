@@ -105,7 +105,7 @@ pub enum Event {
     DeliveriesResumed,
     FaultRaised(Component),
     FaultCleared(Component),
-    /// The daemon's timer for [`Machine::deadline`] fired.
+    /// The daemon's timer for [`Machine::deadline`](super::Machine::deadline) fired.
     TimerExpired,
     Shutdown,
 }

@@ -7,7 +7,7 @@
 //! - the **state** is what the person at the wall sees (LED, status file);
 //! - the **attempt** is the enrollment in progress and what it still needs
 //!   (a binding, a capture, a verification, a write, a request, a settle;
-//!   see [`attempt`]). A shutdown or a fault changes the state at once, but
+//!   see `attempt.rs`). A shutdown or a fault changes the state at once, but
 //!   a request already on the wire is still answered and settled, so nothing
 //!   accepted is lost.
 //!

@@ -42,7 +42,7 @@
 //!   and unknown deliveries older than `max_age_secs` are deleted; delivered
 //!   or refused ones at once.
 //! - **One owner.** The process that opens the directory holds an exclusive
-//!   lock on it ([`lock`]) until it exits: the daemon, or `enrolld queue`
+//!   lock on it (`lock.rs`) until it exits: the daemon, or `enrolld queue`
 //!   working on the files while the daemon is stopped.
 //!
 //! Files are 0600, directories 0700.
