@@ -213,6 +213,8 @@ for target in "${TARGETS[@]}"; do
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/changelog.Debian.gz
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/copyright
 -rw-r--r-- 0/0 ./usr/share/lintian/overrides/enrolld
+-rw-r--r-- 0/0 ./usr/share/man/man5/enrolld.toml.5.gz
+-rw-r--r-- 0/0 ./usr/share/man/man8/enrolld.8.gz
 -rwxr-xr-x 0/0 ./usr/bin/enrolld
 EOF
 )

@@ -122,22 +122,14 @@ fn main() {
     println!();
     println!("{:<44} {:>14}", "measure", "value");
     row("start to READY=1", format!("{:.1} ms", ms(ready)));
-    row(
-        "resident memory, idle (VmRSS)",
-        format!("{:.1} MiB", mib(rss_idle)),
-    );
-    row(
-        "peak before the capture (VmHWM)",
-        format!("{:.1} MiB", mib(hwm_start)),
-    );
-    row(
-        "peak over a 1920x1080 capture (VmHWM)",
-        format!("{:.1} MiB", mib(rss_peak)),
-    );
-    row(
-        "resident after the capture (VmRSS)",
-        format!("{:.1} MiB", mib(rss_after)),
-    );
+    for (what, bytes) in [
+        ("resident memory, idle (VmRSS)", rss_idle),
+        ("peak before the capture (VmHWM)", hwm_start),
+        ("peak over a 1920x1080 capture (VmHWM)", rss_peak),
+        ("resident after the capture (VmRSS)", rss_after),
+    ] {
+        row(what, format!("{:.1} MiB", mib(bytes)));
+    }
     row(
         &format!(
             "CPU time over {:.0} s idle (utime+stime)",
@@ -220,43 +212,15 @@ fn start_standin(dir: &Path, token: &Path) -> (Running, String) {
 }
 
 fn daemon_config(dir: &Path, url: &str, token: &Path) -> String {
-    let d = dir.display();
-    format!(
-        r#"[terminal]
-id = "bench"
-username_template = "bench-{{seq}}"
-
-[api]
-base_url = "{url}"
-template_id = "{TEMPLATE}"
-token_file = "{token}"
-ca_file = "{d}/ca.pem"
-ca_file_only = true
-
-[trigger]
-kind = "none"
-
-[indicator]
-kind = "simulated"
-record_file = "{d}/leds.jsonl"
-
-[camera]
-source = "simulated"
-width = 1920
-height = 1080
-
-[status]
-path = "{d}/status.json"
-
-[queue]
-dir = "{d}/queue"
-
-[control]
-socket = "{d}/control.sock"
-tickets_file = "{d}/tickets.json"
-"#,
-        token = token.display()
-    )
+    use enrolld::demo::config::{set, simulated_terminal};
+    let mut doc = simulated_terminal(dir, url, TEMPLATE, &dir.join("ca.pem"));
+    set(&mut doc, "terminal", "id", "bench");
+    set(&mut doc, "terminal", "username_template", "bench-{seq}");
+    set(&mut doc, "api", "token_file", token.display().to_string());
+    set(&mut doc, "api", "ca_file_only", true);
+    set(&mut doc, "camera", "width", 1920);
+    set(&mut doc, "camera", "height", 1080);
+    doc.to_string()
 }
 
 fn wait_ready(notify: &UnixDatagram, started: Instant, log: &Path) -> Duration {

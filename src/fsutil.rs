@@ -178,6 +178,45 @@ fn parent_of(path: &Path) -> &Path {
     }
 }
 
+/// The id of the group called `name`, `None` if there is no such group.
+///
+/// Uses `getgrnam_r`, not `getgrnam`: the latter returns a pointer into one
+/// static buffer that any other thread's group or user lookup may overwrite,
+/// and the daemon runs on a multi-threaded runtime.
+pub fn group_id(name: &str) -> io::Result<Option<libc::gid_t>> {
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return Ok(None); // a name with a NUL byte names no group
+    };
+    // Big enough for any ordinary group; grown on ERANGE (a group with many members).
+    let mut buf = vec![0u8; 1024];
+    loop {
+        let mut group = std::mem::MaybeUninit::<libc::group>::uninit();
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call: `name` is NUL-terminated,
+        // `group` and `result` are writable locals, and `buf` is writable for
+        // the length passed. The record's strings point into `buf`; we read
+        // only `gr_gid` (a plain integer), and only when `result` is non-null,
+        // which is when the call filled `group`.
+        let (rc, gid) = unsafe {
+            let rc = libc::getgrnam_r(
+                name.as_ptr(),
+                group.as_mut_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            );
+            (rc, (rc == 0 && !result.is_null()).then(|| (*result).gr_gid))
+        };
+        match rc {
+            0 => return Ok(gid),
+            libc::ERANGE if buf.len() < 1 << 20 => buf.resize(buf.len() * 4, 0),
+            // Not-found codes some libcs return instead of a null result.
+            libc::ENOENT | libc::ESRCH | libc::EBADF | libc::EPERM => return Ok(None),
+            errno => return Err(io::Error::from_raw_os_error(errno)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +263,20 @@ mod tests {
         ensure_private_dir(&q, PRIVATE_DIR).unwrap();
         assert_eq!(fs::metadata(&q).unwrap().mode() & 0o777, 0o700);
         remove_durable(&q.join("missing")).unwrap();
+    }
+
+    #[test]
+    fn group_ids_are_looked_up() {
+        assert_eq!(group_id("root").unwrap(), Some(0));
+        assert_eq!(group_id("no-such-group-enrolld").unwrap(), None);
+        assert_eq!(group_id("bad\0name").unwrap(), None);
+    }
+
+    #[test]
+    fn group_lookups_agree_across_threads() {
+        let threads: Vec<_> = (0..8)
+            .map(|_| std::thread::spawn(|| (0..200).all(|_| group_id("root").unwrap() == Some(0))))
+            .collect();
+        assert!(threads.into_iter().all(|t| t.join().unwrap()));
     }
 }

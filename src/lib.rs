@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod camera;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod control;
@@ -18,13 +19,18 @@ pub mod demo;
 pub mod exit;
 pub mod fsutil;
 pub mod gpio;
+pub mod invalid;
+pub mod led;
 pub mod logging;
 pub mod machine;
 pub mod queue;
 pub mod secret;
+pub mod shutdown;
 #[cfg(feature = "demo")]
 pub mod standin;
 pub mod status;
+pub mod store;
+pub mod terminal;
 pub mod tickets;
 pub mod time;
 pub mod username;

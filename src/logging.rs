@@ -14,16 +14,22 @@ use log::{LevelFilter, Log, Metadata, Record};
 
 /// Installs the logger once for the process. `verbose` lowers the level to debug.
 pub fn init(verbose: bool) {
-    let level = if verbose {
-        LevelFilter::Debug
-    } else {
-        LevelFilter::Info
-    };
     let sink: Box<dyn Log> = match systemd_journal_logger::JournalLog::new() {
         Ok(journal) if systemd_journal_logger::connected_to_journal() => {
             Box::new(journal.with_syslog_identifier("enrolld".to_owned()))
         }
         _ => Box::new(StderrLog),
+    };
+    init_with(verbose, sink);
+}
+
+/// Installs `sink` (behind the same wire-crate filter) as the logger, e.g.
+/// the demo's screen, which has no use for the journal fields.
+pub fn init_with(verbose: bool, sink: Box<dyn Log>) {
+    let level = if verbose {
+        LevelFilter::Debug
+    } else {
+        LevelFilter::Info
     };
     let installed = log::set_boxed_logger(Box::new(QuietWire(sink)));
     if installed.is_ok() {

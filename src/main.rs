@@ -1,69 +1,11 @@
-//! `enrolld`: command-line entry. Parses arguments and hands over to the library.
+//! `enrolld`: command-line entry. Parses arguments and hands over to the
+//! library (`enrolld::cli`).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use enrolld::commands::{capture, check_config, client, probe, register, run};
-#[cfg(feature = "demo")]
-use enrolld::commands::{demo, standin};
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "enrolld",
-    version,
-    about = "Face-enrollment terminal daemon for IDMeta"
-)]
-struct Cli {
-    /// Configuration file.
-    #[arg(long, global = true, default_value = enrolld::config::DEFAULT_PATH, value_name = "PATH")]
-    config: PathBuf,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the terminal daemon (what systemd starts).
-    Run(run::RunArgs),
-    /// The terminal on simulated hardware against an IDMeta stand-in on loopback.
-    #[cfg(feature = "demo")]
-    Demo(demo::DemoArgs),
-    /// Validate the configuration and print it as enrolld will use it (secret redacted).
-    CheckConfig(check_config::CheckConfigArgs),
-    /// Register one JPEG file with IDMeta and print the outcome as JSON.
-    Register(register::RegisterArgs),
-    /// List GPIO chips with their lines and V4L2 cameras with their formats.
-    Probe(probe::ProbeArgs),
-    /// Capture one frame through the configured camera and save it as JPEG.
-    Capture(capture::CaptureArgs),
-    /// Queue a ticket: the next press enrolls this person.
-    Enroll(client::EnrollArgs),
-    /// Press the button remotely.
-    Trigger(client::TriggerArgs),
-    /// Print the running daemon's live status.
-    Status(client::StatusArgs),
-    /// Run the IDMeta stand-in HTTPS server (tests, QEMU guests).
-    #[cfg(feature = "demo")]
-    #[command(hide = true)]
-    Standin(standin::StandinArgs),
-}
+use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let code = match &cli.command {
-        Command::Run(a) => run::run(&cli.config, a),
-        #[cfg(feature = "demo")]
-        Command::Demo(a) => demo::run(&cli.config, a),
-        Command::CheckConfig(a) => check_config::run(&cli.config, a),
-        Command::Register(a) => register::run(&cli.config, a),
-        Command::Probe(a) => probe::run(&cli.config, a),
-        Command::Capture(a) => capture::run(&cli.config, a),
-        Command::Enroll(a) => client::enroll(&cli.config, a),
-        Command::Trigger(a) => client::trigger(&cli.config, a),
-        Command::Status(a) => client::status(&cli.config, a),
-        #[cfg(feature = "demo")]
-        Command::Standin(a) => standin::run(&cli.config, a),
-    };
+    let code = enrolld::cli::run(&enrolld::cli::Cli::parse());
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

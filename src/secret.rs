@@ -90,12 +90,24 @@ pub enum TokenError {
     },
 }
 
+/// The directory systemd put the service's credentials in
+/// (`$CREDENTIALS_DIRECTORY`, set for `LoadCredential=` and friends).
+pub fn credentials_directory() -> Option<PathBuf> {
+    std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from)
+}
+
+/// The file of the systemd credential `name` in `credentials_dir`, if the
+/// unit passed one. systemd makes that directory private to the service, so
+/// its mode is not ours to judge.
+pub fn credential_file(credentials_dir: Option<&Path>, name: &str) -> Option<PathBuf> {
+    let path = credentials_dir?.join(name);
+    path.exists().then_some(path)
+}
+
 /// Finds and validates the token, trying the sources in their documented order.
 pub fn load_token(token_file: Option<&Path>) -> Result<(ApiToken, TokenSource), TokenError> {
     load_token_from(
-        std::env::var_os("CREDENTIALS_DIRECTORY")
-            .map(PathBuf::from)
-            .as_deref(),
+        credentials_directory().as_deref(),
         token_file,
         std::env::var(TOKEN_ENV).ok().as_deref(),
     )
@@ -107,12 +119,9 @@ pub fn load_token_from(
     token_file: Option<&Path>,
     env_value: Option<&str>,
 ) -> Result<(ApiToken, TokenSource), TokenError> {
-    if let Some(dir) = credentials_directory {
-        let path = dir.join(CREDENTIAL_NAME);
-        if path.exists() {
-            let token = read_token_file(&path)?;
-            return Ok((token, TokenSource::Credential(path)));
-        }
+    if let Some(path) = credential_file(credentials_directory, CREDENTIAL_NAME) {
+        let token = read_token_file(&path)?;
+        return Ok((token, TokenSource::Credential(path)));
     }
     if let Some(path) = token_file {
         let token = read_token_file(path)?;

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Invalid;
 use crate::fsutil::{self, FsError};
+use crate::invalid::Invalid;
 
 /// Version of the document's shape; bumped on incompatible changes.
 pub const SCHEMA: u32 = 1;
@@ -95,18 +95,24 @@ pub struct QueueStatus {
     pub bytes: u64,
     /// Age of the oldest entry when the file was written.
     pub oldest_age_secs: Option<u64>,
-    /// Enrollments that may or may not have reached IDMeta, on record for follow-up.
+    /// Enrollments that may or may not have reached IDMeta, on record for
+    /// an operator (`enrolld queue list`).
     pub unknown_deliveries: usize,
+    /// IDMeta refused the token or the URL: deliveries wait (every entry
+    /// kept) until the configuration is fixed and reloaded.
+    #[serde(default)]
+    pub paused: bool,
 }
 
 impl QueueStatus {
-    /// The queue's figures now.
-    pub fn of(queue: &crate::queue::Queue, now: &crate::queue::Now) -> QueueStatus {
+    /// The figures of a store snapshot.
+    pub fn of(snapshot: &crate::store::Snapshot, paused: bool) -> QueueStatus {
         QueueStatus {
-            depth: queue.depth(),
-            bytes: queue.bytes(),
-            oldest_age_secs: queue.oldest_age(now).map(|a| a.as_secs()),
-            unknown_deliveries: queue.unknown_count(),
+            depth: snapshot.depth,
+            bytes: snapshot.bytes,
+            oldest_age_secs: snapshot.oldest_age_secs,
+            unknown_deliveries: snapshot.unknown_deliveries,
+            paused,
         }
     }
 }
@@ -206,6 +212,63 @@ impl StatusWriter {
         fsutil::write_atomic(&self.path, &bytes, FILE_MODE)?;
         self.last = Some(bytes);
         Ok(true)
+    }
+}
+
+/// A [`StatusWriter`] on a thread of its own, for the daemon's loop, which
+/// must never wait on a disk: it hands over the latest document and goes
+/// on; the thread writes only the newest of those waiting.
+pub struct BackgroundWriter {
+    queue: std::sync::mpsc::Sender<(Status, Option<std::sync::mpsc::Sender<()>>)>,
+    last: Option<Status>,
+}
+
+impl BackgroundWriter {
+    pub fn spawn(config: &StatusConfig) -> BackgroundWriter {
+        let (queue, inbox) =
+            std::sync::mpsc::channel::<(Status, Option<std::sync::mpsc::Sender<()>>)>();
+        let mut writer = StatusWriter::new(config);
+        std::thread::Builder::new()
+            .name("enrolld-status".into())
+            .spawn(move || {
+                while let Ok(mut item) = inbox.recv() {
+                    // Only the newest document matters; acks are kept.
+                    let mut acks: Vec<_> = item.1.take().into_iter().collect();
+                    while let Ok(mut newer) = inbox.try_recv() {
+                        acks.extend(newer.1.take());
+                        item = newer;
+                    }
+                    if let Err(e) = writer.write(&item.0) {
+                        log::error!("{e}");
+                    }
+                    for ack in acks {
+                        let _ = ack.send(());
+                    }
+                }
+            })
+            .expect("spawn the status thread");
+        BackgroundWriter { queue, last: None }
+    }
+
+    /// Hands `status` over unless it equals the last one; returns whether it
+    /// differed.
+    pub fn submit(&mut self, status: &Status) -> bool {
+        if self.last.as_ref() == Some(status) {
+            return false;
+        }
+        self.last = Some(status.clone());
+        let _ = self.queue.send((status.clone(), None));
+        true
+    }
+
+    /// Hands `status` over and waits until it is on disk (the last write
+    /// before the process exits). Blocking.
+    pub fn flush(&mut self, status: &Status) {
+        let (ack, done) = std::sync::mpsc::channel();
+        self.last = Some(status.clone());
+        if self.queue.send((status.clone(), Some(ack))).is_ok() {
+            let _ = done.recv();
+        }
     }
 }
 
@@ -323,26 +386,25 @@ mod tests {
     }
 
     #[test]
-    fn queue_figures_come_from_the_queue() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = crate::queue::QueueConfig {
-            dir: dir.path().join("q"),
-            ..Default::default()
+    fn queue_figures_come_from_the_store_snapshot() {
+        let snapshot = crate::store::Snapshot {
+            depth: 2,
+            bytes: 300,
+            oldest_age_secs: Some(9),
+            unknown_deliveries: 1,
+            tickets_pending: 4,
         };
-        let mut q = crate::queue::Queue::open(&cfg).unwrap();
-        let now = crate::queue::Now::read();
-        let new = crate::queue::NewEntry {
-            username: "ann".into(),
-            verification_id: None,
-            jpeg: vec![1; 10],
-        };
-        q.push(new, &now).unwrap();
-        let s = QueueStatus::of(&q, &now);
+        let s = QueueStatus::of(&snapshot, true);
         assert_eq!(
-            (s.depth, s.bytes, s.oldest_age_secs),
-            (1, q.bytes(), Some(0))
+            (
+                s.depth,
+                s.bytes,
+                s.oldest_age_secs,
+                s.unknown_deliveries,
+                s.paused
+            ),
+            (2, 300, Some(9), 1, true)
         );
-        assert_eq!(s.unknown_deliveries, 0);
     }
 
     #[test]

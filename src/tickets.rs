@@ -5,11 +5,13 @@
 //! bounded and persisted (one small JSON file replaced atomically on every
 //! change), so a restart loses none.
 //!
-//! Taking a ticket does not delete it: it becomes the *ticket in progress*,
-//! still on disk, until the daemon reports the enrollment finished
-//! ([`Tickets::finish`]) or gives it back ([`Tickets::put_back`], e.g. on a
-//! retake, so the person just presses again). A ticket in progress found at
-//! start (the daemon died mid-enrollment) goes back to the front.
+//! A press binds the front ticket to its capture: the ticket moves into that
+//! enrollment's durable record (see [`crate::queue`]) and only then leaves
+//! this list ([`Tickets::remove_front`]). It comes back to the front
+//! ([`Tickets::restore_front`]) only when nothing was registered and the
+//! same person is expected to press again (a retake, a failed capture).
+//! Every ticket gets an id when it is pushed, so a ticket restored after a
+//! crash is never listed twice.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -25,7 +27,8 @@ pub const MAX_USERNAME_CHARS: usize = 128;
 /// Longest verification id accepted. IDMeta's are UUIDs (36 characters).
 pub const MAX_VERIFICATION_ID_CHARS: usize = 128;
 
-const FILE_VERSION: u32 = 1;
+/// Version 2 added ticket ids and `next_id`; version 1 files are read too.
+const FILE_VERSION: u32 = 2;
 
 /// Who to enroll.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +37,9 @@ pub struct Ticket {
     pub username: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification_id: Option<String>,
+    /// Given when the ticket is pushed (0 before); unique per tickets file.
+    #[serde(default)]
+    pub id: u64,
 }
 
 /// Why a ticket or the ticket file was refused.
@@ -53,6 +59,7 @@ impl Ticket {
         let ticket = Ticket {
             username: username.to_owned(),
             verification_id: verification_id.map(str::to_owned),
+            id: 0,
         };
         ticket.check()?;
         Ok(ticket)
@@ -106,10 +113,14 @@ fn check_text(text: &str, max_chars: usize) -> Result<(), String> {
 #[serde(deny_unknown_fields)]
 struct Stored {
     version: u32,
+    /// Version 1 only: the ticket of an enrollment in progress.
     #[serde(default)]
     in_progress: Option<Ticket>,
     #[serde(default)]
     pending: VecDeque<Ticket>,
+    /// The id the next pushed ticket gets.
+    #[serde(default)]
+    next_id: u64,
 }
 
 /// The persisted FIFO of tickets.
@@ -117,8 +128,8 @@ struct Stored {
 pub struct Tickets {
     path: PathBuf,
     max: usize,
-    in_progress: Option<Ticket>,
     pending: VecDeque<Ticket>,
+    next_id: u64,
     /// Set when the file was unreadable at open and moved aside.
     recovered: Option<String>,
 }
@@ -134,8 +145,8 @@ impl Tickets {
         let mut tickets = Tickets {
             path: path.to_owned(),
             max,
-            in_progress: None,
             pending: VecDeque::new(),
+            next_id: 1,
             recovered: None,
         };
         let text = match std::fs::read(path) {
@@ -145,11 +156,20 @@ impl Tickets {
         };
         match parse(&text) {
             Ok(stored) => {
+                let legacy = stored.version == 1;
                 tickets.pending = stored.pending;
-                // The daemon died mid-enrollment: that person was not
-                // (knowingly) enrolled, so their ticket is next again.
+                tickets.next_id = stored.next_id.max(1);
+                // A version 1 file's ticket in progress: that enrollment's
+                // fate is unknowable now; as before, the person is next again.
                 if let Some(t) = stored.in_progress {
                     tickets.pending.push_front(t);
+                }
+                // Version 1 tickets have no ids yet.
+                for t in tickets.pending.iter_mut().filter(|t| t.id == 0) {
+                    t.id = tickets.next_id;
+                    tickets.next_id += 1;
+                }
+                if legacy {
                     tickets.save()?;
                 }
             }
@@ -180,59 +200,61 @@ impl Tickets {
         !self.pending.is_empty()
     }
 
-    /// Appends a ticket; returns its position (1 = next). Nothing changes if
-    /// it cannot be stored.
-    pub fn push(&mut self, ticket: Ticket) -> Result<usize, TicketError> {
+    /// The pending tickets, next first.
+    pub fn iter(&self) -> impl Iterator<Item = &Ticket> {
+        self.pending.iter()
+    }
+
+    /// The ticket the next press binds, if any.
+    pub fn front(&self) -> Option<&Ticket> {
+        self.pending.front()
+    }
+
+    /// Appends a ticket and gives it its id; returns its position (1 =
+    /// next). Nothing changes if it cannot be stored.
+    pub fn push(&mut self, mut ticket: Ticket) -> Result<usize, TicketError> {
         ticket.check()?;
         if self.pending.len() >= self.max {
             return Err(TicketError::Full { max: self.max });
         }
+        ticket.id = self.next_id;
+        self.next_id += 1;
         self.pending.push_back(ticket);
         if let Err(e) = self.save() {
             self.pending.pop_back();
+            self.next_id -= 1;
             return Err(e);
         }
         Ok(self.pending.len())
     }
 
-    /// The oldest pending ticket becomes the ticket in progress.
-    pub fn take(&mut self) -> Result<Option<Ticket>, TicketError> {
-        if let Some(stale) = self.in_progress.take() {
-            // The previous enrollment was never reported (a daemon bug):
-            // treat it as finished rather than hold two tickets in progress,
-            // and say so.
-            log::warn!(
-                "tickets: ticket for {:?} was still in progress; treating it as used",
-                stale.username
-            );
+    /// The front ticket (`id`) was bound to a capture and its record is on
+    /// disk: it leaves the list. Nothing happens if another ticket is in
+    /// front (already removed before a crash).
+    pub fn remove_front(&mut self, id: u64) -> Result<(), TicketError> {
+        if self.pending.front().map(|t| t.id) != Some(id) {
+            return Ok(());
         }
-        let Some(ticket) = self.pending.pop_front() else {
-            return Ok(None);
-        };
-        self.in_progress = Some(ticket.clone());
+        let ticket = self.pending.pop_front().expect("checked");
         if let Err(e) = self.save() {
             self.pending.push_front(ticket);
-            self.in_progress = None;
             return Err(e);
-        }
-        Ok(Some(ticket))
-    }
-
-    /// The enrollment of the ticket in progress ended (registered, queued,
-    /// failed): it is used up.
-    pub fn finish(&mut self) -> Result<(), TicketError> {
-        if self.in_progress.take().is_some() {
-            self.save()?;
         }
         Ok(())
     }
 
-    /// The person was not enrolled (retake, capture failed, shutdown): the
-    /// ticket in progress goes back to the front.
-    pub fn put_back(&mut self) -> Result<(), TicketError> {
-        if let Some(t) = self.in_progress.take() {
-            self.pending.push_front(t);
-            self.save()?;
+    /// Nothing was registered for this ticket and the person presses again:
+    /// it goes back to the front, unless it is already in the list (a
+    /// restore repeated after a crash).
+    pub fn restore_front(&mut self, ticket: Ticket) -> Result<(), TicketError> {
+        if ticket.id != 0 && self.pending.iter().any(|t| t.id == ticket.id) {
+            return Ok(());
+        }
+        self.next_id = self.next_id.max(ticket.id + 1);
+        self.pending.push_front(ticket);
+        if let Err(e) = self.save() {
+            self.pending.pop_front();
+            return Err(e);
         }
         Ok(())
     }
@@ -240,8 +262,8 @@ impl Tickets {
     fn save(&self) -> Result<(), TicketError> {
         let stored = StoredRef {
             version: FILE_VERSION,
-            in_progress: self.in_progress.as_ref(),
             pending: &self.pending,
+            next_id: self.next_id,
         };
         let mut text = serde_json::to_vec_pretty(&stored).expect("tickets serialize");
         text.push(b'\n');
@@ -254,8 +276,8 @@ impl Tickets {
 #[derive(Serialize)]
 struct StoredRef<'a> {
     version: u32,
-    in_progress: Option<&'a Ticket>,
     pending: &'a VecDeque<Ticket>,
+    next_id: u64,
 }
 
 /// Decodes and checks a tickets file; the number of tickets in it, or why
@@ -267,7 +289,7 @@ pub fn check_file(text: &[u8]) -> Result<usize, String> {
 
 fn parse(text: &[u8]) -> Result<Stored, String> {
     let stored: Stored = serde_json::from_slice(text).map_err(|e| e.to_string())?;
-    if stored.version != FILE_VERSION {
+    if !(1..=FILE_VERSION).contains(&stored.version) {
         return Err(format!("unknown version {}", stored.version));
     }
     for t in stored.pending.iter().chain(stored.in_progress.iter()) {
@@ -316,6 +338,13 @@ mod tests {
         assert!(Ticket::new("Ann Lee", Some("3f1c2a9e-0000-4000-8000-000000000001")).is_ok());
     }
 
+    fn names(q: &Tickets) -> Vec<(u64, String)> {
+        q.pending
+            .iter()
+            .map(|t| (t.id, t.username.clone()))
+            .collect()
+    }
+
     #[test]
     fn fifo_bounded_and_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
@@ -326,19 +355,40 @@ mod tests {
         assert_eq!(q.push(t("c")), Err(TicketError::Full { max: 2 }));
 
         let mut q = Tickets::open(&path, 2).unwrap();
-        assert_eq!(q.pending(), 2);
-        assert_eq!(q.take().unwrap(), Some(t("a")));
-        q.put_back().unwrap();
-        assert_eq!(q.take().unwrap(), Some(t("a")));
-        q.finish().unwrap();
-        assert_eq!(q.take().unwrap(), Some(t("b")));
-        // Killed mid-enrollment: "b" is back at the front after a restart.
-        drop(q);
-        let mut q = Tickets::open(&path, 2).unwrap();
-        assert_eq!(q.pending(), 1);
-        assert_eq!(q.take().unwrap(), Some(t("b")));
-        q.finish().unwrap();
-        assert_eq!(q.take().unwrap(), None);
+        assert_eq!(names(&q), [(1, "a".into()), (2, "b".into())]);
+        let a = q.front().unwrap().clone();
+        q.remove_front(a.id).unwrap();
+        // Removing again (a repeat after a crash) does not take "b".
+        q.remove_front(a.id).unwrap();
+        assert_eq!(names(&q), [(2, "b".into())]);
+        q.restore_front(a.clone()).unwrap();
+        q.restore_front(a).unwrap();
+        assert_eq!(
+            names(&Tickets::open(&path, 2).unwrap()),
+            [(1, "a".into()), (2, "b".into())]
+        );
+        // Ids are never reused, even for a ticket pushed after others left.
+        q.remove_front(1).unwrap();
+        q.remove_front(2).unwrap();
+        assert_eq!(q.push(t("c")).unwrap(), 1);
+        assert_eq!(q.front().unwrap().id, 3);
+        assert_eq!(Tickets::open(&path, 2).unwrap().front().unwrap().id, 3);
+    }
+
+    #[test]
+    fn a_version_1_file_is_read_with_its_ticket_in_progress_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tickets.json");
+        std::fs::write(
+            &path,
+            br#"{"version":1,"in_progress":{"username":"ann"},"pending":[{"username":"bob"}]}"#,
+        )
+        .unwrap();
+        let q = Tickets::open(&path, 4).unwrap();
+        assert_eq!(names(&q), [(1, "ann".into()), (2, "bob".into())]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"version\": 2"), "{text}");
+        assert!(text.contains("\"next_id\": 3"), "{text}");
     }
 
     #[test]

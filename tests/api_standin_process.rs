@@ -89,7 +89,13 @@ fn standin_process_serves_records_and_switches_behaviour() {
     assert!(matches!(register(), Outcome::Registered { .. }));
 
     set_behaviour(&url, &ca_pem, "status:503");
-    assert_eq!(register(), Outcome::ServerError { status: 503 });
+    assert_eq!(
+        register(),
+        Outcome::ServerError {
+            status: 503,
+            retry_after_s: None
+        }
+    );
 
     set_behaviour(&url, &ca_pem, "refuse-for:500");
     assert!(matches!(register(), Outcome::NotSent { .. }));

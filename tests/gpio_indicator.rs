@@ -59,7 +59,7 @@ async fn busy_blinks_at_4_hz() {
 #[tokio::test(start_paused = true)]
 async fn registered_is_solid_for_3_s_then_idle() {
     let (handle, leds) = start(Layout::Single).await;
-    handle.show(Pattern::Registered);
+    handle.show(Pattern::Success);
     sleep_ms(10_000).await;
     assert_eq!(since(&leds, 0), vec![(0, OFF), (0, ON), (3_000, OFF)]);
 }
@@ -81,7 +81,7 @@ async fn a_new_pattern_replaces_the_current_one_mid_step() {
 #[tokio::test(start_paused = true)]
 async fn an_outcome_can_fall_back_to_queued() {
     let (handle, leds) = start(Layout::Pair).await;
-    handle.show_then(Pattern::Registered, Pattern::Queued);
+    handle.show_then(Pattern::Success, Pattern::Queued);
     sleep_ms(5_100).await;
     assert_eq!(
         since(&leds, 0),
@@ -134,7 +134,7 @@ async fn shutdown_leaves_the_leds_off() {
 #[tokio::test(start_paused = true)]
 async fn dropping_the_handle_leaves_the_leds_off() {
     let (handle, leds) = start(Layout::Single).await;
-    handle.show(Pattern::Registered);
+    handle.show(Pattern::Success);
     settle().await;
     assert_eq!(leds.current(), ON);
     drop(handle);
@@ -161,7 +161,7 @@ async fn a_failing_driver_is_reported_once_and_recovers() {
 async fn a_steady_pattern_recovers_too() {
     let (handle, leds) = start(Layout::Single).await;
     leds.fail_with(Some(GpioError::SimulatedUnplug { line: "led".into() }));
-    handle.show(Pattern::Registered);
+    handle.show(Pattern::Success);
     sleep_ms(3_500).await; // back to Idle (steady) while failing
     assert!(handle.fault().is_some());
     leds.fail_with(None);

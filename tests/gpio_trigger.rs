@@ -9,8 +9,9 @@ use std::time::Duration;
 use enrolld::gpio::sim::{self, SimLine};
 use enrolld::gpio::{
     DebounceMode, GpioError, Origin, TriggerConfig, TriggerEvent, TriggerHandle, TriggerHealth,
-    TriggerKind, monotonic_ns,
+    TriggerKind,
 };
+use enrolld::time::monotonic_ns;
 use tokio::sync::mpsc;
 
 const MS: u64 = 1_000_000;

@@ -78,10 +78,10 @@ fn full_disk_refuses_with_disk_full_and_keeps_what_it_had() {
     assert_eq!(q.depth(), accepted);
 
     // Delivering one frees space: the queue accepts again.
-    let id = q.oldest().unwrap();
+    let id = q.next_ready(std::time::Instant::now()).unwrap();
     let e = q.begin(id).unwrap();
     assert_eq!(e.jpeg, entry(0).jpeg);
-    q.finish(id).unwrap();
+    q.settle(id, enrolld::queue::SentFate::Delete).unwrap();
     q.push(entry(1000), &now).unwrap();
     assert_eq!(q.depth(), accepted);
 }

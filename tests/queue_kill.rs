@@ -22,9 +22,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use enrolld::machine::Outcome;
-use enrolld::queue::delivery::{Sent, SharedQueue, run_delivery};
-use enrolld::queue::{NewEntry, Now, Queue, QueueConfig, UnknownDelivery};
+use enrolld::api::Outcome;
+use enrolld::daemon::delivery::{self, Command as Wake};
+use enrolld::daemon::submit::Sent;
+use enrolld::queue::{ListedState, NewEntry, Now, Queue, QueueConfig, UnknownDelivery};
+use enrolld::shutdown::Shutdown;
+use enrolld::store::{Store, StoreHandle};
+use enrolld::tickets::Tickets;
 
 const CHILD_ENV: &str = "ENROLLD_QUEUE_CHILD";
 const ROUNDS: usize = 120;
@@ -67,7 +71,9 @@ fn child_process_entry() {
     };
     let dir = PathBuf::from(dir);
     let cfg = config(&dir);
-    let queue = SharedQueue::new(Queue::open(&cfg).unwrap());
+    let queue = Queue::open(&cfg).unwrap();
+    let tickets = Tickets::open(&dir.join("tickets.json"), 10).unwrap();
+    let store = StoreHandle::spawn(Store::assemble(queue, tickets).unwrap().0);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -84,26 +90,38 @@ fn child_process_entry() {
                 // Mostly accepted; sometimes the network is down (never left
                 // the device: not recorded by the server) or the answer is lost.
                 let outcome = match fastrand::u8(0..10) {
-                    0 | 1 => Outcome::NotSent,
-                    2 => Outcome::UnknownDelivery,
-                    _ => Outcome::Registered,
+                    0 | 1 => Outcome::NotSent {
+                        reason: "network down".into(),
+                    },
+                    2 => Outcome::UnknownDelivery {
+                        reason: "answer lost".into(),
+                    },
+                    _ => Outcome::Registered {
+                        face_id: "f".into(),
+                        associated_verification_id: None,
+                        image_url: None,
+                        timestamp: None,
+                    },
                 };
-                if outcome != Outcome::NotSent {
+                if !matches!(outcome, Outcome::NotSent { .. }) {
                     append(&sink, &format!("{}\n", entry.username));
                 }
                 Sent {
                     outcome,
                     verification_id: None,
+                    elapsed: Duration::ZERO,
                 }
             }
         };
-        let worker = tokio::spawn(run_delivery(
-            queue.clone(),
+        let (wake, commands) = tokio::sync::mpsc::channel(64);
+        let worker = tokio::spawn(delivery::run(
+            store.clone(),
             cfg.clone(),
+            commands,
+            Shutdown::never(),
             send,
             || true,
             |_| {},
-            std::future::pending(),
         ));
         let pid = std::process::id();
         for i in 0.. {
@@ -114,11 +132,12 @@ fn child_process_entry() {
                 verification_id: None,
                 jpeg: vec![0x5a; fastrand::usize(100..20_000)],
             };
-            let q = queue.clone();
-            tokio::task::spawn_blocking(move || q.push(new, &Now::read()))
+            store
+                .run(move |s| s.queue_mut().push(new, &Now::read()))
                 .await
                 .unwrap()
                 .unwrap();
+            let _ = wake.try_send(Wake::Wake);
             append(&log, &format!("A {name}\n"));
             tokio::time::sleep(Duration::from_micros(fastrand::u64(0..500))).await;
         }
@@ -160,6 +179,7 @@ fn kill_9_loses_nothing_and_sends_nothing_twice() {
     let cfg = config(dir);
     let queue = Queue::open(&cfg).unwrap();
     assert!(queue.report().corrupt.is_empty(), "{:?}", queue.report());
+    drop(queue);
     assert!(
         std::fs::read_dir(cfg.dir.join("corrupt"))
             .unwrap()
@@ -191,8 +211,10 @@ fn kill_9_loses_nothing_and_sends_nothing_twice() {
     let queued: HashSet<String> = drain_names(&cfg);
     let unknown: HashSet<String> = std::fs::read_dir(cfg.dir.join("unknown"))
         .unwrap()
-        .map(|e| {
-            let text = std::fs::read(e.unwrap().path()).unwrap();
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let text = std::fs::read(p).unwrap();
             serde_json::from_slice::<UnknownDelivery>(&text)
                 .unwrap()
                 .username
@@ -251,11 +273,11 @@ fn wait_for_start(log: &Path, starts: &mut usize) {
 
 /// Usernames of the entries still queued (read through the queue's own API).
 fn drain_names(cfg: &QueueConfig) -> HashSet<String> {
-    let mut q = Queue::open(cfg).unwrap();
-    let mut names = HashSet::new();
-    while let Some(id) = q.oldest() {
-        names.insert(q.begin(id).unwrap().username);
-        q.finish(id).unwrap();
-    }
-    names
+    Queue::open(cfg)
+        .unwrap()
+        .list(&Now::read())
+        .into_iter()
+        .filter(|l| l.state == ListedState::Queued)
+        .map(|l| l.username)
+        .collect()
 }

@@ -15,6 +15,8 @@ use std::sync::Mutex;
 use common::leaks::Secrets;
 use common::{Env, client_for, unique_jpeg, unique_token};
 use enrolld::api::Outcome;
+use enrolld::machine::fate::{self, QueueFate};
+use enrolld::queue::SentFate;
 use enrolld::queue::{NewEntry, Now, Queue, QueueConfig};
 use enrolld::standin::{Behaviour, StandInOptions};
 use enrolld::status::{LastOutcome, QueueStatus, Status, StatusConfig, StatusWriter};
@@ -188,15 +190,21 @@ fn queue_client_and_status_leak_nothing_under_any_behaviour() {
             "{behaviour}: {outcome} | {outcome:?} | {} | {entry:?}\n",
             serde_json::to_string(&outcome).unwrap()
         ));
-        match &outcome {
-            Outcome::UnknownDelivery { .. } => {
-                let record = queue
-                    .record_unknown(id, used.clone(), outcome.code())
-                    .unwrap();
-                log.push_str(&format!("{record:?}\n"));
-            }
-            o if o.is_resendable() => queue.retry_later(id, used.clone()).unwrap(),
-            _ => queue.finish(id).unwrap(),
+        // Settled as the delivery worker settles it.
+        let settle = match fate::queued(&outcome, false) {
+            QueueFate::Unknown => SentFate::Unknown {
+                verification_id: used.clone(),
+                reason: outcome.code().to_owned(),
+            },
+            QueueFate::Retry { .. } | QueueFate::Pause => SentFate::Requeue {
+                verification_id: used.clone(),
+                not_before: None,
+                answer: outcome.code().to_owned(),
+            },
+            QueueFate::Delivered { .. } | QueueFate::Refused => SentFate::Delete,
+        };
+        if let Some(record) = queue.settle(id, settle).unwrap() {
+            log.push_str(&format!("{record:?}\n"));
         }
         status.count(outcome.code());
         status.last_outcome = Some(LastOutcome {
@@ -211,14 +219,23 @@ fn queue_client_and_status_leak_nothing_under_any_behaviour() {
             at: enrolld::time::rfc3339(now.unix),
             stages_ms: Default::default(),
         });
-        status.queue = QueueStatus::of(&queue, &now);
+        let snapshot = enrolld::store::Snapshot {
+            depth: queue.depth(),
+            bytes: queue.bytes(),
+            oldest_age_secs: queue.oldest_age(&now).map(|a| a.as_secs()),
+            unknown_deliveries: queue.unknown_count(),
+            tickets_pending: 0,
+        };
+        status.queue = QueueStatus::of(&snapshot, false);
         writer.write(&status).unwrap();
         let written = std::fs::read(writer.path()).unwrap();
         secrets.assert_absent(&written, &format!("status file after {behaviour}"));
     }
     files_scanned += scan_dir(&secrets, &queue_config.dir);
     // A damaged entry, reported at the next open: the report is logged too.
-    let waiting = queue.oldest().expect("resendable entries are still queued");
+    let waiting = queue
+        .next_ready(std::time::Instant::now())
+        .expect("resendable entries are still queued");
     drop(queue);
     let path = queue_config.dir.join(format!("{:020}.entry", waiting.0));
     let mut bytes = std::fs::read(&path).unwrap();

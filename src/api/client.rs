@@ -12,6 +12,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use ureq::http::HeaderValue;
 
+use super::config::ApiConfig;
 use super::outcome::{
     Answer, Body, Outcome, classify_other, classify_registration, parse_json_object,
 };
@@ -24,7 +25,6 @@ use super::wire::{
     JPEG_DATA_URI_PREFIX, REGISTRATION_PATH, RegistrationRequest,
 };
 use super::{ApiError, tls};
-use crate::config::ApiConfig;
 use crate::secret::ApiToken;
 
 /// Response bodies are read up to this many bytes; a longer one is refused.

@@ -5,15 +5,18 @@
 //! tests and for the commands.
 
 pub mod client;
+pub mod config;
 pub mod outcome;
 pub mod retry_after;
 pub mod sanitize;
 pub mod tls;
+pub mod tls_errors;
 pub mod transport;
 pub mod url;
 pub mod wire;
 
 pub use client::{Client, Finalized, MAX_RESPONSE_BYTES};
+pub use config::ApiConfig;
 pub use outcome::{FaceQuality, Outcome};
 pub use url::check_base_url;
 

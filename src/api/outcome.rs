@@ -17,20 +17,6 @@ use super::retry_after::parse_retry_after;
 use super::sanitize::clean_server_text;
 use super::wire::RegistrationResponse;
 
-/// Exit statuses of `enrolld register`, one per failure class. 0 is success
-/// (`registered` or `already_registered`). They sit below the sysexits range
-/// (64-78) that the command uses for bad input and configuration.
-pub mod exit_codes {
-    pub const RETAKE: i32 = 10;
-    pub const REJECTED: i32 = 11;
-    pub const UNAUTHORIZED: i32 = 12;
-    pub const RATE_LIMITED: i32 = 13;
-    pub const SERVER_ERROR: i32 = 14;
-    pub const BAD_RESPONSE: i32 = 15;
-    pub const NOT_SENT: i32 = 16;
-    pub const UNKNOWN_DELIVERY: i32 = 17;
-}
-
 /// The seven documented face-quality answers: the face was not usable, take
 /// another picture. Matched case-insensitively on their first sentence, so
 /// trailing punctuation, extra hints or a prefix do not hide them.
@@ -144,9 +130,16 @@ pub enum Outcome {
     /// HTTP 429; `retry_after_s` from `Retry-After` (seconds, or an HTTP-date
     /// counted from now).
     RateLimited { retry_after_s: Option<u64> },
-    /// HTTP 5xx.
-    ServerError { status: u16 },
-    /// A 2xx (or a redirect) we cannot read as a registration.
+    /// HTTP 5xx; `retry_after_s` from `Retry-After` (503 sends it).
+    ServerError {
+        status: u16,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_s: Option<u64>,
+    },
+    /// HTTP 404, or a redirect (never followed): `api.base_url` does not
+    /// lead to IDMeta's API. Nothing was processed.
+    WrongEndpoint { status: u16 },
+    /// A 2xx we cannot read as a registration.
     BadResponse { reason: String },
     /// The request provably never left the device: safe to send again.
     NotSent { reason: String },
@@ -166,22 +159,24 @@ impl Outcome {
             Outcome::Unauthorized { .. } => "unauthorized",
             Outcome::RateLimited { .. } => "rate_limited",
             Outcome::ServerError { .. } => "server_error",
+            Outcome::WrongEndpoint { .. } => "wrong_endpoint",
             Outcome::BadResponse { .. } => "bad_response",
             Outcome::NotSent { .. } => "not_sent",
             Outcome::UnknownDelivery { .. } => "unknown_delivery",
         }
     }
 
-    /// Process exit status for `enrolld register`; see [`exit_codes`].
+    /// Process exit status for `enrolld register`; see [`crate::exit::outcome`].
     pub fn exit_code(&self) -> i32 {
-        use exit_codes::*;
+        use crate::exit::outcome::*;
         match self {
-            Outcome::Registered { .. } | Outcome::AlreadyRegistered { .. } => 0,
+            Outcome::Registered { .. } | Outcome::AlreadyRegistered { .. } => crate::exit::OK,
             Outcome::Retake { .. } => RETAKE,
             Outcome::Rejected { .. } => REJECTED,
             Outcome::Unauthorized { .. } => UNAUTHORIZED,
             Outcome::RateLimited { .. } => RATE_LIMITED,
             Outcome::ServerError { .. } => SERVER_ERROR,
+            Outcome::WrongEndpoint { .. } => WRONG_ENDPOINT,
             Outcome::BadResponse { .. } => BAD_RESPONSE,
             Outcome::NotSent { .. } => NOT_SENT,
             Outcome::UnknownDelivery { .. } => UNKNOWN_DELIVERY,
@@ -196,34 +191,22 @@ impl Outcome {
         )
     }
 
-    /// Whether the same request may be queued and sent again unchanged:
-    /// it never left (`not_sent`), or the server said "not now" without
-    /// processing it (429, and the gateway/overload answers 502, 503, 504).
-    /// Everything else either succeeded, needs a person (retake, rejected,
-    /// unauthorized) or might duplicate an enrollment.
-    pub fn is_resendable(&self) -> bool {
-        match self {
-            Outcome::NotSent { .. } | Outcome::RateLimited { .. } => true,
-            Outcome::ServerError { status } => matches!(status, 502..=504),
-            _ => false,
-        }
-    }
-
     /// The answer a non-2xx status alone decides, or `None` for the 2xx and
     /// other 4xx whose body must be read.
     pub(crate) fn from_status(status: u16, retry_after: Option<&str>) -> Option<Outcome> {
+        let retry_after_s = retry_after.and_then(|v| parse_retry_after(v, crate::time::unix_now()));
         match status {
             200..=299 => None,
-            300..=399 => Some(Outcome::BadResponse {
-                reason: format!("HTTP {status} redirect, not followed"),
-            }),
+            // A redirect is never followed (the token would go wherever it
+            // points); like a 404 it means the URL is not IDMeta's API.
+            300..=399 | 404 => Some(Outcome::WrongEndpoint { status }),
             401 | 403 => Some(Outcome::Unauthorized { status }),
-            429 => Some(Outcome::RateLimited {
-                retry_after_s: retry_after
-                    .and_then(|v| parse_retry_after(v, crate::time::unix_now())),
-            }),
+            429 => Some(Outcome::RateLimited { retry_after_s }),
             400..=499 => None,
-            500..=599 => Some(Outcome::ServerError { status }),
+            500..=599 => Some(Outcome::ServerError {
+                status,
+                retry_after_s,
+            }),
             _ => Some(Outcome::BadResponse {
                 reason: format!("unexpected HTTP status {status}"),
             }),
@@ -264,7 +247,8 @@ impl Outcome {
             other @ (Outcome::Retake { .. }
             | Outcome::Unauthorized { .. }
             | Outcome::RateLimited { .. }
-            | Outcome::ServerError { .. }) => other,
+            | Outcome::ServerError { .. }
+            | Outcome::WrongEndpoint { .. }) => other,
         }
     }
 }
@@ -286,7 +270,15 @@ impl fmt::Display for Outcome {
             Outcome::RateLimited {
                 retry_after_s: None,
             } => write!(f, "{code}"),
-            Outcome::ServerError { status } => write!(f, "{code}: HTTP {status}"),
+            Outcome::ServerError {
+                status,
+                retry_after_s: Some(s),
+            } => write!(f, "{code}: HTTP {status}, retry after {s} s"),
+            Outcome::ServerError { status, .. } => write!(f, "{code}: HTTP {status}"),
+            Outcome::WrongEndpoint { status } => write!(
+                f,
+                "{code}: HTTP {status}: api.base_url does not lead to the IDMeta API; check it"
+            ),
             Outcome::BadResponse { reason }
             | Outcome::NotSent { reason }
             | Outcome::UnknownDelivery { reason } => write!(f, "{code}: {reason}"),
@@ -490,7 +482,11 @@ impl Outcome {
             Outcome::RateLimited {
                 retry_after_s: None,
             },
-            Outcome::ServerError { status: 500 },
+            Outcome::ServerError {
+                status: 500,
+                retry_after_s: None,
+            },
+            Outcome::WrongEndpoint { status: 404 },
             Outcome::BadResponse { reason: "r".into() },
             Outcome::NotSent { reason: "r".into() },
             Outcome::UnknownDelivery { reason: "r".into() },
@@ -625,20 +621,27 @@ mod tests {
         for s in [500, 502, 503, 504] {
             assert_eq!(
                 classify_registration(&answer(s, "<html>")),
-                Outcome::ServerError { status: s }
+                Outcome::ServerError {
+                    status: s,
+                    retry_after_s: None
+                }
             );
         }
+        let mut unavailable = answer(503, "");
+        unavailable.retry_after = Some("7".into());
         assert_eq!(
-            classify_registration(&answer(302, "")).code(),
-            "bad_response"
-        );
-        assert_eq!(
-            classify_registration(&answer(404, "<html>")),
-            Outcome::Rejected {
-                status: 404,
-                message: "HTTP 404".into()
+            classify_registration(&unavailable),
+            Outcome::ServerError {
+                status: 503,
+                retry_after_s: Some(7)
             }
         );
+        for s in [301, 302, 307, 404] {
+            assert_eq!(
+                classify_registration(&answer(s, "<html>")),
+                Outcome::WrongEndpoint { status: s }
+            );
+        }
     }
 
     #[test]
@@ -705,14 +708,6 @@ mod tests {
             assert_eq!(json["code"], o.code());
             assert_eq!(o.is_success(), o.exit_code() == 0);
         }
-        let resendable: Vec<&str> = all
-            .iter()
-            .filter(|o| o.is_resendable())
-            .map(Outcome::code)
-            .collect();
-        assert_eq!(resendable, ["rate_limited", "not_sent"]);
-        assert!(Outcome::ServerError { status: 503 }.is_resendable());
-        assert!(!Outcome::ServerError { status: 500 }.is_resendable());
         let retake = serde_json::to_value(&all[2]).unwrap();
         assert_eq!(retake["quality"], "no_face");
     }

@@ -17,7 +17,7 @@ use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use crate::config::ApiConfig;
+use super::config::ApiConfig;
 
 /// Why the TLS configuration could not be built. Every variant names the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

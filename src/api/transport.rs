@@ -137,23 +137,24 @@ pub fn classify_transport_error(error: &ureq::Error, flag: &CallProgress) -> Out
 /// headers, no body: ureq errors carry none of those).
 pub fn describe(error: &ureq::Error) -> String {
     use std::io::ErrorKind as K;
+    // Our own sentences, with the server's part already cleaned: not capped
+    // like server text, so the advice at their end is never cut off.
+    if let Some(tls) = rustls_error(error) {
+        return describe_tls(tls);
+    }
     let text = match error {
         ureq::Error::HostNotFound => "DNS lookup found no address for the host".to_owned(),
         ureq::Error::Timeout(t) => describe_timeout(*t).to_owned(),
-        ureq::Error::Rustls(e) => describe_tls(e),
         ureq::Error::Tls(e) => format!("TLS: {e}"),
-        ureq::Error::Io(e) => match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-            Some(tls) => describe_tls(tls),
-            None => match e.kind() {
-                K::ConnectionRefused => "connection refused (nothing listening)".to_owned(),
-                K::ConnectionReset => "connection reset by the server".to_owned(),
-                K::UnexpectedEof => "connection closed by the server".to_owned(),
-                K::BrokenPipe => "connection closed by the server while sending".to_owned(),
-                K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown => {
-                    format!("network unreachable ({e})")
-                }
-                _ => format!("I/O error: {e}"),
-            },
+        ureq::Error::Io(e) => match e.kind() {
+            K::ConnectionRefused => "connection refused (nothing listening)".to_owned(),
+            K::ConnectionReset => "connection reset by the server".to_owned(),
+            K::UnexpectedEof => "connection closed by the server".to_owned(),
+            K::BrokenPipe => "connection closed by the server while sending".to_owned(),
+            K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown => {
+                format!("network unreachable ({e})")
+            }
+            _ => format!("I/O error: {e}"),
         },
         ureq::Error::ConnectionFailed => "connection failed".to_owned(),
         ureq::Error::Protocol(e) => format!("the answer is not valid HTTP ({e})"),
@@ -176,17 +177,17 @@ fn describe_timeout(t: Timeout) -> &'static str {
     }
 }
 
+/// The rustls error inside a ureq error, as ureq's own variant or wrapped in I/O.
+fn rustls_error(error: &ureq::Error) -> Option<&rustls::Error> {
+    match error {
+        ureq::Error::Rustls(e) => Some(e),
+        ureq::Error::Io(e) => e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+        _ => None,
+    }
+}
+
 fn describe_tls(e: &rustls::Error) -> String {
-    use rustls::CertificateError as C;
-    let clock_hint = match e {
-        rustls::Error::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. })
-            if !crate::time::wall_clock_plausible(crate::time::unix_now()) =>
-        {
-            " (the system clock is before this build's date: set the time or wait for NTP)"
-        }
-        _ => "",
-    };
-    format!("TLS handshake failed: {e}{clock_hint}")
+    format!("TLS handshake failed: {}", super::tls_errors::explain(e))
 }
 
 /// ureq's resolver, noting success so DNS failures can be named as such.

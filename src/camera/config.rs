@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Invalid;
+use crate::invalid::Invalid;
 
 /// `[camera]`
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -118,17 +118,6 @@ impl fmt::Debug for Frame {
     }
 }
 
-/// The monotonic clock, as V4L2 timestamps (with `TIMESTAMP_MONOTONIC`) use it.
-pub fn monotonic_now() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime only writes the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

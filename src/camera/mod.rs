@@ -62,7 +62,7 @@ pub trait Camera: Send {
     fn burst_since(&mut self, since: Duration) -> Result<Vec<Frame>, CameraError>;
     /// [`burst_since`](Camera::burst_since) this call.
     fn burst(&mut self) -> Result<Vec<Frame>, CameraError> {
-        self.burst_since(frame::monotonic_now())
+        self.burst_since(crate::time::monotonic())
     }
     /// The device, for messages.
     fn name(&self) -> String;

@@ -87,7 +87,7 @@ pub fn capture_jpeg(
     config: &CameraConfig,
     max_bytes: usize,
 ) -> Result<Shot, CaptureError> {
-    capture_jpeg_since(camera, config, max_bytes, super::frame::monotonic_now())
+    capture_jpeg_since(camera, config, max_bytes, crate::time::monotonic())
 }
 
 /// [`capture_jpeg`] from frames taken after `since` (CLOCK_MONOTONIC).

@@ -12,9 +12,10 @@ use image::{Rgb, RgbImage};
 
 use super::config::CameraConfig;
 use super::error::CameraError;
-use super::frame::{Frame, PixelFormat, monotonic_now, negotiate};
+use super::frame::{Frame, PixelFormat, negotiate};
 use super::pattern;
 use super::session::FrameSource;
+use crate::time::monotonic;
 
 /// What the simulated camera does for one frame (or one open).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,6 +86,9 @@ pub struct SimCamera {
     failed: bool,
     packed: HashMap<SimEvent, Vec<u8>>,
     control: SimControl,
+    /// Where this camera's frame numbers start: random, so two runs of the
+    /// daemon never stamp the same frame.
+    first_number: u32,
 }
 
 impl SimCamera {
@@ -102,6 +106,7 @@ impl SimCamera {
             failed: false,
             packed: HashMap::new(),
             control: SimControl::default(),
+            first_number: fastrand::u32(..),
         })
     }
 
@@ -109,12 +114,15 @@ impl SimCamera {
         self.control.clone()
     }
 
-    fn frame_bytes(&mut self, event: SimEvent, format: PixelFormat) -> Vec<u8> {
+    fn frame_bytes(&mut self, event: SimEvent, format: PixelFormat, number: u32) -> Vec<u8> {
         let picture = &self.picture;
-        self.packed
+        let mut data = self
+            .packed
             .entry(event)
             .or_insert_with(|| pack(&variant(picture, event), format).data)
-            .clone()
+            .clone();
+        stamp(&mut data, format, self.first_number.wrapping_add(number));
+        data
     }
 }
 
@@ -178,17 +186,21 @@ impl FrameSource for SimCamera {
             }
             _ => {}
         }
-        self.control.state().frames += 1;
+        let number = {
+            let mut st = self.control.state();
+            st.frames += 1;
+            st.frames
+        };
         let captured_at = match event {
             SimEvent::Stale => Some(Duration::ZERO),
-            _ => Some(monotonic_now()),
+            _ => Some(monotonic()),
         };
         let event = if event == SimEvent::Stale {
             SimEvent::Normal
         } else {
             event
         };
-        let data = self.frame_bytes(event, format);
+        let data = self.frame_bytes(event, format, number);
         Ok(Frame {
             format,
             width: self.picture.width(),
@@ -206,6 +218,26 @@ impl FrameSource for SimCamera {
 
     fn name(&self) -> String {
         "simulated camera".into()
+    }
+}
+
+/// Writes the frame's number into its first bytes, one bit a byte (dark or
+/// light), as a sensor's noise would make it differ: no two captures encode
+/// to the same JPEG, so tests can tell which capture a registration carried.
+/// A compressed frame gets the number as a JPEG comment instead.
+fn stamp(data: &mut Vec<u8>, format: PixelFormat, number: u32) {
+    if format == PixelFormat::Mjpeg {
+        let text = format!("simulated frame {number}");
+        let len = u16::try_from(text.len() + 2).expect("short comment");
+        let mut comment = vec![0xff, 0xfe];
+        comment.extend_from_slice(&len.to_be_bytes());
+        comment.extend_from_slice(text.as_bytes());
+        // After SOI (FF D8).
+        data.splice(2..2, comment);
+        return;
+    }
+    for (bit, byte) in data.iter_mut().take(32).enumerate() {
+        *byte = if number >> bit & 1 == 1 { 0xf0 } else { 0x10 };
     }
 }
 

@@ -14,6 +14,15 @@ pub struct SocketArgs {
     socket: Option<PathBuf>,
 }
 
+impl SocketArgs {
+    /// `--socket`, else `control.socket` of a loaded configuration.
+    pub fn path(&self, config: &crate::config::Config) -> PathBuf {
+        self.socket
+            .clone()
+            .unwrap_or_else(|| config.control.socket.clone())
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct EnrollArgs {
     /// Who the next press enrolls.

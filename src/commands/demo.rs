@@ -24,7 +24,8 @@ pub struct DemoArgs {
 }
 
 pub fn run(_config_path: &Path, args: &DemoArgs) -> i32 {
-    logging::init(args.verbose);
+    // Plain lines under the demo's status line, without the journal fields.
+    logging::init_with(args.verbose, Box::new(demo::screen::ScreenLog));
     let seconds = |s: Option<f64>| s.filter(|s| *s > 0.0).map(Duration::from_secs_f64);
     let options = DemoOptions {
         every: seconds(args.every),

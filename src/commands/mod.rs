@@ -7,6 +7,7 @@ pub mod client;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod probe;
+pub mod queue;
 pub mod register;
 pub mod run;
 #[cfg(feature = "demo")]

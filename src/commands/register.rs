@@ -2,7 +2,7 @@
 //! one registration of a JPEG file, the outcome printed as one JSON object.
 //!
 //! Exit status: 0 for `registered` / `already_registered`, the outcome's own
-//! code otherwise (see `api::outcome::exit_codes`), 66 when the file cannot
+//! code otherwise (see `exit::outcome`), 66 when the file cannot
 //! be read, 65 when it is not a JPEG or is over `api.max_image_bytes`, 78 for
 //! configuration and token problems, 2 for a bad username.
 

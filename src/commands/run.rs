@@ -52,9 +52,8 @@ pub fn run(config_path: &Path, args: &RunArgs) -> i32 {
         };
         let setup = Setup {
             config,
-            client,
+            api: std::sync::Arc::new(client),
             config_path: Some(config_path.to_owned()),
-            shutdown_grace: daemon::SHUTDOWN_GRACE,
         };
         match daemon::run(setup, devices, std::future::pending()).await {
             Ok(()) => exit::OK,
@@ -69,10 +68,14 @@ pub fn run(config_path: &Path, args: &RunArgs) -> i32 {
 /// A state directory that cannot be written will not fix itself by
 /// restarting: that gets its own status, which the unit does not restart on.
 fn exit_code_for(e: &DaemonError) -> i32 {
+    use crate::control::server::BindError;
     match e {
-        DaemonError::Queue(_) | DaemonError::Tickets(_) | DaemonError::Control(_) => {
-            exit::CANT_CREATE
+        // A group that does not exist or may not be used is the
+        // configuration's fault: restarting cannot help either.
+        DaemonError::Control(BindError::NoSuchGroup(_) | BindError::GroupNotAllowed { .. }) => {
+            exit::CONFIG
         }
+        DaemonError::Store(_) | DaemonError::Control(_) => exit::CANT_CREATE,
         DaemonError::Signals(_) => exit::FAILURE,
     }
 }

@@ -24,8 +24,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Invalid;
-pub use protocol::{Command, Reply};
+use crate::invalid::Invalid;
+pub use protocol::{Command, QueueCommand, Reply};
 
 /// Longest request line accepted, in bytes (newline excluded).
 pub const MAX_LINE: usize = 4096;

@@ -16,6 +16,27 @@ pub enum Request {
     },
     Trigger,
     Status,
+    QueueList,
+    QueueResend {
+        id: u64,
+    },
+    QueueDrop {
+        id: u64,
+    },
+    QueueResume,
+}
+
+/// An operator's command on the records (`enrolld queue ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueCommand {
+    /// Queued, in-flight and unknown records (never an image).
+    List,
+    /// Queue an unknown delivery again; the operator accepts a duplicate.
+    Resend(u64),
+    /// Delete a queued entry or an unknown delivery.
+    Drop(u64),
+    /// Resume paused deliveries.
+    Resume,
 }
 
 /// A checked request, what the daemon's handler receives.
@@ -27,6 +48,7 @@ pub enum Command {
     Trigger,
     /// The live status.
     Status,
+    Queue(QueueCommand),
 }
 
 /// The flat shape every request line must have. (serde's
@@ -38,7 +60,10 @@ struct Wire {
     cmd: String,
     username: Option<String>,
     verification_id: Option<String>,
+    id: Option<u64>,
 }
+
+const COMMANDS: &str = "\"enroll\", \"trigger\", \"status\", \"queue_list\", \"queue_resend\", \"queue_drop\", \"queue_resume\"";
 
 /// Parses and checks one request line; the error is the reply's text.
 pub fn parse_line(line: &[u8]) -> Result<Command, String> {
@@ -49,15 +74,25 @@ pub fn parse_line(line: &[u8]) -> Result<Command, String> {
         // the log, and capped.
         format!(
             "malformed request ({}); expected one JSON object per line with \"cmd\" one of \
-             \"enroll\", \"trigger\", \"status\"",
+             {COMMANDS}",
             crate::api::sanitize::clean_server_text(&e.to_string())
         )
     })?;
-    let no_arguments = |cmd: Command| match (&wire.username, &wire.verification_id) {
-        (None, None) => Ok(cmd),
+    let no_arguments = |cmd: Command| match (&wire.username, &wire.verification_id, wire.id) {
+        (None, None, None) => Ok(cmd),
         _ => Err(format!("\"{}\" takes no arguments", wire.cmd)),
     };
+    let id_only =
+        |cmd: fn(u64) -> QueueCommand| match (&wire.username, &wire.verification_id, wire.id) {
+            (None, None, Some(id)) => Ok(Command::Queue(cmd(id))),
+            (_, _, None) => Err(format!(
+                "\"{}\" needs \"id\" (a number from queue_list)",
+                wire.cmd
+            )),
+            _ => Err(format!("\"{}\" takes only \"id\"", wire.cmd)),
+        };
     match wire.cmd.as_str() {
+        "enroll" if wire.id.is_some() => Err("\"enroll\" takes no \"id\"".to_owned()),
         "enroll" => {
             let username = wire
                 .username
@@ -69,8 +104,12 @@ pub fn parse_line(line: &[u8]) -> Result<Command, String> {
         }
         "trigger" => no_arguments(Command::Trigger),
         "status" => no_arguments(Command::Status),
+        "queue_list" => no_arguments(Command::Queue(QueueCommand::List)),
+        "queue_resume" => no_arguments(Command::Queue(QueueCommand::Resume)),
+        "queue_resend" => id_only(QueueCommand::Resend),
+        "queue_drop" => id_only(QueueCommand::Drop),
         other => Err(format!(
-            "unknown command {:?}; known: \"enroll\", \"trigger\", \"status\"",
+            "unknown command {:?}; known: {COMMANDS}",
             crate::api::sanitize::clean_server_text(other)
         )),
     }
@@ -133,8 +172,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_the_three_commands() {
+    fn parses_every_command() {
         assert_eq!(parse_line(br#"{"cmd":"trigger"}"#), Ok(Command::Trigger));
+        assert_eq!(
+            parse_line(br#"{"cmd":"queue_resend","id":42}"#),
+            Ok(Command::Queue(QueueCommand::Resend(42)))
+        );
+        assert_eq!(
+            parse_line(br#"{"cmd":"queue_list"}"#),
+            Ok(Command::Queue(QueueCommand::List))
+        );
         assert_eq!(parse_line(b"{\"cmd\":\"status\"}\r"), Ok(Command::Status));
         assert_eq!(
             parse_line(br#"{"cmd":"enroll","username":"Ann","verification_id":"v1"}"#),
@@ -163,7 +210,15 @@ mod tests {
         assert!(err(b"hello").starts_with("malformed request (expected value"));
         assert_eq!(
             err(br#"{"cmd":"reboot"}"#),
-            r#"unknown command "reboot"; known: "enroll", "trigger", "status""#
+            r#"unknown command "reboot"; known: "enroll", "trigger", "status", "queue_list", "queue_resend", "queue_drop", "queue_resume""#
+        );
+        assert_eq!(
+            err(br#"{"cmd":"queue_drop"}"#),
+            r#""queue_drop" needs "id" (a number from queue_list)"#
+        );
+        assert_eq!(
+            err(br#"{"cmd":"queue_list","id":3}"#),
+            r#""queue_list" takes no arguments"#
         );
         assert_eq!(err(br#"{"cmd":"enroll"}"#), r#""enroll" needs "username""#);
         assert!(err(br#"{"cmd":"trigger","x":1}"#).contains("unknown field `x`"));

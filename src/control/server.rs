@@ -3,10 +3,9 @@
 //! loop, one task per connection, a bounded number of connections, and a
 //! graceful stop that tells every connection to finish and waits for them.
 
-use std::ffi::CString;
 use std::future::Future;
 use std::io;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +44,15 @@ pub enum BindError {
     NotASocket { path: PathBuf },
     #[error("control.group: no group named {0:?}")]
     NoSuchGroup(String),
+    /// The socket was made with the daemon's own group and changing it is
+    /// not allowed (the shipped unit forbids chown).
+    #[error(
+        "control.group = {group:?}: the socket belongs to the daemon's own group (GID {own_gid}) \
+         and may not be given to another one here; run the daemon with that group instead \
+         (systemd: `Group={group}` in a drop-in, `systemctl edit enrolld`), or leave \
+         control.group unset and add the socket's users to the daemon's group"
+    )]
+    GroupNotAllowed { group: String, own_gid: u32 },
     #[error(transparent)]
     Fs(#[from] FsError),
 }
@@ -78,18 +86,27 @@ pub fn bind(config: &ControlConfig) -> Result<UnixListener, BindError> {
 }
 
 fn chgrp(path: &Path, group: &str) -> Result<(), BindError> {
-    let name = CString::new(group).map_err(|_| BindError::NoSuchGroup(group.to_owned()))?;
-    // SAFETY: getgrnam reads a NUL-terminated name and returns a pointer to a
-    // static record (or null) that we read at once, before any other call.
-    let gid = unsafe {
-        let entry = libc::getgrnam(name.as_ptr());
-        if entry.is_null() {
-            return Err(BindError::NoSuchGroup(group.to_owned()));
-        }
-        (*entry).gr_gid
-    };
-    std::os::unix::fs::chown(path, None, Some(gid))
-        .map_err(|e| FsError::new(path, "change the group of", &e).into())
+    let gid = fsutil::group_id(group)
+        .map_err(|e| FsError::new(Path::new("/etc/group"), "look up a group in", &e))?
+        .ok_or_else(|| BindError::NoSuchGroup(group.to_owned()))?;
+    // Made by a process whose group is already the one asked for (the
+    // shipped unit: `Group=enrolld`): nothing to change. chown is forbidden
+    // there by `SystemCallFilter=~@privileged`, so it is tried only when
+    // the group really differs, e.g. a daemon started by hand as root.
+    let own_gid = std::fs::metadata(path)
+        .map_err(|e| FsError::new(path, "inspect", &e))?
+        .gid();
+    if own_gid == gid {
+        return Ok(());
+    }
+    match std::os::unix::fs::chown(path, None, Some(gid)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(BindError::GroupNotAllowed {
+            group: group.to_owned(),
+            own_gid,
+        }),
+        Err(e) => Err(FsError::new(path, "change the group of", &e).into()),
+    }
 }
 
 /// Serves connections until `shutdown` completes, then tells open

@@ -7,11 +7,9 @@
 //! test in another process can check the pattern sequence).
 
 use std::future::Future;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -20,8 +18,8 @@ use super::ports::{self, Press, Shot, ShotError};
 use crate::camera::{self, CameraConfig, CaptureError};
 use crate::config::Config;
 use crate::gpio::{
-    self, GpioError, IndicatorHandle, IndicatorKind, Layout, LedDriver, Levels, Origin,
-    TriggerEvent, TriggerHandle, TriggerHealth,
+    self, GpioError, IndicatorHandle, IndicatorKind, Layout, Origin, TriggerEvent, TriggerHandle,
+    TriggerHealth,
 };
 use crate::machine::{Component, Pattern};
 
@@ -51,10 +49,15 @@ pub fn open(config: &Config) -> Result<(Devices, mpsc::Sender<Press>), DevicesEr
     };
     tokio::spawn(forward_presses(event_rx, press_tx.clone()));
     let indicator: Box<dyn ports::Indicator> = match config.indicator.kind {
-        IndicatorKind::Simulated => Box::new(LedPort(start_recorded_leds(
-            layout_of(config),
-            config.indicator.record_file.as_deref(),
-        )?)),
+        IndicatorKind::Simulated => {
+            let record = config.indicator.record_file.as_deref();
+            let (leds, _view) = gpio::sim::start_indicator_recording(layout_of(config), record)
+                .map_err(|e| DevicesError::Record {
+                    path: record.unwrap_or(Path::new("")).to_owned(),
+                    reason: e.to_string(),
+                })?;
+            Box::new(LedPort(leds))
+        }
         _ => Box::new(LedPort(
             gpio::start_indicator(&config.indicator).map_err(DevicesError::Indicator)?,
         )),
@@ -115,7 +118,7 @@ struct LedPort(IndicatorHandle);
 
 impl ports::Indicator for LedPort {
     fn show(&self, pattern: Pattern) {
-        self.0.show(led_pattern(pattern));
+        self.0.show(pattern);
     }
 
     fn fault(&self) -> Option<String> {
@@ -127,20 +130,6 @@ impl ports::Indicator for LedPort {
     }
 }
 
-/// The state machine's patterns, as the LED driver names them.
-fn led_pattern(p: Pattern) -> gpio::Pattern {
-    match p {
-        Pattern::Off => gpio::Pattern::Idle,
-        Pattern::Busy => gpio::Pattern::Busy,
-        Pattern::Success => gpio::Pattern::Registered,
-        Pattern::Retake => gpio::Pattern::Retake,
-        Pattern::Failed => gpio::Pattern::Failed,
-        Pattern::Queued => gpio::Pattern::Queued,
-        Pattern::Refused => gpio::Pattern::Refused,
-        Pattern::Fault => gpio::Pattern::Fault,
-    }
-}
-
 struct CameraPort {
     camera: Box<dyn camera::Camera>,
     config: CameraConfig,
@@ -148,7 +137,7 @@ struct CameraPort {
 
 impl ports::Camera for CameraPort {
     fn shoot(&mut self, max_bytes: usize, since: Option<Duration>) -> Result<Shot, ShotError> {
-        let since = since.unwrap_or_else(camera::frame::monotonic_now);
+        let since = since.unwrap_or_else(crate::time::monotonic);
         match camera::capture_jpeg_since(self.camera.as_mut(), &self.config, max_bytes, since) {
             Ok(shot) => {
                 let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
@@ -181,55 +170,5 @@ impl ports::Camera for CameraPort {
     fn recover(&mut self) -> Result<(), String> {
         self.camera.shutdown();
         self.camera.burst().map(drop).map_err(|e| e.to_string())
-    }
-}
-
-/// Simulated LEDs that append each change to `record` (JSON lines:
-/// `{"t_ms":...,"levels":[a,b]}`), for tests in another process and the demo.
-pub fn start_recorded_leds(
-    layout: Layout,
-    record: Option<&Path>,
-) -> Result<IndicatorHandle, DevicesError> {
-    let file = match record {
-        Some(path) => Some(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| DevicesError::Record {
-                    path: path.to_owned(),
-                    reason: e.to_string(),
-                })?,
-        ),
-        None => None,
-    };
-    let driver = RecordingLeds {
-        file,
-        start: Instant::now(),
-        view: Arc::default(),
-    };
-    Ok(gpio::indicator_with_driver(driver, layout))
-}
-
-struct RecordingLeds {
-    file: Option<std::fs::File>,
-    start: Instant,
-    view: Arc<Mutex<Levels>>,
-}
-
-impl LedDriver for RecordingLeds {
-    fn set(&mut self, levels: Levels) -> Result<(), GpioError> {
-        *self.view.lock().unwrap_or_else(|p| p.into_inner()) = levels;
-        if let Some(f) = self.file.as_mut() {
-            let line = format!(
-                "{{\"t_ms\":{},\"levels\":[{},{}]}}\n",
-                self.start.elapsed().as_millis(),
-                levels[0],
-                levels[1]
-            );
-            // A failed record write is not a GPIO fault: the LED "worked".
-            let _ = f.write_all(line.as_bytes());
-        }
-        Ok(())
     }
 }

@@ -1,12 +1,14 @@
-//! What the daemon needs from the hardware, as small traits. The GPIO and
-//! camera modules (real and simulated) are adapted to these in
-//! [`super::devices`], so the loop is the same on a wall and in the demo.
+//! What the daemon needs from the hardware and from IDMeta, as small
+//! traits. The GPIO and camera modules (real and simulated) are adapted to
+//! these in [`super::devices`], the HTTPS client implements [`Registrar`],
+//! so the loop is the same on a wall, in the demo and in its unit tests.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::api::{Client, Finalized, Outcome};
 use crate::machine::Pattern;
 
 /// A press: from the GPIO trigger (with the kernel's CLOCK_MONOTONIC timestamp
@@ -60,4 +62,27 @@ pub trait TriggerControl: Send + 'static {
     fn enrollment_finished(&self);
     /// A broken trigger line, if any (reported as a GPIO fault).
     fn fault(&self) -> Option<String>;
+}
+
+/// IDMeta's three calls, as the daemon makes them. Blocking: called on a
+/// blocking thread. Every failure is an [`Outcome`] that says whether the
+/// request may have been processed.
+pub trait Registrar: Send + Sync + 'static {
+    fn create_verification(&self) -> Result<String, Outcome>;
+    fn register(&self, jpeg: &[u8], username: &str, verification_id: &str) -> Outcome;
+    fn finalize(&self, verification_id: &str) -> Result<Finalized, Outcome>;
+}
+
+impl Registrar for Client {
+    fn create_verification(&self) -> Result<String, Outcome> {
+        Client::create_verification(self)
+    }
+
+    fn register(&self, jpeg: &[u8], username: &str, verification_id: &str) -> Outcome {
+        Client::register(self, jpeg, username, verification_id)
+    }
+
+    fn finalize(&self, verification_id: &str) -> Result<Finalized, Outcome> {
+        self.finalize_verification(verification_id)
+    }
 }

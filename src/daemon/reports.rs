@@ -1,45 +1,222 @@
-//! Log lines and counters for what the offline queue did, and the reload check.
+//! Log lines and counters: how each enrollment ended, what the queue's
+//! worker did, what opening the store found. The journal fields
+//! (`ENROLLD_OUTCOME`, `ENROLLD_USERNAME`, ...) are documented in
+//! docs/operations.md.
 
-use crate::config::Config;
-use crate::queue::Queue;
-use crate::queue::delivery::Report;
-use crate::status::Status;
+use super::delivery::Report;
+use super::executor::Context;
+use super::submit::describe;
+use crate::machine::{Conclusion, Fate, QueuedBecause, Refusal};
+use crate::queue::{OpenReport, UnknownDelivery};
+use crate::status::{LastOutcome, Status};
+use crate::store::Store;
+use crate::store::actor::StoreGone;
 
-pub(super) fn log_queue_opened(queue: &Queue) {
-    let report = queue.report();
+pub(super) fn log_store_opened(store: &Store, report: &OpenReport) {
     for c in &report.corrupt {
         log::error!(
-            "offline queue: damaged entry moved to {}, not sent: {}",
+            "offline queue: damaged record moved to {}, not sent: {}",
             c.moved_to.display(),
             c.reason
         );
     }
     for u in &report.unknown {
-        log::warn!(
-            enrolld_outcome = "unknown_delivery",
-            enrolld_verification_id = u.verification_id.as_deref().unwrap_or("");
-            "offline queue: the enrollment for {} was being sent when enrolld stopped; it may or may not have reached IDMeta and is not re-sent",
-            u.username
+        log_unknown(u, "was being sent when enrolld stopped");
+    }
+    for r in &report.released {
+        log::info!(
+            enrolld_username = r.username.as_str();
+            "enrollment for {} was interrupted before anything was sent{}",
+            r.username,
+            if r.ticket.is_some() { "; the ticket is next again" } else { "" }
         );
     }
-    if let Some(source) = queue.key_source() {
+    if let Some(note) = store.tickets().recovered() {
+        log::error!("{note}");
+    }
+    if let Some(source) = store.queue().key_source() {
         log::info!(
-            "offline queue: {} entries waiting; encrypted with the key from {source}",
-            queue.depth()
+            "offline queue: {} entries waiting, {} unknown deliveries on record; encrypted with \
+             the key from {source}",
+            store.queue().depth(),
+            store.queue().unknown_count()
         );
     }
 }
 
-pub(super) fn log_delivery(report: &Report, status: &mut Status) {
-    match report {
-        Report::Delivered { id, outcome } => {
-            status.count(outcome.code());
-            status.count("delivered_from_queue");
-            log::info!(enrolld_outcome = outcome.code(); "{id} delivered: {}", outcome.code());
+pub(super) fn log_stopped_in_flight(
+    records: Result<Result<Vec<UnknownDelivery>, crate::queue::QueueError>, StoreGone>,
+) {
+    match records {
+        Ok(Ok(records)) => records
+            .iter()
+            .for_each(|u| log_unknown(u, "was still on the wire when enrolld stopped")),
+        Ok(Err(e)) => log::error!("stopping: {e}"),
+        Err(gone) => log::error!("stopping: {gone}"),
+    }
+}
+
+fn log_unknown(u: &UnknownDelivery, how: &str) {
+    log::warn!(
+        enrolld_outcome = "unknown_delivery",
+        enrolld_username = u.username.as_str(),
+        enrolld_verification_id = u.verification_id.as_deref().unwrap_or("");
+        "queue entry #{} for {} {how}: it may or may not have reached IDMeta, and is not sent \
+         again by itself (check the IDMeta dashboard, then `enrolld queue resend {}` or `enrolld \
+         queue drop {}`)",
+        u.seq,
+        u.username,
+        u.seq,
+        u.seq
+    );
+}
+
+/// The enrollment is over: one log line with its journal fields, its
+/// counter, and the status file's `last_outcome`.
+pub(super) fn conclude(status: &mut Status, attempt: u64, ctx: Context, conclusion: Conclusion) {
+    let problem = ctx.problem.clone().unwrap_or_default();
+    let answer = ctx.outcome.as_ref().map(describe).unwrap_or_default();
+    let (code, message) = match conclusion {
+        Conclusion::Sent {
+            fate,
+            deadline_passed,
+        } => match fate {
+            Fate::Queued { .. } | Fate::Paused => {
+                ("queued", format!("{answer}; queued for delivery"))
+            }
+            Fate::Unknown if deadline_passed => (
+                "unknown_delivery",
+                "no answer within the request timeout; recorded for an operator (`enrolld queue \
+                 list`)"
+                    .to_owned(),
+            ),
+            Fate::Unknown => (
+                "unknown_delivery",
+                format!("{answer}; recorded for an operator (`enrolld queue list`)"),
+            ),
+            _ => (
+                ctx.outcome.as_ref().map_or("failed", |o| o.code()),
+                answer.clone(),
+            ),
+        },
+        Conclusion::Queued(why) => ("queued", queued_because(why, &problem)),
+        Conclusion::Retake => ("retake", problem.clone()),
+        Conclusion::CaptureFailed => ("capture_failed", problem.clone()),
+        Conclusion::CameraFault => ("camera_fault", problem.clone()),
+        // "queue_full" since the first versions, for a full queue and a full
+        // disk alike (the message says which): dashboards count it.
+        Conclusion::NotStored => (
+            "queue_full",
+            format!("{problem}; nothing was sent, the ticket (if any) is next again"),
+        ),
+        Conclusion::Stopped => (
+            "stopped",
+            "stopping before anything was sent; the ticket (if any) is next again".to_owned(),
+        ),
+    };
+    let username = ctx.username.clone().unwrap_or_default();
+    let face_id = match &ctx.outcome {
+        Some(crate::api::Outcome::Registered { face_id, .. }) => Some(face_id.clone()),
+        _ => None,
+    };
+    let total = ctx.started.map(|s| s.elapsed()).unwrap_or_default();
+    let mut stages_ms = ctx.stages_ms;
+    stages_ms.insert(
+        "total".into(),
+        u64::try_from(total.as_millis()).unwrap_or(u64::MAX),
+    );
+    let level = if code == "unknown_delivery" {
+        log::Level::Warn
+    } else {
+        log::Level::Info
+    };
+    log::log!(
+        level,
+        enrolld_outcome = code,
+        enrolld_username = username.as_str(),
+        enrolld_face_id = face_id.as_deref().unwrap_or(""),
+        enrolld_verification_id = ctx.verification_id.as_deref().unwrap_or(""),
+        enrolld_duration_ms = total.as_millis() as u64;
+        "enrollment {attempt} for {username}: {message}"
+    );
+    status.count(code);
+    status.last_outcome = Some(LastOutcome {
+        code: code.to_owned(),
+        message,
+        face_id,
+        username,
+        verification_id: ctx.verification_id,
+        at: crate::time::rfc3339(crate::time::unix_now()),
+        stages_ms,
+    });
+}
+
+fn queued_because(why: QueuedBecause, problem: &str) -> String {
+    match why {
+        QueuedBecause::Clock => "the wall clock is not set yet (NTP); queued for delivery".into(),
+        QueuedBecause::Paused => {
+            "deliveries are paused (IDMeta refused the token or URL); queued".into()
         }
-        Report::Refused { id, outcome } => {
+        QueuedBecause::CreateFailed => {
+            format!("create-verification failed; queued for delivery {problem}")
+                .trim_end()
+                .to_owned()
+        }
+        QueuedBecause::NoVerification => "queued for delivery".into(),
+        QueuedBecause::Stopping => "stopping before it was sent; queued for delivery".into(),
+    }
+}
+
+pub(super) fn refused(status: &mut Status, why: Refusal) {
+    status.count("refused_press");
+    match why {
+        Refusal::NobodyToEnroll => log::warn!(
+            "press refused: no pending ticket and no terminal.username_template (enroll someone \
+             with `enrolld enroll --username NAME`)"
+        ),
+        Refusal::Fault => log::warn!("press refused: the terminal has a camera or GPIO fault"),
+    }
+}
+
+/// One step of the delivery worker.
+pub(super) fn delivery(report: &Report, status: &mut Status) {
+    match report {
+        Report::Delivered {
+            id,
+            username,
+            already,
+            resent,
+        } => {
+            let code = if *already {
+                "already_registered"
+            } else {
+                "registered"
+            };
+            status.count(code);
+            status.count("delivered_from_queue");
+            let note = if *resent && !*already {
+                " (resent by an operator; IDMeta knew it already if it said so)"
+            } else {
+                ""
+            };
+            log::info!(
+                enrolld_outcome = code,
+                enrolld_username = username.as_str();
+                "{id} for {username} delivered: {code}{note}"
+            );
+        }
+        Report::Refused {
+            id,
+            username,
+            outcome,
+        } => {
             status.count(outcome.code());
-            log::warn!(enrolld_outcome = outcome.code(); "{id} refused by IDMeta ({}); removed", outcome.code());
+            log::warn!(
+                enrolld_outcome = outcome.code(),
+                enrolld_username = username.as_str();
+                "{id} for {username} refused by IDMeta ({}); removed",
+                describe(outcome)
+            );
         }
         Report::Retrying {
             id,
@@ -48,26 +225,40 @@ pub(super) fn log_delivery(report: &Report, status: &mut Status) {
             delay,
         } => log::info!(
             "{id} not delivered ({}), attempt {failures}; next try in {} s",
-            outcome.code(),
+            describe(outcome),
             delay.as_secs()
         ),
         Report::Unknown(u) => {
             status.count("unknown_delivery");
-            log::warn!(
-                enrolld_outcome = "unknown_delivery",
-                enrolld_verification_id = u.verification_id.as_deref().unwrap_or("");
-                "queued enrollment for {} may or may not have reached IDMeta ({}); recorded for follow-up, not re-sent",
-                u.username,
-                u.reason
-            );
+            log_unknown(u, &format!("got no usable answer ({})", u.reason));
         }
+        Report::Paused { outcome } => log::error!(
+            "deliveries paused: {}; every queued enrollment is kept, one is tried again every \
+             queue.paused_probe_secs",
+            outcome.as_ref().map_or_else(
+                || "IDMeta refused the token or the URL".to_owned(),
+                describe
+            )
+        ),
+        Report::Resumed { by_probe } => log::info!(
+            "deliveries resumed{}",
+            if *by_probe {
+                ": IDMeta accepted a delivery again"
+            } else {
+                ""
+            }
+        ),
         Report::Expired(e) => {
             status.count("expired");
             log::warn!(
+                enrolld_outcome = "expired",
+                enrolld_username = e.username.as_str(),
                 enrolld_verification_id = e.verification_id.as_deref().unwrap_or("");
-                "{} expired unsent after {} s (older than queue.max_age_secs); deleted",
+                "{} for {} deleted unsent after {} s (older than queue.max_age_secs){}",
                 e.id,
-                e.age.as_secs()
+                e.username,
+                e.age.as_secs(),
+                if e.was_unknown { "; it was an unknown delivery" } else { "" }
             );
         }
         Report::Corrupt { reason } => {
@@ -79,29 +270,4 @@ pub(super) fn log_delivery(report: &Report, status: &mut Status) {
         }
         Report::StorageError(e) => log::error!("offline queue storage: {e}"),
     }
-}
-
-/// Sections whose change only a restart applies (they hold open devices,
-/// sockets or directories).
-pub(super) fn sections_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    if old.trigger != new.trigger {
-        changed.push("[trigger]");
-    }
-    if old.indicator != new.indicator {
-        changed.push("[indicator]");
-    }
-    if old.camera != new.camera {
-        changed.push("[camera]");
-    }
-    if old.status != new.status {
-        changed.push("[status]");
-    }
-    if old.queue != new.queue {
-        changed.push("[queue]");
-    }
-    if old.control != new.control {
-        changed.push("[control]");
-    }
-    changed
 }

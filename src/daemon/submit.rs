@@ -1,102 +1,104 @@
-//! One registration, the way both the live path and the offline queue send it:
-//! create a verification when none was given, register, finalize if asked.
+//! One registration, the way both the live path and the offline queue send
+//! it: register under a verification id, then finalize if configured.
 
 use std::time::{Duration, Instant};
 
-use crate::api::{Client, Outcome};
-use crate::machine;
+use super::ports::Registrar;
+use crate::api::Outcome;
+use crate::machine::fate;
+use crate::shutdown::Shutdown;
 
-/// What a submission produced.
-#[derive(Debug, Clone)]
-pub struct Submission {
+/// What a delivery from the queue produced: the outcome and the
+/// verification id it used (created here for an entry that had none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
     pub outcome: Outcome,
-    /// The verification id used (created here when the enrollment had none).
     pub verification_id: Option<String>,
     pub elapsed: Duration,
 }
 
-/// Blocking: call it from a blocking thread.
-pub fn submit(
-    client: &Client,
+/// Registers a capture whose record is durable as sending. Blocking.
+///
+/// finalize-verification follows a success when configured, except once the
+/// daemon is stopping: the registration is what matters, and the stop
+/// timeout is sized for one request, not two.
+pub fn register(
+    api: &dyn Registrar,
     finalize: bool,
+    stopping: &Shutdown,
+    jpeg: &[u8],
+    username: &str,
+    verification_id: &str,
+) -> Outcome {
+    let outcome = api.register(jpeg, username, verification_id);
+    if finalize && outcome.is_success() {
+        if stopping.is_triggered() {
+            log::warn!(
+                enrolld_verification_id = verification_id;
+                "stopping: finalize-verification skipped; the registration itself succeeded"
+            );
+        } else {
+            match api.finalize(verification_id) {
+                Ok(f) => log::info!(
+                    enrolld_verification_id = verification_id;
+                    "finalized verification: {}",
+                    f.status_message.as_deref().unwrap_or("(no status message)")
+                ),
+                Err(o) => log::warn!(
+                    enrolld_verification_id = verification_id;
+                    "finalize-verification failed ({}); the registration itself succeeded",
+                    o.code()
+                ),
+            }
+        }
+    }
+    outcome
+}
+
+/// Delivers a queued entry: creates its verification first if it has none.
+/// A failed create-verification means the registration never left: the
+/// answer is then "not sent" (or the refusal that pauses deliveries).
+pub fn deliver(
+    api: &dyn Registrar,
+    finalize: bool,
+    stopping: &Shutdown,
     jpeg: &[u8],
     username: &str,
     verification_id: Option<&str>,
-) -> Submission {
+) -> Sent {
     let started = Instant::now();
     let verification_id = match verification_id {
         Some(id) => id.to_owned(),
-        None => match client.create_verification() {
+        None => match api.create_verification() {
             Ok(id) => id,
-            Err(outcome) => {
-                return Submission {
+            Err(create) => {
+                return Sent {
+                    outcome: never_sent(create),
+                    verification_id: None,
                     elapsed: started.elapsed(),
-                    ..create_failed(outcome)
                 };
             }
         },
     };
-    let outcome = client.register(jpeg, username, &verification_id);
-    if finalize && outcome.is_success() {
-        match client.finalize_verification(&verification_id) {
-            Ok(f) => log::info!(
-                enrolld_verification_id = verification_id.as_str();
-                "finalized verification: {}",
-                f.status_message.as_deref().unwrap_or("(no status message)")
-            ),
-            Err(o) => log::warn!(
-                enrolld_verification_id = verification_id.as_str();
-                "finalize-verification failed ({}); the registration itself succeeded",
-                o.code()
-            ),
-        }
-    }
-    Submission {
+    let outcome = register(api, finalize, stopping, jpeg, username, &verification_id);
+    Sent {
         outcome,
         verification_id: Some(verification_id),
         elapsed: started.elapsed(),
     }
 }
 
-/// The submission when create-verification already failed (started at the
-/// press, see `daemon::verification`): the registration is not sent.
-pub fn create_failed(create_outcome: Outcome) -> Submission {
-    Submission {
-        outcome: registration_never_sent(create_outcome),
-        verification_id: None,
-        elapsed: Duration::ZERO,
-    }
-}
-
-/// create-verification failed, so the registration itself never left the
-/// device: whatever happened to that first call (even an unknown delivery,
-/// which at worst leaves an unused verification behind), sending the
-/// registration later is safe, so it is `not_sent`. Answers that need a person
-/// (unauthorized, rejected) keep their class.
-fn registration_never_sent(create_outcome: Outcome) -> Outcome {
-    match create_outcome {
-        Outcome::UnknownDelivery { reason } | Outcome::BadResponse { reason } => Outcome::NotSent {
-            reason: format!("create-verification failed: {reason}"),
+/// The outcome of a registration that was not sent because its
+/// create-verification failed (see [`fate::after_failed_create`]).
+pub fn never_sent(create: Outcome) -> Outcome {
+    match fate::after_failed_create(&create) {
+        fate::Fate::Paused => create,
+        _ => match create {
+            Outcome::RateLimited { .. } | Outcome::ServerError { status: 503, .. } => create,
+            other => Outcome::NotSent {
+                reason: format!("create-verification failed: {}", describe(&other)),
+            },
         },
-        other => other,
-    }
-}
-
-/// The client's outcome as the state machine's plain data.
-pub fn to_machine(outcome: &Outcome) -> machine::Outcome {
-    match outcome {
-        Outcome::Registered { .. } => machine::Outcome::Registered,
-        Outcome::AlreadyRegistered { .. } => machine::Outcome::AlreadyRegistered,
-        Outcome::Retake { .. } => machine::Outcome::Retake,
-        Outcome::Rejected { .. } => machine::Outcome::Rejected,
-        Outcome::Unauthorized { .. } => machine::Outcome::Unauthorized,
-        Outcome::RateLimited { retry_after_s } => machine::Outcome::RateLimited {
-            retry_after: retry_after_s.map(Duration::from_secs),
-        },
-        Outcome::ServerError { status } => machine::Outcome::ServerError { status: *status },
-        Outcome::BadResponse { .. } => machine::Outcome::BadResponse,
-        Outcome::NotSent { .. } => machine::Outcome::NotSent,
-        Outcome::UnknownDelivery { .. } => machine::Outcome::UnknownDelivery,
     }
 }
 
@@ -107,14 +109,26 @@ pub fn describe(outcome: &Outcome) -> String {
         Outcome::AlreadyRegistered { message } => format!("already registered: {message}"),
         Outcome::Retake { quality } => format!("retake: {}", quality.message()),
         Outcome::Rejected { status, message } => format!("rejected (HTTP {status}): {message}"),
-        Outcome::Unauthorized { status } => {
-            format!("unauthorized (HTTP {status}): check the API token")
-        }
+        Outcome::Unauthorized { status } => format!(
+            "the API token was refused (HTTP {status}): fix it, then `systemctl reload enrolld`"
+        ),
+        Outcome::WrongEndpoint { status } => format!(
+            "api.base_url does not lead to the IDMeta API (HTTP {status}): fix it, then \
+             `systemctl reload enrolld`"
+        ),
         Outcome::RateLimited { retry_after_s } => match retry_after_s {
             Some(s) => format!("rate limited, retry after {s} s"),
             None => "rate limited".to_owned(),
         },
-        Outcome::ServerError { status } => format!("server error (HTTP {status})"),
+        Outcome::ServerError {
+            status,
+            retry_after_s: Some(s),
+        } => format!("server unavailable (HTTP {status}), retry after {s} s"),
+        Outcome::ServerError {
+            status: status @ (502 | 504),
+            ..
+        } => format!("gateway error (HTTP {status}): IDMeta may or may not have received it"),
+        Outcome::ServerError { status, .. } => format!("server error (HTTP {status})"),
         Outcome::BadResponse { reason } => format!("bad response: {reason}"),
         Outcome::NotSent { reason } => format!("not sent: {reason}"),
         Outcome::UnknownDelivery { reason } => format!("delivery unknown: {reason}"),
@@ -126,26 +140,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_client_outcome_maps_to_the_same_code() {
-        let all = Outcome::one_of_each();
-        for o in &all {
-            assert_eq!(to_machine(o).code(), o.code());
-            // What the client may resend is exactly what the machine retries.
-            assert_eq!(
-                to_machine(o).disposition() == machine::Disposition::Retry,
-                o.is_resendable(),
-                "{o:?}"
-            );
-        }
-    }
-
-    #[test]
     fn a_failed_create_verification_means_the_registration_never_left() {
-        let o = registration_never_sent(Outcome::UnknownDelivery {
+        let o = never_sent(Outcome::UnknownDelivery {
             reason: "timeout".into(),
         });
         assert_eq!(o.code(), "not_sent");
-        let o = registration_never_sent(Outcome::Unauthorized { status: 401 });
+        let o = never_sent(Outcome::Unauthorized { status: 401 });
         assert_eq!(o.code(), "unauthorized");
+        let o = never_sent(Outcome::ServerError {
+            status: 503,
+            retry_after_s: Some(4),
+        });
+        assert_eq!(
+            fate::live(&o),
+            fate::Fate::Queued {
+                not_before: Some(Duration::from_secs(4))
+            }
+        );
+    }
+
+    #[test]
+    fn every_outcome_reads_as_a_sentence_without_debug_dumps() {
+        for o in Outcome::one_of_each() {
+            let text = describe(&o);
+            assert!(!text.contains("{") && !text.contains("Some("), "{text}");
+        }
     }
 }

@@ -54,9 +54,9 @@ impl IndicatorHandle {
         }
     }
 
-    /// Shows `pattern`; a 3-second pattern then returns to `Idle`.
+    /// Shows `pattern`; a 3-second pattern then returns to `Off`.
     pub fn show(&self, pattern: Pattern) {
-        self.show_then(pattern, Pattern::Idle);
+        self.show_then(pattern, Pattern::Off);
     }
 
     /// Shows `pattern`; a 3-second pattern then continues with `then`
@@ -83,11 +83,11 @@ impl IndicatorHandle {
     }
 }
 
-/// Starts the task on the current tokio runtime, showing `Idle`.
+/// Starts the task on the current tokio runtime, showing `Off`.
 pub fn spawn<D: LedDriver>(driver: D, layout: Layout) -> IndicatorHandle {
     let (tx, rx) = watch::channel(Command::Show {
-        pattern: Pattern::Idle,
-        then: Pattern::Idle,
+        pattern: Pattern::Off,
+        then: Pattern::Off,
     });
     let (fault_tx, fault) = watch::channel(None);
     let player = Player {

@@ -14,7 +14,8 @@ use super::config::{BiasSetting, LineSpec, TriggerConfig};
 use super::error::GpioError;
 use super::resolve::{self, ResolvedLine};
 use super::rules::Edge;
-use super::trigger::{EdgeSource, Opened, monotonic_ns};
+use super::trigger::{EdgeSource, Opened};
+use crate::time::monotonic_ns;
 
 /// The consumer name `gpioinfo` shows for the trigger line.
 pub const CONSUMER: &str = "enrolld-trigger";

@@ -13,7 +13,7 @@
 //! while let Some(press) = presses.recv().await {
 //!     leds.show(Pattern::Busy);                             // never blocks
 //!     // ... capture, register ...
-//!     leds.show(Pattern::Registered);                       // 3 s, then idle
+//!     leds.show(Pattern::Success);                       // 3 s, then idle
 //!     trigger.enrollment_finished();                        // starts the button cooldown
 //!     let _ = (press.edge_timestamp_ns, trigger.health());
 //! }
@@ -26,7 +26,7 @@
 //!   removed, read error) is a [`TriggerHealth::Fault`] while it is reopened
 //!   with backoff (200 ms doubling to 5 s); events resume by themselves.
 //! - Events carry the kernel's CLOCK_MONOTONIC timestamp of the (debounced)
-//!   edge; [`monotonic_ns`] reads the same clock.
+//!   edge; [`crate::time::monotonic_ns`] reads the same clock.
 //! - A press made while an enrollment runs is still sent: the daemon decides
 //!   what it means. After [`TriggerHandle::enrollment_finished`], presses
 //!   before the end of `cooldown_ms` are dropped.
@@ -65,7 +65,7 @@ pub use config::{
 pub use error::GpioError;
 pub use indicator::{IndicatorHandle, LedDriver, spawn as indicator_with_driver};
 pub use patterns::{Layout, Levels, Pattern, Program, Repeat, Step};
-pub use trigger::{DebounceMode, Origin, TriggerEvent, TriggerHandle, TriggerHealth, monotonic_ns};
+pub use trigger::{DebounceMode, Origin, TriggerEvent, TriggerHandle, TriggerHealth};
 
 use tokio::sync::mpsc;
 

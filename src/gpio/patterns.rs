@@ -4,9 +4,9 @@
 //!
 //! | pattern    | single LED                 | green/red pair        |
 //! |------------|----------------------------|-----------------------|
-//! | Idle       | off                        | off                   |
+//! | Off        | off                        | off                   |
 //! | Busy       | blink 4 Hz                 | green blink 4 Hz      |
-//! | Registered | solid 3 s                  | green solid 3 s       |
+//! | Success    | solid 3 s                  | green solid 3 s       |
 //! | Retake     | double blink, 3 s          | red double blink, 3 s |
 //! | Failed     | fast blink 10 Hz, 3 s      | red solid 3 s         |
 //! | Queued     | slow blink (0.5 s / 2 s)   | red slow blink        |
@@ -14,40 +14,11 @@
 //! | Refused    | three short flashes        | three red flashes     |
 //!
 //! The 3 s patterns then fall back to the pattern the caller chose
-//! (`Idle` unless told otherwise); the others last until replaced.
+//! (`Off` unless told otherwise); the others last until replaced.
 
 use std::time::Duration;
 
-/// A terminal state worth showing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pattern {
-    Idle,
-    /// Capturing or submitting.
-    Busy,
-    Registered,
-    /// The face was not usable (too dark, no face...): step closer and retry.
-    Retake,
-    Failed,
-    /// Offline: the enrollment is stored and will be sent later.
-    Queued,
-    /// Camera or GPIO broken.
-    Fault,
-    /// A press that cannot be served (e.g. no pending ticket).
-    Refused,
-}
-
-impl Pattern {
-    pub const ALL: [Pattern; 8] = [
-        Pattern::Idle,
-        Pattern::Busy,
-        Pattern::Registered,
-        Pattern::Retake,
-        Pattern::Failed,
-        Pattern::Queued,
-        Pattern::Fault,
-        Pattern::Refused,
-    ];
-}
+pub use crate::led::Pattern;
 
 /// How the LEDs are wired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,15 +78,15 @@ impl Pattern {
         // Good news in green, everything else in red; a single LED shows all.
         let lit = match (layout, self) {
             (Layout::Single, _) => FIRST,
-            (Layout::Pair, Pattern::Busy | Pattern::Registered) => FIRST,
+            (Layout::Pair, Pattern::Busy | Pattern::Success) => FIRST,
             (Layout::Pair, _) => SECOND,
         };
         let on = |ms| step(lit, ms);
         let off = |ms| step(OFF, ms);
         match self {
-            Pattern::Idle => forever(vec![off(1_000)]),
+            Pattern::Off => forever(vec![off(1_000)]),
             Pattern::Busy => forever(vec![on(125), off(125)]),
-            Pattern::Registered => once(vec![on(3_000)]),
+            Pattern::Success => once(vec![on(3_000)]),
             Pattern::Retake => once(times(3, &[on(150), off(150), on(150), off(550)])),
             Pattern::Failed => match layout {
                 Layout::Single => once(times(30, &[on(50), off(50)])),
@@ -124,6 +95,34 @@ impl Pattern {
             Pattern::Queued => forever(vec![on(500), off(1_500)]),
             Pattern::Fault => forever(morse("... --- ...", lit)),
             Pattern::Refused => once(times(3, &[on(60), off(90)])),
+        }
+    }
+}
+
+impl Pattern {
+    /// The pattern in words, as a person sees it: `"green solid"`,
+    /// `"red double blink"`, `"blinking 4 Hz"` (one LED has no colour to name).
+    pub fn describe(self, layout: Layout) -> String {
+        let how = match (self, layout) {
+            (Pattern::Off, _) => return "off".to_owned(),
+            (Pattern::Busy, _) => "blinking 4 Hz",
+            (Pattern::Success, _) => "solid",
+            (Pattern::Retake, _) => "double blink",
+            (Pattern::Failed, Layout::Single) => "fast blink",
+            (Pattern::Failed, Layout::Pair) => "solid",
+            (Pattern::Queued, _) => "slow blink",
+            (Pattern::Fault, _) => "SOS",
+            (Pattern::Refused, _) => "three short flashes",
+        };
+        let lit = self
+            .program(layout)
+            .steps
+            .iter()
+            .fold(OFF, |acc, s| [acc[0] || s.levels[0], acc[1] || s.levels[1]]);
+        match (layout, lit) {
+            (Layout::Pair, [true, false]) => format!("green {how}"),
+            (Layout::Pair, [false, true]) => format!("red {how}"),
+            _ => how.to_owned(),
         }
     }
 }
@@ -206,7 +205,7 @@ mod tests {
 
     #[test]
     fn outcomes_last_three_seconds_then_end() {
-        for p in [Pattern::Registered, Pattern::Retake, Pattern::Failed] {
+        for p in [Pattern::Success, Pattern::Retake, Pattern::Failed] {
             for layout in [Layout::Single, Layout::Pair] {
                 let prog = p.program(layout);
                 assert_eq!(prog.repeat, Repeat::Once, "{p:?}");
@@ -239,7 +238,7 @@ mod tests {
                 .iter()
                 .any(|s| s.levels == levels)
         };
-        for p in [Pattern::Busy, Pattern::Registered] {
+        for p in [Pattern::Busy, Pattern::Success] {
             assert!(uses(p, FIRST) && !uses(p, SECOND), "{p:?}");
         }
         for p in [
@@ -251,7 +250,7 @@ mod tests {
         ] {
             assert!(uses(p, SECOND) && !uses(p, FIRST), "{p:?}");
         }
-        assert!(!uses(Pattern::Idle, FIRST) && !uses(Pattern::Idle, SECOND));
+        assert!(!uses(Pattern::Off, FIRST) && !uses(Pattern::Off, SECOND));
     }
 
     #[test]

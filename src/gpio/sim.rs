@@ -9,9 +9,13 @@
 //!
 //! [`SimLeds`] records every change of the LED levels with its (tokio) time,
 //! so tests with paused time assert exact sequences, and renders a one-line
-//! view for the demo.
+//! view; given a file, it also appends each change there, which is how the
+//! daemon's `indicator.kind = "simulated"` lets the demo and the whole-daemon
+//! tests (another process) follow the LED.
 
 use std::collections::VecDeque;
+use std::io::Write;
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -23,9 +27,8 @@ use super::error::GpioError;
 use super::indicator::{self, IndicatorHandle, LedDriver};
 use super::patterns::{Layout, Levels};
 use super::rules::Edge;
-use super::trigger::{
-    self, EdgeSource, LoopSettings, Opened, TriggerEvent, TriggerHandle, lock, monotonic_ns,
-};
+use super::trigger::{self, EdgeSource, LoopSettings, Opened, TriggerEvent, TriggerHandle, lock};
+use crate::time::monotonic_ns;
 
 #[derive(Debug, Default)]
 struct LineState {
@@ -139,23 +142,29 @@ pub struct Transition {
     pub levels: Levels,
 }
 
+/// The most changes a test's [`SimLeds`] keeps in memory.
+const KEEP: usize = 4096;
+
 /// A view on simulated LEDs: what they showed and when.
 #[derive(Debug, Clone)]
 pub struct SimLeds {
     layout: Layout,
-    record: Arc<Mutex<Vec<Transition>>>,
+    record: Arc<Mutex<VecDeque<Transition>>>,
+    /// How many changes `record` holds at most.
+    keep: usize,
     fail: Arc<Mutex<Option<GpioError>>>,
 }
 
 impl SimLeds {
+    /// The changes so far (the latest few thousand), oldest first.
     pub fn transitions(&self) -> Vec<Transition> {
-        lock(&self.record).clone()
+        lock(&self.record).iter().copied().collect()
     }
 
     /// The levels now (all off before the first write).
     pub fn current(&self) -> Levels {
         lock(&self.record)
-            .last()
+            .back()
             .map_or([false, false], |t| t.levels)
     }
 
@@ -175,9 +184,13 @@ impl SimLeds {
     }
 }
 
+/// The driver behind [`SimLeds`]: keeps each change in memory and, when
+/// given a file, appends it there as a JSON line
+/// (`{"t_ms":...,"levels":[a,b]}`) for a test or a demo in another process.
 struct SimLedDriver {
     view: SimLeds,
     start: Instant,
+    file: Option<std::fs::File>,
 }
 
 impl LedDriver for SimLedDriver {
@@ -185,24 +198,68 @@ impl LedDriver for SimLedDriver {
         if let Some(e) = lock(&self.view.fail).clone() {
             return Err(e);
         }
-        lock(&self.view.record).push(Transition {
-            at: self.start.elapsed(),
-            levels,
-        });
+        let at = self.start.elapsed();
+        {
+            let mut record = lock(&self.view.record);
+            if record.len() >= self.view.keep {
+                record.pop_front();
+            }
+            record.push_back(Transition { at, levels });
+        }
+        if let Some(f) = self.file.as_mut() {
+            let line = format!(
+                "{{\"t_ms\":{},\"levels\":[{},{}]}}\n",
+                at.as_millis(),
+                levels[0],
+                levels[1]
+            );
+            // A failed record write is not a GPIO fault: the LED "worked".
+            let _ = f.write_all(line.as_bytes());
+        }
         Ok(())
     }
 }
 
 /// Starts an indicator on simulated LEDs (inside a tokio runtime).
 pub fn start_indicator(layout: Layout) -> (IndicatorHandle, SimLeds) {
+    spawn_leds(layout, None, KEEP)
+}
+
+/// Simulated LEDs for a daemon (`indicator.kind = "simulated"`): every change
+/// is appended to `record` (created if missing) when given, and only the
+/// latest is kept in memory, since a daemon blinks for hours (demo, footprint
+/// bench) and its history, if wanted, is the file.
+pub fn start_indicator_recording(
+    layout: Layout,
+    record: Option<&Path>,
+) -> std::io::Result<(IndicatorHandle, SimLeds)> {
+    let file = match record {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?,
+        ),
+        None => None,
+    };
+    Ok(spawn_leds(layout, file, 1))
+}
+
+fn spawn_leds(
+    layout: Layout,
+    file: Option<std::fs::File>,
+    keep: usize,
+) -> (IndicatorHandle, SimLeds) {
     let view = SimLeds {
         layout,
         record: Arc::default(),
+        keep,
         fail: Arc::default(),
     };
     let driver = SimLedDriver {
         view: view.clone(),
         start: Instant::now(),
+        file,
     };
     (indicator::spawn(driver, layout), view)
 }

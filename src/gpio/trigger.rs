@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use super::config::{TriggerConfig, TriggerKind};
 use super::error::GpioError;
 use super::rules::{Behaviour, Edge, Fired, TriggerRules};
+use crate::time::monotonic_ns;
 
 /// The longest the thread blocks before looking at its stop flag.
 pub(crate) const MAX_WAIT: Duration = Duration::from_millis(100);
@@ -400,17 +401,4 @@ impl<S: EdgeSource> Worker<S> {
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // The rules hold plain data; a panic elsewhere cannot leave them torn.
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// CLOCK_MONOTONIC in nanoseconds: the clock of the kernel's edge timestamps
-/// (gpiolib-cdev uses `ktime_get_ns`), so rule times and edge times compare.
-pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    debug_assert_eq!(rc, 0);
-    u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0)
 }

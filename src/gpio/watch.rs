@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 
 use super::indicator::IndicatorHandle;
 use super::patterns::Pattern;
-use super::trigger::{TriggerEvent, TriggerHandle, TriggerHealth, monotonic_ns};
+use super::trigger::{TriggerEvent, TriggerHandle, TriggerHealth};
+use crate::time::monotonic_ns;
 
 /// Runs until `stop` completes. Write errors on `out` are ignored (a closed
 /// pipe must not keep the LEDs lit).
@@ -39,7 +40,7 @@ pub async fn watch(
                         "event: {:?} edge_ns={} decided_ns={} received_ns={}",
                         e.kind, e.edge_timestamp_ns, e.decided_at_ns, monotonic_ns()
                     );
-                    leds.show(Pattern::Registered);
+                    leds.show(Pattern::Success);
                     trigger.enrollment_finished();
                 }
                 None => events_open = false,

@@ -30,7 +30,7 @@ impl Now {
         Now {
             unix: crate::time::unix_now(),
             boot_id: boot_id(),
-            boottime: boottime(),
+            boottime: crate::time::boottime(),
             mono: Instant::now(),
         }
     }
@@ -60,24 +60,35 @@ impl Now {
 }
 
 /// The kernel's random id of this boot; empty if unreadable (then ages fall
-/// back to the wall clock).
+/// back to the wall clock). The shipped unit passes it as `ENROLLD_BOOT_ID=%b`
+/// because its `ProcSubset=pid` hides /proc/sys.
 fn boot_id() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
+    boot_id_from(
+        std::env::var("ENROLLD_BOOT_ID").ok(),
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok(),
+    )
 }
 
-fn boottime() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec to the pointer we own.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
+/// systemd's `%b` is the boot id without dashes, the kernel's file has them:
+/// both become the dashed form, so entries queued under either compare equal.
+fn boot_id_from(env: Option<String>, proc_file: Option<String>) -> String {
+    let raw = env
+        .filter(|v| !v.trim().is_empty())
+        .or(proc_file)
+        .unwrap_or_default();
+    let hex: String = raw.trim().chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return String::new();
     }
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    let hex = hex.to_ascii_lowercase();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 #[cfg(test)]
@@ -116,5 +127,17 @@ mod tests {
         let n = Now::read();
         assert_eq!(n.boot_id.len(), 36, "boot id {:?}", n.boot_id);
         assert!(n.boottime > Duration::ZERO);
+    }
+
+    #[test]
+    fn the_boot_id_from_the_unit_and_from_proc_are_the_same() {
+        let dashed = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+        let systemd = "0F1E2D3C4B5A69788796A5B4C3D2E1F0";
+        assert_eq!(boot_id_from(Some(systemd.into()), None), dashed);
+        assert_eq!(boot_id_from(None, Some(format!("{dashed}\n"))), dashed);
+        // Hidden /proc/sys and no variable: no boot id (ages use the wall clock).
+        assert_eq!(boot_id_from(None, None), "");
+        assert_eq!(boot_id_from(Some("".into()), Some(dashed.into())), dashed);
+        assert_eq!(boot_id_from(Some("%b".into()), None), "");
     }
 }

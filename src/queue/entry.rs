@@ -48,7 +48,8 @@ pub struct Created {
     pub boottime_ms: u64,
 }
 
-/// The JSON header: what is sent along with the JPEG, and when it was queued.
+/// The JSON header: who the enrollment is for, what is sent along with the
+/// JPEG, and when the name was bound to the capture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Header {
@@ -58,6 +59,14 @@ pub struct Header {
     /// None: create a verification when sending.
     pub verification_id: Option<String>,
     pub created: Created,
+    /// The ticket this enrollment consumed: kept so it can go back to the
+    /// front of the ticket list if nothing was registered (a retake).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<crate::tickets::Ticket>,
+    /// An operator sent this unknown delivery again (`enrolld queue resend`),
+    /// accepting that it may register twice.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resent: bool,
 }
 
 /// An entry ready to write: the prefix (first line and sealed header), then
@@ -240,6 +249,8 @@ mod tests {
                 boot_id: "b".into(),
                 boottime_ms: 5,
             },
+            ticket: None,
+            resent: false,
         };
         (h, vec![0xff, 0xd8, 1, 2, 3, 0xff, 0xd9])
     }

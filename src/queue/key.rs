@@ -24,6 +24,7 @@ use zeroize::Zeroizing;
 
 use super::QueueConfig;
 use crate::fsutil::{self, FsError, PRIVATE_FILE};
+use crate::secret;
 
 pub const KEY_LEN: usize = 32;
 /// Name of the systemd credential (`LoadCredentialEncrypted=queue-key:...`).
@@ -105,8 +106,7 @@ impl QueueKey {
     /// Finds the key as the module documentation says, reading the
     /// credentials directory from the environment.
     pub fn load(config: &QueueConfig) -> Result<(QueueKey, KeySource), KeyError> {
-        let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
-        QueueKey::load_from(config, credentials.as_deref())
+        QueueKey::load_from(config, secret::credentials_directory().as_deref())
     }
 
     /// [`QueueKey::load`] with the credentials directory given.
@@ -114,14 +114,8 @@ impl QueueKey {
         config: &QueueConfig,
         credentials_dir: Option<&Path>,
     ) -> Result<(QueueKey, KeySource), KeyError> {
-        if let Some(dir) = credentials_dir {
-            let path = dir.join(CREDENTIAL_NAME);
-            if path.exists() {
-                // systemd makes the credentials directory private to the
-                // service, so its mode is not ours to judge.
-                let key = read_key(&path)?;
-                return Ok((key, KeySource::Credential(path)));
-            }
+        if let Some(path) = secret::credential_file(credentials_dir, CREDENTIAL_NAME) {
+            return Ok((read_key(&path)?, KeySource::Credential(path)));
         }
         if let Some(path) = &config.key_file {
             check_private(path)?;

@@ -1,7 +1,36 @@
 //! Unit tests of the queue's file protocol, on real files in a temp dir.
 
-use super::*;
+use std::fs;
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::files::list;
+use super::*;
+use super::{Binding, Destination, ListedState, Released};
+
+/// The next entry the worker would send now.
+fn oldest(q: &Queue) -> Option<EntryId> {
+    q.next_ready(Instant::now())
+}
+
+fn requeue(vid: Option<&str>) -> SentFate {
+    SentFate::Requeue {
+        verification_id: vid.map(str::to_owned),
+        not_before: None,
+        answer: "not_sent".into(),
+    }
+}
+
+fn unknown(vid: Option<&str>) -> SentFate {
+    SentFate::Unknown {
+        verification_id: vid.map(str::to_owned),
+        reason: "unknown_delivery".into(),
+    }
+}
+
+/// What a fresh queue directory holds besides records.
+const BARE: [&str; 5] = [".lock", "corrupt", "queue.key", "sequence", "unknown"];
 
 pub(super) fn config(dir: &Path) -> QueueConfig {
     QueueConfig {
@@ -43,24 +72,26 @@ fn push_is_durable_private_and_ordered() {
     assert_eq!(fs::metadata(&cfg.dir).unwrap().mode() & 0o777, 0o700);
     let file = cfg.dir.join("00000000000000000001.entry");
     assert_eq!(fs::metadata(&file).unwrap().mode() & 0o777, 0o600);
+    drop(q);
 
     let mut q = Queue::open(&cfg).unwrap();
     assert_eq!(q.depth(), 2);
     assert_eq!(q.bytes(), 2 * fs::metadata(&file).unwrap().len());
-    assert_eq!(q.oldest(), Some(EntryId(1)));
+    assert_eq!(oldest(&q), Some(EntryId(1)));
     let e = q.begin(EntryId(1)).unwrap();
     assert_eq!((e.username.as_str(), e.jpeg.len()), ("a", 100));
     // In flight: not offered again, not begun twice.
-    assert_eq!(q.oldest(), Some(EntryId(2)));
+    assert_eq!(oldest(&q), Some(EntryId(2)));
     assert_eq!(
         q.begin(EntryId(1)),
         Err(QueueError::NoSuchEntry(EntryId(1)))
     );
-    q.finish(EntryId(1)).unwrap();
+    q.settle(EntryId(1), SentFate::Delete).unwrap();
     assert_eq!(q.depth(), 1);
-    // Sequence numbers continue after a restart.
+    drop(q);
+    // Sequence numbers continue after a restart, past the reserved block.
     let mut q = Queue::open(&cfg).unwrap();
-    assert_eq!(q.push(new("c", 10), &now).unwrap(), EntryId(3));
+    assert!(q.push(new("c", 10), &now).unwrap() > EntryId(2));
 }
 
 #[test]
@@ -103,14 +134,17 @@ fn retry_later_keeps_order_and_records_a_created_verification() {
     q.push(new("a", 50), &now).unwrap();
     q.push(new("b", 50), &now).unwrap();
     q.begin(EntryId(1)).unwrap();
-    q.retry_later(EntryId(1), Some("v-created".into())).unwrap();
-    assert_eq!(q.oldest(), Some(EntryId(1)));
+    q.settle(EntryId(1), requeue(Some("v-created"))).unwrap();
+    assert_eq!(oldest(&q), Some(EntryId(1)));
+    drop(q);
     let mut q = Queue::open(&cfg).unwrap();
     let e = q.begin(EntryId(1)).unwrap();
     assert_eq!(e.verification_id.as_deref(), Some("v-created"));
     assert_eq!(e.jpeg, vec![0xab; 50]);
-    q.retry_later(EntryId(1), None).unwrap();
-    assert_eq!(q.bytes(), Queue::open(&cfg).unwrap().bytes());
+    q.settle(EntryId(1), requeue(None)).unwrap();
+    let bytes = q.bytes();
+    drop(q);
+    assert_eq!(bytes, Queue::open(&cfg).unwrap().bytes());
 }
 
 #[test]
@@ -130,7 +164,7 @@ fn interrupted_delivery_becomes_unknown_and_is_never_resent() {
     q.begin(EntryId(1)).unwrap();
     drop(q); // the process dies while sending
 
-    let q = Queue::open(&cfg).unwrap();
+    let mut q = Queue::open(&cfg).unwrap();
     assert_eq!(q.depth(), 0);
     assert_eq!(q.unknown_count(), 1);
     let u = &q.report().unknown[0];
@@ -139,9 +173,10 @@ fn interrupted_delivery_becomes_unknown_and_is_never_resent() {
     let rec = fs::read_to_string(cfg.dir.join("unknown/00000000000000000001.json")).unwrap();
     assert!(rec.contains("\"v-9\""), "{rec}");
     assert!(!rec.contains("jpeg"));
+    // The image is kept beside the record, for an operator's resend.
+    assert!(cfg.dir.join("unknown/00000000000000000001.entry").exists());
     // The next entry gets a fresh number, not the recorded one.
-    let mut q = Queue::open(&cfg).unwrap();
-    assert_eq!(q.push(new("b", 1), &now).unwrap(), EntryId(2));
+    assert!(q.push(new("b", 1), &now).unwrap() > EntryId(1));
 }
 
 #[test]
@@ -152,11 +187,12 @@ fn unknown_outcome_is_recorded_with_the_verification_used() {
     q.push(new("ann", 20), &Now::read()).unwrap();
     q.begin(EntryId(1)).unwrap();
     let r = q
-        .record_unknown(EntryId(1), Some("v-new".into()), "unknown_delivery")
+        .settle(EntryId(1), unknown(Some("v-new")))
+        .unwrap()
         .unwrap();
     assert_eq!(r.verification_id.as_deref(), Some("v-new"));
     assert_eq!((q.depth(), q.bytes(), q.unknown_count()), (0, 0, 1));
-    assert_eq!(names(&cfg.dir), ["corrupt", "queue.key", "unknown"]);
+    assert_eq!(names(&cfg.dir), BARE);
 }
 
 #[test]
@@ -200,7 +236,7 @@ fn damaged_files_are_moved_aside_reported_and_not_sent() {
         matches!(&err, QueueError::Corrupt { reason, .. } if reason.starts_with("jpeg failed authentication")),
         "{err}"
     );
-    assert_eq!(q.oldest(), Some(EntryId(4)));
+    assert_eq!(oldest(&q), Some(EntryId(4)));
     assert_eq!(names(&cfg.dir.join("corrupt")).len(), 4);
 }
 
@@ -229,7 +265,7 @@ fn old_entries_expire_unsent() {
         boottime: now.boottime + cfg.max_age() - Duration::from_secs(1),
         ..now
     };
-    q.retry_later(EntryId(2), None).unwrap();
+    q.settle(EntryId(2), requeue(None)).unwrap();
     assert!(q.expire(&just_before).unwrap().is_empty());
 }
 
@@ -275,17 +311,17 @@ fn a_crash_after_recording_an_unknown_keeps_the_record() {
     q.push(new("ann", 20), &Now::read()).unwrap();
     q.begin(EntryId(1)).unwrap();
     let sending = cfg.dir.join("00000000000000000001.sending");
-    let kept = fs::read(&sending).unwrap();
-    q.record_unknown(EntryId(1), Some("v-created".into()), "unknown_delivery")
-        .unwrap();
-    // As if killed before the marker was removed.
-    fs::write(&sending, kept).unwrap();
+    let image = cfg.dir.join("unknown/00000000000000000001.entry");
+    q.settle(EntryId(1), unknown(Some("v-created"))).unwrap();
+    drop(q);
+    // As if killed after the record was written, before the image moved.
+    fs::rename(&image, &sending).unwrap();
     let q = Queue::open(&cfg).unwrap();
     let u = &q.report().unknown[0];
     assert_eq!(u.verification_id.as_deref(), Some("v-created"));
     assert_eq!(u.reason, "unknown_delivery");
     assert_eq!((q.depth(), q.unknown_count()), (0, 1));
-    assert!(!sending.exists());
+    assert!(!sending.exists() && image.exists());
 }
 
 #[test]
@@ -341,7 +377,7 @@ fn entries_are_sealed_swaps_and_foreign_keys_are_moved_aside_unsent() {
              another key)",
         ]
     );
-    assert_eq!((q.depth(), q.oldest()), (0, None));
+    assert_eq!((q.depth(), oldest(&q)), (0, None));
 }
 
 #[test]
@@ -379,5 +415,212 @@ fn an_entry_too_large_to_read_back_is_refused_not_written() {
     );
     assert!(err.to_string().contains("at most 16384"), "{err}");
     assert_eq!(q.depth(), 0);
-    assert_eq!(names(&cfg.dir), ["corrupt", "queue.key", "unknown"]);
+    assert_eq!(names(&cfg.dir), BARE);
+}
+
+fn bind(q: &mut Queue, name: &str, ticket: Option<crate::tickets::Ticket>) -> EntryId {
+    let seq = q.reserve_seq().unwrap();
+    q.bind(
+        Binding {
+            seq,
+            username: name.into(),
+            verification_id: None,
+            ticket,
+        },
+        &Now::read(),
+    )
+    .unwrap();
+    EntryId(seq)
+}
+
+#[test]
+fn a_binding_found_at_open_is_released_with_its_ticket() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut q = Queue::open(&cfg).unwrap();
+    let mut ticket = crate::tickets::Ticket::new("ann", None).unwrap();
+    ticket.id = 5;
+    let id = bind(&mut q, "ann", Some(ticket.clone()));
+    assert_eq!(q.depth(), 0, "a binding is not queued");
+    drop(q);
+    let mut q = Queue::open(&cfg).unwrap();
+    assert_eq!(
+        q.report().released,
+        [Released {
+            id,
+            username: "ann".into(),
+            ticket: Some(ticket)
+        }]
+    );
+    q.forget_released(id).unwrap();
+    drop(q);
+    let q = Queue::open(&cfg).unwrap();
+    assert!(q.report().released.is_empty());
+    assert_eq!(names(&cfg.dir), BARE);
+}
+
+#[test]
+fn a_stored_capture_is_sending_or_queued_and_the_binding_goes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut q = Queue::open(&cfg).unwrap();
+    let live = bind(&mut q, "ann", None);
+    q.store_capture(live, b"jpeg-ann", Some("v-1".into()), Destination::Send)
+        .unwrap();
+    assert!(q.is_sending(live));
+    assert_eq!((q.depth(), q.bytes()), (0, 0), "a live send is not queued");
+    let queued = bind(&mut q, "bob", None);
+    q.store_capture(
+        queued,
+        b"jpeg-bob",
+        None,
+        Destination::Queue { not_before: None },
+    )
+    .unwrap();
+    assert_eq!(q.depth(), 1);
+    assert_eq!(oldest(&q), Some(queued));
+    // The live one came back "not sent": queued too, with its verification.
+    q.settle(live, requeue(Some("v-1"))).unwrap();
+    assert_eq!(q.depth(), 2);
+    drop(q);
+    let mut q = Queue::open(&cfg).unwrap();
+    let e = q.begin(live).unwrap();
+    assert_eq!(
+        (e.username.as_str(), e.verification_id.as_deref()),
+        ("ann", Some("v-1"))
+    );
+    assert_eq!(e.jpeg, b"jpeg-ann");
+}
+
+#[test]
+fn a_retry_after_holds_an_entry_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut q = Queue::open(&config(tmp.path())).unwrap();
+    let id = q.push(new("a", 10), &Now::read()).unwrap();
+    q.begin(id).unwrap();
+    let at = Instant::now() + Duration::from_secs(30);
+    q.settle(
+        id,
+        SentFate::Requeue {
+            verification_id: None,
+            not_before: Some(at),
+            answer: "rate_limited".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(oldest(&q), None);
+    assert_eq!(q.next_wake(), Some(at));
+    assert_eq!(q.next_ready(at), Some(id));
+    let listed = q.list(&Now::read());
+    assert_eq!(listed[0].last_answer.as_deref(), Some("rate_limited"));
+    assert_eq!(listed[0].attempts, 1);
+}
+
+#[test]
+fn an_operator_lists_resends_and_drops_unknown_deliveries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut q = Queue::open(&cfg).unwrap();
+    for n in ["ann", "bob"] {
+        let id = q.push(new(n, 10), &Now::read()).unwrap();
+        q.begin(id).unwrap();
+        q.settle(id, unknown(Some(&format!("v-{n}")))).unwrap();
+    }
+    let queued = q.push(new("cat", 10), &Now::read()).unwrap();
+    let listed = q.list(&Now::read());
+    let states: Vec<(String, ListedState, bool)> = listed
+        .iter()
+        .map(|l| (l.username.clone(), l.state, l.resendable))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("ann".into(), ListedState::Unknown, true),
+            ("bob".into(), ListedState::Unknown, true),
+            ("cat".into(), ListedState::Queued, false),
+        ]
+    );
+    let json = serde_json::to_string(&listed).unwrap();
+    assert!(!json.contains("jpeg") && !json.contains("image"), "{json}");
+
+    q.resend(EntryId(1)).unwrap();
+    assert_eq!(oldest(&q), Some(EntryId(1)));
+    let e = q.begin(EntryId(1)).unwrap();
+    assert!(e.resent);
+    assert_eq!(e.verification_id.as_deref(), Some("v-ann"));
+    assert_eq!(q.drop_record(EntryId(2)).unwrap(), "bob");
+    assert_eq!(q.drop_record(queued).unwrap(), "cat");
+    assert_eq!(
+        q.drop_record(EntryId(1)),
+        Err(QueueError::NoSuchEntry(EntryId(1))),
+        "a record being sent cannot be dropped"
+    );
+    assert_eq!(q.unknown_count(), 0);
+    assert_eq!(names(&cfg.dir.join("unknown")), Vec::<String>::new());
+}
+
+#[test]
+fn unknown_deliveries_expire_with_their_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let now = Now::read();
+    let mut q = Queue::open(&cfg).unwrap();
+    let id = q.push(new("ann", 10), &now).unwrap();
+    q.begin(id).unwrap();
+    q.settle(id, unknown(None)).unwrap();
+    let later = Now {
+        boottime: now.boottime + cfg.max_age(),
+        ..now
+    };
+    let expired = q.expire(&later).unwrap();
+    assert_eq!(expired.len(), 1);
+    assert!(expired[0].was_unknown);
+    assert_eq!(expired[0].username, "ann");
+    assert_eq!(names(&cfg.dir.join("unknown")), Vec::<String>::new());
+}
+
+#[test]
+fn one_owner_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let q = Queue::open(&cfg).unwrap();
+    let err = Queue::open(&cfg).unwrap_err();
+    assert!(matches!(err, QueueError::Locked { .. }), "{err}");
+    assert!(
+        err.to_string().contains("another process holds the queue"),
+        "{err}"
+    );
+    drop(q);
+    Queue::open(&cfg).unwrap();
+}
+
+#[test]
+fn sequence_numbers_are_never_reused_even_when_every_record_is_gone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let mut q = Queue::open(&cfg).unwrap();
+        let id = q.push(new("a", 1), &Now::read()).unwrap();
+        q.drop_record(id).unwrap();
+        seen.push(id.0);
+    }
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+}
+
+#[test]
+fn stopping_records_what_is_still_in_flight_as_unknown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut q = Queue::open(&cfg).unwrap();
+    let live = bind(&mut q, "ann", None);
+    q.store_capture(live, b"j", Some("v".into()), Destination::Send)
+        .unwrap();
+    let queued = q.push(new("bob", 1), &Now::read()).unwrap();
+    q.begin(queued).unwrap();
+    let records = q.in_flight_to_unknown("stopped").unwrap();
+    let names: Vec<&str> = records.iter().map(|r| r.username.as_str()).collect();
+    assert_eq!(names, ["ann", "bob"]);
+    assert!(records.iter().all(|r| r.reason == "stopped"));
+    assert_eq!((q.depth(), q.unknown_count()), (0, 2));
 }

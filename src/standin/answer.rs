@@ -92,6 +92,8 @@ pub fn reply(behaviour: &Behaviour, record: &Record) -> Reply {
         Behaviour::RateLimited { retry_after_s } => message(429, "Too Many Attempts.")
             .with_header("Retry-After", &retry_after_s.to_string()),
         Behaviour::Status(code) => message(*code, "Server Error"),
+        Behaviour::Unavailable { retry_after_s } => message(503, "Service Unavailable")
+            .with_header("Retry-After", &retry_after_s.to_string()),
         Behaviour::HtmlPage(code) => Response::new(
             *code,
             "text/html; charset=utf-8",

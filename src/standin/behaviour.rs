@@ -16,6 +16,8 @@ pub enum Behaviour {
     RateLimited { retry_after_s: u64 },
     /// This status with a small JSON error body (500, 502, 503, ...).
     Status(u16),
+    /// 503 with `Retry-After: <seconds>` (an overloaded server asking to wait).
+    Unavailable { retry_after_s: u64 },
     /// An HTML page with this status (a proxy's 502, a captive portal's 200).
     HtmlPage(u16),
     /// A 200 whose JSON stops halfway (`Content-Length` matches what is sent).
@@ -66,7 +68,8 @@ pub enum Behaviour {
 impl Behaviour {
     /// Parses a behaviour name as `enrolld standin --behaviour` takes it:
     /// `ok`, `unauthorized`, `rate-limited[:SECS]`, `status:CODE`,
-    /// `server-error` (500), `bad-gateway` (502), `unavailable` (503),
+    /// `server-error` (500), `bad-gateway` (502), `unavailable[:SECS]` (503,
+    /// with a Retry-After when SECS is given),
     /// `html-error` (502 page), `captive-portal` (200 page), `truncated-json`,
     /// `status-false`, `retake:QUALITY` (e.g. `retake:no_face`),
     /// `already-registered`, `oversized`, `stall[:MS]`,
@@ -100,7 +103,12 @@ impl Behaviour {
             }
             "server-error" => Behaviour::Status(500),
             "bad-gateway" => Behaviour::Status(502),
-            "unavailable" => Behaviour::Status(503),
+            "unavailable" => match arg {
+                None => Behaviour::Status(503),
+                Some(_) => Behaviour::Unavailable {
+                    retry_after_s: number(0)?,
+                },
+            },
             "html-error" => Behaviour::HtmlPage(502),
             "captive-portal" => Behaviour::HtmlPage(200),
             "truncated-json" => Behaviour::TruncatedJson,
@@ -147,6 +155,7 @@ impl Behaviour {
             Behaviour::Ok,
             Behaviour::Unauthorized,
             Behaviour::RateLimited { retry_after_s: 7 },
+            Behaviour::Unavailable { retry_after_s: 3 },
             Behaviour::Status(500),
             Behaviour::Status(502),
             Behaviour::HtmlPage(502),
@@ -182,6 +191,7 @@ impl fmt::Display for Behaviour {
             Behaviour::Unauthorized => f.write_str("unauthorized"),
             Behaviour::RateLimited { retry_after_s } => write!(f, "rate-limited:{retry_after_s}"),
             Behaviour::Status(c) => write!(f, "status:{c}"),
+            Behaviour::Unavailable { retry_after_s } => write!(f, "unavailable:{retry_after_s}"),
             Behaviour::HtmlPage(200) => f.write_str("captive-portal"),
             Behaviour::HtmlPage(_) => f.write_str("html-error"),
             Behaviour::TruncatedJson => f.write_str("truncated-json"),

@@ -32,6 +32,9 @@ pub struct Knobs {
     pub terminal_extra: String,
     /// Appended verbatim to `[camera]`.
     pub camera_extra: String,
+    /// `api.token_file` (read before the token in the environment).
+    pub token_file: Option<PathBuf>,
+    pub paused_probe_secs: Option<u64>,
 }
 
 impl Default for Knobs {
@@ -45,6 +48,8 @@ impl Default for Knobs {
             request_timeout_ms: 5_000,
             terminal_extra: String::new(),
             camera_extra: String::new(),
+            token_file: None,
+            paused_probe_secs: None,
         }
     }
 }
@@ -96,58 +101,46 @@ impl Harness {
     /// Writes `enrolld.toml` (atomically, so a daemon reading it on SIGHUP
     /// never sees half a file).
     pub fn write_config(&self, k: &Knobs) {
-        let d = self.dir.path().display();
-        let template = k
-            .username_template
-            .as_ref()
-            .map(|t| format!("username_template = \"{t}\"\n"))
-            .unwrap_or_default();
-        let text = format!(
-            r#"[terminal]
-id = "test-terminal"
-{template}{extra}
-[api]
-base_url = "{url}"
-template_id = "{TEMPLATE_ID}"
-ca_file = "{d}/ca.pem"
-connect_timeout_ms = 1000
-request_timeout_ms = {rt}
-
-[trigger]
-kind = "none"
-
-[indicator]
-kind = "simulated"
-record_file = "{d}/leds.jsonl"
-
-[camera]
-source = "simulated"
-width = 640
-height = 480
-{camera_extra}
-[status]
-path = "{d}/status.json"
-
-[queue]
-dir = "{d}/queue"
-max_entries = {me}
-max_age_secs = {ma}
-backoff_base_ms = {bb}
-backoff_max_ms = {bm}
-
-[control]
-socket = "{d}/control.sock"
-tickets_file = "{d}/tickets.json"
-"#,
-            extra = k.terminal_extra,
-            camera_extra = k.camera_extra,
-            url = self.standin.url(),
-            rt = k.request_timeout_ms,
-            me = k.max_entries,
-            ma = k.max_age_secs,
-            bb = k.backoff_base_ms,
-            bm = k.backoff_max_ms,
+        use enrolld::demo::config::{add_lines, set, simulated_terminal};
+        let dir = self.dir.path();
+        let url = self.standin.url();
+        let mut doc = simulated_terminal(dir, &url, TEMPLATE_ID, &dir.join("ca.pem"));
+        set(&mut doc, "terminal", "id", "test-terminal");
+        if let Some(t) = &k.username_template {
+            set(&mut doc, "terminal", "username_template", t.as_str());
+        }
+        add_lines(&mut doc, "terminal", &k.terminal_extra).unwrap();
+        set(&mut doc, "api", "connect_timeout_ms", 1000);
+        set(
+            &mut doc,
+            "api",
+            "request_timeout_ms",
+            to_i64(k.request_timeout_ms),
         );
+        set(&mut doc, "camera", "width", 640);
+        set(&mut doc, "camera", "height", 480);
+        add_lines(&mut doc, "camera", &k.camera_extra).unwrap();
+        set(&mut doc, "queue", "max_entries", to_i64(k.max_entries));
+        set(&mut doc, "queue", "max_age_secs", to_i64(k.max_age_secs));
+        set(
+            &mut doc,
+            "queue",
+            "backoff_base_ms",
+            to_i64(k.backoff_base_ms),
+        );
+        set(
+            &mut doc,
+            "queue",
+            "backoff_max_ms",
+            to_i64(k.backoff_max_ms),
+        );
+        if let Some(f) = &k.token_file {
+            set(&mut doc, "api", "token_file", f.display().to_string());
+        }
+        if let Some(p) = k.paused_probe_secs {
+            set(&mut doc, "queue", "paused_probe_secs", to_i64(p));
+        }
+        let text = doc.to_string();
         let tmp = self.path("enrolld.toml.tmp");
         fs::write(&tmp, text).unwrap();
         fs::rename(&tmp, self.config_path()).unwrap();
@@ -215,8 +208,9 @@ tickets_file = "{d}/tickets.json"
             .collect()
     }
 
-    /// Usernames of the entries waiting in the queue directory, read with
-    /// the queue's own decoder without touching the files.
+    /// Usernames of the records stored with their capture (queued, or
+    /// being sent when the daemon was killed), read with the queue's own
+    /// decoder without touching the files.
     pub fn queued_names(&self) -> Vec<String> {
         let mut out = Vec::new();
         // The daemon generated the queue's key in the queue directory.
@@ -229,7 +223,10 @@ tickets_file = "{d}/tickets.json"
         };
         for e in fs::read_dir(self.queue_dir()).into_iter().flatten() {
             let path = e.unwrap().path();
-            if path.extension().and_then(|x| x.to_str()) != Some("entry") {
+            if !matches!(
+                path.extension().and_then(|x| x.to_str()),
+                Some("entry" | "sending")
+            ) {
                 continue;
             }
             let bytes = fs::read(&path).unwrap();
@@ -248,11 +245,69 @@ tickets_file = "{d}/tickets.json"
             .flatten()
         {
             let path = e.unwrap().path();
+            if path.extension().and_then(|x| x.to_str()) != Some("json") {
+                continue; // the sealed image kept beside each record
+            }
             let text = fs::read_to_string(&path).unwrap();
             out.push(
                 serde_json::from_str(&text)
                     .unwrap_or_else(|e| panic!("{}: {e}: {text}", path.display())),
             );
+        }
+        out
+    }
+
+    /// The pending tickets' usernames, next first (read from the file).
+    pub fn pending_tickets(&self) -> Vec<String> {
+        enrolld::tickets::Tickets::open(&self.path("tickets.json"), 1000)
+            .map(|t| t.iter().map(|t| t.username.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Queues a ticket through the running daemon's socket. It brings its
+    /// own verification id (`v-<username>`), so the registration is the
+    /// only request: a stand-in behaviour then applies to it alone.
+    pub fn enroll(&self, username: &str) {
+        let vid = format!("v-{username}");
+        enrolld::control::client::enroll(&self.socket(), username, Some(&vid))
+            .unwrap_or_else(|e| panic!("enroll {username}: {e}"));
+    }
+
+    /// `enrolld queue <args>` as an operator runs it: (exit status, stdout, stderr).
+    pub fn queue_command(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_enrolld"))
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("queue")
+            .args(args)
+            .output()
+            .expect("enrolld queue runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Each unknown delivery's username and the JPEG kept with it for an
+    /// operator (opened with the queue's own decoder and key).
+    pub fn unknown_images(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let config = enrolld::queue::QueueConfig {
+            dir: self.queue_dir(),
+            ..Default::default()
+        };
+        let (key, _) = enrolld::queue::QueueKey::load_from(&config, None).expect("queue key");
+        let mut out = std::collections::BTreeMap::new();
+        for u in self.unknown_records() {
+            let path = self
+                .queue_dir()
+                .join(format!("unknown/{:020}.entry", u.seq));
+            let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let d = enrolld::queue::entry::decode_prefix(&bytes, bytes.len() as u64, &key)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let jpeg = enrolld::queue::entry::open_jpeg(&key, &d, &bytes[d.jpeg_offset..])
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            out.insert(u.username, jpeg);
         }
         out
     }
@@ -469,4 +524,9 @@ pub fn lit_periods(leds: &[(u64, bool)]) -> Vec<(u64, u64)> {
         }
     }
     out
+}
+
+/// TOML integers are i64.
+fn to_i64(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
 }

@@ -8,8 +8,8 @@ pub mod tmpfs;
 
 use std::path::PathBuf;
 
+use enrolld::api::ApiConfig;
 use enrolld::api::Client;
-use enrolld::config::ApiConfig;
 use enrolld::secret::ApiToken;
 use enrolld::standin::{Behaviour, Expectations, StandIn, StandInOptions};
 

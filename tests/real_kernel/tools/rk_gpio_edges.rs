@@ -144,7 +144,7 @@ fn pull_timed(attr: &str, pull: &str) -> Result<(), String> {
         .open(attr)
         .map_err(|e| format!("{attr}: {e}"))?;
     // Opened first, so only the write itself lies between the time and the edge.
-    let at = enrolld::gpio::monotonic_ns();
+    let at = enrolld::time::monotonic_ns();
     file.write_all(pull.as_bytes())
         .map_err(|e| format!("{attr}: {e}"))?;
     println!("{at}");

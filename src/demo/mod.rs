@@ -13,14 +13,18 @@
 //! registration, a retake, a duplicate, then an outage (enrollments queue)
 //! and the recovery (the queue drains), then a random mix.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod config;
+pub mod screen;
+
 use crate::api::{Client, FaceQuality};
 use crate::daemon::{self, Setup, devices};
+use crate::gpio::{Layout, Levels};
 use crate::secret::ApiToken;
 use crate::standin::{Behaviour, Endpoint, Expectations, StandIn, StandInOptions};
 
@@ -131,13 +135,13 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
         });
     }
     spawn_director(standin.clone(), stop_flag.clone());
-    if interactive {
+    let status_line = std::io::stdout().is_terminal().then(|| {
         spawn_status_line(
             dir.join("status.json"),
             dir.join("leds.jsonl"),
             stop_flag.clone(),
-        );
-    }
+        )
+    });
 
     let stop = async move {
         let quit = async {
@@ -152,12 +156,15 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
     };
     let setup = Setup {
         config,
-        client,
+        api: std::sync::Arc::new(client),
         config_path: None,
-        shutdown_grace: daemon::SHUTDOWN_GRACE,
     };
     let result = daemon::run(setup, devices, stop).await;
     stop_flag.store(true, Ordering::Relaxed);
+    if let Some(thread) = status_line {
+        let _ = thread.join();
+    }
+    screen::end_status();
     let registrations = standin
         .records()
         .iter()
@@ -172,46 +179,18 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
 }
 
 fn demo_config(dir: &Path, url: &str, ca: &Path) -> String {
-    let d = dir.display();
-    format!(
-        r#"# Written by `enrolld demo`: the same loader and keys as a real terminal.
-[terminal]
-id = "demo-terminal"
-username_template = "visitor-{{seq}}"
-
-[api]
-base_url = "{url}"
-template_id = "{TEMPLATE_ID}"
-ca_file = "{ca}"
-connect_timeout_ms = 2000
-request_timeout_ms = 10000
-
-[trigger]
-kind = "none"          # presses come from Enter, the timer and `enrolld trigger`
-
-[indicator]
-kind = "simulated"
-record_file = "{d}/leds.jsonl"
-
-[camera]
-source = "simulated"
-width = 1280
-height = 720
-
-[status]
-path = "{d}/status.json"
-
-[queue]
-dir = "{d}/queue"
-backoff_base_ms = 1000
-backoff_max_ms = 5000
-
-[control]
-socket = "{d}/control.sock"
-tickets_file = "{d}/tickets.json"
-"#,
-        ca = ca.display()
-    )
+    use config::{set, simulated_terminal};
+    let mut doc = simulated_terminal(dir, url, TEMPLATE_ID, ca);
+    set(&mut doc, "terminal", "id", "demo-terminal");
+    set(&mut doc, "terminal", "username_template", "visitor-{seq}");
+    // A green and a red LED, so the status line can name the colour.
+    set(&mut doc, "indicator", "green", "GREEN");
+    set(&mut doc, "indicator", "red", "RED");
+    set(&mut doc, "api", "connect_timeout_ms", 2000);
+    set(&mut doc, "api", "request_timeout_ms", 10000);
+    set(&mut doc, "queue", "backoff_base_ms", 1000);
+    set(&mut doc, "queue", "backoff_max_ms", 5000);
+    format!("# Written by `enrolld demo`: the same loader and keys as a real terminal.\n{doc}")
 }
 
 fn make_dir(dir: Option<&Path>) -> Result<PathBuf, DemoError> {
@@ -277,7 +256,7 @@ fn spawn_director(standin: Arc<StandIn>, stop: Arc<AtomicBool>) {
                 (_, Some(_)) => {
                     outage_until = None;
                     outage_done = true;
-                    println!("\n[stand-in] IDMeta is back: the queue will drain");
+                    screen::say("[stand-in] IDMeta is back: the queue will drain");
                     Behaviour::Ok
                 }
                 (0, None) | (3, None) => Behaviour::Ok,
@@ -285,10 +264,10 @@ fn spawn_director(standin: Arc<StandIn>, stop: Arc<AtomicBool>) {
                 (2, None) => Behaviour::AlreadyRegistered,
                 (_, None) if !outage_done => {
                     outage_until = Some(Instant::now() + OUTAGE);
-                    println!(
-                        "\n[stand-in] IDMeta unreachable for {} s: enrollments go to the offline queue",
+                    screen::say(&format!(
+                        "[stand-in] IDMeta unreachable for {} s: enrollments go to the offline queue",
                         OUTAGE.as_secs()
-                    );
+                    ));
                     standin.set_behaviour(Behaviour::Refuse);
                     continue;
                 }
@@ -307,17 +286,21 @@ fn spawn_director(standin: Arc<StandIn>, stop: Arc<AtomicBool>) {
     });
 }
 
-/// One self-updating line: the LED as drawn from the recorded levels, the
-/// state and the queue, read from the files the daemon writes.
-fn spawn_status_line(status: PathBuf, leds: PathBuf, stop: Arc<AtomicBool>) {
+/// The bottom line of the screen: the LED as drawn from the recorded levels,
+/// the state and the queue, read from the files the daemon writes.
+fn spawn_status_line(
+    status: PathBuf,
+    leds: PathBuf,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut last = String::new();
         while !stop.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(100));
-            let lit = std::fs::read_to_string(&leds)
+            let levels = std::fs::read_to_string(&leds)
                 .ok()
-                .and_then(|t| t.lines().last().map(|l| l.contains("[true")))
-                .unwrap_or(false);
+                .and_then(|t| t.lines().last().map(levels_of))
+                .unwrap_or_default();
             let (state, depth, registered) = std::fs::read(&status)
                 .ok()
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
@@ -329,18 +312,18 @@ fn spawn_status_line(status: PathBuf, leds: PathBuf, stop: Arc<AtomicBool>) {
                     )
                 })
                 .unwrap_or_default();
-            let line = format!(
-                "LED {}  state {:<18} queue {:<3} registered {}",
-                if lit { "(*)" } else { "( )" },
-                state,
-                depth,
-                registered
-            );
+            let line = screen::describe(&state, levels, Layout::Pair, depth, registered);
             if line != last {
-                print!("\r\x1b[K{line}");
-                let _ = std::io::stdout().flush();
+                screen::set_status(line.clone());
                 last = line;
             }
         }
-    });
+    })
+}
+
+/// The levels of one line of the LED record, `{"t_ms":..,"levels":[a,b]}`.
+fn levels_of(line: &str) -> Levels {
+    let parsed = serde_json::from_str::<serde_json::Value>(line).ok();
+    let level = |i: usize| parsed.as_ref().and_then(|v| v["levels"][i].as_bool());
+    [level(0).unwrap_or(false), level(1).unwrap_or(false)]
 }

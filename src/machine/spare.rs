@@ -1,40 +1,21 @@
-//! The verification id an enrollment registers under, made ready while the
-//! camera works.
+//! The spare verification: one created at a press whose enrollment then
+//! ended without sending (a retake, a failed capture), kept for the next
+//! press so retakes do not leave unused verifications on the server.
 //!
 //! Without a ticket that brings one, every registration needs a fresh
-//! verification (`create-verification`). Creating it only once the JPEG is
-//! ready puts a whole HTTPS round trip between the press and the
-//! registration; creating it at the press overlaps that round trip with the
-//! camera's warm-up, frame wait and encoding.
-//!
-//! The price is a verification created for a press whose capture then fails
-//! (a retake, a camera fault). Such a verification is kept as the *spare* and
-//! used by the next press, so retakes do not leave unused verifications on
-//! the server; at most one is left behind when the daemon stops.
+//! verification (`create-verification`). Creating it at the press overlaps
+//! that HTTPS round trip with the camera's warm-up, frame wait and encoding;
+//! the price is a verification for a press whose capture fails, which is
+//! what the spare recovers. At most one is left behind when the daemon stops.
 
 use std::time::{Duration, Instant};
 
-use crate::api::Outcome;
-
 /// A spare older than this is dropped rather than used: the API does not say
 /// how long an unfinished verification stays usable.
-pub(super) const SPARE_MAX_AGE: Duration = Duration::from_secs(300);
+pub const SPARE_MAX_AGE: Duration = Duration::from_secs(300);
 
-/// An attempt's early create-verification.
-#[derive(Debug, Default)]
-pub(super) enum Early {
-    /// None running: the id is known (ticket, spare, created) or the submission creates it.
-    #[default]
-    Idle,
-    /// Running; `submit_waiting` once the JPEG is ready and the submission waits for it.
-    Running { submit_waiting: bool },
-    /// It failed; the registration is not sent and this outcome says why.
-    Failed(Outcome),
-}
-
-/// A verification created for an attempt that ended before using it.
-#[derive(Debug, Default)]
-pub(super) struct Spare {
+#[derive(Debug, Clone, Default)]
+pub struct Spare {
     kept: Option<(String, Instant)>,
 }
 

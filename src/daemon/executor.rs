@@ -1,0 +1,538 @@
+//! Carrying out the machine's actions. Each action starts one piece of work
+//! off the loop (a blocking thread, the store's thread, a worker's
+//! channel) whose result comes back as an [`Input`]; nothing here waits.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::delivery::{self, Command as DeliveryCommand};
+use super::inputs::Input;
+use super::notify::Notifier;
+use super::ports::{Camera, Indicator, Registrar, TriggerControl};
+use super::{budgets, faults, reports, submit};
+use crate::api::Outcome;
+use crate::config::Config;
+use crate::machine::{Action, Component, Event, Fate, Machine, Who};
+use crate::queue::{Destination as StoredAs, Now, SentFate};
+use crate::shutdown::Shutdown;
+use crate::status::{BackgroundWriter, QueueStatus, Status};
+use crate::store::{NameSource, StoreHandle};
+
+/// The hardware the executor drives.
+pub(super) struct Hardware {
+    pub trigger: Box<dyn TriggerControl>,
+    pub indicator: Box<dyn Indicator>,
+    pub camera: Box<dyn Camera>,
+    pub initial_faults: Vec<(Component, String)>,
+}
+
+/// What the executor knows of one enrollment, for carrying out its actions
+/// and for the log line that concludes it.
+#[derive(Debug, Default)]
+pub(super) struct Context {
+    pub username: Option<String>,
+    pub verification_id: Option<String>,
+    /// Held from the capture until the request has been sent.
+    pub jpeg: Option<Vec<u8>>,
+    pub stages_ms: BTreeMap<String, u64>,
+    pub started: Option<Instant>,
+    /// IDMeta's answer, once there is one.
+    pub outcome: Option<Outcome>,
+    /// Why the capture or the storage failed, in words.
+    pub problem: Option<String>,
+}
+
+impl Context {
+    pub fn stage(&mut self, name: &str, took: Duration) {
+        self.stages_ms.insert(
+            name.to_owned(),
+            u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+        );
+    }
+}
+
+pub(super) struct Daemon {
+    pub config: Config,
+    pub api: Arc<RwLock<Arc<dyn Registrar>>>,
+    pub store: StoreHandle,
+    pub machine: Machine,
+    pub status: Status,
+    pub status_file: BackgroundWriter,
+    pub trigger: Box<dyn TriggerControl>,
+    pub indicator: Option<Box<dyn Indicator>>,
+    pub camera: Arc<Mutex<Box<dyn Camera>>>,
+    pub inputs: mpsc::Sender<Input>,
+    pub deliveries: mpsc::Sender<DeliveryCommand>,
+    pub shutdown: Shutdown,
+    pub notifier: Notifier,
+    pub attempts: HashMap<u64, Context>,
+    /// The kernel's timestamp of the press being handled, if it has one.
+    pub press_edge: Option<u64>,
+    pub faults: faults::Faults,
+    initial_faults: Vec<(Component, String)>,
+    exit: bool,
+}
+
+impl Daemon {
+    pub fn new(
+        config: Config,
+        api: Arc<dyn Registrar>,
+        store: StoreHandle,
+        hw: Hardware,
+        inputs: mpsc::Sender<Input>,
+        deliveries: mpsc::Sender<DeliveryCommand>,
+        shutdown: Shutdown,
+    ) -> Daemon {
+        let now = Instant::now();
+        Daemon {
+            status: Status::starting(&config.terminal.effective_id(), crate::time::unix_now()),
+            status_file: BackgroundWriter::spawn(&config.status),
+            machine: Machine::new(now, budgets::budgets(&config)),
+            config,
+            api: Arc::new(RwLock::new(api)),
+            store,
+            trigger: hw.trigger,
+            indicator: Some(hw.indicator),
+            camera: Arc::new(Mutex::new(hw.camera)),
+            inputs,
+            deliveries,
+            shutdown,
+            notifier: Notifier::from_env(),
+            attempts: HashMap::new(),
+            press_edge: None,
+            faults: faults::Faults::default(),
+            initial_faults: hw.initial_faults,
+            exit: false,
+        }
+    }
+
+    /// Faults known at start, then ready.
+    pub fn start(&mut self) {
+        for (component, detail) in std::mem::take(&mut self.initial_faults) {
+            self.raise_fault(component, detail);
+        }
+        self.handle(Event::Ready);
+        self.notifier.ready(&self.summary());
+        log::info!(
+            "enrolld {} ready: terminal {}, state {}",
+            env!("CARGO_PKG_VERSION"),
+            self.status.terminal_id,
+            self.machine.state().name()
+        );
+    }
+
+    pub fn exit(&self) -> bool {
+        self.exit
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.machine.deadline()
+    }
+
+    /// The loop's tick: once a second, or more often for a short watchdog.
+    pub fn tick_interval(&self, tick: Duration) -> Duration {
+        self.notifier
+            .watchdog_interval()
+            .map_or(tick, |w| w.min(tick))
+    }
+
+    pub fn api(&self) -> Arc<dyn Registrar> {
+        self.api.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Feeds the machine and carries out what it says. Returns the actions
+    /// for callers that report on them (the control socket's `trigger`).
+    pub fn handle(&mut self, event: Event) -> Vec<Action> {
+        let before = self.machine.state();
+        let actions = self.machine.handle(event, Instant::now());
+        for action in &actions {
+            self.act(action.clone());
+        }
+        let after = self.machine.state();
+        if after != before {
+            log::debug!("state {} -> {}", before.name(), after.name());
+            if before.is_result() && !after.is_result() {
+                self.trigger.enrollment_finished();
+            }
+        }
+        actions
+    }
+
+    /// A press from the trigger, the control socket or the demo keyboard.
+    pub fn press(&mut self, press: super::Press) -> Vec<Action> {
+        let who = if self.store.snapshot().tickets_pending > 0 {
+            Who::Ticket
+        } else if self.config.terminal.username_template.is_some() {
+            Who::Template
+        } else {
+            Who::Nobody
+        };
+        if let Some(edge) = press.edge_monotonic_ns {
+            log::debug!("press, edge at {edge} ns (CLOCK_MONOTONIC)");
+        }
+        // For the capture this press may start (read by start_capture).
+        self.press_edge = press.edge_monotonic_ns;
+        let clock_plausible = crate::time::wall_clock_plausible(crate::time::unix_now());
+        let actions = self.handle(Event::Press {
+            who,
+            clock_plausible,
+        });
+        self.press_edge = None;
+        actions
+    }
+
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::Bind { attempt, who } => self.bind(attempt, who),
+            Action::StartCapture { attempt } => self.start_capture(attempt),
+            Action::CreateVerification { attempt } => self.create_verification(attempt),
+            Action::Store {
+                attempt,
+                record,
+                verification_id,
+                to,
+            } => self.store_capture(attempt, record, verification_id, to),
+            Action::Post {
+                attempt,
+                verification_id,
+                ..
+            } => self.post(attempt, verification_id),
+            Action::Settle {
+                attempt,
+                record,
+                fate,
+            } => self.settle(attempt, record, fate),
+            Action::Release { attempt, record } => {
+                self.on_store(attempt, Input::Settled, move |s| s.release(record))
+            }
+            Action::Concluded {
+                attempt,
+                conclusion,
+            } => {
+                let context = self.attempts.remove(&attempt).unwrap_or_default();
+                reports::conclude(&mut self.status, attempt, context, conclusion);
+                self.write_status();
+            }
+            Action::PauseDeliveries => self.tell_worker(DeliveryCommand::Pause),
+            Action::CameraStuck { .. } => {
+                let budget = budgets::budgets(&self.config).capture.as_secs();
+                let detail = format!(
+                    "a capture did not finish within {budget} s: the camera or its driver is stuck \
+                     (check the cable and `dmesg`; enrolld reopens it by itself)"
+                );
+                self.note_fault(Component::Camera, detail);
+            }
+            Action::RefusePress(why) => reports::refused(&mut self.status, why),
+            Action::Ignored { event, state } => {
+                log::debug!("{event} ignored in state {}", state.name());
+            }
+            Action::ShowPattern(pattern) => {
+                if let Some(indicator) = &self.indicator {
+                    indicator.show(pattern);
+                }
+            }
+            Action::WriteStatus => self.write_status(),
+            Action::Exit => self.exit = true,
+        }
+    }
+
+    fn bind(&mut self, attempt: u64, who: Who) {
+        self.attempts.insert(
+            attempt,
+            Context {
+                started: Some(Instant::now()),
+                ..Context::default()
+            },
+        );
+        let template = self
+            .config
+            .terminal
+            .username_template
+            .clone()
+            .unwrap_or_default();
+        let terminal_id = self.status.terminal_id.clone();
+        self.on_store(attempt, Input::Bound, move |s| {
+            let source = match who {
+                Who::Ticket => NameSource::Ticket,
+                Who::Template | Who::Nobody => NameSource::Template {
+                    template: &template,
+                    terminal_id: &terminal_id,
+                },
+            };
+            s.bind(source, &Now::read())
+        });
+    }
+
+    fn start_capture(&mut self, attempt: u64) {
+        let camera = Arc::clone(&self.camera);
+        let inputs = self.inputs.clone();
+        let max_bytes = self.config.api.max_image_bytes;
+        let since = self.press_edge.map(Duration::from_nanos);
+        tokio::task::spawn_blocking(move || {
+            let result = camera
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .shoot(max_bytes, since);
+            let _ = inputs.blocking_send(Input::Shot(attempt, result));
+        });
+    }
+
+    fn create_verification(&mut self, attempt: u64) {
+        let api = self.api();
+        let inputs = self.inputs.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let result = api.create_verification();
+            let _ = inputs.blocking_send(Input::Verification(attempt, result, started.elapsed()));
+        });
+    }
+
+    fn store_capture(
+        &mut self,
+        attempt: u64,
+        record: u64,
+        verification_id: Option<String>,
+        to: crate::machine::Destination,
+    ) {
+        let ctx = self.attempts.entry(attempt).or_default();
+        ctx.verification_id = verification_id.clone().or(ctx.verification_id.take());
+        let Some(jpeg) = ctx.jpeg.clone() else {
+            // Cannot happen: the machine stores only a captured attempt.
+            let _ = self
+                .inputs
+                .try_send(Input::Stored(attempt, Err("no capture in hand".into())));
+            return;
+        };
+        let (dest, queued) = match to {
+            crate::machine::Destination::Send => (StoredAs::Send, false),
+            crate::machine::Destination::Queue { not_before } => (
+                StoredAs::Queue {
+                    not_before: not_before.map(|d| Instant::now() + d),
+                },
+                true,
+            ),
+        };
+        if queued {
+            // The worker sends it later; the live path is done with it.
+            ctx.jpeg = None;
+        }
+        let deliveries = self.deliveries.clone();
+        self.on_store(attempt, Input::Stored, move |s| {
+            let result = s.store_capture(record, &jpeg, verification_id, dest);
+            if queued && result.is_ok() {
+                let _ = deliveries.try_send(DeliveryCommand::Wake);
+            }
+            result.map_err(|e| e.to_string())
+        });
+    }
+
+    fn post(&mut self, attempt: u64, verification_id: String) {
+        let ctx = self.attempts.entry(attempt).or_default();
+        let (Some(jpeg), Some(username)) = (ctx.jpeg.take(), ctx.username.clone()) else {
+            let outcome = Outcome::NotSent {
+                reason: "nothing to send (internal error)".into(),
+            };
+            let _ = self
+                .inputs
+                .try_send(Input::Answered(attempt, outcome, Duration::ZERO));
+            return;
+        };
+        log::info!("enrollment {attempt}: submitting to IDMeta");
+        let api = self.api();
+        let finalize = self.config.api.finalize;
+        let stopping = self.shutdown.clone();
+        let inputs = self.inputs.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let outcome = submit::register(
+                &*api,
+                finalize,
+                &stopping,
+                &jpeg,
+                &username,
+                &verification_id,
+            );
+            let _ = inputs.blocking_send(Input::Answered(attempt, outcome, started.elapsed()));
+        });
+    }
+
+    fn settle(&mut self, attempt: u64, record: u64, fate: Fate) {
+        let ctx = self.attempts.entry(attempt).or_default();
+        let answer = ctx
+            .outcome
+            .as_ref()
+            .map_or_else(|| "no answer in time".to_owned(), |o| o.code().to_owned());
+        let verification_id = ctx.verification_id.clone();
+        let sent_fate = match fate {
+            Fate::Registered | Fate::AlreadyRegistered | Fate::Failed | Fate::Retake => {
+                SentFate::Delete
+            }
+            Fate::Queued { not_before } => SentFate::Requeue {
+                verification_id,
+                not_before: not_before.map(|d| Instant::now() + d),
+                answer,
+            },
+            Fate::Paused => SentFate::Requeue {
+                verification_id,
+                not_before: None,
+                answer,
+            },
+            Fate::Unknown => SentFate::Unknown {
+                verification_id,
+                reason: answer,
+            },
+        };
+        let wake = matches!(fate, Fate::Queued { .. });
+        let deliveries = self.deliveries.clone();
+        self.on_store(attempt, Input::Settled, move |s| {
+            let result = s.settle(record, sent_fate).map(drop);
+            if wake {
+                let _ = deliveries.try_send(DeliveryCommand::Wake);
+            }
+            result
+        });
+    }
+
+    /// Runs a store job for an attempt and feeds its result back.
+    fn on_store<T, E, F>(&self, attempt: u64, input: fn(u64, Result<T, String>) -> Input, job: F)
+    where
+        T: Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+        F: FnOnce(&mut crate::store::Store) -> Result<T, E> + Send + 'static,
+    {
+        let store = self.store.clone();
+        let inputs = self.inputs.clone();
+        tokio::spawn(async move {
+            let result = match store.run(job).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(gone) => Err(gone.to_string()),
+            };
+            let _ = inputs.send(input(attempt, result)).await;
+        });
+    }
+
+    pub fn tell_worker(&self, command: DeliveryCommand) {
+        let _ = self.deliveries.try_send(command);
+    }
+
+    /// The offline queue's worker, with the current client plugged in.
+    pub fn delivery_worker(
+        &self,
+        commands: mpsc::Receiver<DeliveryCommand>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let api = Arc::clone(&self.api);
+        let finalize = self.config.api.finalize;
+        let stopping = self.shutdown.clone();
+        let send = move |entry: crate::queue::Entry| {
+            let api = api.read().unwrap_or_else(|p| p.into_inner()).clone();
+            let stopping = stopping.clone();
+            async move {
+                let vid = entry.verification_id.clone();
+                let sent = tokio::task::spawn_blocking(move || {
+                    submit::deliver(
+                        &*api,
+                        finalize,
+                        &stopping,
+                        &entry.jpeg,
+                        &entry.username,
+                        entry.verification_id.as_deref(),
+                    )
+                })
+                .await;
+                // A panic mid-send: it may have gone out, so never resend.
+                sent.unwrap_or_else(|_| submit::Sent {
+                    outcome: Outcome::UnknownDelivery {
+                        reason: "the sending thread panicked".into(),
+                    },
+                    verification_id: vid,
+                    elapsed: Duration::ZERO,
+                })
+            }
+        };
+        let inputs = self.inputs.clone();
+        let report = move |r: delivery::Report| {
+            let _ = inputs.try_send(Input::Delivery(r));
+        };
+        let clock_ok = || crate::time::wall_clock_plausible(crate::time::unix_now());
+        delivery::run(
+            self.store.clone(),
+            self.config.queue.clone(),
+            commands,
+            self.shutdown.clone(),
+            send,
+            clock_ok,
+            report,
+        )
+    }
+
+    /// SIGTERM/SIGINT: no new presses; the stop is over when the machine
+    /// says so, or when `grace` has passed. Returns when that is.
+    pub fn begin_stop(&mut self, why: &str, grace: Duration) -> tokio::time::Instant {
+        log::info!(
+            "{why}: stopping (no new presses; a request on the wire has up to {} s)",
+            grace.as_secs()
+        );
+        self.notifier.stopping();
+        self.handle(Event::Shutdown);
+        tokio::time::Instant::now() + grace
+    }
+
+    /// The grace ran out with a request still on the wire: it is recorded as
+    /// an unknown delivery on the way out (its name is never reused).
+    pub fn give_up_waiting(&mut self) {
+        log::warn!(
+            "stopping: a request is still on the wire; it will be recorded as an unknown delivery"
+        );
+        self.exit = true;
+    }
+
+    /// The last status file, LEDs off, done.
+    pub async fn finish(mut self) {
+        self.refresh_status();
+        let status = self.status.clone();
+        let mut writer = self.status_file;
+        let _ = tokio::task::spawn_blocking(move || writer.flush(&status)).await;
+        // Lines off last, on every path out (the real driver also does it on drop).
+        if let Some(indicator) = self.indicator.take() {
+            indicator.shutdown().await;
+        }
+        log::info!("enrolld stopped");
+    }
+
+    pub fn refresh_status(&mut self) {
+        let state = self.machine.state();
+        let now = crate::time::unix_now();
+        self.status.set_state(state.name(), now);
+        let snapshot = self.store.snapshot();
+        self.status.tickets_pending = snapshot.tickets_pending;
+        self.status.queue = QueueStatus::of(&snapshot, self.machine.paused());
+    }
+
+    pub fn write_status(&mut self) {
+        let before = self.status.state.clone();
+        self.refresh_status();
+        if self.status_file.submit(&self.status) && before != self.status.state {
+            self.notifier.status(&self.summary());
+        }
+    }
+
+    /// One line for `systemctl status`.
+    pub fn summary(&self) -> String {
+        let registered = self.status.counters.get("registered").copied().unwrap_or(0);
+        format!(
+            "{}; {} registered; queue {}{}; tickets {}",
+            self.machine.state().name(),
+            registered,
+            self.status.queue.depth,
+            if self.status.queue.paused {
+                " (paused)"
+            } else {
+                ""
+            },
+            self.status.tickets_pending
+        )
+    }
+}

@@ -1,0 +1,247 @@
+//! What comes back into the loop, turned into machine events (and the
+//! control socket's commands, answered here).
+
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::delivery::{Command as DeliveryCommand, Report};
+use super::executor::Daemon;
+use super::ports::{Shot, ShotError};
+use super::reports;
+use crate::api::Outcome;
+use crate::control::{Command, QueueCommand, Reply};
+use crate::machine::{Action, Bound, Component, Event, Refusal, State};
+use crate::queue::{EntryId, Now};
+use crate::store::BoundName;
+
+pub(crate) enum Input {
+    Control(Command, oneshot::Sender<Reply>),
+    Shot(u64, Result<Shot, ShotError>),
+    Bound(u64, Result<BoundName, String>),
+    /// An early create-verification finished: the attempt, its result, how long it took.
+    Verification(u64, Result<String, Outcome>, Duration),
+    Stored(u64, Result<(), String>),
+    Answered(u64, Outcome, Duration),
+    Settled(u64, Result<(), String>),
+    Delivery(Report),
+    CameraRecovery(Result<(), String>),
+    Reloaded(Box<super::reload::Reloaded>),
+}
+
+impl Daemon {
+    pub fn input(&mut self, input: Input) {
+        match input {
+            Input::Control(command, reply) => self.control(command, reply),
+            Input::Shot(attempt, result) => self.shot(attempt, result),
+            Input::Bound(attempt, result) => {
+                let result = match result {
+                    Ok(b) => {
+                        log::info!(
+                            enrolld_username = b.username.as_str();
+                            "enrollment {attempt} for {}: capturing{}",
+                            b.username,
+                            if b.from_ticket { " (ticket)" } else { "" }
+                        );
+                        let ctx = self.attempts.entry(attempt).or_default();
+                        ctx.username = Some(b.username.clone());
+                        ctx.verification_id = b.ticket_verification.clone();
+                        Ok(Bound {
+                            record: b.record,
+                            ticket_verification: b.ticket_verification,
+                        })
+                    }
+                    Err(e) => {
+                        log::error!("enrollment {attempt}: could not record who it is for: {e}");
+                        self.attempts.entry(attempt).or_default().problem = Some(e);
+                        Err(())
+                    }
+                };
+                self.handle(Event::Bound { attempt, result });
+            }
+            Input::Verification(attempt, result, took) => {
+                let ctx = self.attempts.entry(attempt).or_default();
+                ctx.stage("create_verification", took);
+                if let Ok(v) = &result {
+                    ctx.verification_id.get_or_insert_with(|| v.clone());
+                }
+                self.handle(Event::VerificationCreated { attempt, result });
+            }
+            Input::Stored(attempt, result) => {
+                if let Err(e) = &result {
+                    log::error!("enrollment {attempt}: could not be stored: {e}");
+                    self.attempts.entry(attempt).or_default().problem = Some(e.clone());
+                }
+                self.handle(Event::Stored {
+                    attempt,
+                    ok: result.is_ok(),
+                });
+            }
+            Input::Answered(attempt, outcome, took) => {
+                let ctx = self.attempts.entry(attempt).or_default();
+                ctx.stage("register", took);
+                ctx.outcome = Some(outcome.clone());
+                self.handle(Event::Answered { attempt, outcome });
+            }
+            Input::Settled(attempt, result) => {
+                if let Err(e) = result {
+                    log::error!(
+                        "enrollment {attempt}: its record could not be updated ({e}); \
+                         `enrolld queue list` shows what is left"
+                    );
+                }
+                self.handle(Event::Settled { attempt });
+            }
+            Input::Delivery(report) => {
+                let event = match &report {
+                    Report::Paused { .. } => Some(Event::DeliveriesPaused),
+                    Report::Resumed { .. } => Some(Event::DeliveriesResumed),
+                    _ => None,
+                };
+                reports::delivery(&report, &mut self.status);
+                match event {
+                    Some(e) => drop(self.handle(e)),
+                    None => self.write_status(),
+                }
+            }
+            Input::CameraRecovery(result) => self.camera_recovered(result),
+            Input::Reloaded(result) => self.reloaded(*result),
+        }
+    }
+
+    fn shot(&mut self, attempt: u64, result: Result<Shot, ShotError>) {
+        let event = match result {
+            Ok(shot) => {
+                let ctx = self.attempts.entry(attempt).or_default();
+                ctx.stages_ms.extend(shot.stages_ms);
+                ctx.jpeg = Some(shot.jpeg);
+                let clock_plausible = crate::time::wall_clock_plausible(crate::time::unix_now());
+                if !clock_plausible {
+                    log::warn!(
+                        "wall clock is before this build's date: queueing instead of TLS until \
+                         the clock is set (NTP)"
+                    );
+                }
+                Event::CaptureDone {
+                    attempt,
+                    clock_plausible,
+                }
+            }
+            Err(ShotError::Retake(why)) => {
+                self.attempts.entry(attempt).or_default().problem = Some(format!("retake: {why}"));
+                Event::CaptureRetake { attempt }
+            }
+            Err(ShotError::Failed(why)) => {
+                log::error!("capture failed: {why}");
+                self.attempts.entry(attempt).or_default().problem = Some(why);
+                Event::CaptureFailed {
+                    attempt,
+                    fault: false,
+                }
+            }
+            Err(ShotError::Fault(why)) => {
+                log::error!("camera fault: {why}");
+                self.attempts.entry(attempt).or_default().problem = Some(why.clone());
+                self.raise_fault(Component::Camera, why);
+                Event::CaptureFailed {
+                    attempt,
+                    fault: true,
+                }
+            }
+        };
+        self.handle(event);
+    }
+
+    fn control(&mut self, command: Command, reply: oneshot::Sender<Reply>) {
+        match command {
+            Command::Enroll(ticket) => {
+                let name = ticket.username.clone();
+                self.answer_from_store(reply, move |s| match s.push_ticket(ticket) {
+                    Ok(pending) => {
+                        log::info!(enrolld_username = name.as_str(); "ticket queued for {name} ({pending} pending)");
+                        Reply::ok().with("position", pending)
+                    }
+                    Err(e) => Reply::error(e.to_string()),
+                });
+            }
+            Command::Trigger => {
+                let actions = self.press(super::Press::default());
+                let _ = reply.send(reply_to_trigger(&actions, self.machine.state()));
+            }
+            Command::Status => {
+                self.refresh_status();
+                let _ = reply.send(Reply::ok().with("status", &self.status));
+            }
+            Command::Queue(QueueCommand::List) => {
+                self.answer_from_store(reply, |s| {
+                    Reply::ok().with("records", s.queue().list(&Now::read()))
+                });
+            }
+            Command::Queue(QueueCommand::Resend(id)) => {
+                let deliveries = self.deliveries.clone();
+                self.answer_from_store(reply, move |s| match s.queue_mut().resend(EntryId(id)) {
+                    Ok(()) => {
+                        log::warn!(
+                            "queue entry #{id}: resent by an operator (a duplicate is possible)"
+                        );
+                        let _ = deliveries.try_send(DeliveryCommand::Wake);
+                        Reply::ok()
+                    }
+                    Err(e) => Reply::error(e.to_string()),
+                });
+            }
+            Command::Queue(QueueCommand::Drop(id)) => {
+                self.answer_from_store(reply, move |s| match s.queue_mut().drop_record(EntryId(id)) {
+                    Ok(username) => {
+                        log::warn!(enrolld_username = username.as_str(); "queue entry #{id} for {username}: dropped by an operator");
+                        Reply::ok().with("username", username)
+                    }
+                    Err(e) => Reply::error(e.to_string()),
+                });
+            }
+            Command::Queue(QueueCommand::Resume) => {
+                log::info!("deliveries resumed by an operator");
+                self.tell_worker(DeliveryCommand::Resume);
+                let _ = reply.send(Reply::ok().with("paused", self.machine.paused()));
+            }
+        }
+    }
+
+    /// Answers a control command from a store job, off the loop.
+    fn answer_from_store<F>(&self, reply: oneshot::Sender<Reply>, job: F)
+    where
+        F: FnOnce(&mut crate::store::Store) -> Reply + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let answer = store
+                .run(job)
+                .await
+                .unwrap_or_else(|gone| Reply::error(gone.to_string()));
+            let _ = reply.send(answer);
+        });
+    }
+}
+
+/// What the control socket's `trigger` reports back.
+fn reply_to_trigger(actions: &[Action], state: State) -> Reply {
+    for a in actions {
+        match a {
+            Action::Bind { attempt, .. } => {
+                return Reply::ok().with("started", true).with("attempt", attempt);
+            }
+            Action::RefusePress(Refusal::NobodyToEnroll) => {
+                return Reply::error(
+                    "refused: no pending ticket and no terminal.username_template configured",
+                );
+            }
+            Action::RefusePress(Refusal::Fault) => {
+                return Reply::error("refused: the terminal has a camera or GPIO fault");
+            }
+            _ => {}
+        }
+    }
+    Reply::ok()
+        .with("started", false)
+        .with("ignored", format!("busy ({})", state.name()))
+}
