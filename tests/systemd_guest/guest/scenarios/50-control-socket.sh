@@ -23,7 +23,7 @@ allowed_and_refused() {
         fail "$1: visitor (not in group enrolld) could enroll: $out"
     printf '%s\n' "$out" | grep -qi 'permission denied' || fail "$1: visitor refused, but not for permission: $out"
     VISITOR_SAYS=$out
-    [ "$(status_field tickets_pending)" = 1 ] || fail "$1: $(status_field tickets_pending) tickets pending, expected 1"
+    [ "$(tickets_pending)" = 1 ] || fail "$1: $(tickets_pending) tickets pending, expected 1"
     press_and_register 40 || fail "$1: the press with a ticket did not register"
     [ "$(standin_usernames | tail -n 1)" = "$name" ] ||
         fail "$1: the press registered '$(standin_usernames | tail -n 1)', not the ticket's $name"

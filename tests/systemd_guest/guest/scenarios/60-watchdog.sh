@@ -24,7 +24,7 @@ standin_switch refuse || fail "the stand-in did not close its port"
 n=$(standin_registrations)
 press_and_queue 1 || fail "the press was not queued: $(status_field state)"
 runuser -u reception -- enrolld enroll --username watchdog-ticket || fail "could not leave a ticket"
-[ "$(status_field tickets_pending)" = 1 ] || fail "$(status_field tickets_pending) tickets pending before the freeze"
+[ "$(tickets_pending)" = 1 ] || fail "$(tickets_pending) tickets pending before the freeze"
 
 pid=$(unit_prop MainPID)
 restarts=$(unit_prop NRestarts)
@@ -39,7 +39,7 @@ kill -0 "$pid" 2>/dev/null && fail "the frozen process $pid is still there"
 
 wait_for_state idle 30 || fail "not idle after the restart"
 [ "$(status_object_field queue depth)" = 1 ] || fail "queue depth $(status_object_field queue depth) after the restart, expected 1"
-[ "$(status_field tickets_pending)" = 1 ] || fail "$(status_field tickets_pending) tickets pending after the restart, expected 1"
+[ "$(tickets_pending)" = 1 ] || fail "$(tickets_pending) tickets pending after the restart, expected 1"
 expect_registrations "$n" "while the stand-in refused"
 standin_switch ok || fail "the stand-in did not reopen"
 wait_registrations $((n + 1)) 60 || fail "the queued enrollment was not delivered after the restart"
