@@ -34,10 +34,6 @@ OUT=$SG_CACHE/$ARCH
 . "$RK_HERE/host/common.sh"
 arch_setup
 [ "$ARCH" = x86_64 ] || die "only x86_64 is built here so far (docs/testing.md says why)"
-# The reproducible build date (also the daemon's clock gate), as .ci/ship-check.sh sets it, so
-# a release build made there is not redone here.
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || date +%s)}
-
 . "$RK_HERE/host/kernel-pick.sh"
 . "$RK_HERE/host/fetch.sh"
 . "$RK_HERE/host/build.sh"

@@ -17,7 +17,14 @@ build_packages() {
     local target dir version
     target=$(deb_rust_target)
     dir=$OUT/debs
-    (cd "$REPO" && logged package-build cargo build --release --locked --no-default-features --target "$target")
+    # The reproducible build date (also the daemon's clock gate), as .ci/ship-check.sh sets it,
+    # so the release build it made is reused. Only here: the static stand-in build keeps the
+    # real-kernel stage's environment, and so its cached binaries.
+    (
+        cd "$REPO"
+        export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+        logged package-build cargo build --release --locked --no-default-features --target "$target"
+    )
     rm -rf "$dir"
     mkdir -p "$dir/install" "$dir/upgrade"
     (cd "$REPO" && logged package-deb cargo deb --no-build --no-strip --target "$target" --output "$dir/install")

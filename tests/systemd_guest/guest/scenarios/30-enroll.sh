@@ -7,7 +7,12 @@
 # token is in neither the journal nor the status file.
 . /usr/local/lib/enrolld-test/systemd.sh
 
+trap 'standin_switch ok' EXIT
+
 host=$(hostname)
+# The stand-in holds each answer 800 ms, so the busy pattern is on long enough to be seen
+# (the release build registers in about a quarter of a second here).
+standin_switch stall:800 || fail "the stand-in did not take stall:800"
 n=$(standin_registrations)
 c=$(journal_mark)
 before=$(outcome_entries registered | grep -c .)
