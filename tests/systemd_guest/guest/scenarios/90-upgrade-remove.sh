@@ -50,6 +50,7 @@ for kept in "$SG_CONFIG" /var/lib/enrolld/queue /etc/enrolld/api-token.cred; do
     [ -e "$kept" ] || fail "apt remove deleted $kept"
 done
 id enrolld >/dev/null || fail "apt remove deleted user enrolld"
+removed="is-enabled: $(systemctl is-enabled enrolld 2>&1 | head -n 1), wants link: $(readlink /etc/systemd/system/multi-user.target.wants/enrolld.service || echo none)"
 
 out=$(apt purge -y enrolld 2>&1) || fail "apt purge failed: $(printf '%s\n' "$out" | tail -n 5)"
 dpkg-query -W -f='${db:Status-Abbrev}' enrolld 2>/dev/null | grep -q '^[rci]' && fail "dpkg still knows enrolld after the purge"
@@ -60,4 +61,4 @@ done
 kept=
 for k in /var/lib/enrolld /etc/enrolld/api-token.cred; do [ -e "$k" ] && kept="$kept $k"; done
 id enrolld >/dev/null 2>&1 && kept="$kept user:enrolld"
-result PASS "$old_version -> $new_version: restarted (pid $old_pid -> new), queue 3 kept and delivered, conffile kept; remove: stopped, unit and binary gone, conffile/queue/token/user kept; purge: conffile and enablement gone; left as README says:$kept"
+result PASS "$old_version -> $new_version: restarted (pid $old_pid -> new), queue 3 kept and delivered, conffile kept; remove: stopped, unit and binary gone, conffile/queue/token/user kept ($removed); purge: conffile and enablement gone; left as README says:$kept"
