@@ -20,9 +20,10 @@ pub const PRIVATE_FILE: u32 = 0o600;
 /// Mode of directories holding such files.
 pub const PRIVATE_DIR: u32 = 0o700;
 
-/// A file-system step that failed: which path, which step, why.
+/// A file-system step that failed: which path, which step, why, and (for
+/// the errnos an installer meets) what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: cannot {step}: {reason}", path = path.display())]
+#[error("{path}: cannot {step}: {reason}{advice}", path = path.display(), advice = self.advice())]
 pub struct FsError {
     pub path: PathBuf,
     /// What was being done, e.g. "write", "rename into place".
@@ -50,6 +51,35 @@ impl FsError {
     /// or report "storage full" rather than a generic failure.
     pub fn is_disk_full(&self) -> bool {
         matches!(self.errno, Some(libc::ENOSPC) | Some(libc::EDQUOT))
+    }
+
+    /// What to do, for the errnos a wrong owner, mode, path or unit causes.
+    fn advice(&self) -> String {
+        let dir = parent_of(&self.path).display();
+        match self.errno {
+            Some(libc::EACCES | libc::EPERM) => format!(
+                "; the user enrolld runs as must own it: check owner and mode with `ls -ld {dir} \
+                 {path}` (the packaged unit has systemd create /var/lib/enrolld and /run/enrolld \
+                 for that user; a path elsewhere needs `chown enrolld`)",
+                path = self.path.display()
+            ),
+            Some(libc::EROFS) => "; under the packaged unit only /var/lib/enrolld and \
+                                  /run/enrolld are writable (ProtectSystem=strict): keep the path \
+                                  below them, or add it to ReadWritePaths= in a drop-in"
+                .to_owned(),
+            Some(libc::ENOENT) => format!(
+                "; check that {dir} exists (create it for the user enrolld runs as), or correct \
+                 the path in the configuration"
+            ),
+            Some(libc::EEXIST) if self.step != "create directory" => String::new(),
+            Some(libc::ENOTDIR | libc::EEXIST) => {
+                "; a file stands where a directory is needed: correct the \
+                                    path in the configuration, or move the file away"
+                    .to_owned()
+            }
+            Some(libc::ENOSPC | libc::EDQUOT) => format!("; free space there (`df -h {dir}`)"),
+            _ => String::new(),
+        }
     }
 }
 
@@ -245,13 +275,52 @@ mod tests {
     }
 
     #[test]
+    fn permission_and_read_only_errors_say_what_to_do() {
+        let e = io::Error::from_raw_os_error(libc::EACCES);
+        let err = FsError::new(Path::new("/var/lib/enrolld/queue/1.bound"), "create", &e);
+        assert_eq!(
+            err.to_string(),
+            "/var/lib/enrolld/queue/1.bound: cannot create: permission denied (Permission denied \
+             (os error 13)); the user enrolld runs as must own it: check owner and mode with \
+             `ls -ld /var/lib/enrolld/queue /var/lib/enrolld/queue/1.bound` (the packaged unit \
+             has systemd create /var/lib/enrolld and /run/enrolld for that user; a path \
+             elsewhere needs `chown enrolld`)"
+        );
+        let e = io::Error::from_raw_os_error(libc::EROFS);
+        let err = FsError::new(Path::new("/srv/status.json"), "create", &e);
+        assert!(
+            err.to_string().ends_with(
+                "read-only file system (EROFS); under the packaged unit only /var/lib/enrolld and \
+                 /run/enrolld are writable (ProtectSystem=strict): keep the path below them, or \
+                 add it to ReadWritePaths= in a drop-in"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_where_a_directory_belongs_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("queue");
+        fs::write(&file, b"").unwrap();
+        let err = ensure_dir(&file, PRIVATE_DIR).unwrap_err();
+        assert!(
+            err.to_string().ends_with(
+                "; a file stands where a directory is needed: correct the path in the \
+                 configuration, or move the file away"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn enospc_reads_disk_full() {
         let e = io::Error::from_raw_os_error(libc::ENOSPC);
         let err = FsError::new(Path::new("/q/1.entry"), "write", &e);
         assert!(err.is_disk_full());
         assert_eq!(
             err.to_string(),
-            "/q/1.entry: cannot write: disk full (ENOSPC)"
+            "/q/1.entry: cannot write: disk full (ENOSPC); free space there (`df -h /q`)"
         );
     }
 

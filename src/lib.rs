@@ -23,6 +23,7 @@ pub mod invalid;
 pub mod led;
 pub mod logging;
 pub mod machine;
+pub mod press;
 pub mod queue;
 pub mod secret;
 pub mod shutdown;

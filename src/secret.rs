@@ -140,7 +140,7 @@ pub fn load_token_from(
 fn read_token_file(path: &Path) -> Result<ApiToken, TokenError> {
     let raw = std::fs::read(path).map_err(|e| TokenError::Unreadable {
         path: path.to_owned(),
-        reason: e.to_string(),
+        reason: unreadable_reason(path, &e),
     })?;
     let text = String::from_utf8(raw).map_err(|_| TokenError::Invalid {
         source_name: path.display().to_string(),
@@ -150,6 +150,24 @@ fn read_token_file(path: &Path) -> Result<ApiToken, TokenError> {
         source_name: path.display().to_string(),
         problem: Box::new(e),
     })
+}
+
+/// Why a token file cannot be read, and what to do.
+fn unreadable_reason(path: &Path, e: &std::io::Error) -> String {
+    let path = path.display();
+    let advice = match e.raw_os_error() {
+        Some(libc::ENOENT) => "; put the token there on one line (owned by root, mode 0600), or \
+                               correct api.token_file"
+            .to_owned(),
+        Some(libc::EACCES | libc::EPERM) => format!(
+            "; under systemd pass it as the credential `{CREDENTIAL_NAME}` \
+             (LoadCredential={CREDENTIAL_NAME}:{path}, as the packaged unit does), so it stays \
+             root's with mode 0600; otherwise only the user enrolld runs as may read it \
+             (`chown enrolld {path}; chmod 600 {path}`)"
+        ),
+        _ => String::new(),
+    };
+    format!("{}{advice}", crate::fsutil::describe(e))
 }
 
 #[cfg(test)]
@@ -195,6 +213,28 @@ mod tests {
         let (t, src) = load_token_from(None, None, Some("env")).unwrap();
         assert_eq!((t.expose(), src), ("env", TokenSource::Environment));
         assert_eq!(load_token_from(None, None, None), Err(TokenError::Missing));
+    }
+
+    #[test]
+    fn an_unreadable_token_file_says_what_to_do() {
+        let missing = Path::new("/nonexistent-enrolld/api-token");
+        assert_eq!(
+            load_token_from(None, Some(missing), None)
+                .unwrap_err()
+                .to_string(),
+            "cannot read the API token from /nonexistent-enrolld/api-token: No such file or \
+             directory (os error 2); put the token there on one line (owned by root, mode \
+             0600), or correct api.token_file"
+        );
+        let denied = std::io::Error::from_raw_os_error(libc::EACCES);
+        assert_eq!(
+            unreadable_reason(Path::new("/etc/enrolld/api-token"), &denied),
+            "permission denied (Permission denied (os error 13)); under systemd pass it as the \
+             credential `api-token` (LoadCredential=api-token:/etc/enrolld/api-token, as the \
+             packaged unit does), so it stays root's with mode 0600; otherwise only the user \
+             enrolld runs as may read it (`chown enrolld /etc/enrolld/api-token; chmod 600 \
+             /etc/enrolld/api-token`)"
+        );
     }
 
     #[test]

@@ -33,7 +33,8 @@ impl TerminalConfig {
             ));
         }
         if let Some(t) = &self.username_template {
-            crate::username::check_template(t).map_err(|m| Invalid::new("username_template", m))?;
+            crate::username::check_template(t)
+                .map_err(|e| Invalid::new("username_template", e.to_string()))?;
         }
         Ok(())
     }

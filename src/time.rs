@@ -62,6 +62,13 @@ pub fn wall_clock_plausible(unix_seconds: u64) -> bool {
     unix_seconds >= BUILD_EPOCH
 }
 
+/// What a wall clock before the build date means and what to do, for logs
+/// and the status file.
+pub const CLOCK_NOT_SET: &str = "the wall clock is not set (it reads before this build's date), \
+     so TLS cannot check IDMeta's certificate: enrollments are queued until it is; enable time \
+     sync (`timedatectl set-ntp true`, then `timedatectl timesync-status`) or fit a \
+     battery-backed real-time clock";
+
 /// (year, month, day, hour, minute, second) in UTC; Howard Hinnant's
 /// days-from-civil inverse, valid for all dates after 1970.
 pub fn civil_from_unix(unix_seconds: u64) -> (u64, u64, u64, u64, u64, u64) {

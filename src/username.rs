@@ -6,27 +6,36 @@
 
 const PLACEHOLDERS: [&str; 3] = ["terminal_id", "timestamp", "seq"];
 
+/// What is wrong with a username template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("has a `{{` without a closing `}}`")]
+    Unclosed,
+    #[error("has a `}}` without an opening `{{`")]
+    Unopened,
+    #[error("unknown placeholder `{{{0}}}` (known: {{terminal_id}}, {{timestamp}}, {{seq}})")]
+    UnknownPlaceholder(String),
+}
+
 /// Checks a template; the error names the offending placeholder.
-pub fn check_template(template: &str) -> Result<(), String> {
+pub fn check_template(template: &str) -> Result<(), TemplateError> {
     if template.trim().is_empty() {
-        return Err("must not be empty".to_owned());
+        return Err(TemplateError::Empty);
     }
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
-        let close = after
-            .find('}')
-            .ok_or_else(|| "has a `{` without a closing `}`".to_owned())?;
+        let close = after.find('}').ok_or(TemplateError::Unclosed)?;
         let name = &after[..close];
         if !PLACEHOLDERS.contains(&name) {
-            return Err(format!(
-                "unknown placeholder `{{{name}}}` (known: {{terminal_id}}, {{timestamp}}, {{seq}})"
-            ));
+            return Err(TemplateError::UnknownPlaceholder(name.to_owned()));
         }
         rest = &after[close + 1..];
     }
     if rest.contains('}') {
-        return Err("has a `}` without an opening `{`".to_owned());
+        return Err(TemplateError::Unopened);
     }
     Ok(())
 }
@@ -62,13 +71,19 @@ mod tests {
 
     #[test]
     fn rejects_unknown_and_unbalanced_placeholders() {
-        assert!(
-            check_template("{terminal}")
-                .unwrap_err()
-                .contains("{terminal}")
+        assert_eq!(
+            check_template("{terminal}").unwrap_err().to_string(),
+            "unknown placeholder `{terminal}` (known: {terminal_id}, {timestamp}, {seq})"
         );
-        assert!(check_template("x{seq").is_err());
-        assert!(check_template("x}").is_err());
+        assert_eq!(
+            check_template("x{seq").unwrap_err().to_string(),
+            "has a `{` without a closing `}`"
+        );
+        assert_eq!(
+            check_template("x}").unwrap_err().to_string(),
+            "has a `}` without an opening `{`"
+        );
+        assert_eq!(check_template(" "), Err(TemplateError::Empty));
         assert!(check_template("guest-{seq}").is_ok());
     }
 }

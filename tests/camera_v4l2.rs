@@ -38,9 +38,14 @@ fn a_node_that_is_not_v4l2_is_refused_without_retries() {
 }
 
 #[test]
-fn a_missing_node_is_an_open_fault_naming_it() {
+fn a_missing_node_is_an_open_fault_naming_it_and_saying_what_to_do() {
     let mut cam = camera_on("/dev/v4l/by-id/usb-Nobody-video-index0");
     let e = cam.burst().unwrap_err();
     assert!(matches!(e, CameraError::Open { .. }), "{e:?}");
-    assert!(e.to_string().contains("usb-Nobody-video-index0"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "/dev/v4l/by-id/usb-Nobody-video-index0: cannot open: No such file or directory \
+         (os error 2); is the camera plugged in? `enrolld probe` lists the capture devices: set \
+         camera.device to one of them (a /dev/v4l/by-id/ path survives reboots)"
+    );
 }

@@ -29,9 +29,16 @@ fn a_missing_chip_path_is_named_with_the_chips_that_exist() {
         panic!("unexpected {e:?}");
     };
     assert_eq!(spec, "/dev/gpiochip999");
+    let text = e.to_string();
     assert!(
-        e.to_string()
-            .starts_with("GPIO chip `/dev/gpiochip999` not found; chips: "),
+        text.starts_with("GPIO chip `/dev/gpiochip999` not found; chips: "),
+        "{e}"
+    );
+    assert!(
+        text.ends_with(
+            ". Set `chip` to one of them by path, name or label (`enrolld probe` lists them \
+             with their lines)"
+        ),
         "{e}"
     );
 }

@@ -7,10 +7,7 @@
 use std::time::Duration;
 
 use enrolld::gpio::sim::{self, SimLine};
-use enrolld::gpio::{
-    DebounceMode, GpioError, Origin, TriggerConfig, TriggerEvent, TriggerHandle, TriggerHealth,
-    TriggerKind,
-};
+use enrolld::gpio::{DebounceMode, GpioError, Press, TriggerConfig, TriggerHandle, TriggerHealth};
 use enrolld::time::monotonic_ns;
 use tokio::sync::mpsc;
 
@@ -24,13 +21,13 @@ fn config(text: &str) -> TriggerConfig {
     c
 }
 
-fn start(text: &str) -> (SimLine, TriggerHandle, mpsc::Receiver<TriggerEvent>) {
+fn start(text: &str) -> (SimLine, TriggerHandle, mpsc::Receiver<Press>) {
     let (tx, rx) = mpsc::channel(16);
     let (line, handle) = sim::start_trigger(&config(text), tx).unwrap();
     (line, handle, rx)
 }
 
-async fn next(rx: &mut mpsc::Receiver<TriggerEvent>) -> TriggerEvent {
+async fn next(rx: &mut mpsc::Receiver<Press>) -> Press {
     tokio::time::timeout(EXPECT, rx.recv())
         .await
         .expect("an event within 5 s")
@@ -38,7 +35,7 @@ async fn next(rx: &mut mpsc::Receiver<TriggerEvent>) -> TriggerEvent {
 }
 
 /// Asserts nothing arrives for `ms`.
-async fn quiet(rx: &mut mpsc::Receiver<TriggerEvent>, ms: u64) {
+async fn quiet(rx: &mut mpsc::Receiver<Press>, ms: u64) {
     if let Ok(ev) = tokio::time::timeout(Duration::from_millis(ms), rx.recv()).await {
         panic!("unexpected event {ev:?}");
     }
@@ -70,13 +67,12 @@ async fn one_press_is_one_event_with_its_debounced_edge_time() {
     let before = monotonic_ns();
     line.press(Duration::from_millis(80));
     let ev = next(&mut rx).await;
-    assert_eq!(ev.kind, TriggerKind::Button);
-    assert_eq!(ev.origin, Origin::Line);
-    assert!(
-        ev.edge_timestamp_ns >= before + 20 * MS,
-        "debounced: {ev:?}"
-    );
-    assert!(ev.edge_timestamp_ns <= monotonic_ns());
+    let edge = ev
+        .edge_monotonic_ns
+        .expect("a press from a line carries its edge time");
+    assert!(edge >= before + 20 * MS, "debounced: {ev:?}");
+    assert!(edge <= monotonic_ns());
+    assert!(ev.decided_monotonic_ns.is_some_and(|d| d >= edge));
     quiet(&mut rx, 200).await;
 }
 
@@ -106,7 +102,7 @@ async fn presses_in_the_cooldown_are_dropped() {
     line.press(Duration::from_millis(60));
     let ev = next(&mut rx).await;
     assert!(
-        ev.edge_timestamp_ns >= quiet_until,
+        ev.edge_monotonic_ns.unwrap() >= quiet_until,
         "the first event after the finish is the press after the cooldown"
     );
 }
@@ -126,9 +122,9 @@ async fn presence_fires_once_per_episode_after_the_hold() {
         line.set_active(true);
     }
     let ev = next(&mut rx).await;
-    assert_eq!(ev.kind, TriggerKind::Presence);
-    assert!(ev.edge_timestamp_ns >= arrived + 30 * MS);
-    assert_eq!(ev.decided_at_ns, ev.edge_timestamp_ns + 200 * MS);
+    let edge = ev.edge_monotonic_ns.unwrap();
+    assert!(edge >= arrived + 30 * MS);
+    assert_eq!(ev.decided_monotonic_ns, Some(edge + 200 * MS));
     std::thread::sleep(Duration::from_millis(300));
     line.set_active(false); // leaves for 100 ms: well under the 600 ms rearm
     std::thread::sleep(Duration::from_millis(100));
@@ -138,7 +134,7 @@ async fn presence_fires_once_per_episode_after_the_hold() {
     std::thread::sleep(Duration::from_millis(800));
     line.set_active(true);
     let second = next(&mut rx).await;
-    assert!(second.edge_timestamp_ns > ev.edge_timestamp_ns + 800 * MS);
+    assert!(second.edge_monotonic_ns.unwrap() > edge + 800 * MS);
 }
 
 #[tokio::test]
@@ -157,7 +153,7 @@ async fn an_unplugged_line_is_a_fault_and_recovers_without_restart() {
     line.replug();
     wait_for_health(&handle, |h| matches!(h, TriggerHealth::Ready { .. })).await;
     line.press(Duration::from_millis(60));
-    assert_eq!(next(&mut rx).await.kind, TriggerKind::Button);
+    assert!(next(&mut rx).await.edge_monotonic_ns.is_some());
 }
 
 #[tokio::test]
@@ -192,12 +188,10 @@ async fn kind_none_watches_nothing() {
     assert_eq!(rx.recv().await, None);
 }
 
-#[tokio::test]
-async fn injected_events_carry_the_same_clock() {
-    let before = monotonic_ns();
-    let ev = TriggerEvent::injected(TriggerKind::Button);
-    assert_eq!(ev.origin, Origin::Injected);
-    assert!(ev.edge_timestamp_ns >= before && ev.edge_timestamp_ns <= monotonic_ns());
+#[test]
+fn injected_presses_carry_no_edge_time() {
+    assert_eq!(Press::injected().edge_monotonic_ns, None);
+    assert_eq!(Press::injected().decided_monotonic_ns, None);
 }
 
 #[tokio::test]

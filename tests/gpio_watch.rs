@@ -44,8 +44,8 @@ async fn a_press_is_printed_and_lit_and_stopping_leaves_the_leds_off() {
     tokio::join!(watching, pressing);
     let text = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "trigger: ready, debounce: Software");
-    assert!(lines[1].starts_with("event: Button edge_ns="), "{text}");
+    assert_eq!(lines[0], "trigger: ready, debounced in software");
+    assert!(lines[1].starts_with("event: press edge_ns="), "{text}");
     assert_eq!(lines.last(), Some(&"stopped: LEDs off"));
     assert_eq!(view.current(), [false, false], "LED off after stop");
 }

@@ -51,7 +51,8 @@ pub const MAX_REQUEST_TIMEOUT_MS: u64 = 90_000;
 
 impl ApiConfig {
     pub fn validate(&self) -> Result<(), Invalid> {
-        super::url::check_base_url(&self.base_url).map_err(|m| Invalid::new("base_url", m))?;
+        super::url::check_base_url(&self.base_url)
+            .map_err(|e| Invalid::new("base_url", e.to_string()))?;
         if self.template_id.trim().is_empty() {
             return Err(Invalid::new("template_id", "must not be empty"));
         }

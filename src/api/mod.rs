@@ -18,14 +18,14 @@ pub mod wire;
 pub use client::{Client, Finalized, MAX_RESPONSE_BYTES};
 pub use config::ApiConfig;
 pub use outcome::{FaceQuality, Outcome};
-pub use url::check_base_url;
+pub use url::{UrlError, check_base_url};
 
 /// Why a [`Client`] could not be built. Configuration problems only; calls
 /// themselves never fail with this, they return an [`Outcome`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     #[error("api.base_url: {0}")]
-    BaseUrl(String),
+    BaseUrl(url::UrlError),
     #[error(transparent)]
     Tls(#[from] tls::TlsSetupError),
 }

@@ -10,8 +10,35 @@ use ureq::http::Uri;
 
 /// Checks `api.base_url`. The message says what is wrong, for the located
 /// config error.
-pub fn check_base_url(url: &str) -> Result<(), String> {
+pub fn check_base_url(url: &str) -> Result<(), UrlError> {
     BaseUrl::parse(url).map(|_| ())
+}
+
+/// What is wrong with `api.base_url`. The URL is shown with any user
+/// credentials in it replaced by `***`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("`{url}` is not a valid URL ({reason})")]
+    Invalid { url: String, reason: String },
+    #[error("`{url}` has no scheme: write it as https://host")]
+    NoScheme { url: String },
+    #[error("`{url}` has no host: write it as https://host")]
+    NoHost { url: String },
+    #[error(
+        "`{url}` carries user credentials: remove them; the token belongs in the credential or \
+         api.token_file"
+    )]
+    Credentials { url: String },
+    #[error("`{url}` uses plain http to a host that is not loopback; use https")]
+    PlainHttp { url: String },
+    #[error("`{url}` has scheme `{scheme}`; use https")]
+    Scheme { url: String, scheme: String },
+    #[error("`{url}` has a query; give only the base, e.g. https://integrate.idmetagroup.com")]
+    Query { url: String },
+    #[error(
+        "`{url}` has a path ({path}); give only the base, e.g. https://integrate.idmetagroup.com"
+    )]
+    Path { url: String, path: String },
 }
 
 /// A checked base URL, without a trailing slash, ready to have a path appended.
@@ -19,45 +46,46 @@ pub fn check_base_url(url: &str) -> Result<(), String> {
 pub struct BaseUrl(String);
 
 impl BaseUrl {
-    pub fn parse(url: &str) -> Result<BaseUrl, String> {
+    pub fn parse(url: &str) -> Result<BaseUrl, UrlError> {
+        let shown = without_credentials(url);
         let uri: Uri = url
             .parse()
-            .map_err(|e| format!("`{url}` is not a valid URL ({e})"))?;
+            .map_err(|e: ureq::http::uri::InvalidUri| UrlError::Invalid {
+                url: shown.clone(),
+                reason: e.to_string(),
+            })?;
         let scheme = uri
             .scheme_str()
-            .ok_or_else(|| format!("`{url}` has no scheme: write it as https://host"))?;
+            .ok_or_else(|| UrlError::NoScheme { url: shown.clone() })?;
         let authority = uri
             .authority()
-            .ok_or_else(|| format!("`{url}` has no host: write it as https://host"))?;
+            .ok_or_else(|| UrlError::NoHost { url: shown.clone() })?;
         if authority.as_str().contains('@') {
-            return Err(format!(
-                "`{url}` carries user credentials; the token belongs in the credential or api.token_file"
-            ));
+            return Err(UrlError::Credentials { url: shown });
         }
         let host = authority.host();
         if host.is_empty() {
-            return Err(format!("`{url}` has no host"));
+            return Err(UrlError::NoHost { url: shown });
         }
         match scheme.to_ascii_lowercase().as_str() {
             "https" => {}
             "http" if is_loopback_host(host) => {}
-            "http" => {
-                return Err(format!(
-                    "`{url}` uses plain http to a host that is not loopback; use https"
-                ));
+            "http" => return Err(UrlError::PlainHttp { url: shown }),
+            other => {
+                return Err(UrlError::Scheme {
+                    url: shown,
+                    scheme: other.to_owned(),
+                });
             }
-            other => return Err(format!("`{url}` has scheme `{other}`; use https")),
         }
         if uri.query().is_some() {
-            return Err(format!(
-                "`{url}` has a query; give only the base, e.g. https://integrate.idmetagroup.com"
-            ));
+            return Err(UrlError::Query { url: shown });
         }
         if !matches!(uri.path(), "" | "/") {
-            return Err(format!(
-                "`{url}` has a path ({}); give only the base, e.g. https://integrate.idmetagroup.com",
-                uri.path()
-            ));
+            return Err(UrlError::Path {
+                path: uri.path().to_owned(),
+                url: shown,
+            });
         }
         Ok(BaseUrl(format!("{scheme}://{authority}")))
     }
@@ -69,6 +97,18 @@ impl BaseUrl {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// `url` with the user information of its authority (`user:password@`)
+/// replaced by `***@`, for messages.
+fn without_credentials(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &rest[at..]),
+        None => url.to_owned(),
     }
 }
 
@@ -121,7 +161,7 @@ mod tests {
             "http://127.0.0.1.nip.io",
         ] {
             let e = check_base_url(bad).unwrap_err();
-            assert!(e.contains("not loopback"), "{bad}: {e}");
+            assert!(e.to_string().contains("not loopback"), "{bad}: {e}");
         }
     }
 
@@ -138,8 +178,28 @@ mod tests {
         ];
         for (url, want) in cases {
             let e = check_base_url(url).unwrap_err();
-            assert!(e.contains(want), "{url}: {e}");
+            assert!(e.to_string().contains(want), "{url}: {e}");
         }
+    }
+
+    #[test]
+    fn credentials_in_the_url_never_reach_the_message() {
+        for url in [
+            "https://user:s3cr3t@example.com",
+            "http://user:s3cr3t@10.0.0.1/api",
+            "user:s3cr3t@example.com",
+            "https://user:s3cr3t@exa mple.com",
+        ] {
+            let e = check_base_url(url).unwrap_err().to_string();
+            assert!(!e.contains("s3cr3t"), "{e}");
+        }
+        assert_eq!(
+            check_base_url("https://user:s3cr3t@example.com")
+                .unwrap_err()
+                .to_string(),
+            "`https://***@example.com` carries user credentials: remove them; the token \
+             belongs in the credential or api.token_file"
+        );
     }
 
     #[test]

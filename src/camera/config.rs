@@ -31,7 +31,7 @@ pub struct CameraConfig {
     pub jpeg_quality: u8,
     /// Downscale so neither side exceeds this many pixels.
     pub max_dimension: Option<u32>,
-    /// For `source = "simulated"`: a JPEG or PNG file shown as the camera picture;
+    /// For `source = "simulated"`: a JPEG file (or PNG, with the `demo` feature) shown as the camera picture;
     /// without it a generated face-like pattern is used.
     pub simulated_image: Option<PathBuf>,
 }
@@ -76,6 +76,19 @@ pub enum FormatChoice {
     Rgb24,
 }
 
+impl FormatChoice {
+    /// The value as written in the configuration file.
+    pub fn name(self) -> &'static str {
+        match self {
+            FormatChoice::Auto => "auto",
+            FormatChoice::Mjpeg => "mjpeg",
+            FormatChoice::Yuyv => "yuyv",
+            FormatChoice::Nv12 => "nv12",
+            FormatChoice::Rgb24 => "rgb24",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum CaptureMode {
@@ -88,7 +101,10 @@ pub enum CaptureMode {
 impl CameraConfig {
     pub fn validate(&self) -> Result<(), Invalid> {
         if self.source == SourceKind::V4l2 && self.device.as_os_str().is_empty() {
-            return Err(Invalid::new("device", "must name a V4L2 device node"));
+            return Err(Invalid::new(
+                "device",
+                "must name a V4L2 device node (`enrolld probe` lists them)",
+            ));
         }
         if !(16..=8192).contains(&self.width) || !self.width.is_multiple_of(2) {
             return Err(Invalid::new(

@@ -25,6 +25,21 @@ pub struct StageTimings {
     pub encode: Duration,
 }
 
+impl StageTimings {
+    /// Each stage by name, in whole milliseconds (for logs and the status file).
+    pub fn stages_ms(&self) -> impl Iterator<Item = (String, u64)> + use<> {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        [
+            ("capture", self.capture),
+            ("choose", self.choose),
+            ("convert", self.convert),
+            ("encode", self.encode),
+        ]
+        .into_iter()
+        .map(move |(name, took)| (name.to_owned(), ms(took)))
+    }
+}
+
 /// The picture to send, and what it took to make it.
 #[derive(Clone)]
 pub struct Shot {
@@ -112,7 +127,7 @@ pub fn capture_jpeg_since(
             score_frame(&mut encoder, f)
                 .map_err(|e| {
                     log::warn!("unreadable {} frame skipped: {e}", f.format);
-                    last_problem = e;
+                    last_problem = e.to_string();
                 })
                 .ok()
         })
@@ -158,15 +173,13 @@ pub fn capture_jpeg_since(
     })
 }
 
-/// Scores a frame for the choice; an error (as text, without image bytes)
-/// when the frame cannot be read.
-pub fn score_frame(encoder: &mut Encoder, frame: &Frame) -> Result<FrameScore, String> {
+/// Scores a frame for the choice; an error (without image bytes) when the
+/// frame cannot be read.
+pub fn score_frame(encoder: &mut Encoder, frame: &Frame) -> Result<FrameScore, EncodeError> {
     let (width, height) = (frame.width as usize, frame.height as usize);
     let layout = match frame.format {
         PixelFormat::Mjpeg => {
-            let (luma, w, h) = encoder
-                .mjpeg_luma(&frame.data, frame.width, frame.height)
-                .map_err(|e| e.to_string())?;
+            let (luma, w, h) = encoder.mjpeg_luma(&frame.data, frame.width, frame.height)?;
             return Ok(choose::score(LumaView {
                 data: &luma,
                 width: w,
@@ -179,7 +192,7 @@ pub fn score_frame(encoder: &mut Encoder, frame: &Frame) -> Result<FrameScore, S
         PixelFormat::Nv12 => LumaLayout::Plane { step: 1 },
         PixelFormat::Rgb24 => LumaLayout::Rgb,
     };
-    convert::check_layout(frame).map_err(|e| e.to_string())?;
+    convert::check_layout(frame)?;
     Ok(choose::score(LumaView {
         data: &frame.data,
         width,

@@ -136,7 +136,7 @@ impl<S: FrameSource> Camera for Session<S> {
                     if !e.is_transient() || attempt >= REOPEN_ATTEMPTS {
                         return Err(e);
                     }
-                    log::warn!("camera fault, reopening in {backoff:?}: {e}");
+                    log::warn!("camera fault, reopening in {} ms: {e}", backoff.as_millis());
                     (self.sleep)(backoff);
                     backoff *= 2;
                     attempt += 1;

@@ -1,4 +1,5 @@
-//! The simulated camera: a picture (a JPEG/PNG file or the generated face)
+//! The simulated camera: a picture (a JPEG file, or PNG with the `demo`
+//! feature, or the generated face)
 //! served as a stream in any of the formats enrolld reads, with a script of
 //! events (dark, bright or blurred frames, stalls, failures) so tests drive
 //! the shared capture loop through timeouts, faults and reopens.
@@ -145,7 +146,7 @@ impl FrameSource for SimCamera {
             return Err(CameraError::Simulated("open failed (scripted)".into()));
         }
         let format = negotiate(&OFFERED, self.wanted).ok_or_else(|| {
-            CameraError::Simulated(format!("format {:?} not offered", self.wanted))
+            CameraError::Simulated(format!("format {} not offered", self.wanted.name()))
         })?;
         st.opens += 1;
         drop(st);

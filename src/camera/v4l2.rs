@@ -64,7 +64,7 @@ impl V4l2Camera {
         move |source| CameraError::Io {
             device: self.path.clone(),
             operation,
-            source,
+            source: source.into(),
         }
     }
 
@@ -112,12 +112,12 @@ impl FrameSource for V4l2Camera {
         if let Some(e) = &self.stuck {
             return Err(CameraError::StreamStuck {
                 device: self.path.clone(),
-                source: io::Error::new(e.kind(), e.to_string()),
+                source: e.into(),
             });
         }
         let dev = Device::with_path(&self.path).map_err(|source| CameraError::Open {
             device: self.path.clone(),
-            source,
+            source: source.into(),
         })?;
         // A UVC camera also has a metadata node (often /dev/video1): say so
         // rather than "offers no formats".
@@ -140,7 +140,7 @@ impl FrameSource for V4l2Camera {
         let format =
             negotiate(&offered, self.wanted).ok_or_else(|| CameraError::FormatNotOffered {
                 device: self.path.clone(),
-                wanted: format!("{:?}", self.wanted).to_lowercase(),
+                wanted: self.wanted.name().to_owned(),
                 offered: names,
             })?;
         let stride = self.set_format(&dev, format)?;
@@ -163,7 +163,7 @@ impl FrameSource for V4l2Camera {
             return Err(CameraError::Io {
                 device: self.path.clone(),
                 operation: "dequeue",
-                source: io::Error::other("stream not open"),
+                source: io::Error::other("stream not open").into(),
             });
         };
         open.stream.set_timeout(timeout);
@@ -217,7 +217,7 @@ impl FrameSource for V4l2Camera {
                 CameraError::Io {
                     device: self.path.clone(),
                     operation: "VIDIOC_DQBUF",
-                    source,
+                    source: source.into(),
                 }
             }
         })

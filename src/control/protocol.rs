@@ -109,8 +109,8 @@ pub fn parse_line(line: &[u8]) -> Result<Command, String> {
         "queue_resend" => id_only(QueueCommand::Resend),
         "queue_drop" => id_only(QueueCommand::Drop),
         other => Err(format!(
-            "unknown command {:?}; known: {COMMANDS}",
-            crate::api::sanitize::clean_server_text(other)
+            "unknown command `{}`; known: {COMMANDS}",
+            crate::api::sanitize::clean_server_text(other).escape_debug()
         )),
     }
 }
@@ -201,7 +201,7 @@ mod tests {
         // Found by the fuzzer too: an unknown command came back whole.
         let long = format!("{{\"cmd\":\"{}\"}}", "e".repeat(3000));
         let e = parse_line(long.as_bytes()).unwrap_err();
-        assert!(e.starts_with("unknown command \"[...]\""), "{e}");
+        assert!(e.starts_with("unknown command `[...]`"), "{e}");
     }
 
     #[test]
@@ -210,7 +210,7 @@ mod tests {
         assert!(err(b"hello").starts_with("malformed request (expected value"));
         assert_eq!(
             err(br#"{"cmd":"reboot"}"#),
-            r#"unknown command "reboot"; known: "enroll", "trigger", "status", "queue_list", "queue_resend", "queue_drop", "queue_resume""#
+            r#"unknown command `reboot`; known: "enroll", "trigger", "status", "queue_list", "queue_resend", "queue_drop", "queue_resume""#
         );
         assert_eq!(
             err(br#"{"cmd":"queue_drop"}"#),

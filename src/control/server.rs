@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio::sync::{Semaphore, mpsc};
 
 use super::protocol::{Command, Reply, parse_line};
 use super::{ControlConfig, MAX_BAD_REQUESTS, MAX_LINE, SOCKET_MODE};
 use crate::fsutil::{self, FsError};
+use crate::shutdown::Shutdown;
 
 /// Connections served at once; more wait in the kernel's backlog.
 pub const MAX_CONNECTIONS: usize = 16;
@@ -42,12 +43,14 @@ pub enum BindError {
         path = path.display()
     )]
     NotASocket { path: PathBuf },
-    #[error("control.group: no group named {0:?}")]
+    #[error(
+        "control.group = `{0}`: no such group; create it (`groupadd {0}`) or correct control.group"
+    )]
     NoSuchGroup(String),
     /// The socket was made with the daemon's own group and changing it is
     /// not allowed (the shipped unit forbids chown).
     #[error(
-        "control.group = {group:?}: the socket belongs to the daemon's own group (GID {own_gid}) \
+        "control.group = `{group}`: the socket belongs to the daemon's own group (GID {own_gid}) \
          and may not be given to another one here; run the daemon with that group instead \
          (systemd: `Group={group}` in a drop-in, `systemctl edit enrolld`), or leave \
          control.group unset and add the socket's users to the daemon's group"
@@ -109,23 +112,20 @@ fn chgrp(path: &Path, group: &str) -> Result<(), BindError> {
     }
 }
 
-/// Serves connections until `shutdown` completes, then tells open
-/// connections to stop (each finishes the request it is answering) and
-/// waits for them.
-pub async fn run<H: Handler>(listener: UnixListener, handler: Arc<H>, shutdown: impl Future) {
-    // Dropping `stop_tx` wakes every connection's `stop_rx`; each connection
-    // holds a clone of `done_tx`, so `done_rx` yields None once all are gone.
-    let (stop_tx, _) = broadcast::channel::<()>(1);
+/// Serves connections until `shutdown`; then every open connection stops
+/// too (each finishes the request it is answering) and this waits for them.
+pub async fn run<H: Handler>(listener: UnixListener, handler: Arc<H>, shutdown: Shutdown) {
+    // Each connection holds a clone of `done_tx`, so `done_rx` yields None
+    // once all are gone.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
-            _ = &mut shutdown => break,
+            _ = shutdown.wait() => break,
             p = slots.clone().acquire_owned() => p.expect("semaphore never closed"),
         };
         let stream = tokio::select! {
-            _ = &mut shutdown => break,
+            _ = shutdown.wait() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 Err(e) => {
@@ -137,18 +137,17 @@ pub async fn run<H: Handler>(listener: UnixListener, handler: Arc<H>, shutdown: 
             },
         };
         let handler = Arc::clone(&handler);
-        let mut stop_rx = stop_tx.subscribe();
+        let stop = shutdown.clone();
         let done = done_tx.clone();
         tokio::spawn(async move {
             tokio::select! {
                 _ = serve(stream, &*handler) => {}
-                _ = stop_rx.recv() => {}
+                _ = stop.wait() => {}
             }
             drop(permit);
             drop(done);
         });
     }
-    drop(stop_tx);
     drop(done_tx);
     let _ = done_rx.recv().await;
 }

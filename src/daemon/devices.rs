@@ -15,11 +15,10 @@ use tokio::sync::mpsc;
 
 use super::Devices;
 use super::ports::{self, Press, Shot, ShotError};
-use crate::camera::{self, CameraConfig, CaptureError};
+use crate::camera::{self, CameraConfig, CameraError, CaptureError};
 use crate::config::Config;
 use crate::gpio::{
-    self, GpioError, IndicatorHandle, IndicatorKind, Layout, Origin, TriggerEvent, TriggerHandle,
-    TriggerHealth,
+    self, GpioError, IndicatorHandle, IndicatorKind, Layout, TriggerHandle, TriggerHealth,
 };
 use crate::machine::{Component, Pattern};
 
@@ -33,21 +32,19 @@ pub enum DevicesError {
     #[error("indicator: {0}")]
     Indicator(GpioError),
     #[error("camera: {0}")]
-    Camera(camera::CameraError),
+    Camera(CameraError),
     #[error("indicator.record_file {path}: {reason}")]
     Record { path: PathBuf, reason: String },
 }
 
 /// Opens the configured hardware. Needs a tokio runtime (the LED task).
+/// Also returns a sender on the presses' channel, for presses pushed in
+/// without a line (the demo's keyboard).
 pub fn open(config: &Config) -> Result<(Devices, mpsc::Sender<Press>), DevicesError> {
     let (press_tx, presses) = mpsc::channel::<Press>(16);
-    let (event_tx, event_rx) = mpsc::channel::<TriggerEvent>(16);
     let mut initial_faults = Vec::new();
-    let trigger = match gpio::start_trigger(&config.trigger, event_tx) {
-        Ok(t) => t,
-        Err(e) => return Err(DevicesError::Trigger(e)),
-    };
-    tokio::spawn(forward_presses(event_rx, press_tx.clone()));
+    let trigger =
+        gpio::start_trigger(&config.trigger, press_tx.clone()).map_err(DevicesError::Trigger)?;
     let indicator: Box<dyn ports::Indicator> = match config.indicator.kind {
         IndicatorKind::Simulated => {
             let record = config.indicator.record_file.as_deref();
@@ -87,18 +84,6 @@ fn layout_of(config: &Config) -> Layout {
     }
 }
 
-/// GPIO events become presses; only a line's event carries a kernel edge time.
-async fn forward_presses(mut events: mpsc::Receiver<TriggerEvent>, presses: mpsc::Sender<Press>) {
-    while let Some(e) = events.recv().await {
-        let press = Press {
-            edge_monotonic_ns: (e.origin == Origin::Line).then_some(e.edge_timestamp_ns),
-        };
-        if presses.send(press).await.is_err() {
-            return;
-        }
-    }
-}
-
 struct TriggerPort(TriggerHandle);
 
 impl ports::TriggerControl for TriggerPort {
@@ -106,9 +91,9 @@ impl ports::TriggerControl for TriggerPort {
         self.0.enrollment_finished();
     }
 
-    fn fault(&self) -> Option<String> {
+    fn fault(&self) -> Option<GpioError> {
         match self.0.health() {
-            TriggerHealth::Fault { error } => Some(error.to_string()),
+            TriggerHealth::Fault { error } => Some(error),
             _ => None,
         }
     }
@@ -121,8 +106,8 @@ impl ports::Indicator for LedPort {
         self.0.show(pattern);
     }
 
-    fn fault(&self) -> Option<String> {
-        self.0.fault().map(|e| e.to_string())
+    fn fault(&self) -> Option<GpioError> {
+        self.0.fault()
     }
 
     fn shutdown(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
@@ -138,37 +123,21 @@ struct CameraPort {
 impl ports::Camera for CameraPort {
     fn shoot(&mut self, max_bytes: usize, since: Option<Duration>) -> Result<Shot, ShotError> {
         let since = since.unwrap_or_else(crate::time::monotonic);
-        match camera::capture_jpeg_since(self.camera.as_mut(), &self.config, max_bytes, since) {
-            Ok(shot) => {
-                let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-                let t = &shot.timings;
-                Ok(Shot {
-                    width: shot.width,
-                    height: shot.height,
-                    stages_ms: [
-                        ("capture", t.capture),
-                        ("choose", t.choose),
-                        ("convert", t.convert),
-                        ("encode", t.encode),
-                    ]
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), ms(v)))
-                    .collect(),
-                    jpeg: shot.jpeg,
-                })
-            }
-            Err(e @ CaptureError::Retake(_)) => Err(ShotError::Retake(e.to_string())),
-            Err(e @ CaptureError::Fault(_)) => Err(ShotError::Fault(e.to_string())),
-            Err(e @ (CaptureError::Unreadable(_) | CaptureError::Encode(_))) => {
-                Err(ShotError::Failed(e.to_string()))
-            }
-        }
+        camera::capture_jpeg_since(self.camera.as_mut(), &self.config, max_bytes, since).map_err(
+            |e| match e {
+                CaptureError::Retake(_) => ShotError::Retake(e.to_string()),
+                CaptureError::Fault(_) => ShotError::Fault(e.to_string()),
+                CaptureError::Unreadable(_) | CaptureError::Encode(_) => {
+                    ShotError::Failed(e.to_string())
+                }
+            },
+        )
     }
 
     /// A burst proves the camera delivers frames again, not just that the
     /// node opens.
-    fn recover(&mut self) -> Result<(), String> {
+    fn recover(&mut self) -> Result<(), CameraError> {
         self.camera.shutdown();
-        self.camera.burst().map(drop).map_err(|e| e.to_string())
+        self.camera.burst().map(drop)
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::delivery::{self, Command as DeliveryCommand};
+use super::delivery::Command as DeliveryCommand;
 use super::inputs::Input;
 use super::notify::Notifier;
 use super::ports::{Camera, Indicator, Registrar, TriggerControl};
@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::machine::{Action, Component, Event, Fate, Machine, Who};
 use crate::queue::{Destination as StoredAs, Now, SentFate};
 use crate::shutdown::Shutdown;
-use crate::status::{BackgroundWriter, QueueStatus, Status};
+use crate::status::{BackgroundWriter, Status};
 use crate::store::{NameSource, StoreHandle};
 
 /// The hardware the executor drives.
@@ -418,56 +418,6 @@ impl Daemon {
         let _ = self.deliveries.try_send(command);
     }
 
-    /// The offline queue's worker, with the current client plugged in.
-    pub fn delivery_worker(
-        &self,
-        commands: mpsc::Receiver<DeliveryCommand>,
-    ) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let api = Arc::clone(&self.api);
-        let finalize = self.config.api.finalize;
-        let stopping = self.shutdown.clone();
-        let send = move |entry: crate::queue::Entry| {
-            let api = api.read().unwrap_or_else(|p| p.into_inner()).clone();
-            let stopping = stopping.clone();
-            async move {
-                let vid = entry.verification_id.clone();
-                let sent = tokio::task::spawn_blocking(move || {
-                    submit::deliver(
-                        &*api,
-                        finalize,
-                        &stopping,
-                        &entry.jpeg,
-                        &entry.username,
-                        entry.verification_id.as_deref(),
-                    )
-                })
-                .await;
-                // A panic mid-send: it may have gone out, so never resend.
-                sent.unwrap_or_else(|_| submit::Sent {
-                    outcome: Outcome::UnknownDelivery {
-                        reason: "the sending thread panicked".into(),
-                    },
-                    verification_id: vid,
-                    elapsed: Duration::ZERO,
-                })
-            }
-        };
-        let inputs = self.inputs.clone();
-        let report = move |r: delivery::Report| {
-            let _ = inputs.try_send(Input::Delivery(r));
-        };
-        let clock_ok = || crate::time::wall_clock_plausible(crate::time::unix_now());
-        delivery::run(
-            self.store.clone(),
-            self.config.queue.clone(),
-            commands,
-            self.shutdown.clone(),
-            send,
-            clock_ok,
-            report,
-        )
-    }
-
     /// SIGTERM/SIGINT: no new presses; the stop is over when the machine
     /// says so, or when `grace` has passed. Returns when that is.
     pub fn begin_stop(&mut self, why: &str, grace: Duration) -> tokio::time::Instant {
@@ -500,39 +450,5 @@ impl Daemon {
             indicator.shutdown().await;
         }
         log::info!("enrolld stopped");
-    }
-
-    pub fn refresh_status(&mut self) {
-        let state = self.machine.state();
-        let now = crate::time::unix_now();
-        self.status.set_state(state.name(), now);
-        let snapshot = self.store.snapshot();
-        self.status.tickets_pending = snapshot.tickets_pending;
-        self.status.queue = QueueStatus::of(&snapshot, self.machine.paused());
-    }
-
-    pub fn write_status(&mut self) {
-        let before = self.status.state.clone();
-        self.refresh_status();
-        if self.status_file.submit(&self.status) && before != self.status.state {
-            self.notifier.status(&self.summary());
-        }
-    }
-
-    /// One line for `systemctl status`.
-    pub fn summary(&self) -> String {
-        let registered = self.status.counters.get("registered").copied().unwrap_or(0);
-        format!(
-            "{}; {} registered; queue {}{}; tickets {}",
-            self.machine.state().name(),
-            registered,
-            self.status.queue.depth,
-            if self.status.queue.paused {
-                " (paused)"
-            } else {
-                ""
-            },
-            self.status.tickets_pending
-        )
     }
 }

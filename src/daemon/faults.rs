@@ -77,13 +77,14 @@ impl Daemon {
         }
     }
 
-    pub fn camera_recovered(&mut self, result: Result<(), String>) {
+    pub fn camera_recovered(&mut self, result: Result<(), crate::camera::CameraError>) {
         self.faults.recovery.running = false;
         match result {
             Ok(()) => self.clear_fault(Component::Camera),
             Err(e) => {
                 log::debug!("camera still broken: {e}");
-                self.status.camera = Health::broken(e);
+                // The status file keeps the fault in words.
+                self.status.camera = Health::broken(e.to_string());
             }
         }
     }
@@ -99,9 +100,9 @@ impl Daemon {
             .and_then(|i| i.fault())
             .or_else(|| self.trigger.fault());
         match (gpio, self.faults.gpio.is_some()) {
-            (Some(detail), false) => {
-                log::error!("GPIO fault: {detail}");
-                self.raise_fault(Component::Gpio, detail);
+            (Some(error), false) => {
+                log::error!("GPIO fault: {error}");
+                self.raise_fault(Component::Gpio, error.to_string());
             }
             (None, true) => self.clear_fault(Component::Gpio),
             _ => {}

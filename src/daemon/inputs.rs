@@ -25,8 +25,11 @@ pub(crate) enum Input {
     Answered(u64, Outcome, Duration),
     Settled(u64, Result<(), String>),
     Delivery(Report),
-    CameraRecovery(Result<(), String>),
+    CameraRecovery(Result<(), crate::camera::CameraError>),
     Reloaded(Box<super::reload::Reloaded>),
+    /// A control command changed the store (a ticket, a resend, a drop):
+    /// the status file shows it now rather than at the next tick.
+    StoreChanged,
 }
 
 impl Daemon {
@@ -106,6 +109,7 @@ impl Daemon {
             }
             Input::CameraRecovery(result) => self.camera_recovered(result),
             Input::Reloaded(result) => self.reloaded(*result),
+            Input::StoreChanged => self.write_status(),
         }
     }
 
@@ -113,14 +117,11 @@ impl Daemon {
         let event = match result {
             Ok(shot) => {
                 let ctx = self.attempts.entry(attempt).or_default();
-                ctx.stages_ms.extend(shot.stages_ms);
+                ctx.stages_ms.extend(shot.timings.stages_ms());
                 ctx.jpeg = Some(shot.jpeg);
                 let clock_plausible = crate::time::wall_clock_plausible(crate::time::unix_now());
                 if !clock_plausible {
-                    log::warn!(
-                        "wall clock is before this build's date: queueing instead of TLS until \
-                         the clock is set (NTP)"
-                    );
+                    log::warn!("{}", crate::time::CLOCK_NOT_SET);
                 }
                 Event::CaptureDone {
                     attempt,
@@ -165,7 +166,7 @@ impl Daemon {
                 });
             }
             Command::Trigger => {
-                let actions = self.press(super::Press::default());
+                let actions = self.press(super::Press::injected());
                 let _ = reply.send(reply_to_trigger(&actions, self.machine.state()));
             }
             Command::Status => {
@@ -213,11 +214,14 @@ impl Daemon {
         F: FnOnce(&mut crate::store::Store) -> Reply + Send + 'static,
     {
         let store = self.store.clone();
+        let inputs = self.inputs.clone();
         tokio::spawn(async move {
             let answer = store
                 .run(job)
                 .await
                 .unwrap_or_else(|gone| Reply::error(gone.to_string()));
+            // The status file follows at once, not at the next tick.
+            let _ = inputs.send(Input::StoreChanged).await;
             let _ = reply.send(answer);
         });
     }

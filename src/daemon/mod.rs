@@ -15,7 +15,9 @@
 //! | `faults.rs` | driver health, camera recovery, the watchdog ping |
 //! | `reload.rs` | SIGHUP |
 //! | `reports.rs` | log lines and counters for conclusions and deliveries |
-//! | `delivery.rs` | the offline queue's worker |
+//! | `status_view.rs` | the status file and systemd's STATUS= line |
+//! | `delivery.rs`, `worker.rs` | the offline queue's worker, and its wiring to the client |
+//! | `submit.rs` | one registration as both paths send it |
 //! | `budgets.rs` | every deadline, derived from the configuration |
 //! | `ports.rs`, `devices.rs` | hardware and IDMeta behind small traits |
 
@@ -30,9 +32,11 @@ pub mod notify;
 pub mod ports;
 mod reload;
 mod reports;
+mod status_view;
 pub mod submit;
 #[cfg(test)]
 mod tests;
+mod worker;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -47,7 +51,7 @@ use self::ports::{Camera, Indicator, Press, Registrar, TriggerControl};
 use crate::config::Config;
 use crate::control;
 use crate::machine::{Component, Event};
-use crate::shutdown::{self, Shutdown};
+use crate::shutdown;
 use crate::store::{Store, StoreError, StoreHandle};
 
 pub(crate) use inputs::Input;
@@ -125,7 +129,7 @@ pub async fn run(
         Arc::new(bridge::Bridge {
             inputs: inputs_tx.clone(),
         }),
-        wait(shutdown.clone()),
+        shutdown.clone(),
     ));
     let grace = budgets::stop_grace(&config);
     let Devices {
@@ -194,8 +198,4 @@ pub async fn run(
     store.close().await;
     d.finish().await;
     Ok(())
-}
-
-async fn wait(shutdown: Shutdown) {
-    shutdown.wait().await
 }

@@ -3,29 +3,22 @@
 //! these in [`super::devices`], the HTTPS client implements [`Registrar`],
 //! so the loop is the same on a wall, in the demo and in its unit tests.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
 use crate::api::{Client, Finalized, Outcome};
+use crate::camera::CameraError;
+use crate::gpio::GpioError;
 use crate::machine::Pattern;
 
-/// A press: from the GPIO trigger (with the kernel's CLOCK_MONOTONIC timestamp
-/// of the edge), or from the control socket / demo keyboard (no timestamp).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Press {
-    pub edge_monotonic_ns: Option<u64>,
-}
+/// A press, as the GPIO trigger sends it (the kernel's CLOCK_MONOTONIC edge
+/// time) or as the control socket and the demo keyboard push it (no time).
+pub use crate::press::Press;
 
-/// One JPEG ready to send, and how long each stage took.
-#[derive(Debug, Clone)]
-pub struct Shot {
-    pub jpeg: Vec<u8>,
-    pub width: u32,
-    pub height: u32,
-    pub stages_ms: BTreeMap<String, u64>,
-}
+/// One JPEG ready to send, and how long each stage took: the camera's own
+/// type, handed over as it comes out of [`crate::camera::capture_jpeg_since`].
+pub use crate::camera::Shot;
 
 /// Why no JPEG came out of a capture.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,14 +38,14 @@ pub trait Camera: Send + 'static {
     /// frames taken after `since` (CLOCK_MONOTONIC; `None`: after this call).
     fn shoot(&mut self, max_bytes: usize, since: Option<Duration>) -> Result<Shot, ShotError>;
     /// While in fault: try to reopen the device. `Ok` clears the fault.
-    fn recover(&mut self) -> Result<(), String>;
+    fn recover(&mut self) -> Result<(), CameraError>;
 }
 
 /// The LED(s). `show` never blocks; `shutdown` leaves the lines off.
 pub trait Indicator: Send + 'static {
     fn show(&self, pattern: Pattern);
     /// A broken LED line, if any (reported as a GPIO fault).
-    fn fault(&self) -> Option<String>;
+    fn fault(&self) -> Option<GpioError>;
     fn shutdown(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 }
 
@@ -61,7 +54,7 @@ pub trait TriggerControl: Send + 'static {
     /// Starts the button's cooldown after an enrollment ended.
     fn enrollment_finished(&self);
     /// A broken trigger line, if any (reported as a GPIO fault).
-    fn fault(&self) -> Option<String>;
+    fn fault(&self) -> Option<GpioError>;
 }
 
 /// IDMeta's three calls, as the daemon makes them. Blocking: called on a

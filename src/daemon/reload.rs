@@ -8,11 +8,24 @@ use super::delivery::Command as DeliveryCommand;
 use super::executor::Daemon;
 use super::inputs::Input;
 use super::ports::Registrar;
-use crate::api::Client;
+use crate::api::{ApiError, Client};
 use crate::config::Config;
+use crate::invalid::ConfigError;
+use crate::secret::TokenError;
 
 /// A configuration and a client built from it, ready to apply.
-pub(crate) type Reloaded = Result<(Config, Arc<dyn Registrar>), String>;
+pub(crate) type Reloaded = Result<(Config, Arc<dyn Registrar>), ReloadError>;
+
+/// Why a reload keeps the current configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ReloadError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
 
 impl Daemon {
     /// Reads the files off the loop; [`Daemon::reloaded`] applies them.
@@ -56,11 +69,10 @@ impl Daemon {
     }
 }
 
-fn load(path: &Path) -> Result<(Config, Arc<dyn Registrar>), String> {
-    let new = crate::config::load(path).map_err(|e| e.to_string())?;
-    let (token, _) =
-        crate::secret::load_token(new.api.token_file.as_deref()).map_err(|e| e.to_string())?;
-    let client = Client::new(&new.api, token).map_err(|e| e.to_string())?;
+fn load(path: &Path) -> Reloaded {
+    let new = crate::config::load(path)?;
+    let (token, _) = crate::secret::load_token(new.api.token_file.as_deref())?;
+    let client = Client::new(&new.api, token)?;
     Ok((new, Arc::new(client)))
 }
 

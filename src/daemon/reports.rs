@@ -153,7 +153,7 @@ pub(super) fn conclude(status: &mut Status, attempt: u64, ctx: Context, conclusi
 
 fn queued_because(why: QueuedBecause, problem: &str) -> String {
     match why {
-        QueuedBecause::Clock => "the wall clock is not set yet (NTP); queued for delivery".into(),
+        QueuedBecause::Clock => format!("queued for delivery: {}", crate::time::CLOCK_NOT_SET),
         QueuedBecause::Paused => {
             "deliveries are paused (IDMeta refused the token or URL); queued".into()
         }
@@ -269,5 +269,21 @@ pub(super) fn delivery(report: &Report, status: &mut Status) {
             log::info!("{files} damaged queue file(s) past the maximum age deleted");
         }
         Report::StorageError(e) => log::error!("offline queue storage: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_capture_queued_for_the_clock_says_how_to_set_it() {
+        assert_eq!(
+            queued_because(QueuedBecause::Clock, ""),
+            "queued for delivery: the wall clock is not set (it reads before this build's date), \
+             so TLS cannot check IDMeta's certificate: enrollments are queued until it is; enable \
+             time sync (`timedatectl set-ntp true`, then `timedatectl timesync-status`) or fit a \
+             battery-backed real-time clock"
+        );
     }
 }

@@ -37,7 +37,12 @@ impl Camera for FakeCamera {
                 jpeg: b"\xff\xd8 a face \xff\xd9".to_vec(),
                 width: 4,
                 height: 4,
-                stages_ms: Default::default(),
+                format: crate::camera::PixelFormat::Mjpeg,
+                quality: None,
+                sharpness: 1.0,
+                luma: 128.0,
+                burst: 1,
+                timings: Default::default(),
             }),
             Take::Retake => Err(ShotError::Retake("too dark".into())),
             Take::Stall(release) => {
@@ -47,7 +52,7 @@ impl Camera for FakeCamera {
         }
     }
 
-    fn recover(&mut self) -> Result<(), String> {
+    fn recover(&mut self) -> Result<(), crate::camera::CameraError> {
         Ok(())
     }
 }
@@ -58,7 +63,7 @@ impl Indicator for FakeLeds {
     fn show(&self, pattern: Pattern) {
         self.0.lock().unwrap().push(pattern);
     }
-    fn fault(&self) -> Option<String> {
+    fn fault(&self) -> Option<crate::gpio::GpioError> {
         None
     }
     fn shutdown(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
@@ -70,7 +75,7 @@ struct NoTrigger;
 
 impl TriggerControl for NoTrigger {
     fn enrollment_finished(&self) {}
-    fn fault(&self) -> Option<String> {
+    fn fault(&self) -> Option<crate::gpio::GpioError> {
         None
     }
 }
@@ -235,7 +240,7 @@ impl Terminal {
     }
 
     async fn press(&self) {
-        self.presses.send(Press::default()).await.unwrap();
+        self.presses.send(Press::injected()).await.unwrap();
     }
 
     async fn stop(&mut self) {

@@ -16,7 +16,6 @@
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub mod config;
@@ -25,7 +24,9 @@ pub mod screen;
 use crate::api::{Client, FaceQuality};
 use crate::daemon::{self, Setup, devices};
 use crate::gpio::{Layout, Levels};
+use crate::press::Press;
 use crate::secret::ApiToken;
+use crate::shutdown::{self, Shutdown};
 use crate::standin::{Behaviour, Endpoint, Expectations, StandIn, StandInOptions};
 
 /// The stand-in refuses connections this long in the outage act.
@@ -114,7 +115,8 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
         println!("  a press every {} s", every.as_secs_f32());
     }
 
-    let stop_flag = Arc::new(AtomicBool::new(false));
+    // The director and the status line stop when the daemon has returned.
+    let (stopper, shutdown) = shutdown::channel();
     let (quit_tx, quit_rx) = tokio::sync::oneshot::channel::<()>();
     if interactive {
         spawn_keyboard(presses.clone(), quit_tx);
@@ -128,20 +130,16 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
             tick.tick().await;
             loop {
                 tick.tick().await;
-                if presses.send(daemon::ports::Press::default()).await.is_err() {
+                if presses.send(Press::injected()).await.is_err() {
                     return;
                 }
             }
         });
     }
-    spawn_director(standin.clone(), stop_flag.clone());
-    let status_line = std::io::stdout().is_terminal().then(|| {
-        spawn_status_line(
-            dir.join("status.json"),
-            dir.join("leds.jsonl"),
-            stop_flag.clone(),
-        )
-    });
+    spawn_director(standin.clone(), shutdown.clone());
+    let status_line = std::io::stdout()
+        .is_terminal()
+        .then(|| spawn_status_line(dir.join("status.json"), dir.join("leds.jsonl"), shutdown));
 
     let stop = async move {
         let quit = async {
@@ -160,7 +158,7 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
         config_path: None,
     };
     let result = daemon::run(setup, devices, stop).await;
-    stop_flag.store(true, Ordering::Relaxed);
+    stopper.stop();
     if let Some(thread) = status_line {
         let _ = thread.join();
     }
@@ -217,7 +215,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
 
 /// Enter presses; `q` stops.
 fn spawn_keyboard(
-    presses: tokio::sync::mpsc::Sender<daemon::ports::Press>,
+    presses: tokio::sync::mpsc::Sender<Press>,
     quit: tokio::sync::oneshot::Sender<()>,
 ) {
     std::thread::spawn(move || {
@@ -226,10 +224,7 @@ fn spawn_keyboard(
             if line.trim() == "q" {
                 break;
             }
-            if presses
-                .blocking_send(daemon::ports::Press::default())
-                .is_err()
-            {
+            if presses.blocking_send(Press::injected()).is_err() {
                 return;
             }
         }
@@ -239,12 +234,12 @@ fn spawn_keyboard(
 
 /// Steers the stand-in: the scripted acts by the number of registrations
 /// seen, the outage by time, then a random mix.
-fn spawn_director(standin: Arc<StandIn>, stop: Arc<AtomicBool>) {
+fn spawn_director(standin: Arc<StandIn>, shutdown: Shutdown) {
     std::thread::spawn(move || {
         let mut outage_until: Option<Instant> = None;
         let mut outage_done = false;
         let mut last_seen = usize::MAX;
-        while !stop.load(Ordering::Relaxed) {
+        while !shutdown.is_triggered() {
             std::thread::sleep(Duration::from_millis(50));
             let seen = standin
                 .records()
@@ -291,11 +286,11 @@ fn spawn_director(standin: Arc<StandIn>, stop: Arc<AtomicBool>) {
 fn spawn_status_line(
     status: PathBuf,
     leds: PathBuf,
-    stop: Arc<AtomicBool>,
+    shutdown: Shutdown,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut last = String::new();
-        while !stop.load(Ordering::Relaxed) {
+        while !shutdown.is_triggered() {
             std::thread::sleep(Duration::from_millis(100));
             let levels = std::fs::read_to_string(&leds)
                 .ok()

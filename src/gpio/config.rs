@@ -81,7 +81,11 @@ impl LineSpec {
             LineSpec::Name(n)
                 if self.offset().is_none() && n.bytes().all(|b| b.is_ascii_digit()) =>
             {
-                Err(Invalid::new(key, "offset is out of range"))
+                Err(Invalid::new(
+                    key,
+                    "offset is out of range: give the line's name or its offset on the chip \
+                     (`enrolld probe` lists both)",
+                ))
             }
             _ => Ok(()),
         }
@@ -410,7 +414,8 @@ mod tests {
             ),
             (
                 "kind = \"button\"\nchip = \"c\"\nline = \"99999999999\"\n",
-                "line: offset is out of range",
+                "line: offset is out of range: give the line's name or its offset on the chip \
+                 (`enrolld probe` lists both)",
             ),
         ];
         assert_refused(trigger, &cases);

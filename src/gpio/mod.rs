@@ -15,7 +15,7 @@
 //!     // ... capture, register ...
 //!     leds.show(Pattern::Success);                       // 3 s, then idle
 //!     trigger.enrollment_finished();                        // starts the button cooldown
-//!     let _ = (press.edge_timestamp_ns, trigger.health());
+//!     let _ = (press.edge_monotonic_ns, trigger.health());
 //! }
 //! leds.shutdown().await;                                    // LEDs off
 //! # Ok(()) }
@@ -59,23 +59,24 @@ pub mod sim;
 mod trigger;
 pub mod watch;
 
+pub use crate::press::Press;
 pub use config::{
     BiasSetting, IndicatorConfig, IndicatorKind, LineSpec, TriggerConfig, TriggerKind,
 };
 pub use error::GpioError;
 pub use indicator::{IndicatorHandle, LedDriver, spawn as indicator_with_driver};
 pub use patterns::{Layout, Levels, Pattern, Program, Repeat, Step};
-pub use trigger::{DebounceMode, Origin, TriggerEvent, TriggerHandle, TriggerHealth};
+pub use trigger::{DebounceMode, TriggerHandle, TriggerHealth};
 
 use tokio::sync::mpsc;
 
-/// Watches the configured trigger line and sends one [`TriggerEvent`] per
+/// Watches the configured trigger line and sends one [`Press`] per
 /// press or presence episode into `tx`. `kind = "none"` gives a handle that
 /// watches nothing. Events are dropped (with a warning) if `tx` is full, so
 /// the reader never blocks.
 pub fn start_trigger(
     cfg: &TriggerConfig,
-    tx: mpsc::Sender<TriggerEvent>,
+    tx: mpsc::Sender<Press>,
 ) -> Result<TriggerHandle, GpioError> {
     let (Some(settings), Some(line)) = (trigger::LoopSettings::from_config(cfg), cfg.line.clone())
     else {

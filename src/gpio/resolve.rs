@@ -261,7 +261,8 @@ mod tests {
         assert_eq!(
             pick_chip("gpiochip7", &chips).unwrap_err().to_string(),
             "GPIO chip `gpiochip7` not found; chips: gpiochip0 (pinctrl-bcm2711, 58 lines), \
-             gpiochip1 (enroll-sim, 8 lines)"
+             gpiochip1 (enroll-sim, 8 lines). Set `chip` to one of them by path, name or label \
+             (`enrolld probe` lists them with their lines)"
         );
         assert_eq!(pick_chip("x", &[]), Err(GpioError::NoChips));
     }
@@ -296,13 +297,15 @@ mod tests {
             pick_line(&LineSpec::Name("GPIO71".into()), &c, &n)
                 .unwrap_err()
                 .to_string(),
-            "line `GPIO71` not found on gpiochip0 (enroll-sim); lines: led, button, pir (1 unnamed)"
+            "line `GPIO71` not found on gpiochip0 (enroll-sim); lines: led, button, pir \
+             (1 unnamed). Set `line` to one of these names or offsets (`enrolld probe` lists them)"
         );
         assert_eq!(
             pick_line(&LineSpec::Offset(4), &c, &n)
                 .unwrap_err()
                 .to_string(),
-            "line `4` not found on gpiochip0 (enroll-sim); lines: offsets 0 to 3"
+            "line `4` not found on gpiochip0 (enroll-sim); lines: offsets 0 to 3. Set `line` to \
+             one of these names or offsets (`enrolld probe` lists them)"
         );
     }
 

@@ -4,8 +4,8 @@
 //! is an `EdgeSource` behind the very same thread and rules as a real line,
 //! so debounce, cooldown and presence behave exactly as on a terminal (the
 //! line has no kernel, so the debounce is always the software one). To push a
-//! ready-made event instead (control socket), send
-//! [`TriggerEvent::injected`](super::TriggerEvent::injected) on the daemon's channel.
+//! ready-made press instead (control socket, demo keyboard), send
+//! [`Press::injected`] on the daemon's channel.
 //!
 //! [`SimLeds`] records every change of the LED levels with its (tokio) time,
 //! so tests with paused time assert exact sequences, and renders a one-line
@@ -27,7 +27,8 @@ use super::error::GpioError;
 use super::indicator::{self, IndicatorHandle, LedDriver};
 use super::patterns::{Layout, Levels};
 use super::rules::Edge;
-use super::trigger::{self, EdgeSource, LoopSettings, Opened, TriggerEvent, TriggerHandle, lock};
+use super::trigger::{self, EdgeSource, LoopSettings, Opened, TriggerHandle, lock};
+use crate::press::Press;
 use crate::time::monotonic_ns;
 
 #[derive(Debug, Default)]
@@ -118,7 +119,7 @@ impl EdgeSource for SimLine {
 /// the handle is disabled and the line goes nowhere.
 pub fn start_trigger(
     cfg: &TriggerConfig,
-    tx: mpsc::Sender<TriggerEvent>,
+    tx: mpsc::Sender<Press>,
 ) -> Result<(SimLine, TriggerHandle), GpioError> {
     let line = SimLine {
         shared: Arc::default(),

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use super::config::{TriggerConfig, TriggerKind};
 use super::error::GpioError;
 use super::rules::{Behaviour, Edge, Fired, TriggerRules};
+use crate::press::Press;
 use crate::time::monotonic_ns;
 
 /// The longest the thread blocks before looking at its stop flag.
@@ -25,40 +26,6 @@ pub(crate) const MAX_WAIT: Duration = Duration::from_millis(100);
 /// First wait before reopening a failed line; doubles up to [`BACKOFF_MAX`].
 pub(crate) const BACKOFF_FIRST: Duration = Duration::from_millis(200);
 pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(5);
-
-/// A request to start an enrollment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TriggerEvent {
-    pub kind: TriggerKind,
-    /// CLOCK_MONOTONIC nanoseconds of the edge that began the press or the
-    /// presence episode: the kernel's own timestamp (after debounce).
-    pub edge_timestamp_ns: u64,
-    /// CLOCK_MONOTONIC nanoseconds when the rules decided (presence: end of hold).
-    pub decided_at_ns: u64,
-    pub origin: Origin,
-}
-
-/// Where an event came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    /// A GPIO line (real or simulated) through the rules.
-    Line,
-    /// Pushed in directly: control socket, demo, tests.
-    Injected,
-}
-
-impl TriggerEvent {
-    /// An event that did not come from a line, stamped now.
-    pub fn injected(kind: TriggerKind) -> Self {
-        let now = monotonic_ns();
-        TriggerEvent {
-            kind,
-            edge_timestamp_ns: now,
-            decided_at_ns: now,
-            origin: Origin::Injected,
-        }
-    }
-}
 
 /// How the debounce is done on the open line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +124,6 @@ impl Drop for TriggerHandle {
 /// What the loop needs from the config, resolved.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LoopSettings {
-    pub kind: TriggerKind,
     pub behaviour: Behaviour,
     pub debounce: Duration,
 }
@@ -176,7 +142,6 @@ impl LoopSettings {
             },
         };
         Some(LoopSettings {
-            kind: cfg.kind,
             behaviour,
             debounce: cfg.effective_debounce(),
         })
@@ -206,7 +171,7 @@ impl LoopSettings {
 pub(crate) fn spawn<S: EdgeSource>(
     mut source: S,
     settings: LoopSettings,
-    tx: mpsc::Sender<TriggerEvent>,
+    tx: mpsc::Sender<Press>,
 ) -> Result<TriggerHandle, GpioError> {
     let opened = source.open()?;
     let now = monotonic_ns();
@@ -250,7 +215,7 @@ pub(crate) fn spawn<S: EdgeSource>(
 struct Worker<S> {
     source: S,
     settings: LoopSettings,
-    tx: mpsc::Sender<TriggerEvent>,
+    tx: mpsc::Sender<Press>,
     rules: Arc<Mutex<TriggerRules>>,
     stop: Arc<AtomicBool>,
     health: watch::Sender<TriggerHealth>,
@@ -352,15 +317,10 @@ impl<S: EdgeSource> Worker<S> {
     /// Sends the events; false once the daemon has gone (time to stop).
     fn deliver(&self, fired: &[Fired]) -> bool {
         for f in fired {
-            let event = TriggerEvent {
-                kind: self.settings.kind,
-                edge_timestamp_ns: f.edge_timestamp_ns,
-                decided_at_ns: f.decided_at_ns,
-                origin: Origin::Line,
-            };
+            let press = Press::from_line(f.edge_timestamp_ns, f.decided_at_ns);
             // Never block the reader: a press the daemon cannot even queue is
             // a press made while it is swamped, and is dropped with a note.
-            match self.tx.try_send(event) {
+            match self.tx.try_send(press) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     log::warn!("trigger: event dropped, the daemon is not taking events");

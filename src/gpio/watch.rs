@@ -13,13 +13,14 @@ use tokio::sync::mpsc;
 
 use super::indicator::IndicatorHandle;
 use super::patterns::Pattern;
-use super::trigger::{TriggerEvent, TriggerHandle, TriggerHealth};
+use super::trigger::{DebounceMode, TriggerHandle, TriggerHealth};
+use crate::press::Press;
 use crate::time::monotonic_ns;
 
 /// Runs until `stop` completes. Write errors on `out` are ignored (a closed
 /// pipe must not keep the LEDs lit).
 pub async fn watch(
-    mut events: mpsc::Receiver<TriggerEvent>,
+    mut presses: mpsc::Receiver<Press>,
     trigger: &TriggerHandle,
     leds: IndicatorHandle,
     out: &mut impl Write,
@@ -33,12 +34,15 @@ pub async fn watch(
     tokio::pin!(stop);
     loop {
         tokio::select! {
-            event = events.recv(), if events_open => match event {
-                Some(e) => {
+            press = presses.recv(), if events_open => match press {
+                Some(p) => {
+                    let ns = |t: Option<u64>| t.map_or_else(|| "-".to_owned(), |t| t.to_string());
                     let _ = writeln!(
                         out,
-                        "event: {:?} edge_ns={} decided_ns={} received_ns={}",
-                        e.kind, e.edge_timestamp_ns, e.decided_at_ns, monotonic_ns()
+                        "event: press edge_ns={} decided_ns={} received_ns={}",
+                        ns(p.edge_monotonic_ns),
+                        ns(p.decided_monotonic_ns),
+                        monotonic_ns()
                     );
                     leds.show(Pattern::Success);
                     trigger.enrollment_finished();
@@ -63,7 +67,15 @@ pub async fn watch(
 fn describe(h: &TriggerHealth) -> String {
     match h {
         TriggerHealth::Disabled => "disabled (kind = \"none\")".into(),
-        TriggerHealth::Ready { debounce } => format!("ready, debounce: {debounce:?}"),
+        TriggerHealth::Ready { debounce } => format!("ready, {}", debounce_words(*debounce)),
         TriggerHealth::Fault { error } => format!("fault: {error}"),
+    }
+}
+
+fn debounce_words(mode: DebounceMode) -> &'static str {
+    match mode {
+        DebounceMode::Kernel => "debounced by the kernel",
+        DebounceMode::Software => "debounced in software",
+        DebounceMode::Off => "no debounce (debounce_ms = 0)",
     }
 }

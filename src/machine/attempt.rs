@@ -7,55 +7,13 @@
 //! is durable. A name returns to the ticket list (a [`Action::Release`]) only
 //! when nothing was sent, or IDMeta asked for a retake.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use super::conclusion::{Conclusion, Destination, QueuedBecause};
+use super::events::stale_name;
 use super::fate::{self, Fate};
 use super::spare::Spare;
 use super::{Action, Budgets, Event, State};
-
-/// Where a capture goes when it is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Destination {
-    /// Durable as "sending", then sent at once.
-    Send,
-    /// Queued, to be sent by the delivery worker, not before `not_before`.
-    Queue { not_before: Option<Duration> },
-}
-
-/// How an enrollment ended, for the log, the counters and the status file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Conclusion {
-    /// A request was sent; this is its fate. `deadline_passed`: no answer
-    /// came within the submit budget (the fate is then unknown).
-    Sent { fate: Fate, deadline_passed: bool },
-    /// Stored straight into the queue without a request.
-    Queued(QueuedBecause),
-    /// Nothing sent: the face was not usable, the person presses again.
-    Retake,
-    /// Nothing sent: no usable frame.
-    CaptureFailed,
-    /// Nothing sent: the camera is broken (or stuck past its deadline).
-    CameraFault,
-    /// Nothing sent: the record could not be written (disk full, ...).
-    NotStored,
-    /// Nothing sent: stopping cancelled the capture.
-    Stopped,
-}
-
-/// Why an enrollment went to the queue without being sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueuedBecause {
-    /// The wall clock is before the build date (TLS would fail).
-    Clock,
-    /// Deliveries are paused (token or URL refused).
-    Paused,
-    /// create-verification failed; the registration never left.
-    CreateFailed,
-    /// No verification id could be made ready (created later, when sent).
-    NoVerification,
-    /// The daemon is stopping: no new requests.
-    Stopping,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Rec {
@@ -133,35 +91,6 @@ pub(super) struct Attempt {
     own_verification: bool,
     stage: Stage,
     conclusion: Option<Conclusion>,
-}
-
-/// The attempt an event is about, if it is about one.
-pub(super) fn event_attempt(event: &Event) -> Option<u64> {
-    match event {
-        Event::Bound { attempt, .. }
-        | Event::CaptureDone { attempt, .. }
-        | Event::CaptureFailed { attempt, .. }
-        | Event::CaptureRetake { attempt }
-        | Event::VerificationCreated { attempt, .. }
-        | Event::Stored { attempt, .. }
-        | Event::Answered { attempt, .. }
-        | Event::Settled { attempt } => Some(*attempt),
-        _ => None,
-    }
-}
-
-/// How a stale event is logged.
-pub(super) fn stale_name(event: &Event) -> &'static str {
-    match event {
-        Event::Bound { .. } => "stale bound",
-        Event::CaptureDone { .. } => "stale capture_done",
-        Event::CaptureFailed { .. } => "stale capture_failed",
-        Event::CaptureRetake { .. } => "stale capture_retake",
-        Event::VerificationCreated { .. } => "stale verification",
-        Event::Stored { .. } => "stale stored",
-        Event::Answered { .. } => "stale answer",
-        _ => "stale event",
-    }
 }
 
 impl Attempt {
@@ -370,7 +299,12 @@ impl Attempt {
                 Destination::Queue { not_before: None }
             }
             (None, Verif::Known(_)) => Destination::Send,
-            (None, Verif::Creating { .. }) => return step,
+            // The capture is done, the person may step away: what remains
+            // (the verification, then the request) is submitting.
+            (None, Verif::Creating { .. }) => {
+                step.show = Some(State::Submitting);
+                return step;
+            }
             (None, Verif::CreateFailed(fate)) => {
                 step.pause = *fate == Fate::Paused;
                 self.conclusion = Some(Conclusion::Queued(if step.pause {

@@ -24,297 +24,23 @@
 //! answers of a cancelled capture) are ignored rather than misapplied.
 
 mod attempt;
+mod conclusion;
+mod events;
 pub mod fate;
 mod spare;
+mod state;
 #[cfg(test)]
 mod tests;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-pub use attempt::{Conclusion, Destination, QueuedBecause};
+pub use conclusion::{Conclusion, Destination, QueuedBecause};
+pub use events::{Action, Bound, Budgets, Component, Event, Refusal, Who};
 pub use fate::{Fate, QueueFate};
 pub use spare::SPARE_MAX_AGE;
+pub use state::{Pattern, State};
 
-use crate::api::Outcome;
 use attempt::Attempt;
-
-/// What the terminal is doing, as shown on the LED and in the status file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum State {
-    /// Drivers coming up; presses are ignored.
-    Starting,
-    Idle,
-    Capturing,
-    /// Sending to IDMeta, or storing in the offline queue.
-    Submitting,
-    // Result states: shown for the result hold, then back to rest.
-    Registered,
-    AlreadyRegistered,
-    Retake,
-    Failed,
-    Queued,
-    /// A press with no ticket and no username template.
-    Refused,
-    /// Camera or GPIO broken; clears by itself when the drivers recover.
-    Fault,
-    /// Idle, but IDMeta refused the token or the URL: deliveries are paused
-    /// (presses are still taken and queued) until the configuration is fixed.
-    Paused,
-    /// SIGTERM received: no new work, outstanding work is finished.
-    Stopping,
-}
-
-impl State {
-    pub const ALL: [State; 13] = [
-        State::Starting,
-        State::Idle,
-        State::Capturing,
-        State::Submitting,
-        State::Registered,
-        State::AlreadyRegistered,
-        State::Retake,
-        State::Failed,
-        State::Queued,
-        State::Refused,
-        State::Fault,
-        State::Paused,
-        State::Stopping,
-    ];
-
-    /// Stable name used in the status file and logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            State::Starting => "starting",
-            State::Idle => "idle",
-            State::Capturing => "capturing",
-            State::Submitting => "submitting",
-            State::Registered => "registered",
-            State::AlreadyRegistered => "already_registered",
-            State::Retake => "retake",
-            State::Failed => "failed",
-            State::Queued => "queued",
-            State::Refused => "refused",
-            State::Fault => "fault",
-            State::Paused => "paused",
-            State::Stopping => "stopping",
-        }
-    }
-
-    /// Result states are shown for a while, and a new press may start over.
-    pub fn is_result(self) -> bool {
-        matches!(
-            self,
-            State::Registered
-                | State::AlreadyRegistered
-                | State::Retake
-                | State::Failed
-                | State::Queued
-                | State::Refused
-        )
-    }
-
-    /// States in which a press starts an enrollment.
-    fn takes_presses(self) -> bool {
-        self.is_result() || matches!(self, State::Idle | State::Paused)
-    }
-
-    /// The LED pattern that shows this state (docs/operations.md).
-    pub fn pattern(self) -> Pattern {
-        match self {
-            State::Starting | State::Idle | State::Stopping => Pattern::Off,
-            State::Capturing | State::Submitting => Pattern::Busy,
-            State::Registered | State::AlreadyRegistered => Pattern::Success,
-            State::Retake => Pattern::Retake,
-            State::Failed => Pattern::Failed,
-            State::Queued => Pattern::Queued,
-            State::Refused => Pattern::Refused,
-            State::Fault | State::Paused => Pattern::Fault,
-        }
-    }
-}
-
-/// The LED patterns (a leaf type shared with the LED drivers).
-pub use crate::led::Pattern;
-
-/// Who a press enrolls, as far as the daemon knows when it delivers the
-/// press. The ticket itself is taken only when the machine answers with
-/// [`Action::Bind`], so a press that is ignored never consumes a ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Who {
-    /// A ticket is pending.
-    Ticket,
-    /// No ticket, but `terminal.username_template` is configured.
-    Template,
-    /// Neither: the press is refused.
-    Nobody,
-}
-
-/// A broken driver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Component {
-    Camera,
-    Gpio,
-}
-
-/// What the durable binding of a press produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bound {
-    /// The record's sequence number.
-    pub record: u64,
-    /// The verification id the ticket brought, if any.
-    pub ticket_verification: Option<String>,
-}
-
-/// How long each step may take before the machine stops waiting for it;
-/// derived from the configuration (see `daemon::budgets`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budgets {
-    /// How long a result state is shown.
-    pub result_hold: Duration,
-    /// Warm-up and burst frames times the dequeue timeout, plus margin.
-    pub capture: Duration,
-    /// One create-verification call.
-    pub create: Duration,
-    /// The registration (and finalize, when configured).
-    pub submit: Duration,
-}
-
-/// Something that happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// Configuration, GPIO and camera are up (or their faults are known).
-    Ready,
-    /// A press; `clock_plausible` is false while the wall clock is before
-    /// the build date (TLS would fail: the enrollment is queued).
-    Press {
-        who: Who,
-        clock_plausible: bool,
-    },
-    /// The binding of the attempt's name is durable, or failed (`Err`: the
-    /// disk refused it; nothing was taken).
-    Bound {
-        attempt: u64,
-        result: Result<Bound, ()>,
-    },
-    /// A JPEG is ready.
-    CaptureDone {
-        attempt: u64,
-        clock_plausible: bool,
-    },
-    /// The camera gave no usable frame; `fault` when the camera is broken.
-    CaptureFailed {
-        attempt: u64,
-        fault: bool,
-    },
-    /// Frames came but the face is not usable (too dark, blurred).
-    CaptureRetake {
-        attempt: u64,
-    },
-    /// The early create-verification finished.
-    VerificationCreated {
-        attempt: u64,
-        result: Result<String, Outcome>,
-    },
-    /// The capture was written as asked by [`Action::Store`], or not.
-    Stored {
-        attempt: u64,
-        ok: bool,
-    },
-    /// IDMeta answered the registration (or the client gave up).
-    Answered {
-        attempt: u64,
-        outcome: Outcome,
-    },
-    /// [`Action::Settle`] or [`Action::Release`] is done on disk.
-    Settled {
-        attempt: u64,
-    },
-    /// The delivery worker found the token or URL refused.
-    DeliveriesPaused,
-    /// A reload, `enrolld queue resume` or a probe ended the pause.
-    DeliveriesResumed,
-    FaultRaised(Component),
-    FaultCleared(Component),
-    /// The daemon's timer for [`Machine::deadline`] fired.
-    TimerExpired,
-    Shutdown,
-}
-
-/// Why a press was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// No pending ticket and no username template.
-    NobodyToEnroll,
-    /// The camera or GPIO is broken.
-    Fault,
-}
-
-/// What the daemon must do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// Bind a name to this attempt: take the front ticket or render the
-    /// template, and make the binding durable; report [`Event::Bound`].
-    Bind {
-        attempt: u64,
-        who: Who,
-    },
-    /// Capture; report [`Event::CaptureDone`] (or failed, or retake).
-    StartCapture {
-        attempt: u64,
-    },
-    /// create-verification; report [`Event::VerificationCreated`].
-    CreateVerification {
-        attempt: u64,
-    },
-    /// Make the capture durable (as sending, or queued) with this
-    /// verification id; report [`Event::Stored`].
-    Store {
-        attempt: u64,
-        record: u64,
-        verification_id: Option<String>,
-        to: Destination,
-    },
-    /// Send the registration; report [`Event::Answered`].
-    Post {
-        attempt: u64,
-        record: u64,
-        verification_id: String,
-    },
-    /// Apply the answer's fate to the record; report [`Event::Settled`].
-    Settle {
-        attempt: u64,
-        record: u64,
-        fate: Fate,
-    },
-    /// Nothing was registered: the ticket (if any) back to the front, the
-    /// record deleted; report [`Event::Settled`].
-    Release {
-        attempt: u64,
-        record: u64,
-    },
-    /// The enrollment is over: log it, count it, show it in the status file.
-    Concluded {
-        attempt: u64,
-        conclusion: Conclusion,
-    },
-    /// The token or URL was refused: the delivery worker must pause.
-    PauseDeliveries,
-    /// A capture overran its deadline: the camera is at fault.
-    CameraStuck {
-        attempt: u64,
-    },
-    RefusePress(Refusal),
-    /// The event meant nothing in this state; log at debug.
-    Ignored {
-        event: &'static str,
-        state: State,
-    },
-    ShowPattern(Pattern),
-    /// The state changed: rewrite the status file.
-    WriteStatus,
-    /// Stopping and nothing outstanding: the daemon may exit.
-    Exit,
-}
 
 /// The terminal's state machine.
 #[derive(Debug, Clone)]
@@ -454,9 +180,9 @@ impl Machine {
 
     /// Events about the attempt in progress; stale ones are ignored.
     fn on_attempt_event(&mut self, event: Event, now: Instant, out: &mut Vec<Action>) {
-        let id = attempt::event_attempt(&event);
+        let id = events::event_attempt(&event);
         if self.current.as_ref().is_none_or(|a| Some(a.id) != id) {
-            let name = attempt::stale_name(&event);
+            let name = events::stale_name(&event);
             match event {
                 // A verification created for an attempt that is over: the
                 // next press may use it.

@@ -134,8 +134,8 @@ impl QueueKey {
                 Ok((key, KeySource::Generated(path)))
             }
             Err(e) => Err(KeyError::Read {
+                reason: unreadable_reason(&path, &e),
                 path,
-                reason: fsutil::describe(&e),
             }),
         }
     }
@@ -144,7 +144,7 @@ impl QueueKey {
 fn check_private(path: &Path) -> Result<(), KeyError> {
     let meta = fs::metadata(path).map_err(|e| KeyError::Read {
         path: path.to_owned(),
-        reason: fsutil::describe(&e),
+        reason: unreadable_reason(path, &e),
     })?;
     let mode = meta.mode() & 0o7777;
     if mode & 0o077 != 0 {
@@ -159,12 +159,29 @@ fn check_private(path: &Path) -> Result<(), KeyError> {
 fn read_key(path: &Path) -> Result<QueueKey, KeyError> {
     let content = Zeroizing::new(fs::read(path).map_err(|e| KeyError::Read {
         path: path.to_owned(),
-        reason: fsutil::describe(&e),
+        reason: unreadable_reason(path, &e),
     })?);
     parse_key(&content).ok_or_else(|| KeyError::Length {
         path: path.to_owned(),
         len: content.len(),
     })
+}
+
+/// Why a key file cannot be read, and what to do.
+fn unreadable_reason(path: &Path, e: &std::io::Error) -> String {
+    let path = path.display();
+    let advice = match e.raw_os_error() {
+        Some(libc::ENOENT) => "; create it (32 random bytes or 64 hex digits, mode 0600), or \
+                               correct queue.key_file"
+            .to_owned(),
+        Some(libc::EACCES | libc::EPERM) => format!(
+            "; pass it as the systemd credential `{CREDENTIAL_NAME}` \
+             (LoadCredential={CREDENTIAL_NAME}:{path}) so it stays root's with mode 0600, or let \
+             only the user enrolld runs as read it (`chown enrolld {path}; chmod 600 {path}`)"
+        ),
+        _ => String::new(),
+    };
+    format!("{}{advice}", fsutil::describe(e))
 }
 
 /// 32 raw bytes, or 64 hex digits with optional surrounding whitespace.
@@ -247,7 +264,28 @@ mod tests {
                 mode: 0o640
             }
         );
-        assert!(e.to_string().contains("chmod 600"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "queue key {}: readable by group or others (mode 0640); run `chmod 600 {}`",
+                key_file.display(),
+                key_file.display()
+            )
+        );
+
+        let missing = tmp.path().join("absent");
+        let absent = QueueConfig {
+            key_file: Some(missing.clone()),
+            ..config(tmp.path())
+        };
+        assert_eq!(
+            QueueKey::load_from(&absent, None).unwrap_err().to_string(),
+            format!(
+                "queue key {}: cannot read: No such file or directory (os error 2); create it \
+                 (32 random bytes or 64 hex digits, mode 0600), or correct queue.key_file",
+                missing.display()
+            )
+        );
 
         fs::set_permissions(&key_file, fs::Permissions::from_mode(0o600)).unwrap();
         fs::write(&key_file, b"too short").unwrap();

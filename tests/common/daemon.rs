@@ -408,10 +408,24 @@ impl Daemon {
             .unwrap_or_else(|e| panic!("status: {e}\n{}", self.stderr()))
     }
 
-    /// The status file as last written.
+    /// The status file, once it has caught up with the live status (it is
+    /// written on a thread of its own, a moment after the state changes),
+    /// or as last written when the daemon has stopped.
     pub fn status_file(&self) -> Value {
-        let bytes = fs::read(&self.status_path).expect("status file exists");
-        serde_json::from_slice(&bytes).expect("status file is whole JSON")
+        let read = || -> Value {
+            let bytes = fs::read(&self.status_path).expect("status file exists");
+            serde_json::from_slice(&bytes).expect("status file is whole JSON")
+        };
+        // Stopped: its last document was flushed before it exited.
+        let Ok(live) = enrolld::control::client::status(&self.socket) else {
+            return read();
+        };
+        wait_for(Duration::from_secs(5), || {
+            let file = read();
+            (file["counters"] == live["counters"] && file["last_outcome"] == live["last_outcome"])
+                .then_some(file)
+        })
+        .unwrap_or_else(read)
     }
 
     /// `enrolld trigger` over the socket: the raw reply or the refusal text.

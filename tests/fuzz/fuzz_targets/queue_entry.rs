@@ -26,6 +26,8 @@ fuzz_target!(|data: &[u8]| {
             boot_id: "boot".to_owned(),
             boottime_ms: 42,
         },
+        ticket: None,
+        resent: split % 3 == 0,
     };
     let Ok(sealed) = seal_entry(&key, &header, jpeg) else {
         // Refused as too large to read back: nothing written, nothing lost.

@@ -37,6 +37,7 @@ if runs_match fault "$(echo "$sos" | sed 's/1:150/1:230/g')" >/dev/null; then
     fail "runs_match accepted dots of 230 ms as SOS (table: 150)"
 fi
 check "runs_match queued" runs_match queued "0:900 1:125 0:125 1:125 0:125 1:500 0:1500 1:500 0:4000"
+check "runs_match queued (run on from busy)" runs_match queued "1:442 0:128 1:127 0:127 1:691 0:1502 1:501 0:589"
 if runs_match queued "0:900 1:125 0:125 1:250 0:250 1:250 0:250 1:250 0:30" >/dev/null; then
     fail "runs_match accepted a 2 Hz blink as queued"
 fi

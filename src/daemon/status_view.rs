@@ -1,0 +1,41 @@
+//! The status file and systemd's STATUS= line, from the machine's state and
+//! the store's snapshot (never from the disk).
+
+use super::executor::Daemon;
+use crate::status::QueueStatus;
+
+impl Daemon {
+    pub fn refresh_status(&mut self) {
+        let state = self.machine.state();
+        let now = crate::time::unix_now();
+        self.status.set_state(state.name(), now);
+        let snapshot = self.store.snapshot();
+        self.status.tickets_pending = snapshot.tickets_pending;
+        self.status.queue = QueueStatus::of(&snapshot, self.machine.paused());
+    }
+
+    pub fn write_status(&mut self) {
+        let before = self.status.state.clone();
+        self.refresh_status();
+        if self.status_file.submit(&self.status) && before != self.status.state {
+            self.notifier.status(&self.summary());
+        }
+    }
+
+    /// One line for `systemctl status`.
+    pub fn summary(&self) -> String {
+        let registered = self.status.counters.get("registered").copied().unwrap_or(0);
+        format!(
+            "{}; {} registered; queue {}{}; tickets {}",
+            self.machine.state().name(),
+            registered,
+            self.status.queue.depth,
+            if self.status.queue.paused {
+                " (paused)"
+            } else {
+                ""
+            },
+            self.status.tickets_pending
+        )
+    }
+}
