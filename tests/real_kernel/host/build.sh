@@ -41,8 +41,8 @@ build_gpio_sim() {
 # there: build scripts and proc-macros are then compiled once, and the second
 # architecture's run finds its binary ready.
 build_enrolld() {
-    # The shipped binary's code generation: the release profile's opt-levels (enrolld at 3, its
-    # dependencies at "s"; cmake/cc build the C code at the matching level), panic = "abort" and
+    # The shipped binary's code generation: the release profile's opt-levels (enrolld's own and
+    # its dependencies'; cmake/cc build the C code at the matching level), panic = "abort" and
     # strip, so the scenarios and the latency benchmarks run what a board runs. Only its fat LTO
     # is left out: one whole-program link per architecture would cost minutes for little change
     # in behaviour (LTO inlines and drops code; it does not change what the code does).
