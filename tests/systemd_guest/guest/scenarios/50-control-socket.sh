@@ -43,9 +43,10 @@ n0=$(unit_prop NRestarts)
 config_with '[control]
 group = "video"'
 restart_expecting_failure '73|78' 'control.group = "video"'
+refused=$(unit_prop ExecMainStatus)
 journal_since "$c" -u enrolld -o cat | grep -q 'control.group' || fail "the journal does not name control.group: $(unit_journal "$c")"
 sleep 6
 [ "$(unit_prop NRestarts)" = "$n0" ] || fail "the unit restarted after refusing control.group"
 daemon_back
 wait_unit active 30 || fail "not active again with the test configuration"
-result PASS "socket srw-rw---- enrolld:enrolld; reception (group enrolld) enrolls and the press registers the ticket, visitor refused ($(printf '%s\n' "$VISITOR_SAYS" | head -n 1)); same with control.group = \"enrolld\"; control.group = \"video\" refused ($(unit_prop ExecMainStatus)), no restart"
+result PASS "socket srw-rw---- enrolld:enrolld; reception (group enrolld) enrolls and the press registers the ticket, visitor refused ($(printf '%s\n' "$VISITOR_SAYS" | head -n 1)); same with control.group = \"enrolld\"; control.group = \"video\" refused ($refused), no restart"
