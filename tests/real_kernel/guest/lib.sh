@@ -30,6 +30,31 @@ result() {
     echo "ENROLLD-RESULT $RK_SCENARIO $status $detail"
 }
 
+# run_scenario <script>: one scenario, announced by ENROLLD-START, in its own
+# shell (so `exit` and `set -e` in one cannot stop the others) and with its
+# limit (`# timeout: N` in the script, default 60 s), so a hung daemon costs
+# one scenario. A scenario that ends without a result is failed here. Sets
+# RK_LAST_SCENARIO to its name (file name without `NN-` and `.sh`). Used by
+# the real-kernel init and the systemd guest's runner (GNU timeout there: 124
+# or 137 when it had to kill).
+run_scenario() {
+    local script=$1 name limit code
+    name=${script##*/}
+    name=${name%.sh}
+    name=${name#[0-9][0-9]-}
+    limit=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$script" | head -n 1)
+    echo "ENROLLD-START $name at $(cut -d' ' -f1 /proc/uptime) s"
+    RK_SCENARIO=$name timeout -s KILL "${limit:-60}" sh "$script" </dev/null
+    code=$?
+    if [ ! -e "$RK_RUN/results/$name" ]; then
+        case $code in
+        124 | 137) echo "ENROLLD-RESULT $name FAIL no result within ${limit:-60} s (killed)" ;;
+        *) echo "ENROLLD-RESULT $name FAIL no result reported (exit status $code)" ;;
+        esac
+    fi
+    RK_LAST_SCENARIO=$name
+}
+
 # fail <detail>: FAIL and stop the scenario.
 fail() {
     result FAIL "$*"

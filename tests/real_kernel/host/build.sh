@@ -1,5 +1,6 @@
-# Sourced by run.sh. Builds what goes into the guest: gpio-sim.ko (out of
-# tree, against the downloaded headers) and enrolld (static, musl).
+# Sourced by run.sh (here and in tests/systemd_guest; RK_HERE is this stage's directory).
+# Builds what goes into the guests: gpio-sim.ko (out of tree, against the downloaded headers)
+# and enrolld (static, musl).
 
 # Debian's 6.1 kernels ship without CONFIG_GPIO_SIM (and without IRQ_SIM, which
 # it needs), so both are built here as one module from linux-source-6.1.
@@ -9,7 +10,7 @@ build_gpio_sim() {
     local build=$OUT/gpio-sim
     GPIO_SIM_KO=$build/gpio-sim.ko
     if [ -e "$GPIO_SIM_KO" ] && [ "$GPIO_SIM_KO" -nt "$SRC_DIR/.done" ] &&
-        [ "$GPIO_SIM_KO" -nt "$HERE/host/build.sh" ]; then
+        [ "$GPIO_SIM_KO" -nt "$RK_HERE/host/build.sh" ]; then
         return 0
     fi
     # The arch headers' Makefile includes the common tree by absolute path
@@ -22,7 +23,7 @@ build_gpio_sim() {
     mkdir -p "$build"
     cp "$SRC_DIR/gpio-sim.c" "$build/gpio-sim-main.c"
     cp "$SRC_DIR/gpiolib.h" "$build/"
-    cp "$HERE/gpio-sim/Kbuild" "$build/Kbuild"
+    cp "$RK_HERE/gpio-sim/Kbuild" "$build/Kbuild"
     # irq_to_desc() is not exported to modules; generic_handle_irq_safe() does
     # the same dispatch (edge events included) through an exported symbol.
     sed 's/handle_simple_irq(irq_to_desc(irqnum));/generic_handle_irq_safe(irqnum);/' \
@@ -40,19 +41,14 @@ build_gpio_sim() {
 # there: build scripts and proc-macros are then compiled once, and the second
 # architecture's run finds its binary ready.
 build_enrolld() {
-    # A light profile: no debug info, no LTO; the release profile's fat LTO
-    # would cost minutes per architecture for no gain in these tests.
-    local profile=(--config 'profile.real-kernel.inherits="dev"'
-        --config 'profile.real-kernel.debug=false'
-        --config 'profile.real-kernel.strip=true'
+    # The shipped binary's code generation: the release profile's opt-levels (enrolld's own and
+    # its dependencies'; cmake/cc build the C code at the matching level), panic = "abort" and
+    # strip, so the scenarios and the latency benchmarks run what a board runs. Only its fat LTO
+    # is left out: one whole-program link per architecture would cost minutes for little change
+    # in behaviour (LTO inlines and drops code; it does not change what the code does).
+    local profile=(--config 'profile.real-kernel.inherits="release"'
+        --config 'profile.real-kernel.lto=false'
         --profile real-kernel)
-    # The latency benchmarks time the whole path (frame conversion, JPEG
-    # encoding in libjpeg-turbo, TLS in ring): optimise as the shipped release
-    # profile does (enrolld at 3, dependencies at "s"; C code is built by
-    # cmake/cc at the matching level), without its minutes of fat LTO.
-    [ "${RK_SCENARIOS:-scenarios}" != bench ] ||
-        profile+=(--config 'profile.real-kernel.opt-level=3'
-            --config 'profile.real-kernel.package."*".opt-level="s"')
     local targets=("$RUST_TARGET") t
     for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
         [ "$t" = "$RUST_TARGET" ] || [ -n "$(target_missing "$t")" ] || targets+=("$t")
@@ -60,7 +56,7 @@ build_enrolld() {
     # A benchmark run boots one architecture only.
     [ "${RK_SCENARIOS:-scenarios}" != bench ] || targets=("$RUST_TARGET")
     (
-        for t in "${targets[@]}"; do . "$HERE/target-env.sh" "$t"; done
+        for t in "${targets[@]}"; do . "$RK_HERE/target-env.sh" "$t"; done
         cd "$REPO"
         logged enrolld-build cargo build --locked "${targets[@]/#/--target=}" "${profile[@]}" \
             --bin enrolld --example rk-gpio-edges

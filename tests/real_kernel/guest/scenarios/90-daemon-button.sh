@@ -8,6 +8,10 @@
 start_standin || fail "the stand-in did not start: $(tail -n 3 "$RK_RUN/standin.log")"
 release_button
 start_daemon || fail "the daemon did not reach idle: $(daemon_tail)"
+# The stand-in holds each answer 800 ms, so the busy pattern is on long enough to be seen
+# whatever the build's speed (the release-profile build registers in about 250 ms here:
+# one blink).
+standin_behaviour stall:800 || fail "the stand-in did not take stall:800"
 stop=$RK_RUN/led.stop
 rm -f "$stop"
 watch_line 60000 led "$stop" >"$RK_RUN/led.runs" &

@@ -1,0 +1,39 @@
+# Sourced by run.sh. enrolld's Debian package for the guest, made the way README's
+# "Shipping" section makes the board packages: a release build without default features
+# (no demo: the shipped binary has no stand-in), then `cargo deb --no-build`. A second package
+# of the same binary under a higher version is the upgrade the guest installs.
+
+# The Rust target of the package for $DEBARCH.
+deb_rust_target() {
+    case $DEBARCH in
+    amd64) echo x86_64-unknown-linux-gnu ;;
+    arm64) echo aarch64-unknown-linux-gnu ;;
+    *) die "no package target for $DEBARCH" ;;
+    esac
+}
+
+# Sets DEB (the package) and DEB_UPGRADE (the same binary as version "$version+sg1").
+build_packages() {
+    local target dir version
+    target=$(deb_rust_target)
+    dir=$OUT/debs
+    # The reproducible build date (also the daemon's clock gate), as .ci/ship-check.sh sets it,
+    # so the release build it made is reused. Only here: the static stand-in build keeps the
+    # real-kernel stage's environment, and so its cached binaries.
+    (
+        cd "$REPO"
+        export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+        logged package-build cargo build --release --locked --no-default-features --target "$target"
+    )
+    rm -rf "$dir"
+    mkdir -p "$dir/install" "$dir/upgrade"
+    (cd "$REPO" && logged package-deb cargo deb --no-build --no-strip --target "$target" --output "$dir/install")
+    DEB=$(ls "$dir"/install/enrolld_*_"$DEBARCH".deb)
+    version=$(dpkg-deb --field "$DEB" Version)
+    (cd "$REPO" && logged package-deb-upgrade cargo deb --no-build --no-strip --target "$target" \
+        --deb-version "$version+sg1" --output "$dir/upgrade")
+    DEB_UPGRADE=$(ls "$dir"/upgrade/enrolld_*_"$DEBARCH".deb)
+    dpkg --compare-versions "$(dpkg-deb --field "$DEB_UPGRADE" Version)" gt "$version" ||
+        die "the upgrade package's version is not above $version"
+    step "packages: $(basename "$DEB"), upgrade $(basename "$DEB_UPGRADE")"
+}
