@@ -8,6 +8,7 @@ use enrolld::api::Outcome;
 use enrolld::api::client::{read_created_verification, read_finalized};
 use enrolld::api::outcome::{Answer, Body, classify_other, classify_registration};
 use enrolld::api::retry_after::parse_retry_after;
+use enrolld::machine::fate;
 use libfuzzer_sys::fuzz_target;
 
 /// Longest text an outcome may carry (cleaned messages are capped at 200).
@@ -27,7 +28,15 @@ fn check_text(what: &str, text: &str) {
 
 fn check(outcome: &Outcome) {
     check_text("display", &outcome.to_string());
-    let _ = (outcome.code(), outcome.exit_code(), outcome.is_resendable());
+    let _ = (outcome.code(), outcome.exit_code(), outcome.is_success());
+    // Whatever the answer, deciding its fate (live or queued, first send or resend) never panics.
+    let _ = (
+        fate::live(outcome),
+        fate::queued(outcome, false),
+        fate::queued(outcome, true),
+        fate::proves_access(outcome),
+        fate::after_failed_create(outcome),
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
