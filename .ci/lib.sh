@@ -1,6 +1,6 @@
 # Shared by the .ci scripts: run a named step and report its duration, so a
 # slow or failing stage is obvious in CI output.
-# Free space where the build goes: a full run needs several GB (see README), and a
+# Free space where the build goes: a full run needs several GB (see docs/testing.md), and a
 # "No space left on device" from the linker is easier to read next to this figure.
 free_disk() {
     df -h --output=avail "${CARGO_TARGET_DIR:-.}" 2>/dev/null | tail -1 | tr -d ' '

@@ -153,7 +153,9 @@ done
 
 # --- Debian package --------------------------------------------------------------------------
 [ -f systemd/enrolld.toml ] || fail "systemd/enrolld.toml (the example config, a conffile) is missing"
-[ -f README.md ] || fail "README.md (packaged as documentation) is missing"
+for doc in README.md docs/operations.md docs/configuration.md; do
+    [ -f "$doc" ] || fail "$doc (packaged as documentation) is missing"
+done
 
 build_deb() { # target -> path of the .deb
     local target=$1 dir="$OUT/deb-$1"
@@ -212,6 +214,8 @@ for target in "${TARGETS[@]}"; do
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/README.md
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/changelog.Debian.gz
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/copyright
+-rw-r--r-- 0/0 ./usr/share/doc/enrolld/docs/configuration.md
+-rw-r--r-- 0/0 ./usr/share/doc/enrolld/docs/operations.md
 -rw-r--r-- 0/0 ./usr/share/lintian/overrides/enrolld
 -rw-r--r-- 0/0 ./usr/share/man/man5/enrolld.toml.5.gz
 -rw-r--r-- 0/0 ./usr/share/man/man8/enrolld.8.gz

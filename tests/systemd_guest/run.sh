@@ -3,7 +3,7 @@
 #   tests/systemd_guest/run.sh x86_64
 #
 # The package as shipped, under a real systemd: builds enrolld's .deb (release profile, no
-# demo feature, `cargo deb`, as README's "Shipping" section does) twice (the version and a
+# demo feature, `cargo deb`, as docs/shipping.md describes) twice (the version and a
 # bumped one for the upgrade), builds a Debian bookworm root file system from Debian's
 # packages with mmdebstrap (systemd, udev, dbus, and the same kernel the real-kernel stage
 # picks; cached under target/systemd-guest/ by its recipe), adds the test pieces (gpio-sim.ko,

@@ -1,5 +1,5 @@
-# Sourced by run.sh. enrolld's Debian package for the guest, made the way README's
-# "Shipping" section makes the board packages: a release build without default features
+# Sourced by run.sh. enrolld's Debian package for the guest, made the way docs/shipping.md
+# makes the board packages: a release build without default features
 # (no demo: the shipped binary has no stand-in), then `cargo deb --no-build`. A second package
 # of the same binary under a higher version is the upgrade the guest installs.
 
