@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::delivery::Command as DeliveryCommand;
-use super::inputs::Input;
+use super::inputs::{Input, StoreStepError};
 use super::notify::Notifier;
 use super::ports::{Camera, Indicator, Registrar, TriggerControl};
 use super::{budgets, faults, reports, submit};
@@ -303,7 +303,7 @@ impl Daemon {
             // Cannot happen: the machine stores only a captured attempt.
             let _ = self
                 .inputs
-                .try_send(Input::Stored(attempt, Err("no capture in hand".into())));
+                .try_send(Input::Stored(attempt, Err(StoreStepError::NoCapture)));
             return;
         };
         let (dest, queued) = match to {
@@ -325,7 +325,7 @@ impl Daemon {
             if queued && result.is_ok() {
                 let _ = deliveries.try_send(DeliveryCommand::Wake);
             }
-            result.map_err(|e| e.to_string())
+            result
         });
     }
 
@@ -397,18 +397,22 @@ impl Daemon {
     }
 
     /// Runs a store job for an attempt and feeds its result back.
-    fn on_store<T, E, F>(&self, attempt: u64, input: fn(u64, Result<T, String>) -> Input, job: F)
-    where
+    fn on_store<T, E, F>(
+        &self,
+        attempt: u64,
+        input: fn(u64, Result<T, StoreStepError>) -> Input,
+        job: F,
+    ) where
         T: Send + 'static,
-        E: std::fmt::Display + Send + 'static,
+        E: Into<StoreStepError> + Send + 'static,
         F: FnOnce(&mut crate::store::Store) -> Result<T, E> + Send + 'static,
     {
         let store = self.store.clone();
         let inputs = self.inputs.clone();
         tokio::spawn(async move {
             let result = match store.run(job).await {
-                Ok(r) => r.map_err(|e| e.to_string()),
-                Err(gone) => Err(gone.to_string()),
+                Ok(r) => r.map_err(Into::into),
+                Err(gone) => Err(gone.into()),
             };
             let _ = inputs.send(input(attempt, result)).await;
         });

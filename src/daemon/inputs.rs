@@ -13,17 +13,29 @@ use crate::api::Outcome;
 use crate::control::{Command, QueueCommand, Reply};
 use crate::machine::{Action, Bound, Component, Event, Refusal, State};
 use crate::queue::{EntryId, Now};
-use crate::store::BoundName;
+use crate::store::{BoundName, StoreError, StoreGone};
+
+/// Why one of an attempt's steps on the store (bind, store, settle) failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreStepError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Gone(#[from] StoreGone),
+    /// The machine asked to store a capture the daemon no longer holds (a bug).
+    #[error("no capture in hand")]
+    NoCapture,
+}
 
 pub(crate) enum Input {
     Control(Command, oneshot::Sender<Reply>),
     Shot(u64, Result<Shot, ShotError>),
-    Bound(u64, Result<BoundName, String>),
+    Bound(u64, Result<BoundName, StoreStepError>),
     /// An early create-verification finished: the attempt, its result, how long it took.
     Verification(u64, Result<String, Outcome>, Duration),
-    Stored(u64, Result<(), String>),
+    Stored(u64, Result<(), StoreStepError>),
     Answered(u64, Outcome, Duration),
-    Settled(u64, Result<(), String>),
+    Settled(u64, Result<(), StoreStepError>),
     Delivery(Report),
     CameraRecovery(Result<(), crate::camera::CameraError>),
     Reloaded(Box<super::reload::Reloaded>),
@@ -56,7 +68,7 @@ impl Daemon {
                     }
                     Err(e) => {
                         log::error!("enrollment {attempt}: could not record who it is for: {e}");
-                        self.attempts.entry(attempt).or_default().problem = Some(e);
+                        self.attempts.entry(attempt).or_default().problem = Some(e.to_string());
                         Err(())
                     }
                 };
@@ -73,7 +85,7 @@ impl Daemon {
             Input::Stored(attempt, result) => {
                 if let Err(e) = &result {
                     log::error!("enrollment {attempt}: could not be stored: {e}");
-                    self.attempts.entry(attempt).or_default().problem = Some(e.clone());
+                    self.attempts.entry(attempt).or_default().problem = Some(e.to_string());
                 }
                 self.handle(Event::Stored {
                     attempt,

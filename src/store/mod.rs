@@ -24,7 +24,7 @@ use crate::queue::{
 };
 use crate::tickets::{Ticket, TicketError, Tickets};
 
-pub use actor::StoreHandle;
+pub use actor::{StoreGone, StoreHandle};
 
 /// Why the store refused or failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
