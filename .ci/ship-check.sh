@@ -153,7 +153,7 @@ done
 
 # --- Debian package --------------------------------------------------------------------------
 [ -f systemd/enrolld.toml ] || fail "systemd/enrolld.toml (the example config, a conffile) is missing"
-for doc in README.md docs/operations.md docs/configuration.md; do
+for doc in README.md docs/operations.md docs/configuration.md docs/hardware.md docs/security.md; do
     [ -f "$doc" ] || fail "$doc (packaged as documentation) is missing"
 done
 
@@ -215,7 +215,9 @@ for target in "${TARGETS[@]}"; do
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/changelog.Debian.gz
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/copyright
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/docs/configuration.md
+-rw-r--r-- 0/0 ./usr/share/doc/enrolld/docs/hardware.md
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/docs/operations.md
+-rw-r--r-- 0/0 ./usr/share/doc/enrolld/docs/security.md
 -rw-r--r-- 0/0 ./usr/share/lintian/overrides/enrolld
 -rw-r--r-- 0/0 ./usr/share/man/man5/enrolld.toml.5.gz
 -rw-r--r-- 0/0 ./usr/share/man/man8/enrolld.8.gz

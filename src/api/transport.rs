@@ -92,7 +92,7 @@ pub fn agent_for_one_call(settings: &TransportSettings) -> (ureq::Agent, Arc<Cal
     let config = ureq::Agent::config_builder()
         // 4xx/5xx are answers to classify, not errors.
         .http_status_as_error(false)
-        // A redirect is returned as is and classified as a bad response: the
+        // A redirect is returned as is and classified as a wrong endpoint (deliveries pause): the
         // token and the face are never sent to a host nobody configured.
         .max_redirects(0)
         .max_redirects_will_error(false)

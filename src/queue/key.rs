@@ -7,7 +7,7 @@
 //! 3. otherwise `<queue.dir>/queue.key`, generated (0600) at first start.
 //!
 //! The third protects only against casual reading of the card: the key sits
-//! on the same card as the entries. docs/configuration.md (`[queue]`) spells this out.
+//! on the same card as the entries. docs/security.md spells this out.
 //!
 //! A key is 32 bytes, stored raw or as 64 hex digits (a trailing newline is
 //! allowed), so `systemd-creds encrypt` and `openssl rand -hex 32` both work.
