@@ -154,15 +154,38 @@ fn read_token_file(path: &Path) -> Result<ApiToken, TokenError> {
 
 /// Why a token file cannot be read, and what to do.
 fn unreadable_reason(path: &Path, e: &std::io::Error) -> String {
+    unreadable_secret_file(
+        path,
+        e,
+        CREDENTIAL_NAME,
+        "put the token there on one line (owned by root, mode 0600), or correct api.token_file",
+        true,
+    )
+}
+
+/// Why a secret file (the token, the queue key) cannot be read, and what to
+/// do: `if_missing` says what belongs there, `credential` is the systemd
+/// credential that can carry it instead, `unit_loads_it` whether the packaged
+/// unit already does.
+pub fn unreadable_secret_file(
+    path: &Path,
+    e: &std::io::Error,
+    credential: &str,
+    if_missing: &str,
+    unit_loads_it: bool,
+) -> String {
     let path = path.display();
+    let packaged = if unit_loads_it {
+        ", as the packaged unit does"
+    } else {
+        ""
+    };
     let advice = match e.raw_os_error() {
-        Some(libc::ENOENT) => "; put the token there on one line (owned by root, mode 0600), or \
-                               correct api.token_file"
-            .to_owned(),
+        Some(libc::ENOENT) => format!("; {if_missing}"),
         Some(libc::EACCES | libc::EPERM) => format!(
-            "; under systemd pass it as the credential `{CREDENTIAL_NAME}` \
-             (LoadCredential={CREDENTIAL_NAME}:{path}, as the packaged unit does), so it stays \
-             root's with mode 0600; otherwise only the user enrolld runs as may read it \
+            "; under systemd pass it as the credential `{credential}` \
+             (LoadCredential={credential}:{path}{packaged}), so it stays root's with mode 0600; \
+             otherwise only the user enrolld runs as may read it \
              (`chown enrolld {path}; chmod 600 {path}`)"
         ),
         _ => String::new(),

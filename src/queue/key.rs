@@ -169,19 +169,13 @@ fn read_key(path: &Path) -> Result<QueueKey, KeyError> {
 
 /// Why a key file cannot be read, and what to do.
 fn unreadable_reason(path: &Path, e: &std::io::Error) -> String {
-    let path = path.display();
-    let advice = match e.raw_os_error() {
-        Some(libc::ENOENT) => "; create it (32 random bytes or 64 hex digits, mode 0600), or \
-                               correct queue.key_file"
-            .to_owned(),
-        Some(libc::EACCES | libc::EPERM) => format!(
-            "; pass it as the systemd credential `{CREDENTIAL_NAME}` \
-             (LoadCredential={CREDENTIAL_NAME}:{path}) so it stays root's with mode 0600, or let \
-             only the user enrolld runs as read it (`chown enrolld {path}; chmod 600 {path}`)"
-        ),
-        _ => String::new(),
-    };
-    format!("{}{advice}", fsutil::describe(e))
+    crate::secret::unreadable_secret_file(
+        path,
+        e,
+        CREDENTIAL_NAME,
+        "create it (32 random bytes or 64 hex digits, mode 0600), or correct queue.key_file",
+        false,
+    )
 }
 
 /// 32 raw bytes, or 64 hex digits with optional surrounding whitespace.
