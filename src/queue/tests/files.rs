@@ -7,10 +7,8 @@ use super::*;
 
 #[test]
 fn push_is_durable_private_and_ordered() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
+    let (_tmp, cfg, mut q) = fresh();
     let now = Now::read();
-    let mut q = Queue::open(&cfg).unwrap();
     assert_eq!(q.push(new("a", 100), &now).unwrap(), EntryId(1));
     assert_eq!(q.push(new("b", 100), &now).unwrap(), EntryId(2));
     assert_eq!(fs::metadata(&cfg.dir).unwrap().mode() & 0o777, 0o700);
@@ -71,10 +69,8 @@ fn full_by_entries_or_bytes_refuses_visibly() {
 
 #[test]
 fn retry_later_keeps_order_and_records_a_created_verification() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
+    let (_tmp, cfg, mut q) = fresh();
     let now = Now::read();
-    let mut q = Queue::open(&cfg).unwrap();
     q.push(new("a", 50), &now).unwrap();
     q.push(new("b", 50), &now).unwrap();
     q.begin(EntryId(1)).unwrap();
@@ -93,10 +89,8 @@ fn retry_later_keeps_order_and_records_a_created_verification() {
 
 #[test]
 fn interrupted_delivery_becomes_unknown_and_is_never_resent() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
+    let (_tmp, cfg, mut q) = fresh();
     let now = Now::read();
-    let mut q = Queue::open(&cfg).unwrap();
     q.push(
         NewEntry {
             verification_id: Some("v-9".into()),
@@ -125,9 +119,7 @@ fn interrupted_delivery_becomes_unknown_and_is_never_resent() {
 
 #[test]
 fn unknown_outcome_is_recorded_with_the_verification_used() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
-    let mut q = Queue::open(&cfg).unwrap();
+    let (_tmp, cfg, mut q) = fresh();
     q.push(new("ann", 20), &Now::read()).unwrap();
     q.begin(EntryId(1)).unwrap();
     let r = q
@@ -141,10 +133,8 @@ fn unknown_outcome_is_recorded_with_the_verification_used() {
 
 #[test]
 fn damaged_files_are_moved_aside_reported_and_not_sent() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
+    let (_tmp, cfg, mut q) = fresh();
     let now = Now::read();
-    let mut q = Queue::open(&cfg).unwrap();
     for n in ["a", "b", "c", "d"] {
         q.push(new(n, 300), &now).unwrap();
     }
@@ -186,10 +176,8 @@ fn damaged_files_are_moved_aside_reported_and_not_sent() {
 
 #[test]
 fn old_entries_expire_unsent() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
+    let (_tmp, cfg, mut q) = fresh();
     let now = Now::read();
-    let mut q = Queue::open(&cfg).unwrap();
     q.push(new("a", 10), &now).unwrap();
     q.push(new("b", 10), &now).unwrap();
     q.begin(EntryId(2)).unwrap(); // in flight: not expired under the sender
@@ -233,9 +221,7 @@ fn config_defaults_and_checks() {
 
 #[test]
 fn old_corrupt_files_are_pruned() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
-    let mut q = Queue::open(&cfg).unwrap();
+    let (_tmp, cfg, mut q) = fresh();
     fs::write(cfg.dir.join("corrupt/00000000000000000001.entry"), b"x").unwrap();
     let now = Now::read();
     assert_eq!(q.prune_corrupt(&now).unwrap(), 0);
@@ -249,9 +235,7 @@ fn old_corrupt_files_are_pruned() {
 
 #[test]
 fn a_crash_after_recording_an_unknown_keeps_the_record() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
-    let mut q = Queue::open(&cfg).unwrap();
+    let (_tmp, cfg, mut q) = fresh();
     q.push(new("ann", 20), &Now::read()).unwrap();
     q.begin(EntryId(1)).unwrap();
     let sending = cfg.dir.join("00000000000000000001.sending");
@@ -270,10 +254,8 @@ fn a_crash_after_recording_an_unknown_keeps_the_record() {
 
 #[test]
 fn entries_are_sealed_swaps_and_foreign_keys_are_moved_aside_unsent() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
+    let (tmp, cfg, mut q) = fresh();
     let now = Now::read();
-    let mut q = Queue::open(&cfg).unwrap();
     let face = b"\xff\xd8\xff\xe0 unique-face-bytes-7f3a9c \xff\xd9".to_vec();
     for name in ["zed-unique-user", "amy-unique-user", "bob"] {
         let new = NewEntry {
@@ -347,9 +329,7 @@ fn a_loose_key_file_stops_the_queue_with_a_clear_error() {
 
 #[test]
 fn an_entry_too_large_to_read_back_is_refused_not_written() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
-    let mut q = Queue::open(&cfg).unwrap();
+    let (_tmp, cfg, mut q) = fresh();
     let err = q
         .push(new(&"\0".repeat(3000), 10), &Now::read())
         .unwrap_err();

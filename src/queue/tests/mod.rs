@@ -43,6 +43,14 @@ pub(super) fn config(dir: &Path) -> QueueConfig {
     }
 }
 
+/// A new queue in a temp dir of its own (removed when the guard drops).
+pub(super) fn fresh() -> (tempfile::TempDir, QueueConfig, Queue) {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let q = Queue::open(&cfg).unwrap();
+    (tmp, cfg, q)
+}
+
 pub(super) fn new(name: &str, size: usize) -> NewEntry {
     NewEntry {
         username: name.into(),

@@ -21,9 +21,7 @@ fn bind(q: &mut Queue, name: &str, ticket: Option<crate::tickets::Ticket>) -> En
 
 #[test]
 fn a_binding_found_at_open_is_released_with_its_ticket() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
-    let mut q = Queue::open(&cfg).unwrap();
+    let (_tmp, cfg, mut q) = fresh();
     let mut ticket = crate::tickets::Ticket::new("ann", None).unwrap();
     ticket.id = 5;
     let id = bind(&mut q, "ann", Some(ticket.clone()));
@@ -47,9 +45,7 @@ fn a_binding_found_at_open_is_released_with_its_ticket() {
 
 #[test]
 fn a_stored_capture_is_sending_or_queued_and_the_binding_goes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
-    let mut q = Queue::open(&cfg).unwrap();
+    let (_tmp, cfg, mut q) = fresh();
     let live = bind(&mut q, "ann", None);
     q.store_capture(live, b"jpeg-ann", Some("v-1".into()), Destination::Send)
         .unwrap();
@@ -104,9 +100,7 @@ fn a_retry_after_holds_an_entry_back() {
 
 #[test]
 fn an_operator_lists_resends_and_drops_unknown_deliveries() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
-    let mut q = Queue::open(&cfg).unwrap();
+    let (_tmp, cfg, mut q) = fresh();
     for n in ["ann", "bob"] {
         let id = q.push(new(n, 10), &Now::read()).unwrap();
         q.begin(id).unwrap();
@@ -147,10 +141,8 @@ fn an_operator_lists_resends_and_drops_unknown_deliveries() {
 
 #[test]
 fn unknown_deliveries_expire_with_their_image() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
+    let (_tmp, cfg, mut q) = fresh();
     let now = Now::read();
-    let mut q = Queue::open(&cfg).unwrap();
     let id = q.push(new("ann", 10), &now).unwrap();
     q.begin(id).unwrap();
     q.settle(id, unknown(None)).unwrap();
@@ -196,9 +188,7 @@ fn sequence_numbers_are_never_reused_even_when_every_record_is_gone() {
 
 #[test]
 fn stopping_records_what_is_still_in_flight_as_unknown() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
-    let mut q = Queue::open(&cfg).unwrap();
+    let (_tmp, _, mut q) = fresh();
     let live = bind(&mut q, "ann", None);
     q.store_capture(live, b"j", Some("v".into()), Destination::Send)
         .unwrap();
