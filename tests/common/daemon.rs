@@ -212,15 +212,29 @@ impl Harness {
     /// being sent when the daemon was killed), read with the queue's own
     /// decoder without touching the files.
     pub fn queued_names(&self) -> Vec<String> {
-        let mut out = Vec::new();
         // The daemon generated the queue's key in the queue directory.
         let config = enrolld::queue::QueueConfig {
             dir: self.queue_dir(),
             ..Default::default()
         };
         let Ok((key, _)) = enrolld::queue::QueueKey::load_from(&config, None) else {
-            return out; // no key yet: the daemon never opened the queue
+            return Vec::new(); // no key yet: the daemon never opened the queue
         };
+        // A running daemon renames a record (entry <-> sending) or deletes it
+        // between the listing and the read: list again until one pass reads
+        // every record it listed.
+        for _ in 0..100 {
+            if let Some(names) = self.read_queued_names(&key) {
+                return names;
+            }
+            std::thread::sleep(POLL);
+        }
+        panic!("the queue directory kept changing under the reader");
+    }
+
+    /// One pass over the records; None if one vanished before it was read.
+    fn read_queued_names(&self, key: &enrolld::queue::QueueKey) -> Option<Vec<String>> {
+        let mut out = Vec::new();
         for e in fs::read_dir(self.queue_dir()).into_iter().flatten() {
             let path = e.unwrap().path();
             if !matches!(
@@ -229,12 +243,16 @@ impl Harness {
             ) {
                 continue;
             }
-            let bytes = fs::read(&path).unwrap();
-            let decoded = enrolld::queue::entry::decode_prefix(&bytes, bytes.len() as u64, &key)
+            let bytes = match fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+                Err(e) => panic!("{}: {e}", path.display()),
+            };
+            let decoded = enrolld::queue::entry::decode_prefix(&bytes, bytes.len() as u64, key)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             out.push(decoded.header.username);
         }
-        out
+        Some(out)
     }
 
     /// The unknown-delivery records (`queue/unknown/*.json`).
