@@ -157,6 +157,17 @@ async fn cli_commands_work_and_tickets_survive_a_restart() {
         config.socket.exists(),
         "socket file remains, as after a crash"
     );
+    // A child another test is spawning right now may still hold a copy of
+    // the closed listener until its exec (CLOEXEC): wait until nobody answers,
+    // as after a real crash, so the restart sees a dead socket.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while UnixStream::connect(&config.socket).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stopped server's socket still answers"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let server = start_in(tmp, config);
     let s = server.socket();
     let status = blocking(move || client::status(&s).unwrap()).await;
