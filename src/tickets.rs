@@ -27,7 +27,15 @@ pub const MAX_USERNAME_CHARS: usize = 128;
 /// Longest verification id accepted. IDMeta's are UUIDs (36 characters).
 pub const MAX_VERIFICATION_ID_CHARS: usize = 128;
 
+/// Longest request `transaction` accepted (an MQTT client's own id).
+pub const MAX_TRANSACTION_CHARS: usize = 128;
+/// Transactions remembered after their tickets were pushed, so a request
+/// delivered twice (MQTT's QoS 1 is at least once) queues the person once.
+/// A broker redelivers within minutes; 1000 covers days of a busy terminal.
+pub const REMEMBERED_TRANSACTIONS: usize = 1000;
+
 /// Version 2 added ticket ids and `next_id`; version 1 files are read too.
+/// (`transactions` came later as an optional field: older files read as none.)
 const FILE_VERSION: u32 = 2;
 
 /// Who to enroll.
@@ -40,6 +48,19 @@ pub struct Ticket {
     /// Given when the ticket is pushed (0 before); unique per tickets file.
     #[serde(default)]
     pub id: u64,
+    /// The requester's id for this request (MQTT `transaction`): a second
+    /// ticket with a transaction already seen is not queued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<String>,
+}
+
+/// What pushing a ticket did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Queued at this position (1 = next).
+    Queued(usize),
+    /// Its transaction was seen before: nothing queued again.
+    Repeated,
 }
 
 /// Why a ticket or the ticket file was refused.
@@ -60,9 +81,17 @@ impl Ticket {
             username: username.to_owned(),
             verification_id: verification_id.map(str::to_owned),
             id: 0,
+            transaction: None,
         };
         ticket.check()?;
         Ok(ticket)
+    }
+
+    /// The same ticket carrying the request's `transaction`, checked.
+    pub fn with_transaction(mut self, transaction: Option<&str>) -> Result<Ticket, TicketError> {
+        self.transaction = transaction.map(str::to_owned);
+        self.check()?;
+        Ok(self)
     }
 
     /// Checks a ticket however it was made (deserialized ones included).
@@ -79,8 +108,16 @@ impl Ticket {
                 return Err(invalid("verification_id", "must not contain spaces"));
             }
         }
+        if let Some(t) = &self.transaction {
+            check_transaction(t).map_err(|r| invalid("transaction", &r))?;
+        }
         Ok(())
     }
+}
+
+/// A request's `transaction`: what [`Ticket::check`] asks of it.
+pub fn check_transaction(transaction: &str) -> Result<(), String> {
+    check_text(transaction, MAX_TRANSACTION_CHARS)
 }
 
 /// Rules shared by usernames and verification ids. Strings are UTF-8 by
@@ -121,6 +158,9 @@ struct Stored {
     /// The id the next pushed ticket gets.
     #[serde(default)]
     next_id: u64,
+    /// The latest transactions pushed, oldest first.
+    #[serde(default)]
+    transactions: VecDeque<String>,
 }
 
 /// The persisted FIFO of tickets.
@@ -130,6 +170,7 @@ pub struct Tickets {
     max: usize,
     pending: VecDeque<Ticket>,
     next_id: u64,
+    transactions: VecDeque<String>,
     /// Set when the file was unreadable at open and moved aside.
     recovered: Option<String>,
 }
@@ -147,6 +188,7 @@ impl Tickets {
             max,
             pending: VecDeque::new(),
             next_id: 1,
+            transactions: VecDeque::new(),
             recovered: None,
         };
         let text = match std::fs::read(path) {
@@ -159,6 +201,7 @@ impl Tickets {
                 let legacy = stored.version == 1;
                 tickets.pending = stored.pending;
                 tickets.next_id = stored.next_id.max(1);
+                tickets.transactions = stored.transactions;
                 // A version 1 file's ticket in progress: that enrollment's
                 // fate is unknowable now; as before, the person is next again.
                 if let Some(t) = stored.in_progress {
@@ -211,21 +254,45 @@ impl Tickets {
     }
 
     /// Appends a ticket and gives it its id; returns its position (1 =
-    /// next). Nothing changes if it cannot be stored.
-    pub fn push(&mut self, mut ticket: Ticket) -> Result<usize, TicketError> {
+    /// next), or [`Pushed::Repeated`] for a transaction seen before. The
+    /// ticket and its transaction are saved in one write, so a crash
+    /// cannot keep one without the other. Nothing changes if it cannot be
+    /// stored.
+    pub fn push(&mut self, mut ticket: Ticket) -> Result<Pushed, TicketError> {
         ticket.check()?;
+        if let Some(t) = &ticket.transaction
+            && self.transactions.contains(t)
+        {
+            return Ok(Pushed::Repeated);
+        }
         if self.pending.len() >= self.max {
             return Err(TicketError::Full { max: self.max });
         }
+        let forgotten = match ticket.transaction.clone() {
+            Some(t) => {
+                self.transactions.push_back(t);
+                (self.transactions.len() > REMEMBERED_TRANSACTIONS)
+                    .then(|| self.transactions.pop_front())
+                    .flatten()
+            }
+            None => None,
+        };
+        let remembered = ticket.transaction.is_some();
         ticket.id = self.next_id;
         self.next_id += 1;
         self.pending.push_back(ticket);
         if let Err(e) = self.save() {
             self.pending.pop_back();
             self.next_id -= 1;
+            if remembered {
+                self.transactions.pop_back();
+            }
+            if let Some(t) = forgotten {
+                self.transactions.push_front(t);
+            }
             return Err(e);
         }
-        Ok(self.pending.len())
+        Ok(Pushed::Queued(self.pending.len()))
     }
 
     /// The front ticket (`id`) was bound to a capture and its record is on
@@ -264,6 +331,7 @@ impl Tickets {
             version: FILE_VERSION,
             pending: &self.pending,
             next_id: self.next_id,
+            transactions: &self.transactions,
         };
         let mut text = serde_json::to_vec_pretty(&stored).expect("tickets serialize");
         text.push(b'\n');
@@ -278,6 +346,8 @@ struct StoredRef<'a> {
     version: u32,
     pending: &'a VecDeque<Ticket>,
     next_id: u64,
+    #[serde(skip_serializing_if = "VecDeque::is_empty")]
+    transactions: &'a VecDeque<String>,
 }
 
 /// Decodes and checks a tickets file; the number of tickets in it, or why
@@ -294,6 +364,9 @@ fn parse(text: &[u8]) -> Result<Stored, String> {
     }
     for t in stored.pending.iter().chain(stored.in_progress.iter()) {
         t.check().map_err(|e| e.to_string())?;
+    }
+    for t in &stored.transactions {
+        check_transaction(t).map_err(|e| format!("transaction: {e}"))?;
     }
     Ok(stored)
 }
@@ -350,8 +423,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/tickets.json");
         let mut q = Tickets::open(&path, 2).unwrap();
-        assert_eq!(q.push(t("a")).unwrap(), 1);
-        assert_eq!(q.push(t("b")).unwrap(), 2);
+        assert_eq!(q.push(t("a")).unwrap(), Pushed::Queued(1));
+        assert_eq!(q.push(t("b")).unwrap(), Pushed::Queued(2));
         assert_eq!(q.push(t("c")), Err(TicketError::Full { max: 2 }));
 
         let mut q = Tickets::open(&path, 2).unwrap();
@@ -370,9 +443,42 @@ mod tests {
         // Ids are never reused, even for a ticket pushed after others left.
         q.remove_front(1).unwrap();
         q.remove_front(2).unwrap();
-        assert_eq!(q.push(t("c")).unwrap(), 1);
+        assert_eq!(q.push(t("c")).unwrap(), Pushed::Queued(1));
         assert_eq!(q.front().unwrap().id, 3);
         assert_eq!(Tickets::open(&path, 2).unwrap().front().unwrap().id, 3);
+    }
+
+    #[test]
+    fn a_transaction_queues_its_person_once_also_after_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tickets.json");
+        let with = |name: &str, tx: &str| t(name).with_transaction(Some(tx)).unwrap();
+        let mut q = Tickets::open(&path, 4).unwrap();
+        assert_eq!(q.push(with("ann", "tx-1")).unwrap(), Pushed::Queued(1));
+        assert_eq!(q.push(with("ann", "tx-1")).unwrap(), Pushed::Repeated);
+        // Still remembered once the ticket was consumed, and after a restart.
+        q.remove_front(1).unwrap();
+        let mut q = Tickets::open(&path, 4).unwrap();
+        assert_eq!(q.push(with("ann", "tx-1")).unwrap(), Pushed::Repeated);
+        assert_eq!(q.push(with("bob", "tx-2")).unwrap(), Pushed::Queued(1));
+        assert_eq!(names(&q), [(2, "bob".into())]);
+        let e = t("ann").with_transaction(Some("")).unwrap_err().to_string();
+        assert_eq!(e, "transaction: must not be empty");
+    }
+
+    #[test]
+    fn remembered_transactions_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut q = Tickets::open(&dir.path().join("tickets.json"), 2).unwrap();
+        for i in 0..=REMEMBERED_TRANSACTIONS {
+            let ticket = t("a").with_transaction(Some(&format!("tx-{i}"))).unwrap();
+            q.push(ticket).unwrap();
+            let id = q.front().unwrap().id;
+            q.remove_front(id).unwrap();
+        }
+        assert_eq!(q.transactions.len(), REMEMBERED_TRANSACTIONS);
+        let first = t("a").with_transaction(Some("tx-0")).unwrap();
+        assert!(matches!(q.push(first).unwrap(), Pushed::Queued(_)));
     }
 
     #[test]

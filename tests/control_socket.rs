@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use enrolld::control::server::{BindError, Handler, bind, run};
 use enrolld::control::{Command, ControlConfig, Reply, client};
 use enrolld::status::Status;
-use enrolld::tickets::Tickets;
+use enrolld::tickets::{Pushed, Tickets};
 
 /// A daemon stand-in: tickets on disk, a press counter, a status document.
 struct TestDaemon {
@@ -25,7 +25,8 @@ impl Handler for TestDaemon {
     async fn handle(&self, command: Command) -> Reply {
         match command {
             Command::Enroll(ticket) => match self.tickets.lock().unwrap().push(ticket) {
-                Ok(position) => Reply::ok().with("position", position),
+                Ok(Pushed::Queued(position)) => Reply::ok().with("position", position),
+                Ok(Pushed::Repeated) => Reply::ok().with("repeated", true),
                 Err(e) => Reply::error(e.to_string()),
             },
             Command::Trigger => {

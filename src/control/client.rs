@@ -68,6 +68,7 @@ pub fn enroll(
         &Request::Enroll {
             username: username.to_owned(),
             verification_id: verification_id.map(str::to_owned),
+            transaction: None,
         },
     )?;
     reply

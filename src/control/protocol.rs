@@ -13,6 +13,9 @@ pub enum Request {
         username: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         verification_id: Option<String>,
+        /// The requester's id: a second request with it queues nobody.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transaction: Option<String>,
     },
     Trigger,
     Status,
@@ -61,6 +64,8 @@ struct Wire {
     username: Option<String>,
     verification_id: Option<String>,
     id: Option<u64>,
+    /// Echoed by the MQTT side; on `enroll` it goes into the ticket.
+    transaction: Option<String>,
 }
 
 const COMMANDS: &str = "\"enroll\", \"trigger\", \"status\", \"queue_list\", \"queue_resend\", \"queue_drop\", \"queue_resume\"";
@@ -68,16 +73,43 @@ const COMMANDS: &str = "\"enroll\", \"trigger\", \"status\", \"queue_list\", \"q
 /// Parses and checks one request line; the error is the reply's text.
 pub fn parse_line(line: &[u8]) -> Result<Command, String> {
     let text = std::str::from_utf8(line).map_err(|_| "request is not valid UTF-8".to_owned())?;
-    let wire: Wire = serde_json::from_str(text.trim_end_matches('\r')).map_err(|e| {
-        // serde's message quotes the client's text (an unknown field name,
-        // a bad value): cleaned so it cannot carry newlines or escapes into
-        // the log, and capped.
-        format!(
-            "malformed request ({}); expected one JSON object per line with \"cmd\" one of \
-             {COMMANDS}",
-            crate::api::sanitize::clean_server_text(&e.to_string())
-        )
+    let wire: Wire = serde_json::from_str(text.trim_end_matches('\r')).map_err(malformed)?;
+    check(wire)
+}
+
+/// Checks a request whose command came apart from its fields (an MQTT
+/// request: the command is the topic's last level, the fields its JSON
+/// object), under the same rules as a request line.
+pub fn parse_fields(cmd: &str, mut fields: Map<String, Value>) -> Result<Command, String> {
+    if fields.contains_key("cmd") {
+        return Err("unknown field `cmd` (the topic names the request)".to_owned());
+    }
+    fields.insert("cmd".to_owned(), Value::String(cmd.to_owned()));
+    // The field's name leads the error: `{"username": 1}` says `username`.
+    let wire = serde_path_to_error::deserialize(Value::Object(fields)).map_err(|e| {
+        let field = e.path().to_string();
+        let why = malformed(e.into_inner());
+        if field == "." {
+            why
+        } else {
+            format!("{field}: {why}")
+        }
     })?;
+    check(wire)
+}
+
+fn malformed(e: serde_json::Error) -> String {
+    // serde's message quotes the client's text (an unknown field name,
+    // a bad value): cleaned so it cannot carry newlines or escapes into
+    // the log, and capped.
+    format!(
+        "malformed request ({}); expected one JSON object per line with \"cmd\" one of \
+         {COMMANDS}",
+        crate::api::sanitize::clean_server_text(&e.to_string())
+    )
+}
+
+fn check(wire: Wire) -> Result<Command, String> {
     let no_arguments = |cmd: Command| match (&wire.username, &wire.verification_id, wire.id) {
         (None, None, None) => Ok(cmd),
         _ => Err(format!("\"{}\" takes no arguments", wire.cmd)),
@@ -99,6 +131,7 @@ pub fn parse_line(line: &[u8]) -> Result<Command, String> {
                 .as_deref()
                 .ok_or("\"enroll\" needs \"username\"")?;
             let ticket = Ticket::new(username, wire.verification_id.as_deref())
+                .and_then(|t| t.with_transaction(wire.transaction.as_deref()))
                 .map_err(|e| e.to_string())?;
             Ok(Command::Enroll(ticket))
         }

@@ -14,6 +14,7 @@ use crate::control::{Command, QueueCommand, Reply};
 use crate::machine::{Action, Bound, Component, Event, Refusal, State};
 use crate::queue::{EntryId, Now};
 use crate::store::{BoundName, StoreError, StoreGone};
+use crate::tickets::Pushed;
 
 /// Why one of an attempt's steps on the store (bind, store, settle) failed.
 #[derive(Debug, thiserror::Error)]
@@ -170,9 +171,14 @@ impl Daemon {
             Command::Enroll(ticket) => {
                 let name = ticket.username.clone();
                 self.answer_from_store(reply, move |s| match s.push_ticket(ticket) {
-                    Ok(pending) => {
+                    Ok(Pushed::Queued(pending)) => {
                         log::info!(enrolld_username = name.as_str(); "ticket queued for {name} ({pending} pending)");
                         Reply::ok().with("position", pending)
+                    }
+                    // A request delivered twice: the first one queued the person.
+                    Ok(Pushed::Repeated) => {
+                        log::info!("ticket request repeated (same transaction): not queued again");
+                        Reply::ok().with("repeated", true)
                     }
                     Err(e) => Reply::error(e.to_string()),
                 });

@@ -57,6 +57,8 @@ pub struct BoundName {
     /// The verification id the ticket brought.
     pub ticket_verification: Option<String>,
     pub from_ticket: bool,
+    /// The ticket's request `transaction`, for the enrollment's event.
+    pub transaction: Option<String>,
 }
 
 /// The store at a glance, published after every change (the status file
@@ -114,8 +116,8 @@ impl Store {
         &self.tickets
     }
 
-    /// Appends a ticket; returns its position.
-    pub fn push_ticket(&mut self, ticket: Ticket) -> Result<usize, StoreError> {
+    /// Appends a ticket; returns its position (or that its transaction was seen).
+    pub fn push_ticket(&mut self, ticket: Ticket) -> Result<crate::tickets::Pushed, StoreError> {
         Ok(self.tickets.push(ticket)?)
     }
 
@@ -137,6 +139,7 @@ impl Store {
             ),
         };
         let ticket_verification = ticket.as_ref().and_then(|t| t.verification_id.clone());
+        let transaction = ticket.as_ref().and_then(|t| t.transaction.clone());
         self.queue.bind(
             Binding {
                 seq,
@@ -154,6 +157,7 @@ impl Store {
             username,
             ticket_verification,
             from_ticket: ticket.is_some(),
+            transaction,
         })
     }
 
