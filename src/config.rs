@@ -5,7 +5,7 @@
 //! keys are errors (a misspelt key silently ignored is a terminal that behaves
 //! unlike its config). Each section's module owns the struct of its section
 //! and its checks (`terminal`, `api`, `gpio`, `camera`, `status`, `queue`,
-//! `control`); this module only assembles them and turns their findings
+//! `control`, `fleet` for `[mqtt]` and `[metrics]`); this module only assembles them and turns their findings
 //! ([`Invalid`], from the leaf `invalid`) into located errors. Imports go one
 //! way, from here to the sections: a test below keeps it so.
 
@@ -17,7 +17,7 @@ use toml::de::{DeTable, DeValue};
 
 pub use crate::invalid::ConfigError;
 use crate::invalid::Invalid;
-use crate::{api, camera, control, gpio, queue, status, terminal};
+use crate::{api, camera, control, fleet, gpio, queue, status, terminal};
 
 /// Where the daemon looks when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/enrolld/enrolld.toml";
@@ -41,6 +41,10 @@ pub struct Config {
     pub queue: queue::QueueConfig,
     #[serde(default)]
     pub control: control::ControlConfig,
+    #[serde(default)]
+    pub mqtt: fleet::MqttConfig,
+    #[serde(default)]
+    pub metrics: fleet::MetricsConfig,
 }
 
 /// Reads and validates the configuration file at `path`.
@@ -100,6 +104,14 @@ impl Config {
         within("status", self.status.validate())?;
         within("queue", self.queue.validate())?;
         within("control", self.control.validate())?;
+        within("mqtt", self.mqtt.validate())?;
+        within("metrics", self.metrics.validate())?;
+        // The terminal id is a level of every MQTT topic.
+        if self.mqtt.enabled()
+            && let Err(why) = fleet::config::topic_segment(&self.terminal.effective_id())
+        {
+            return Err(Invalid::new("terminal.id", format!("{why}; [mqtt] is on")));
+        }
         Ok(())
     }
 

@@ -70,6 +70,21 @@ pub struct Status {
     pub queue: QueueStatus,
     pub camera: Health,
     pub gpio: Health,
+    /// The MQTT connection, when `[mqtt]` is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtt: Option<MqttHealth>,
+}
+
+/// The MQTT connection at a glance (docs/fleet.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MqttHealth {
+    pub connected: bool,
+    /// What is wrong, in words, while not connected.
+    pub detail: Option<String>,
+    /// Connection attempts since start (the first included).
+    pub connect_attempts: u64,
+    /// Messages not sent because the broker could not keep up.
+    pub dropped: u64,
 }
 
 /// The latest enrollment's result.
@@ -157,6 +172,7 @@ impl Status {
             queue: QueueStatus::default(),
             camera: Health::ok(),
             gpio: Health::ok(),
+            mqtt: None,
         }
     }
 

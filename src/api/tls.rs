@@ -22,12 +22,17 @@ use super::config::ApiConfig;
 /// Why the TLS configuration could not be built. Every variant names the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TlsSetupError {
-    #[error("api.ca_file {path}: cannot read: {reason}")]
-    CaFileUnreadable { path: PathBuf, reason: String },
-    #[error("api.ca_file {path}: no PEM certificate (-----BEGIN CERTIFICATE-----) found")]
-    CaFileEmpty { path: PathBuf },
-    #[error("api.ca_file {path}: certificate #{index} is not usable as a trust anchor: {reason}")]
+    #[error("{key} {path}: cannot read: {reason}")]
+    CaFileUnreadable {
+        key: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("{key} {path}: no PEM certificate (-----BEGIN CERTIFICATE-----) found")]
+    CaFileEmpty { key: &'static str, path: PathBuf },
+    #[error("{key} {path}: certificate #{index} is not usable as a trust anchor: {reason}")]
     CaFileBadCertificate {
+        key: &'static str,
         path: PathBuf,
         index: usize,
         reason: String,
@@ -43,27 +48,41 @@ pub fn client_config(api: &ApiConfig) -> Result<Arc<ClientConfig>, TlsSetupError
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
     if let Some(path) = &api.ca_file {
-        add_ca_file(&mut roots, path)?;
+        add_ca_file(&mut roots, path, "api.ca_file")?;
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| TlsSetupError::Rustls(e.to_string()))?
+    let config = ring_builder()?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
 }
 
+/// The start of every client configuration enrolld builds (IDMeta, the MQTT
+/// broker): the ring provider, TLS 1.3 and 1.2.
+pub fn ring_builder()
+-> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, TlsSetupError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsSetupError::Rustls(e.to_string()))
+}
+
 /// Adds every certificate of a PEM file; a file with none, or with one that
 /// cannot serve as an anchor, is an error rather than a silently weaker trust.
-fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), TlsSetupError> {
+/// `key` names the setting in errors (`api.ca_file`, `mqtt.ca_file`).
+pub fn add_ca_file(
+    roots: &mut RootCertStore,
+    path: &Path,
+    key: &'static str,
+) -> Result<(), TlsSetupError> {
     let pem = std::fs::read(path).map_err(|e| TlsSetupError::CaFileUnreadable {
+        key,
         path: path.to_owned(),
         reason: e.to_string(),
     })?;
     let mut added = 0;
     for (index, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
         let bad = |reason: String| TlsSetupError::CaFileBadCertificate {
+            key,
             path: path.to_owned(),
             index: index + 1,
             reason,
@@ -74,6 +93,7 @@ fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), TlsSetupErr
     }
     if added == 0 {
         return Err(TlsSetupError::CaFileEmpty {
+            key,
             path: path.to_owned(),
         });
     }

@@ -39,6 +39,8 @@ pub(super) struct Context {
     pub jpeg: Option<Vec<u8>>,
     pub stages_ms: BTreeMap<String, u64>,
     pub started: Option<Instant>,
+    /// The ticket's request `transaction`, when it came with one.
+    pub transaction: Option<String>,
     /// IDMeta's answer, once there is one.
     pub outcome: Option<Outcome>,
     /// Why the capture or the storage failed, in words.
@@ -72,6 +74,8 @@ pub(super) struct Daemon {
     /// The kernel's timestamp of the press being handled, if it has one.
     pub press_edge: Option<u64>,
     pub faults: faults::Faults,
+    /// Status changes and finished enrollments for MQTT and the metrics file.
+    pub fleet: crate::fleet::Feed,
     initial_faults: Vec<(Component, String)>,
     exit: bool,
 }
@@ -104,6 +108,7 @@ impl Daemon {
             attempts: HashMap::new(),
             press_edge: None,
             faults: faults::Faults::default(),
+            fleet: crate::fleet::Feed::default(),
             initial_faults: hw.initial_faults,
             exit: false,
         }
@@ -213,8 +218,10 @@ impl Daemon {
                 conclusion,
             } => {
                 let context = self.attempts.remove(&attempt).unwrap_or_default();
-                reports::conclude(&mut self.status, attempt, context, conclusion);
+                let mut event = reports::conclude(&mut self.status, attempt, context, conclusion);
                 self.write_status();
+                event.queue_depth = self.status.queue.depth;
+                self.fleet.event(event);
             }
             Action::PauseDeliveries => self.tell_worker(DeliveryCommand::Pause),
             Action::CameraStuck { .. } => {

@@ -62,6 +62,7 @@ impl Daemon {
                         let ctx = self.attempts.entry(attempt).or_default();
                         ctx.username = Some(b.username.clone());
                         ctx.verification_id = b.ticket_verification.clone();
+                        ctx.transaction = b.transaction.clone();
                         Ok(Bound {
                             record: b.record,
                             ticket_verification: b.ticket_verification,

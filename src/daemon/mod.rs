@@ -131,6 +131,16 @@ pub async fn run(
         }),
         shutdown.clone(),
     ));
+    // MQTT requests go through the same bridge as the control socket's.
+    let (feed, fleet_tasks) = crate::fleet::start(
+        &config.mqtt,
+        &config.metrics,
+        &config.terminal.effective_id(),
+        Arc::new(bridge::Bridge {
+            inputs: inputs_tx.clone(),
+        }),
+        shutdown.clone(),
+    );
     let grace = budgets::stop_grace(&config);
     let Devices {
         mut presses,
@@ -153,6 +163,7 @@ pub async fn run(
         deliveries,
         shutdown.clone(),
     );
+    d.fleet = feed;
     let delivery_task = tokio::spawn(d.delivery_worker(delivery_commands));
     d.start();
 
@@ -184,6 +195,10 @@ pub async fn run(
     // rather than found at the next start.
     stopper.stop();
     let _ = control_task.await;
+    // The MQTT client says `offline` within its own bound.
+    for task in fleet_tasks {
+        let _ = task.await;
+    }
     let give_up = stop_by.unwrap_or_else(|| tokio::time::Instant::now() + grace);
     if tokio::time::timeout_at(give_up, delivery_task)
         .await

@@ -86,6 +86,8 @@ fn sections_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         ("[status]", old.status != new.status),
         ("[queue]", old.queue != new.queue),
         ("[control]", old.control != new.control),
+        ("[mqtt]", old.mqtt != new.mqtt),
+        ("[metrics]", old.metrics != new.metrics),
     ]
     .into_iter()
     .filter_map(|(name, changed)| changed.then_some(name))

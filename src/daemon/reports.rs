@@ -6,6 +6,7 @@
 use super::delivery::Report;
 use super::executor::Context;
 use super::submit::describe;
+use crate::fleet::EnrollmentEvent;
 use crate::machine::{Conclusion, Fate, QueuedBecause, Refusal};
 use crate::queue::{OpenReport, UnknownDelivery};
 use crate::status::{LastOutcome, Status};
@@ -72,8 +73,14 @@ fn log_unknown(u: &UnknownDelivery, how: &str) {
 }
 
 /// The enrollment is over: one log line with its journal fields, its
-/// counter, and the status file's `last_outcome`.
-pub(super) fn conclude(status: &mut Status, attempt: u64, ctx: Context, conclusion: Conclusion) {
+/// counter, and the status file's `last_outcome`; returned as the event
+/// MQTT and the metrics get (its queue depth still to be filled in).
+pub(super) fn conclude(
+    status: &mut Status,
+    attempt: u64,
+    ctx: Context,
+    conclusion: Conclusion,
+) -> EnrollmentEvent {
     let problem = ctx.problem.clone().unwrap_or_default();
     let answer = ctx.outcome.as_ref().map(describe).unwrap_or_default();
     let (code, message) = match conclusion {
@@ -140,15 +147,31 @@ pub(super) fn conclude(status: &mut Status, attempt: u64, ctx: Context, conclusi
         "enrollment {attempt} for {username}: {message}"
     );
     status.count(code);
+    let reason = match &ctx.outcome {
+        Some(crate::api::Outcome::Retake { quality }) => Some(quality.code().to_owned()),
+        _ => None,
+    };
+    let now = crate::time::unix_now();
+    let event = EnrollmentEvent {
+        outcome: code.to_owned(),
+        reason,
+        durations_ms: stages_ms.clone(),
+        transaction: ctx.transaction,
+        queue_depth: 0,
+        at: crate::time::rfc3339(now),
+        at_unix: now,
+        username: username.clone(),
+    };
     status.last_outcome = Some(LastOutcome {
         code: code.to_owned(),
         message,
         face_id,
         username,
         verification_id: ctx.verification_id,
-        at: crate::time::rfc3339(crate::time::unix_now()),
+        at: event.at.clone(),
         stages_ms,
     });
+    event
 }
 
 fn queued_because(why: QueuedBecause, problem: &str) -> String {

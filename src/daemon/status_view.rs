@@ -12,12 +12,19 @@ impl Daemon {
         let snapshot = self.store.snapshot();
         self.status.tickets_pending = snapshot.tickets_pending;
         self.status.queue = QueueStatus::of(&snapshot, self.machine.paused());
+        self.status.mqtt = self.fleet.mqtt_health();
     }
 
+    /// Writes the status file (and hands it to MQTT and the metrics) when
+    /// it changed.
     pub fn write_status(&mut self) {
         let before = self.status.state.clone();
         self.refresh_status();
-        if self.status_file.submit(&self.status) && before != self.status.state {
+        if !self.status_file.submit(&self.status) {
+            return;
+        }
+        self.fleet.status(&self.status);
+        if before != self.status.state {
             self.notifier.status(&self.summary());
         }
     }

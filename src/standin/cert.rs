@@ -45,6 +45,43 @@ pub fn make_identity_with(
     names: &[String],
     validity: Validity,
 ) -> Result<ServerIdentity, CertError> {
+    let (ca_cert, leaf_cert, leaf_key) = issue(names, validity)?;
+    let chain = vec![leaf_cert.der().clone(), ca_cert.der().clone()];
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    Ok(ServerIdentity {
+        ca_pem: ca_cert.pem(),
+        tls: Arc::new(tls),
+    })
+}
+
+/// A CA and a current leaf for `names` as PEM files hold them, for a
+/// server run as its own program (the tests' MQTT broker).
+pub struct Pems {
+    pub ca: String,
+    pub cert: String,
+    pub key: String,
+}
+
+/// [`make_identity`]'s certificates as PEM.
+pub fn make_pems(names: &[String]) -> Result<Pems, CertError> {
+    let (ca_cert, leaf_cert, leaf_key) = issue(names, Validity::Current)?;
+    Ok(Pems {
+        ca: ca_cert.pem(),
+        cert: leaf_cert.pem(),
+        key: leaf_key.serialize_pem(),
+    })
+}
+
+/// A fresh CA, and a leaf for `names` signed by it.
+fn issue(
+    names: &[String],
+    validity: Validity,
+) -> Result<(rcgen::Certificate, rcgen::Certificate, KeyPair), CertError> {
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -65,18 +102,7 @@ pub fn make_identity_with(
         leaf_params.not_after = rcgen::date_time_ymd(2021, 1, 1);
     }
     let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer)?;
-
-    let chain = vec![leaf_cert.der().clone(), ca_cert.der().clone()];
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
-    Ok(ServerIdentity {
-        ca_pem: ca_cert.pem(),
-        tls: Arc::new(tls),
-    })
+    Ok((ca_cert, leaf_cert, leaf_key))
 }
 
 /// The default names as owned strings.

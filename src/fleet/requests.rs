@@ -1,0 +1,141 @@
+//! A request message in, a control command out; a reply in, the response
+//! message out. The checks of the fields are the control socket's
+//! ([`crate::control::protocol::parse_fields`]); what is MQTT's own is here:
+//! the payload's size and shape, and the `transaction`.
+
+use serde_json::{Map, Value};
+
+use crate::control::{Command, Reply};
+use crate::tickets::check_transaction;
+
+/// Largest request payload read, in bytes (a control socket line's cap).
+pub const MAX_PAYLOAD: usize = crate::control::MAX_LINE;
+
+/// A request as read: the `transaction` to echo (when it was a usable
+/// string), and the command or why there is none.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Request {
+    pub transaction: Option<String>,
+    pub command: Result<Command, String>,
+}
+
+/// Reads the payload of `request/<name>`.
+pub fn parse(name: &str, payload: &[u8]) -> Request {
+    let mut transaction = None;
+    let command = read(name, payload, &mut transaction);
+    Request {
+        transaction,
+        command,
+    }
+}
+
+fn read(name: &str, payload: &[u8], transaction: &mut Option<String>) -> Result<Command, String> {
+    if payload.len() > MAX_PAYLOAD {
+        return Err(format!(
+            "request too large: {} bytes (at most {MAX_PAYLOAD})",
+            payload.len()
+        ));
+    }
+    let text = std::str::from_utf8(payload).map_err(|_| "request is not valid UTF-8")?;
+    let mut fields: Map<String, Value> = if text.trim().is_empty() {
+        Map::new()
+    } else {
+        match serde_json::from_str(text) {
+            Ok(Value::Object(m)) => m,
+            _ => {
+                return Err(
+                    "request must be one JSON object, for example {\"transaction\":\"42\"}"
+                        .to_owned(),
+                );
+            }
+        }
+    };
+    match fields.remove("transaction") {
+        None => {}
+        Some(Value::String(t)) => {
+            check_transaction(&t).map_err(|e| format!("transaction: {e}"))?;
+            *transaction = Some(t);
+        }
+        Some(_) => return Err("transaction: must be a string".to_owned()),
+    }
+    // Without a transaction a redelivered request could queue the person twice.
+    if name == "enroll" && transaction.is_none() {
+        return Err(
+            "transaction: missing (\"enroll\" needs one, so a request delivered twice queues \
+             the person once)"
+                .to_owned(),
+        );
+    }
+    if let Some(t) = transaction.as_deref() {
+        fields.insert("transaction".into(), Value::String(t.to_owned()));
+    }
+    // On `enroll` the transaction goes into the ticket; the rest only echo it.
+    crate::control::protocol::parse_fields(name, fields)
+}
+
+/// The response message: the reply with the transaction echoed.
+pub fn response(transaction: Option<&str>, reply: Reply) -> Vec<u8> {
+    let reply = match transaction {
+        Some(t) => reply.with("transaction", t),
+        None => reply,
+    };
+    let mut line = reply.to_line();
+    line.pop();
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tickets::Ticket;
+
+    fn err(name: &str, payload: &[u8]) -> String {
+        parse(name, payload).command.unwrap_err()
+    }
+
+    #[test]
+    fn an_enroll_carries_its_transaction_into_the_ticket() {
+        let r = parse("enroll", br#"{"username":"Ann","transaction":"t-1"}"#);
+        let want = Ticket::new("Ann", None)
+            .unwrap()
+            .with_transaction(Some("t-1"))
+            .unwrap();
+        assert_eq!(r.command, Ok(Command::Enroll(want)));
+        assert_eq!(r.transaction.as_deref(), Some("t-1"));
+        assert_eq!(parse("trigger", b"").command, Ok(Command::Trigger));
+        assert_eq!(
+            parse("status", br#"{"transaction":"x"}"#).command,
+            Ok(Command::Status)
+        );
+    }
+
+    #[test]
+    fn hostile_payloads_are_answered_by_field() {
+        assert!(err("enroll", &vec![b'a'; 1 << 20]).starts_with("request too large"));
+        assert_eq!(err("enroll", b"\xff\xfe"), "request is not valid UTF-8");
+        assert!(err("enroll", b"[1,2]").starts_with("request must be one JSON object"));
+        assert_eq!(
+            err("enroll", br#"{"username":"Ann","transaction":5}"#),
+            "transaction: must be a string"
+        );
+        assert!(err("enroll", br#"{"username":"Ann"}"#).starts_with("transaction: missing"));
+        assert_eq!(
+            err("enroll", br#"{"username":"","transaction":"t"}"#),
+            "username: must not be empty"
+        );
+        assert!(err("enroll", br#"{"username":1,"transaction":"t"}"#).contains("username"));
+        assert!(err("reboot", br#"{"transaction":"t"}"#).starts_with("unknown command `reboot`"));
+        assert!(err("status", br#"{"cmd":"trigger"}"#).contains("`cmd`"));
+        let r = parse("trigger", br#"{"transaction":"t","x":1}"#);
+        assert_eq!(r.transaction.as_deref(), Some("t"));
+        assert!(r.command.unwrap_err().contains("unknown field `x`"));
+    }
+
+    #[test]
+    fn responses_echo_the_transaction() {
+        let r = response(Some("t-1"), Reply::ok().with("position", 1));
+        let v: Value = serde_json::from_slice(&r).unwrap();
+        assert_eq!(v["transaction"], "t-1");
+        assert_eq!(v["ok"], true);
+    }
+}
