@@ -35,6 +35,8 @@ pub struct Knobs {
     /// `api.token_file` (read before the token in the environment).
     pub token_file: Option<PathBuf>,
     pub paused_probe_secs: Option<u64>,
+    /// Appended verbatim to the file (whole sections: `[mqtt]`, `[metrics]`).
+    pub extra: String,
 }
 
 impl Default for Knobs {
@@ -50,6 +52,7 @@ impl Default for Knobs {
             camera_extra: String::new(),
             token_file: None,
             paused_probe_secs: None,
+            extra: String::new(),
         }
     }
 }
@@ -140,7 +143,7 @@ impl Harness {
         if let Some(p) = k.paused_probe_secs {
             set(&mut doc, "queue", "paused_probe_secs", to_i64(p));
         }
-        let text = doc.to_string();
+        let text = doc.to_string() + &k.extra;
         let tmp = self.path("enrolld.toml.tmp");
         fs::write(&tmp, text).unwrap();
         fs::rename(&tmp, self.config_path()).unwrap();

@@ -4,6 +4,7 @@
 
 pub mod daemon;
 pub mod leaks;
+pub mod mosquitto;
 pub mod tmpfs;
 
 use std::path::PathBuf;
