@@ -17,6 +17,7 @@
 //! An app that got no response sends its request again, with the same
 //! `transaction`, which the tickets remember.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,6 +47,11 @@ const REQUEST_BACKLOG: usize = 8;
 const MAX_INCOMING: usize = 2 << 20;
 /// How long a clean stop waits for `offline` to reach the broker.
 const STOP_FLUSH: Duration = Duration::from_secs(2);
+/// How long after a ConnAck this terminal's own `online` must come back
+/// through its subscription. Many brokers (mosquitto 2.0 among them) grant
+/// a subscription and drop a publish their ACL forbids without a word under
+/// MQTT 3.1.1, so the echo is how a refusal shows.
+const ECHO_WITHIN: Duration = Duration::from_secs(10);
 
 /// Why the connection could not even be set up (the task then ends; the
 /// status says why).
@@ -71,6 +77,9 @@ struct Connection {
     latest_status: Arc<Mutex<Option<Vec<u8>>>>,
     counters: Arc<Counters>,
     requests: mpsc::Sender<(String, Vec<u8>)>,
+    /// Counts ConnAcks; `echoed` holds the count whose `online` came back.
+    connections: Arc<AtomicU64>,
+    echoed: Arc<AtomicU64>,
 }
 
 /// Runs the connection until `shutdown`; see the module's header.
@@ -102,6 +111,8 @@ pub async fn run<H: Handler>(
         latest_status: latest_status.clone(),
         counters: counters.clone(),
         requests: requests_tx,
+        connections: Arc::new(AtomicU64::new(0)),
+        echoed: Arc::new(AtomicU64::new(0)),
     };
     let publisher = tokio::spawn(publish_updates(
         client.clone(),
@@ -202,6 +213,7 @@ impl Connection {
     /// queued behind whatever the client still holds (spawned: the client's
     /// queue may be full until the event loop drains it).
     fn on_connected(&self) {
+        self.expect_echo();
         let client = self.client.clone();
         let topics = self.topics.clone();
         let status = self.latest_status.lock().expect("not poisoned").clone();
@@ -209,10 +221,10 @@ impl Connection {
             .discovery_config()
             .map(|t| (t, discovery::config(&topics, &self.terminal_id)));
         tokio::spawn(async move {
-            let mut filters = vec![SubscribeFilter::new(
-                topics.requests_filter(),
-                QoS::AtLeastOnce,
-            )];
+            let mut filters = vec![
+                SubscribeFilter::new(topics.requests_filter(), QoS::AtLeastOnce),
+                SubscribeFilter::new(topics.availability(), QoS::AtLeastOnce),
+            ];
             if let Some(ha) = topics.ha_status() {
                 filters.push(SubscribeFilter::new(ha, QoS::AtLeastOnce));
             }
@@ -231,7 +243,36 @@ impl Connection {
         });
     }
 
+    /// Reports a refusal when this connection's `online` has not come back
+    /// within [`ECHO_WITHIN`].
+    fn expect_echo(&self) {
+        let connection = self.connections.fetch_add(1, Ordering::SeqCst) + 1;
+        let (connections, echoed) = (self.connections.clone(), self.echoed.clone());
+        let (counters, base) = (self.counters.clone(), self.topics.base().to_owned());
+        tokio::spawn(async move {
+            tokio::time::sleep(ECHO_WITHIN).await;
+            let current = connections.load(Ordering::SeqCst) == connection;
+            if current && echoed.load(Ordering::SeqCst) != connection {
+                let detail = format!(
+                    "connected, but the broker refused this terminal's topics: its own \
+                     `online` on {base}/availability never came back (the broker's ACL must \
+                     let this user read and write {base}/#); requests are not received"
+                );
+                log::error!("MQTT: {detail}");
+                set_health(&counters, |h| h.detail = Some(detail));
+            }
+        });
+    }
+
     fn on_publish(&self, p: rumqttc::Publish) {
+        if p.topic == self.topics.availability() {
+            // Our own `online`, live (a retained copy may be an old one).
+            if !p.retain && p.payload.as_ref() == b"online" {
+                self.echoed
+                    .store(self.connections.load(Ordering::SeqCst), Ordering::SeqCst);
+            }
+            return;
+        }
         if self.topics.ha_status().as_deref() == Some(p.topic.as_str()) {
             if p.payload.as_ref() == b"online"
                 && let Some(topic) = self.topics.discovery_config()
@@ -377,9 +418,11 @@ fn describe(e: &ConnectionError, broker: &Broker, config: &MqttConfig) -> String
                  the `{}` credential or mqtt.password_file)",
                 password::CREDENTIAL_NAME
             ),
+            // What mosquitto answers to a wrong password, too.
             ConnectReturnCode::NotAuthorized => format!(
-                "the broker at {at} refused this terminal: not authorized (check mqtt.username, \
-                 its password and the broker's ACL)"
+                "the broker at {at} refused this terminal: not authorized (check mqtt.username \
+                 and its password, the `{}` credential or mqtt.password_file)",
+                password::CREDENTIAL_NAME
             ),
             ConnectReturnCode::BadClientId => format!(
                 "the broker at {at} refused the client id (mqtt.client_id, default the \
@@ -468,9 +511,7 @@ async fn publish_updates(
             ),
         };
         if sent.is_err() {
-            counters
-                .dropped
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            counters.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

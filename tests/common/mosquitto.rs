@@ -55,6 +55,11 @@ pub fn available() -> bool {
     );
 }
 
+/// A broker, or `None` when skipping deliberately (see [`available`]).
+pub fn start(tls: bool) -> Option<Broker> {
+    available().then(|| Broker::start(tls))
+}
+
 /// A running (or stopped) broker.
 pub struct Broker {
     dir: tempfile::TempDir,
