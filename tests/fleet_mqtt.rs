@@ -476,3 +476,53 @@ fn a_stalled_broker_never_delays_an_enrollment() {
     wait_connected(&d);
     d.terminate(Duration::from_secs(15));
 }
+
+#[test]
+fn check_config_names_the_broker_and_refuses_an_unreadable_password_or_ca() {
+    let h = Harness::new(Behaviour::Ok);
+    let pw = h.path("mqtt-password");
+    std::fs::write(&pw, format!("{TERMINAL_PASSWORD}\n")).unwrap();
+    let check = |mqtt: String| {
+        h.write_config(&Knobs {
+            extra: mqtt,
+            ..Knobs::default()
+        });
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_enrolld"))
+            .arg("--config")
+            .arg(h.config_path())
+            .arg("check-config")
+            .env("ENROLLD_API_TOKEN", common::TOKEN)
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(!text.contains(TERMINAL_PASSWORD), "{text}");
+        (out.status.code(), text)
+    };
+    let section = |lines: &str| format!("\n[mqtt]\nurl = \"mqtts://localhost:8884\"\n{lines}");
+    let (code, text) = check(section(&format!(
+        "username = \"{TERMINAL}\"\npassword_file = \"{}\"\n",
+        pw.display()
+    )));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("# mqtt: localhost:8884 over TLS, client id test-terminal, user test-terminal, password [redacted]"),
+        "{text}"
+    );
+    let (code, text) = check(section("password_file = \"/nonexistent/pw\"\n"));
+    assert_eq!(code, Some(78), "{text}");
+    assert!(text.contains("mqtt.password_file"), "{text}");
+    let (code, text) = check(section(&format!("ca_file = \"{}\"\n", pw.display())));
+    assert_eq!(code, Some(78), "{text}");
+    assert!(
+        text.contains("mqtt.ca_file") && text.contains("no PEM certificate"),
+        "{text}"
+    );
+    let (code, text) = check(section("keepalive_secs = 1\n"));
+    assert_eq!(code, Some(78), "{text}");
+    assert!(
+        text.contains("mqtt.keepalive_secs: must be between 5 and 3600"),
+        "{text}"
+    );
+}

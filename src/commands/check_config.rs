@@ -1,5 +1,6 @@
-//! `enrolld check-config`: validate the configuration and the token, print the
-//! effective configuration. The token itself is never printed, only its source.
+//! `enrolld check-config`: validate the configuration, the token and the MQTT
+//! password and TLS files, print the effective configuration. Secrets are
+//! never printed, only where they come from.
 
 use std::path::Path;
 
@@ -20,9 +21,18 @@ pub fn run(config_path: &Path, _args: &CheckConfigArgs) -> i32 {
             return crate::exit::CONFIG;
         }
     };
+    let terminal_id = config.terminal.effective_id();
+    let mqtt_line = match crate::fleet::mqtt::check(&config.mqtt, &terminal_id) {
+        Ok(line) => format!("# mqtt: {line}"),
+        Err(e) => {
+            eprintln!("enrolld: {e}");
+            return crate::exit::CONFIG;
+        }
+    };
     println!("# {}: valid", config_path.display());
     println!("{token_line}");
-    println!("# terminal id: {}", config.terminal.effective_id());
+    println!("{mqtt_line}");
+    println!("# terminal id: {terminal_id}");
     print!("{}", config.to_toml());
     crate::exit::OK
 }

@@ -332,6 +332,29 @@ impl Connection {
     }
 }
 
+/// What `check-config` says of `[mqtt]`: the broker and whether a password
+/// was found (never the password), or why the connection cannot be set up.
+pub fn check(config: &MqttConfig, terminal_id: &str) -> Result<String, SetupError> {
+    let Some(broker) = config.broker() else {
+        return Ok("off (no mqtt.url)".to_owned());
+    };
+    let options = options(config, terminal_id, &broker)?;
+    let login = match (&config.username, options.credentials()) {
+        (Some(user), Some(login)) if !login.password.is_empty() => {
+            format!("user {user}, password [redacted]")
+        }
+        (Some(user), _) => format!("user {user}, no password"),
+        (None, _) => "no user name".to_owned(),
+    };
+    Ok(format!(
+        "{}:{}{}, client id {}, {login}",
+        broker.host,
+        broker.port,
+        if broker.tls { " over TLS" } else { "" },
+        options.client_id()
+    ))
+}
+
 /// The connection's options: broker, identity, last will, TLS.
 fn options(
     config: &MqttConfig,
