@@ -23,3 +23,48 @@ step() {
         exit "$rc"
     fi
 }
+
+# Stages that run beside another one. Most of a QEMU stage is one guest's single emulation thread,
+# and a release link is one thread: the second core idles. A stage started with `beside` runs in
+# the background under `nice -n 19` (the foreground stage, a guest's emulation included, keeps
+# priority, so its timing is what it would be alone), its output kept in a log; `await_beside`
+# waits for it and prints that log under the same `::: name` lines as `step`. The two must not
+# share a cargo build directory profile (cargo would make one wait for the other's lock, which
+# is safe but wins nothing) nor install anything (prerequisites come first).
+declare -A BESIDE_PID=() BESIDE_LOG=() BESIDE_START=()
+beside() {
+    local name=$1
+    shift
+    local log
+    log=$(mktemp "${TMPDIR:-/tmp}/enrolld-ci-XXXXXX.log")
+    echo "::: ${name}: started beside the next stages (output when it ends)"
+    # Its own process group, so a failing foreground stage can end it with all its children.
+    setsid nice -n 19 "$@" >"$log" 2>&1 </dev/null &
+    BESIDE_PID[$name]=$!
+    trap end_beside EXIT
+    BESIDE_LOG[$name]=$log
+    BESIDE_START[$name]=$SECONDS
+}
+
+end_beside() {
+    local name
+    for name in "${!BESIDE_PID[@]}"; do
+        kill -TERM -- "-${BESIDE_PID[$name]}" 2>/dev/null || true
+    done
+}
+
+await_beside() {
+    local name=$1 rc=0
+    wait "${BESIDE_PID[$name]}" || rc=$?
+    unset "BESIDE_PID[$name]"
+    echo "::: ${name} (ran beside other stages)"
+    cat "${BESIDE_LOG[$name]}"
+    rm -f "${BESIDE_LOG[$name]}"
+    local took=$((SECONDS - BESIDE_START[$name]))
+    if ((rc == 0)); then
+        echo "::: ${name}: ok (${took} s wall, beside other stages, $(free_disk) free)"
+    else
+        echo "::: ${name}: FAILED with status ${rc} (${took} s wall, $(free_disk) free)"
+        exit "$rc"
+    fi
+}

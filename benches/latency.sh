@@ -16,14 +16,7 @@ cd "$REPO"
 
 bash .ci/prereqs
 bash .ci/real-kernel-prereqs.sh
-missing=()
-for p in gpiod fswebcam curl; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash .ci/bench-prereqs.sh
 
 export RK_SCENARIOS=bench RK_BOOT_TIMEOUT=${RK_BOOT_TIMEOUT:-1800}
 export RK_BENCH_PRESSES=${RK_BENCH_PRESSES:-20}
