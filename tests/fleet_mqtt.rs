@@ -126,6 +126,20 @@ fn discovery_and_availability_are_retained_and_a_kill_shows_offline_through_the_
     assert_eq!(event["queue_depth"], 0);
     assert!(event["durations_ms"]["total"].is_u64(), "{event}");
     assert!(event.get("username").is_none(), "{event}");
+    let status = broker.wait_retained(&format!("{BASE}/status"), |m| {
+        m.json()["last_outcome"]["code"] == "registered"
+    });
+    assert_eq!(
+        status.json()["last_outcome"]["username"],
+        "",
+        "{}",
+        status.text()
+    );
+    assert!(
+        status.json()["last_outcome"]["face_id"].is_null(),
+        "{}",
+        status.text()
+    );
     let face_id = d.status()["last_outcome"]["face_id"]
         .as_str()
         .unwrap()

@@ -522,7 +522,7 @@ async fn publish_updates(
     while let Some(update) = updates.recv().await {
         let sent = match update {
             Update::Status(status) => {
-                let payload = crate::status::render(&status);
+                let payload = crate::status::render(&for_the_broker(&status, publish_usernames));
                 *latest_status.lock().expect("not poisoned") = Some(payload.clone());
                 client.try_publish(topics.status(), QoS::AtLeastOnce, true, payload)
             }
@@ -537,6 +537,23 @@ async fn publish_updates(
             counters.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
+}
+
+/// The status document as the broker gets it: the file's, less the face id
+/// and (unless the site opted in) the name of the last person enrolled; the
+/// file is 0640 for those, a broker's readers are many.
+fn for_the_broker(
+    status: &crate::status::Status,
+    publish_usernames: bool,
+) -> crate::status::Status {
+    let mut status = status.clone();
+    if let Some(last) = &mut status.last_outcome {
+        last.face_id = None;
+        if !publish_usernames {
+            last.username.clear();
+        }
+    }
+    status
 }
 
 /// The `event` message: no image, token or face id; the name only when
