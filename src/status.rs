@@ -83,7 +83,7 @@ pub struct MqttHealth {
     pub detail: Option<String>,
     /// Connection attempts since start (the first included).
     pub connect_attempts: u64,
-    /// Messages not sent because the broker could not keep up.
+    /// Enrollment events not sent because the broker could not keep up.
     pub dropped: u64,
 }
 

@@ -17,9 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
-use super::{Counters, EnrollmentEvent, Update};
+use super::{Counters, EnrollmentEvent, Update, Updates};
 use crate::fsutil;
 use crate::shutdown::Shutdown;
 use crate::status::Status;
@@ -154,7 +152,7 @@ impl Figures {
         family(
             "enrolld_mqtt_dropped_messages_total",
             "counter",
-            "MQTT messages not sent because the broker could not keep up (never delays an \
+            "Enrollment events not sent because the broker (or this file) could not keep up (never delays an \
              enrollment).",
             &one(counters.dropped.load(Ordering::Relaxed).to_string()),
         );
@@ -177,12 +175,7 @@ fn seconds(ms: u64) -> String {
 
 /// The task that keeps the file: rewritten on every update and every
 /// [`REFRESH`]; a failed write is logged once until one succeeds.
-pub async fn run(
-    path: PathBuf,
-    mut updates: mpsc::Receiver<Update>,
-    counters: Arc<Counters>,
-    shutdown: Shutdown,
-) {
+pub async fn run(path: PathBuf, mut updates: Updates, counters: Arc<Counters>, shutdown: Shutdown) {
     let mut figures = Figures::default();
     let mut tick = tokio::time::interval(REFRESH);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -190,7 +183,7 @@ pub async fn run(
     loop {
         tokio::select! {
             () = shutdown.wait() => break,
-            update = updates.recv() => match update {
+            update = updates.next() => match update {
                 Some(Update::Status(s)) => figures.status(&s),
                 Some(Update::Event(e)) => figures.event(&e),
                 None => break,

@@ -2,9 +2,11 @@
 //! Home Assistant discovery) and its Prometheus (a node_exporter textfile).
 //!
 //! The daemon's loop hands every status change and every finished
-//! enrollment to a [`Feed`], which only ever `try_send`s into bounded
-//! channels: a slow or absent broker, or a slow disk under the metrics file,
-//! costs a dropped (and counted) message, never a delayed enrollment. The
+//! enrollment to a [`Feed`], which never waits: the status goes into a
+//! `watch` (a consumer sees the latest; intermediate ones it missed do not
+//! matter), events into bounded channels, where a slow or absent broker, or
+//! a slow disk under the metrics file, costs a dropped (and counted) event,
+//! never a delayed enrollment. The
 //! MQTT client and the metrics writer are tasks of their own. Requests
 //! arriving over MQTT are answered by the same handler as the control
 //! socket ([`crate::control::server::Handler`]), so the rules are one.
@@ -32,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 pub use config::{MetricsConfig, MqttConfig};
 
@@ -40,7 +42,7 @@ use crate::control::server::Handler;
 use crate::shutdown::Shutdown;
 use crate::status::{MqttHealth, Status};
 
-/// Updates waiting for a slow consumer; more are dropped and counted.
+/// Events waiting for a slow consumer; more are dropped and counted.
 const BACKLOG: usize = 32;
 
 /// One finished enrollment, as `event` publishes it and the metrics count it.
@@ -64,17 +66,42 @@ pub struct EnrollmentEvent {
     pub username: String,
 }
 
-/// What the daemon hands on.
+/// What a consumer gets.
 #[derive(Debug, Clone)]
 pub enum Update {
     Status(Arc<Status>),
     Event(Arc<EnrollmentEvent>),
 }
 
+/// A consumer's side of the [`Feed`].
+#[derive(Debug)]
+pub struct Updates {
+    status: watch::Receiver<Option<Arc<Status>>>,
+    events: mpsc::Receiver<Arc<EnrollmentEvent>>,
+}
+
+impl Updates {
+    /// The latest status once it changed, or the next event; `None` once
+    /// the daemon is gone.
+    pub async fn next(&mut self) -> Option<Update> {
+        loop {
+            tokio::select! {
+                changed = self.status.changed() => {
+                    changed.ok()?;
+                    if let Some(s) = self.status.borrow_and_update().clone() {
+                        return Some(Update::Status(s));
+                    }
+                }
+                event = self.events.recv() => return event.map(Update::Event),
+            }
+        }
+    }
+}
+
 /// Figures shared between the daemon and the tasks.
 #[derive(Debug, Default)]
 pub struct Counters {
-    /// Messages dropped because a consumer's backlog was full.
+    /// Events dropped because a consumer's backlog was full.
     pub dropped: AtomicU64,
     /// The MQTT connection's health, for the status file.
     pub mqtt: Mutex<Option<MqttHealth>>,
@@ -83,22 +110,26 @@ pub struct Counters {
 /// The daemon's side: cheap, never blocks.
 #[derive(Debug, Clone, Default)]
 pub struct Feed {
-    consumers: Vec<mpsc::Sender<Update>>,
+    status: Option<Arc<watch::Sender<Option<Arc<Status>>>>>,
+    events: Vec<mpsc::Sender<Arc<EnrollmentEvent>>>,
     counters: Arc<Counters>,
 }
 
 impl Feed {
     /// The status file's content changed.
     pub fn status(&self, status: &Status) {
-        if !self.consumers.is_empty() {
-            self.send(Update::Status(Arc::new(status.clone())));
+        if let Some(tx) = &self.status {
+            tx.send_replace(Some(Arc::new(status.clone())));
         }
     }
 
     /// An enrollment finished.
     pub fn event(&self, event: EnrollmentEvent) {
-        if !self.consumers.is_empty() {
-            self.send(Update::Event(Arc::new(event)));
+        let event = Arc::new(event);
+        for tx in &self.events {
+            if tx.try_send(event.clone()).is_err() {
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -109,12 +140,15 @@ impl Feed {
         Some(health)
     }
 
-    fn send(&self, update: Update) {
-        for c in &self.consumers {
-            if c.try_send(update.clone()).is_err() {
-                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+    /// A new consumer.
+    fn updates(&mut self) -> Updates {
+        let status = self
+            .status
+            .get_or_insert_with(|| Arc::new(watch::Sender::new(None)))
+            .subscribe();
+        let (tx, events) = mpsc::channel(BACKLOG);
+        self.events.push(tx);
+        Updates { status, events }
     }
 }
 
@@ -130,18 +164,16 @@ pub fn start<H: Handler>(
     let mut feed = Feed::default();
     let mut tasks = Vec::new();
     if let Some(path) = &metrics.textfile {
-        let (tx, rx) = mpsc::channel(BACKLOG);
-        feed.consumers.push(tx);
+        let updates = feed.updates();
         tasks.push(tokio::spawn(metrics::run(
             path.clone(),
-            rx,
+            updates,
             feed.counters.clone(),
             shutdown.clone(),
         )));
     }
     if mqtt.enabled() {
-        let (tx, rx) = mpsc::channel(BACKLOG);
-        feed.consumers.push(tx);
+        let updates = feed.updates();
         *feed.counters.mqtt.lock().expect("not poisoned") = Some(MqttHealth {
             detail: Some("connecting".into()),
             ..MqttHealth::default()
@@ -149,11 +181,58 @@ pub fn start<H: Handler>(
         tasks.push(tokio::spawn(mqtt::run(
             mqtt.clone(),
             terminal_id.to_owned(),
-            rx,
+            updates,
             feed.counters.clone(),
             handler,
             shutdown,
         )));
     }
     (feed, tasks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(n: u64) -> EnrollmentEvent {
+        EnrollmentEvent {
+            outcome: "registered".into(),
+            reason: None,
+            durations_ms: BTreeMap::new(),
+            transaction: None,
+            queue_depth: 0,
+            at: String::new(),
+            at_unix: n,
+            username: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_consumer_that_never_reads_costs_counted_events_and_sees_the_latest_status() {
+        let mut feed = Feed::default();
+        let mut updates = feed.updates();
+        for n in 0..100 {
+            feed.event(event(n));
+            let mut status = Status::starting("t1", n);
+            status.tickets_pending = n as usize;
+            feed.status(&status);
+        }
+        let dropped = feed.counters.dropped.load(Ordering::Relaxed);
+        assert_eq!(dropped, 100 - BACKLOG as u64);
+        // The status is the latest, whatever was missed in between.
+        let mut statuses = 0;
+        let mut events = 0;
+        while let Ok(Some(u)) =
+            tokio::time::timeout(std::time::Duration::from_millis(50), updates.next()).await
+        {
+            match u {
+                Update::Status(s) => {
+                    assert_eq!(s.tickets_pending, 99);
+                    statuses += 1;
+                }
+                Update::Event(_) => events += 1,
+            }
+        }
+        assert_eq!((statuses, events), (1, BACKLOG));
+    }
 }

@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 
 use super::config::{Broker, MqttConfig};
 use super::topics::Topics;
-use super::{Counters, EnrollmentEvent, Update, discovery, password, requests};
+use super::{Counters, EnrollmentEvent, Update, Updates, discovery, password, requests};
 use crate::control::Reply;
 use crate::control::server::Handler;
 use crate::shutdown::Shutdown;
@@ -86,7 +86,7 @@ struct Connection {
 pub async fn run<H: Handler>(
     config: MqttConfig,
     terminal_id: String,
-    updates: mpsc::Receiver<Update>,
+    updates: Updates,
     counters: Arc<Counters>,
     handler: Arc<H>,
     shutdown: Shutdown,
@@ -510,31 +510,41 @@ fn set_health(counters: &Counters, change: impl FnOnce(&mut MqttHealth)) {
     change(health.get_or_insert_with(MqttHealth::default));
 }
 
-/// Status changes and events onto the broker, never waiting for it.
+/// Status changes and events onto the broker, never waiting for it. While
+/// disconnected a status is only kept (the latest goes out after the
+/// ConnAck), so the client's queue holds events for afterwards.
 async fn publish_updates(
     client: AsyncClient,
     topics: Topics,
-    mut updates: mpsc::Receiver<Update>,
+    mut updates: Updates,
     latest_status: Arc<Mutex<Option<Vec<u8>>>>,
     counters: Arc<Counters>,
     publish_usernames: bool,
 ) {
-    while let Some(update) = updates.recv().await {
-        let sent = match update {
+    while let Some(update) = updates.next().await {
+        match update {
             Update::Status(status) => {
                 let payload = crate::status::render(&for_the_broker(&status, publish_usernames));
                 *latest_status.lock().expect("not poisoned") = Some(payload.clone());
-                client.try_publish(topics.status(), QoS::AtLeastOnce, true, payload)
+                let connected = counters
+                    .mqtt
+                    .lock()
+                    .expect("not poisoned")
+                    .as_ref()
+                    .is_some_and(|h| h.connected);
+                if connected {
+                    let _ = client.try_publish(topics.status(), QoS::AtLeastOnce, true, payload);
+                }
             }
-            Update::Event(event) => client.try_publish(
-                topics.event(),
-                QoS::AtLeastOnce,
-                false,
-                event_payload(&event, publish_usernames),
-            ),
-        };
-        if sent.is_err() {
-            counters.dropped.fetch_add(1, Ordering::Relaxed);
+            Update::Event(event) => {
+                let payload = event_payload(&event, publish_usernames);
+                if client
+                    .try_publish(topics.event(), QoS::AtLeastOnce, false, payload)
+                    .is_err()
+                {
+                    counters.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
     }
 }
