@@ -28,10 +28,12 @@ pub mod devices;
 mod executor;
 mod faults;
 mod inputs;
+mod messages;
 pub mod notify;
 pub mod ports;
 mod reload;
 mod reports;
+mod state;
 mod status_view;
 pub mod submit;
 #[cfg(test)]
@@ -46,15 +48,15 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use self::executor::Daemon;
 use self::ports::{Camera, Indicator, Press, Registrar, TriggerControl};
+use self::state::{Daemon, Hardware};
 use crate::config::Config;
 use crate::control;
 use crate::machine::{Component, Event};
 use crate::shutdown;
 use crate::store::{Store, StoreError, StoreHandle};
 
-pub(crate) use inputs::Input;
+pub(crate) use messages::Input;
 
 /// How often the loop checks driver health and pings the watchdog.
 const TICK: Duration = Duration::from_secs(1);
@@ -143,7 +145,7 @@ pub async fn run(
         config,
         api,
         store.clone(),
-        executor::Hardware {
+        Hardware {
             trigger,
             indicator,
             camera,
