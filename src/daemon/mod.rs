@@ -10,16 +10,25 @@
 //! | file | job |
 //! |---|---|
 //! | `mod.rs` | start-up, the loop, the stop |
+//! | `state.rs` | what the loop holds: the `Daemon`, the hardware, each enrollment's context, the drivers' faults |
+//! | `messages.rs` | what comes back into the loop (`Input`), and why a store step or a reload failed |
 //! | `executor.rs` | one machine action each: bind, capture, store, post, settle |
-//! | `inputs.rs` | what comes back: shots, answers, store results, control commands |
+//! | `inputs.rs` | handling what comes back: shots, answers, store results, control commands |
 //! | `faults.rs` | driver health, camera recovery, the watchdog ping |
 //! | `reload.rs` | SIGHUP |
 //! | `reports.rs` | log lines and counters for conclusions and deliveries |
 //! | `status_view.rs` | the status file and systemd's STATUS= line |
-//! | `delivery.rs`, `worker.rs` | the offline queue's worker, and its wiring to the client |
-//! | `submit.rs` | one registration as both paths send it |
+//! | `delivery.rs`, `worker.rs` | the offline queue's worker, and its wiring to the current client |
+//! | `submit.rs` | one registration (register, then finalize if configured), for the live path and the queue alike |
 //! | `budgets.rs` | every deadline, derived from the configuration |
-//! | `ports.rs`, `devices.rs` | hardware and IDMeta behind small traits |
+//! | `ports.rs`, `devices.rs` | hardware and IDMeta behind small traits; the real and simulated hardware behind them |
+//! | `bridge.rs` | the control socket's handler: forwards each command into the loop and waits for its reply |
+//! | `notify.rs` | the systemd notification protocol (ready, status, reloading, stopping, the watchdog) |
+//! | `tests.rs` | the loop driven through fakes of its ports |
+//!
+//! `state.rs` and `messages.rs` hold what the other files share; the files that
+//! carry out behaviour (each adds methods to `Daemon`) use them, never each
+//! other's types, so uses inside the folder run one way.
 
 mod bridge;
 pub mod budgets;
