@@ -5,9 +5,10 @@
 //! line in the map fails here.
 //!
 //! In a map a `name.rs` names a file, `dir/` a folder (everything in it),
-//! `dir/*.rs` every file of a folder. Names are read from the folder of the
-//! section's heading, or from `src/` when they start with one of the
-//! heading's folders.
+//! `dir/*.rs` every file of a folder. A heading's folders are in `src/`
+//! unless written from the repository's root (`tests/standin/`); names are
+//! read from the heading's folder, or from its parent when they start with
+//! one of the heading's folders (`store/mod.rs` under "`store/` and `queue/`").
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -20,9 +21,9 @@ fn root() -> PathBuf {
 #[derive(Debug, Default)]
 struct Section {
     heading: String,
-    /// Folders of `src/`, `""` for the root; nested folders excluded.
+    /// Folders from the repository's root (`src`, `src/daemon`).
     folders: Vec<String>,
-    /// Paths from `src/` as the map writes them (resolved).
+    /// The names as the map writes them.
     names: Vec<String>,
 }
 
@@ -37,14 +38,17 @@ fn first_cell(line: &str) -> Option<&str> {
     cell.contains('`').then_some(cell)
 }
 
-/// The name as a path from `src/`, or why it cannot be placed.
+/// The name as a path from the repository's root, or why it cannot be placed.
 fn resolve(section: &Section, name: &str) -> Result<String, String> {
     let first = name.split('/').next().unwrap_or_default();
-    if section.folders.iter().any(|f| !f.is_empty() && f == first) {
-        return Ok(name.to_owned());
+    for folder in &section.folders {
+        if let Some((parent, last)) = folder.rsplit_once('/')
+            && last == first
+        {
+            return Ok(format!("{parent}/{name}"));
+        }
     }
     match section.folders.as_slice() {
-        [folder] if folder.is_empty() => Ok(name.to_owned()),
         [folder] => Ok(format!("{folder}/{name}")),
         _ => Err(format!(
             "`{name}` under \"{}\": with several folders in the heading, write the folder too",
@@ -69,7 +73,11 @@ fn architecture_map() -> Vec<Section> {
                 .filter(|w| w.ends_with('/') && !w.contains('*'))
                 .map(|w| {
                     let w = w.trim_end_matches('/');
-                    if w == "src" { "" } else { w }.to_owned()
+                    if w == "src" || w.starts_with("src/") || w.starts_with("tests/") {
+                        w.to_owned()
+                    } else {
+                        format!("src/{w}")
+                    }
                 })
                 .collect();
             sections.push(Section {
@@ -96,20 +104,20 @@ fn daemon_map() -> Section {
         .collect();
     Section {
         heading: "src/daemon/mod.rs".into(),
-        folders: vec!["daemon".into()],
+        folders: vec!["src/daemon".into()],
         names,
     }
 }
 
-/// Every `.rs` file under `dir`, as paths from `src/`.
-fn rust_files(src: &Path, dir: &Path) -> Vec<String> {
+/// Every `.rs` file under `dir`, as paths from `root`.
+fn rust_files(root: &Path, dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
-            out.extend(rust_files(src, &path));
+            out.extend(rust_files(root, &path));
         } else if path.extension().is_some_and(|e| e == "rs") {
-            let rel = path.strip_prefix(src).unwrap();
+            let rel = path.strip_prefix(root).unwrap();
             out.push(rel.to_string_lossy().into_owned());
         }
     }
@@ -118,7 +126,7 @@ fn rust_files(src: &Path, dir: &Path) -> Vec<String> {
 
 /// What is wrong with one map: names of nothing, files it leaves out.
 fn check(section: &Section) -> Vec<String> {
-    let src = root().join("src");
+    let root = root();
     let mut problems = Vec::new();
     let mut named: BTreeSet<String> = BTreeSet::new();
     let mut globs: Vec<String> = Vec::new();
@@ -130,46 +138,47 @@ fn check(section: &Section) -> Vec<String> {
                 continue;
             }
         };
-        if let Some(dir) = path.strip_suffix("/*.rs") {
-            if !src.join(dir).is_dir() {
-                problems.push(format!("`{name}`: src/{dir}/ does not exist"));
+        let dir = path.strip_suffix("/*.rs").or(path.strip_suffix('/'));
+        match dir {
+            Some(dir) if !root.join(dir).is_dir() => {
+                problems.push(format!("`{name}`: {dir}/ does not exist"));
             }
-            globs.push(format!("{dir}/"));
-        } else if let Some(dir) = path.strip_suffix('/') {
-            if !src.join(dir).is_dir() {
-                problems.push(format!("`{name}`: src/{dir}/ does not exist"));
+            Some(dir) if path.ends_with("*.rs") => globs.push(format!("{dir}/")),
+            Some(_) => {
+                named.insert(path.clone());
             }
-            named.insert(path.clone());
-        } else if !src.join(&path).is_file() {
-            problems.push(format!("`{name}`: src/{path} does not exist"));
-        } else {
-            named.insert(path);
+            None if !root.join(&path).is_file() => {
+                problems.push(format!("`{name}`: {path} does not exist"));
+            }
+            None => {
+                named.insert(path);
+            }
         }
     }
     for folder in &section.folders {
-        let dir = src.join(folder);
-        let files: Vec<String> = if folder.is_empty() {
+        let dir = root.join(folder);
+        if !dir.is_dir() {
+            problems.push(format!("{folder}/ does not exist"));
+            continue;
+        }
+        let files: Vec<String> = if folder == "src" {
             // The root's map names the root's files; each folder has a section.
-            std::fs::read_dir(&dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "rs"))
-                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            rust_files(&root, &dir)
+                .into_iter()
+                .filter(|f| !f["src/".len()..].contains('/'))
                 .collect()
         } else {
-            rust_files(&src, &dir)
+            rust_files(&root, &dir)
         };
         for file in files {
+            let in_glob =
+                |g: &String| file.starts_with(g.as_str()) && !file[g.len()..].contains('/');
+            let in_folder = |n: &String| n.ends_with('/') && file.starts_with(n.as_str());
             let covered = named.contains(&file)
-                || globs
-                    .iter()
-                    .any(|g| file.starts_with(g) && !file[g.len()..].contains('/'))
-                || (!folder.is_empty()
-                    && named
-                        .iter()
-                        .any(|n| n.ends_with('/') && file.starts_with(n.as_str())));
+                || globs.iter().any(in_glob)
+                || (folder != "src" && named.iter().any(in_folder));
             if !covered {
-                problems.push(format!("src/{file} is not in the map"));
+                problems.push(format!("{file} is not in the map"));
             }
         }
     }
@@ -191,7 +200,7 @@ fn the_architecture_module_map_names_every_file_and_only_files_that_exist() {
     for entry in std::fs::read_dir(root().join("src")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if path.is_dir() && !covered.contains(name.as_str()) {
+        if path.is_dir() && !covered.contains(format!("src/{name}").as_str()) {
             problems.push(format!("src/{name}/ has no section in the module map"));
         }
     }
@@ -217,7 +226,7 @@ fn the_daemon_module_map_names_every_file_and_only_files_that_exist() {
 fn the_check_finds_a_missing_row_and_a_row_of_nothing() {
     let section = Section {
         heading: "made up".into(),
-        folders: vec!["daemon".into()],
+        folders: vec!["src/daemon".into()],
         names: vec!["mod.rs".into(), "gone.rs".into()],
     };
     let problems = check(&section);
