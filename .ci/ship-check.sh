@@ -44,6 +44,23 @@ done
 
 binary_of() { echo "$CARGO_TARGET_DIR/$1/release/enrolld"; }
 
+# --- What a board build is made of ----------------------------------------------------------
+# The IDMeta stand-in (tests/standin) and rcgen come with the demo feature only: the board
+# packages (no default features, as package.metadata.deb says) compile neither. cargo tree reads
+# the manifests and Cargo.lock only, so this costs nothing. The check checks itself: the default
+# features must show the stand-in, or the grep would pass for the wrong reason.
+normal_deps() { cargo tree --locked -e normal -p enrolld --prefix none "$@"; }
+step "no stand-in in the board build (cargo tree --no-default-features)"
+board_deps=$(normal_deps --no-default-features)
+for crate in enrolld-standin rcgen; do
+    if grep -q "^$crate " <<<"$board_deps"; then
+        fail "the board build (--no-default-features) depends on $crate: it must come with the demo feature only (Cargo.toml [features])"
+    fi
+done
+grep -q "^enrolld-standin " <<<"$(normal_deps)" ||
+    fail "the stand-in check is blind: cargo tree with the default features does not show enrolld-standin"
+note "board build: no enrolld-standin, no rcgen"
+
 # --- Builds ----------------------------------------------------------------------------------
 # One release build per target (fat LTO, one codegen unit: slow, so never twice), all targets
 # in one cargo invocation: host build scripts and proc macros are built once, and one target's

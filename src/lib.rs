@@ -28,8 +28,6 @@ pub mod press;
 pub mod queue;
 pub mod secret;
 pub mod shutdown;
-#[cfg(feature = "demo")]
-pub mod standin;
 pub mod status;
 pub mod store;
 pub mod terminal;

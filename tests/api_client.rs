@@ -6,9 +6,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Env, TEMPLATE_ID, TOKEN, client_for, jpeg};
-use enrolld::api::{FaceQuality, Outcome};
+use enrolld::api::Outcome;
 use enrolld::machine::fate::{self, Fate};
-use enrolld::standin::{Behaviour, Endpoint};
+use enrolld_standin::documented::FACE_QUALITY;
+use enrolld_standin::{Behaviour, Endpoint};
 
 const VERIFICATION: &str = "0b6f3c1e-1d2a-4c3b-9e8f-123456789abc";
 
@@ -169,10 +170,13 @@ fn status_false_is_rejected_with_the_result_message() {
 #[test]
 fn each_of_the_seven_retake_messages() {
     let env = Env::start(Behaviour::Ok);
-    for quality in FaceQuality::ALL {
-        env.server.set_behaviour(Behaviour::Retake(quality));
+    for answered in FACE_QUALITY {
+        env.server.set_behaviour(Behaviour::Retake(answered));
         let o = register(&env);
-        assert_eq!(o, Outcome::Retake { quality });
+        match &o {
+            Outcome::Retake { quality } => assert_eq!(quality.code(), answered.code, "{o:?}"),
+            _ => panic!("{} classified as {o:?}", answered.message),
+        }
         assert_eq!(o.exit_code(), 10);
     }
     assert_eq!(env.server.records().len(), 7);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{Env, TOKEN, client_for, jpeg};
 use enrolld::api::{MAX_RESPONSE_BYTES, Outcome};
-use enrolld::standin::{Behaviour, StandInOptions};
+use enrolld_standin::{Behaviour, StandInOptions};
 
 const VERIFICATION: &str = "0b6f3c1e-1d2a-4c3b-9e8f-123456789abc";
 /// Short, so the silent and trickling servers end the test quickly.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{Env, TOKEN, jpeg};
-use enrolld::standin::{Behaviour, Endpoint};
+use enrolld_standin::{Behaviour, Endpoint};
 use serde_json::Value;
 
 struct Cli {
@@ -94,10 +94,7 @@ fn given_verification_id_is_used_as_is() {
 
 #[test]
 fn failure_classes_have_their_exit_status() {
-    let cli = Cli::new(
-        Behaviour::Retake(enrolld::api::FaceQuality::MultipleFaces),
-        false,
-    );
+    let cli = Cli::new(Behaviour::parse("retake:multiple_faces").unwrap(), false);
     let (code, json, _) = cli.run(&cli.image, &["--verification-id", "v"]);
     assert_eq!(code, 10);
     assert_eq!(json["code"], "retake");

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::daemon::{Daemon, Harness, Knobs, lit_periods, wait_for};
-use enrolld::standin::Behaviour;
+use enrolld_standin::Behaviour;
 
 /// The registered pattern is solid for 3 s; scheduling on a loaded machine
 /// stretches it a little, never shortens it much.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::TOKEN;
 use common::daemon::{Daemon, Harness, Knobs, wait_for};
-use enrolld::standin::Behaviour;
+use enrolld_standin::Behaviour;
 
 fn ticket_knobs() -> Knobs {
     Knobs {

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use common::daemon::{Harness, Knobs, wait_for};
-use enrolld::standin::Behaviour;
+use enrolld_standin::Behaviour;
 
 const ROUNDS: usize = 200;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::daemon::{Daemon, Harness, Knobs, lit_periods, wait_for};
 use enrolld::queue::{NewEntry, Now, Queue, QueueConfig};
-use enrolld::standin::Behaviour;
+use enrolld_standin::Behaviour;
 
 fn names(prefix: &str, n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("{prefix}{i}")).collect()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::daemon::{Harness, Knobs};
 use common::tmpfs::{BindMount, Tmpfs};
-use enrolld::standin::Behaviour;
+use enrolld_standin::Behaviour;
 
 #[test]
 fn read_only_state_directory_is_a_clear_error_not_a_crash() {

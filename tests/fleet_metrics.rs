@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::daemon::{Harness, Knobs, wait_for};
-use enrolld::api::FaceQuality;
-use enrolld::standin::Behaviour;
+use enrolld_standin::Behaviour;
+use enrolld_standin::documented::FACE_QUALITY;
 
 /// `promtool check metrics < file`: its verdict and what it said.
 fn promtool_check(text: &str) -> (bool, String) {
@@ -44,7 +44,7 @@ fn promtool_check(text: &str) -> (bool, String) {
 
 #[test]
 fn the_textfile_passes_promtool_and_is_never_seen_half_written() {
-    let mut h = Harness::new(Behaviour::Retake(FaceQuality::NoFace));
+    let mut h = Harness::new(Behaviour::Retake(FACE_QUALITY[0]));
     let prom = h.path("node-exporter/enrolld.prom");
     std::fs::create_dir_all(prom.parent().unwrap()).unwrap();
     h.write_config(&Knobs {

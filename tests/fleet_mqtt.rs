@@ -11,7 +11,7 @@ use common::daemon::{Daemon, Harness, Knobs};
 use common::mosquitto::{
     self, Broker, Message, OTHER, OTHER_PASSWORD, TERMINAL, TERMINAL_PASSWORD,
 };
-use enrolld::standin::Behaviour;
+use enrolld_standin::Behaviour;
 use serde_json::{Value, json};
 
 const BASE: &str = "enrolld/test-terminal";

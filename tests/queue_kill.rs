@@ -152,6 +152,7 @@ fn kill_9_loses_nothing_and_sends_nothing_twice() {
     let exe = std::env::current_exe().unwrap();
     let started = Instant::now();
     let mut starts = 0;
+    let mut delivered = 0;
     for _ in 0..ROUNDS {
         let mut child = Command::new(&exe)
             .args(["--exact", "child_process_entry", "--test-threads=1"])
@@ -162,12 +163,20 @@ fn kill_9_loses_nothing_and_sends_nothing_twice() {
             .unwrap();
         // Most kills land while the child works (after it reports it has
         // started, however slow the machine); one in ten lands during start
-        // and the repairs of `Queue::open`.
-        if fastrand::u8(0..10) == 0 {
-            std::thread::sleep(Duration::from_micros(fastrand::u64(0..5_000)));
-        } else {
-            wait_for_start(&dir.join("log"), &mut starts);
-            std::thread::sleep(Duration::from_micros(fastrand::u64(0..40_000)));
+        // and the repairs of `Queue::open`. Five in ten first
+        // wait for the child's next delivery, so that deliveries (and the
+        // kills just after one) happen however slow a loaded machine makes
+        // each step: the kill instant follows the child's progress, not a
+        // fixed time window it may not fill.
+        match fastrand::u8(0..10) {
+            0 => std::thread::sleep(Duration::from_micros(fastrand::u64(0..5_000))),
+            n => {
+                wait_for_start(&dir.join("log"), &mut starts);
+                if n <= 5 {
+                    wait_for_delivery(&dir.join("server"), &mut delivered);
+                }
+                std::thread::sleep(Duration::from_micros(fastrand::u64(0..40_000)));
+            }
         }
         // SIGKILL: no destructor, no flush, no chance to tidy up.
         child.kill().unwrap();
@@ -267,6 +276,25 @@ fn wait_for_start(log: &Path, starts: &mut usize) {
             return;
         }
         assert!(Instant::now() < deadline, "child did not start");
+        std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+/// Waits until the server has recorded one more delivery than `delivered`
+/// (whatever the last kill left counts: the child may have been killed right
+/// after a delivery of its own).
+fn wait_for_delivery(server: &Path, delivered: &mut usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = lines(server).len();
+        if now > *delivered {
+            *delivered = now;
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the child delivered nothing in 30 s ({now} deliveries so far)"
+        );
         std::thread::sleep(Duration::from_micros(500));
     }
 }

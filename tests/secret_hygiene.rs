@@ -18,8 +18,8 @@ use enrolld::api::Outcome;
 use enrolld::machine::fate::{self, QueueFate};
 use enrolld::queue::SentFate;
 use enrolld::queue::{NewEntry, Now, Queue, QueueConfig};
-use enrolld::standin::{Behaviour, StandInOptions};
 use enrolld::status::{LastOutcome, QueueStatus, Status, StatusConfig, StatusWriter};
+use enrolld_standin::{Behaviour, StandInOptions};
 
 const VERIFICATION: &str = "0b6f3c1e-1d2a-4c3b-9e8f-123456789abc";
 /// The smallest `api.request_timeout_ms` the configuration accepts.

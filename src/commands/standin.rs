@@ -3,13 +3,17 @@
 //! `api.ca_file`, and serves until killed. Behaviour can be switched while it
 //! runs with `POST /_standin/behaviour` (body: a behaviour name, or
 //! `refuse-for:MS`).
+//!
+//! The server is the crate `enrolld-standin` (tests/standin); this command
+//! stays in enrolld, behind the `demo` feature, so the guests run the one
+//! binary they are built with.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::exit;
 use crate::secret::ApiToken;
-use crate::standin::{Behaviour, Expectations, StandIn, StandInOptions, cert};
+use enrolld_standin::{Behaviour, Expectations, StandIn, StandInOptions, cert};
 
 #[derive(Debug, clap::Args)]
 pub struct StandinArgs {
@@ -22,7 +26,7 @@ pub struct StandinArgs {
     /// Append every request seen as one JSON line (token and image left out).
     #[arg(long, value_name = "FILE")]
     pub records: Option<PathBuf>,
-    /// Initial behaviour (see `enrolld::standin::Behaviour::parse`).
+    /// Initial behaviour (see `enrolld_standin::Behaviour::parse`).
     #[arg(long, value_name = "NAME", default_value = "ok")]
     pub behaviour: String,
     /// Accept only the token in this file (default: any non-empty token).

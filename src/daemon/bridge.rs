@@ -3,7 +3,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::Input;
+use super::messages::Input;
 use crate::control::server::Handler;
 use crate::control::{Command, Reply};
 

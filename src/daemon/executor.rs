@@ -2,141 +2,20 @@
 //! off the loop (a blocking thread, the store's thread, a worker's
 //! channel) whose result comes back as an [`Input`]; nothing here waits.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
-
 use super::delivery::Command as DeliveryCommand;
-use super::inputs::{Input, StoreStepError};
-use super::notify::Notifier;
-use super::ports::{Camera, Indicator, Registrar, TriggerControl};
-use super::{budgets, faults, reports, submit};
+use super::messages::{Input, StoreStepError};
+use super::ports::{Press, Registrar};
+use super::state::{Context, Daemon};
+use super::{budgets, reports, submit};
 use crate::api::Outcome;
-use crate::config::Config;
-use crate::machine::{Action, Component, Event, Fate, Machine, Who};
+use crate::machine::{Action, Component, Event, Fate, Who};
 use crate::queue::{Destination as StoredAs, Now, SentFate};
-use crate::shutdown::Shutdown;
-use crate::status::{BackgroundWriter, Status};
-use crate::store::{NameSource, StoreHandle};
-
-/// The hardware the executor drives.
-pub(super) struct Hardware {
-    pub trigger: Box<dyn TriggerControl>,
-    pub indicator: Box<dyn Indicator>,
-    pub camera: Box<dyn Camera>,
-    pub initial_faults: Vec<(Component, String)>,
-}
-
-/// What the executor knows of one enrollment, for carrying out its actions
-/// and for the log line that concludes it.
-#[derive(Debug, Default)]
-pub(super) struct Context {
-    pub username: Option<String>,
-    pub verification_id: Option<String>,
-    /// Held from the capture until the request has been sent.
-    pub jpeg: Option<Vec<u8>>,
-    pub stages_ms: BTreeMap<String, u64>,
-    pub started: Option<Instant>,
-    /// The ticket's request `transaction`, when it came with one.
-    pub transaction: Option<String>,
-    /// IDMeta's answer, once there is one.
-    pub outcome: Option<Outcome>,
-    /// Why the capture or the storage failed, in words.
-    pub problem: Option<String>,
-}
-
-impl Context {
-    pub fn stage(&mut self, name: &str, took: Duration) {
-        self.stages_ms.insert(
-            name.to_owned(),
-            u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
-        );
-    }
-}
-
-pub(super) struct Daemon {
-    pub config: Config,
-    pub api: Arc<RwLock<Arc<dyn Registrar>>>,
-    pub store: StoreHandle,
-    pub machine: Machine,
-    pub status: Status,
-    pub status_file: BackgroundWriter,
-    pub trigger: Box<dyn TriggerControl>,
-    pub indicator: Option<Box<dyn Indicator>>,
-    pub camera: Arc<Mutex<Box<dyn Camera>>>,
-    pub inputs: mpsc::Sender<Input>,
-    pub deliveries: mpsc::Sender<DeliveryCommand>,
-    pub shutdown: Shutdown,
-    pub notifier: Notifier,
-    pub attempts: HashMap<u64, Context>,
-    /// The kernel's timestamp of the press being handled, if it has one.
-    pub press_edge: Option<u64>,
-    pub faults: faults::Faults,
-    /// Status changes and finished enrollments for MQTT and the metrics file.
-    pub fleet: crate::fleet::Feed,
-    initial_faults: Vec<(Component, String)>,
-    exit: bool,
-}
+use crate::store::NameSource;
 
 impl Daemon {
-    pub fn new(
-        config: Config,
-        api: Arc<dyn Registrar>,
-        store: StoreHandle,
-        hw: Hardware,
-        inputs: mpsc::Sender<Input>,
-        deliveries: mpsc::Sender<DeliveryCommand>,
-        shutdown: Shutdown,
-    ) -> Daemon {
-        let now = Instant::now();
-        Daemon {
-            status: Status::starting(&config.terminal.effective_id(), crate::time::unix_now()),
-            status_file: BackgroundWriter::spawn(&config.status),
-            machine: Machine::new(now, budgets::budgets(&config)),
-            config,
-            api: Arc::new(RwLock::new(api)),
-            store,
-            trigger: hw.trigger,
-            indicator: Some(hw.indicator),
-            camera: Arc::new(Mutex::new(hw.camera)),
-            inputs,
-            deliveries,
-            shutdown,
-            notifier: Notifier::from_env(),
-            attempts: HashMap::new(),
-            press_edge: None,
-            faults: faults::Faults::default(),
-            fleet: crate::fleet::Feed::default(),
-            initial_faults: hw.initial_faults,
-            exit: false,
-        }
-    }
-
-    /// Faults known at start, then ready.
-    pub fn start(&mut self) {
-        for (component, detail) in std::mem::take(&mut self.initial_faults) {
-            self.raise_fault(component, detail);
-        }
-        self.handle(Event::Ready);
-        self.notifier.ready(&self.summary());
-        log::info!(
-            "enrolld {} ready: terminal {}, state {}",
-            env!("CARGO_PKG_VERSION"),
-            self.status.terminal_id,
-            self.machine.state().name()
-        );
-    }
-
-    pub fn exit(&self) -> bool {
-        self.exit
-    }
-
-    pub fn deadline(&self) -> Option<Instant> {
-        self.machine.deadline()
-    }
-
     /// The loop's tick: once a second, or more often for a short watchdog.
     pub fn tick_interval(&self, tick: Duration) -> Duration {
         self.notifier
@@ -167,7 +46,7 @@ impl Daemon {
     }
 
     /// A press from the trigger, the control socket or the demo keyboard.
-    pub fn press(&mut self, press: super::Press) -> Vec<Action> {
+    pub fn press(&mut self, press: Press) -> Vec<Action> {
         let who = if self.store.snapshot().tickets_pending > 0 {
             Who::Ticket
         } else if self.config.terminal.username_template.is_some() {
@@ -242,7 +121,7 @@ impl Daemon {
                 }
             }
             Action::WriteStatus => self.write_status(),
-            Action::Exit => self.exit = true,
+            Action::Exit => self.end_loop(),
         }
     }
 
@@ -447,7 +326,7 @@ impl Daemon {
         log::warn!(
             "stopping: a request is still on the wire; it will be recorded as an unknown delivery"
         );
-        self.exit = true;
+        self.end_loop();
     }
 
     /// The last status file, LEDs off, done.

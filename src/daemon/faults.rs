@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::executor::Daemon;
-use super::inputs::Input;
+use super::messages::Input;
+use super::state::{Daemon, Recovery};
 use crate::machine::{Component, Event};
 use crate::status::Health;
 
@@ -15,20 +15,6 @@ const MAX_RECOVERY_BACKOFF: Duration = Duration::from_secs(30);
 /// A store job running this long means the disk hangs: the watchdog ping
 /// stops, and systemd restarts the daemon rather than leave it half-working.
 const STORE_STUCK: Duration = Duration::from_secs(60);
-
-#[derive(Debug, Default)]
-pub(super) struct Faults {
-    camera: Option<String>,
-    gpio: Option<String>,
-    recovery: Recovery,
-}
-
-#[derive(Debug, Default)]
-struct Recovery {
-    running: bool,
-    next_try: Option<Instant>,
-    backoff: Duration,
-}
 
 impl Daemon {
     /// A driver broke: shown in the status file and, through the machine, on the LED.

@@ -1,49 +1,17 @@
 //! What comes back into the loop, turned into machine events (and the
 //! control socket's commands, answered here).
 
-use std::time::Duration;
-
 use tokio::sync::oneshot;
 
 use super::delivery::{Command as DeliveryCommand, Report};
-use super::executor::Daemon;
-use super::ports::{Shot, ShotError};
+use super::messages::Input;
+use super::ports::{Press, Shot, ShotError};
 use super::reports;
-use crate::api::Outcome;
+use super::state::Daemon;
 use crate::control::{Command, QueueCommand, Reply};
 use crate::machine::{Action, Bound, Component, Event, Refusal, State};
 use crate::queue::{EntryId, Now};
-use crate::store::{BoundName, StoreError, StoreGone};
 use crate::tickets::Pushed;
-
-/// Why one of an attempt's steps on the store (bind, store, settle) failed.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum StoreStepError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Gone(#[from] StoreGone),
-    /// The machine asked to store a capture the daemon no longer holds (a bug).
-    #[error("no capture in hand")]
-    NoCapture,
-}
-
-pub(crate) enum Input {
-    Control(Command, oneshot::Sender<Reply>),
-    Shot(u64, Result<Shot, ShotError>),
-    Bound(u64, Result<BoundName, StoreStepError>),
-    /// An early create-verification finished: the attempt, its result, how long it took.
-    Verification(u64, Result<String, Outcome>, Duration),
-    Stored(u64, Result<(), StoreStepError>),
-    Answered(u64, Outcome, Duration),
-    Settled(u64, Result<(), StoreStepError>),
-    Delivery(Report),
-    CameraRecovery(Result<(), crate::camera::CameraError>),
-    Reloaded(Box<super::reload::Reloaded>),
-    /// A control command changed the store (a ticket, a resend, a drop):
-    /// the status file shows it now rather than at the next tick.
-    StoreChanged,
-}
 
 impl Daemon {
     pub fn input(&mut self, input: Input) {
@@ -185,7 +153,7 @@ impl Daemon {
                 });
             }
             Command::Trigger => {
-                let actions = self.press(super::Press::injected());
+                let actions = self.press(Press::injected());
                 let _ = reply.send(reply_to_trigger(&actions, self.machine.state()));
             }
             Command::Status => {

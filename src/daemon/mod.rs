@@ -10,16 +10,25 @@
 //! | file | job |
 //! |---|---|
 //! | `mod.rs` | start-up, the loop, the stop |
+//! | `state.rs` | what the loop holds: the `Daemon`, the hardware, each enrollment's context, the drivers' faults |
+//! | `messages.rs` | what comes back into the loop (`Input`), and why a store step or a reload failed |
 //! | `executor.rs` | one machine action each: bind, capture, store, post, settle |
-//! | `inputs.rs` | what comes back: shots, answers, store results, control commands |
+//! | `inputs.rs` | handling what comes back: shots, answers, store results, control commands |
 //! | `faults.rs` | driver health, camera recovery, the watchdog ping |
 //! | `reload.rs` | SIGHUP |
 //! | `reports.rs` | log lines and counters for conclusions and deliveries |
 //! | `status_view.rs` | the status file and systemd's STATUS= line |
-//! | `delivery.rs`, `worker.rs` | the offline queue's worker, and its wiring to the client |
-//! | `submit.rs` | one registration as both paths send it |
+//! | `delivery.rs`, `worker.rs` | the offline queue's worker, and its wiring to the current client |
+//! | `submit.rs` | one registration (register, then finalize if configured), for the live path and the queue alike |
 //! | `budgets.rs` | every deadline, derived from the configuration |
-//! | `ports.rs`, `devices.rs` | hardware and IDMeta behind small traits |
+//! | `ports.rs`, `devices.rs` | hardware and IDMeta behind small traits; the real and simulated hardware behind them |
+//! | `bridge.rs` | the control socket's handler: forwards each command into the loop and waits for its reply |
+//! | `notify.rs` | the systemd notification protocol (ready, status, reloading, stopping, the watchdog) |
+//! | `tests.rs` | the loop driven through fakes of its ports |
+//!
+//! `state.rs` and `messages.rs` hold what the other files share; the files that
+//! carry out behaviour (each adds methods to `Daemon`) use them, never each
+//! other's types, so uses inside the folder run one way.
 
 mod bridge;
 pub mod budgets;
@@ -28,10 +37,12 @@ pub mod devices;
 mod executor;
 mod faults;
 mod inputs;
+mod messages;
 pub mod notify;
 pub mod ports;
 mod reload;
 mod reports;
+mod state;
 mod status_view;
 pub mod submit;
 #[cfg(test)]
@@ -46,15 +57,15 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use self::executor::Daemon;
 use self::ports::{Camera, Indicator, Press, Registrar, TriggerControl};
+use self::state::{Daemon, Hardware};
 use crate::config::Config;
 use crate::control;
 use crate::machine::{Component, Event};
 use crate::shutdown;
 use crate::store::{Store, StoreError, StoreHandle};
 
-pub(crate) use inputs::Input;
+pub(crate) use messages::Input;
 
 /// How often the loop checks driver health and pings the watchdog.
 const TICK: Duration = Duration::from_secs(1);
@@ -153,7 +164,7 @@ pub async fn run(
         config,
         api,
         store.clone(),
-        executor::Hardware {
+        Hardware {
             trigger,
             indicator,
             camera,

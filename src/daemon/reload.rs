@@ -5,27 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::delivery::Command as DeliveryCommand;
-use super::executor::Daemon;
-use super::inputs::Input;
-use super::ports::Registrar;
-use crate::api::{ApiError, Client};
+use super::messages::{Input, Reloaded};
+use super::state::Daemon;
+use crate::api::Client;
 use crate::config::Config;
-use crate::invalid::ConfigError;
-use crate::secret::TokenError;
-
-/// A configuration and a client built from it, ready to apply.
-pub(crate) type Reloaded = Result<(Config, Arc<dyn Registrar>), ReloadError>;
-
-/// Why a reload keeps the current configuration.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum ReloadError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Token(#[from] TokenError),
-    #[error(transparent)]
-    Api(#[from] ApiError),
-}
 
 impl Daemon {
     /// Reads the files off the loop; [`Daemon::reloaded`] applies them.

@@ -4,7 +4,7 @@
 //! docs/operations.md.
 
 use super::delivery::Report;
-use super::executor::Context;
+use super::state::Context;
 use super::submit::describe;
 use crate::fleet::EnrollmentEvent;
 use crate::machine::{Conclusion, Fate, QueuedBecause, Refusal};

@@ -1,7 +1,7 @@
 //! The status file and systemd's STATUS= line, from the machine's state and
 //! the store's snapshot (never from the disk).
 
-use super::executor::Daemon;
+use super::state::Daemon;
 use crate::status::QueueStatus;
 
 impl Daemon {

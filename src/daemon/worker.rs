@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::delivery::{self, Command as DeliveryCommand};
-use super::executor::Daemon;
-use super::inputs::Input;
+use super::messages::Input;
+use super::state::Daemon;
 use super::submit;
 use crate::api::Outcome;
 

@@ -21,13 +21,14 @@ use std::time::{Duration, Instant};
 pub mod config;
 pub mod screen;
 
-use crate::api::{Client, FaceQuality};
+use crate::api::Client;
 use crate::daemon::{self, Setup, devices};
 use crate::gpio::{Layout, Levels};
 use crate::press::Press;
 use crate::secret::ApiToken;
 use crate::shutdown::{self, Shutdown};
-use crate::standin::{Behaviour, Endpoint, Expectations, StandIn, StandInOptions};
+use enrolld_standin::documented::FACE_QUALITY;
+use enrolld_standin::{Behaviour, Endpoint, Expectations, StandIn, StandInOptions};
 
 /// The stand-in refuses connections this long in the outage act.
 const OUTAGE: Duration = Duration::from_secs(20);
@@ -255,7 +256,9 @@ fn spawn_director(standin: Arc<StandIn>, shutdown: Shutdown) {
                     Behaviour::Ok
                 }
                 (0, None) | (3, None) => Behaviour::Ok,
-                (1, None) => Behaviour::Retake(FaceQuality::FaceTooSmall),
+                (1, None) => {
+                    Behaviour::parse("retake:face_too_small").expect("a documented quality")
+                }
                 (2, None) => Behaviour::AlreadyRegistered,
                 (_, None) if !outage_done => {
                     outage_until = Some(Instant::now() + OUTAGE);
@@ -269,7 +272,9 @@ fn spawn_director(standin: Arc<StandIn>, shutdown: Shutdown) {
                 _ if seen == last_seen => continue,
                 _ => match fastrand::u8(..100) {
                     0..75 => Behaviour::Ok,
-                    75..90 => Behaviour::Retake(FaceQuality::ALL[fastrand::usize(..7)]),
+                    75..90 => {
+                        Behaviour::Retake(FACE_QUALITY[fastrand::usize(..FACE_QUALITY.len())])
+                    }
                     _ => Behaviour::AlreadyRegistered,
                 },
             };

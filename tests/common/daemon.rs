@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use enrolld::standin::{Behaviour, Endpoint, Expectations, Record, StandIn, StandInOptions};
+use enrolld_standin::{Behaviour, Endpoint, Expectations, Record, StandIn, StandInOptions};
 use serde_json::Value;
 
 use super::{TEMPLATE_ID, TOKEN};

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use enrolld::api::ApiConfig;
 use enrolld::api::Client;
 use enrolld::secret::ApiToken;
-use enrolld::standin::{Behaviour, Expectations, StandIn, StandInOptions};
+use enrolld_standin::{Behaviour, Expectations, StandIn, StandInOptions};
 
 pub const TOKEN: &str = "42|t0ken-Secret-xyz";
 pub const TEMPLATE_ID: &str = "129";

@@ -134,7 +134,7 @@ impl Broker {
             conf.push_str("user root\n");
         }
         if tls {
-            let pems = enrolld::standin::cert::make_pems(&["localhost".to_owned()]).unwrap();
+            let pems = enrolld_standin::cert::make_pems(&["localhost".to_owned()]).unwrap();
             for (name, pem) in [
                 ("ca.pem", &pems.ca),
                 ("cert.pem", &pems.cert),

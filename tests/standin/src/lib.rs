@@ -4,6 +4,11 @@
 //! and the QEMU guest (`enrolld standin`) all use it, so the client is always
 //! exercised over real TCP and real TLS.
 //!
+//! A crate of its own, sharing no code with the client: what the API is
+//! (paths, fields, the documented answers) it knows from [`documented`],
+//! written from the API reference, so a client that gets a path or a field
+//! wrong fails here instead of agreeing with itself.
+//!
 //! Threads, not async: one acceptor thread, one short-lived thread per
 //! connection, one request per connection. The acceptor owns the listening
 //! socket and opens or closes it as the behaviour asks (`Refuse`, or
@@ -11,7 +16,7 @@
 //! "server" away and bring it back.
 //!
 //! ```no_run
-//! use enrolld::standin::{Behaviour, StandIn};
+//! use enrolld_standin::{Behaviour, StandIn};
 //! let server = StandIn::start(Behaviour::Ok).unwrap();
 //! let url = server.url();            // https://127.0.0.1:<port>
 //! let ca = server.ca_pem();          // trust through api.ca_file
@@ -22,7 +27,9 @@
 pub mod answer;
 pub mod behaviour;
 pub mod cert;
+mod clock;
 mod connection;
+pub mod documented;
 pub mod http;
 pub mod inspect;
 use connection::accept_loop;
@@ -39,6 +46,7 @@ use std::time::{Duration, Instant};
 use rustls::ServerConfig;
 
 pub use behaviour::Behaviour;
+pub use documented::FaceQuality;
 pub use inspect::{Endpoint, Expectations, Record};
 
 /// Path prefix of the stand-in's own control calls (process mode).

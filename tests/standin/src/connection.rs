@@ -56,7 +56,7 @@ pub(super) fn accept_loop(shared: &Arc<Shared>, first: TcpListener) {
                 // The connection's arrival (its first byte, the TLS hello, is
                 // on its way) on the clock GPIO edge timestamps use, so the
                 // latency bench can compare the two inside one machine.
-                let arrived_mono_ns = crate::time::monotonic_ns();
+                let arrived_mono_ns = crate::clock::monotonic_ns();
                 if !lock(&shared.state).wants_listening() {
                     continue; // the wake-up poke, or a client racing a stop
                 }

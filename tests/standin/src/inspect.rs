@@ -8,10 +8,11 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::http::Request;
-use crate::api::wire::{
-    CREATE_VERIFICATION_PATH, FINALIZE_VERIFICATION_PATH, JPEG_DATA_URI_PREFIX, REGISTRATION_PATH,
+use super::documented::{
+    CREATE_VERIFICATION_FIELDS, CREATE_VERIFICATION_PATH, FINALIZE_VERIFICATION_FIELDS,
+    FINALIZE_VERIFICATION_PATH, JPEG_DATA_URI_PREFIX, REGISTRATION_FIELDS, REGISTRATION_PATH,
 };
+use super::http::Request;
 
 /// Which documented call a request is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -35,9 +36,9 @@ impl Endpoint {
     /// The body's keys, exactly.
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Endpoint::Register => &["image", "template_id", "username", "verification_id"],
-            Endpoint::CreateVerification => &["template_id"],
-            Endpoint::FinalizeVerification => &["template_id", "verification_id"],
+            Endpoint::Register => &REGISTRATION_FIELDS,
+            Endpoint::CreateVerification => &CREATE_VERIFICATION_FIELDS,
+            Endpoint::FinalizeVerification => &FINALIZE_VERIFICATION_FIELDS,
         }
     }
 }
@@ -142,7 +143,7 @@ pub fn inspect(request: &Request, expect: &Expectations, seq: u64, behaviour: St
     };
     Record {
         seq,
-        at: crate::time::rfc3339(crate::time::unix_now()),
+        at: crate::clock::now_rfc3339(),
         arrived_mono_ns: 0,
         method: request.method.clone(),
         path: request.path.clone(),

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::api::FaceQuality;
+use crate::documented::{FACE_QUALITY, FaceQuality};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Behaviour {
@@ -115,9 +115,9 @@ impl Behaviour {
             "status-false" => Behaviour::StatusFalse,
             "retake" => {
                 let code = arg.unwrap_or("no_face");
-                let q = FaceQuality::ALL
+                let q = FACE_QUALITY
                     .into_iter()
-                    .find(|q| q.code() == code)
+                    .find(|q| q.code == code)
                     .ok_or_else(|| format!("behaviour `{name}`: unknown face quality `{code}`"))?;
                 Behaviour::Retake(q)
             }
@@ -179,7 +179,7 @@ impl Behaviour {
             Behaviour::EchoRequest { filler: 0 },
             Behaviour::Refuse,
         ];
-        all.extend(FaceQuality::ALL.map(Behaviour::Retake));
+        all.extend(FACE_QUALITY.map(Behaviour::Retake));
         all
     }
 }
@@ -196,7 +196,7 @@ impl fmt::Display for Behaviour {
             Behaviour::HtmlPage(_) => f.write_str("html-error"),
             Behaviour::TruncatedJson => f.write_str("truncated-json"),
             Behaviour::StatusFalse => f.write_str("status-false"),
-            Behaviour::Retake(q) => write!(f, "retake:{}", q.code()),
+            Behaviour::Retake(q) => write!(f, "retake:{}", q.code),
             Behaviour::AlreadyRegistered => f.write_str("already-registered"),
             Behaviour::Oversized => f.write_str("oversized"),
             Behaviour::Stall(d) => write!(f, "stall:{}", d.as_millis()),

@@ -8,10 +8,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::behaviour::Behaviour;
+use super::documented::REGISTRATION_OK;
 use super::http::{Request, Response};
 use super::inspect::{Endpoint, Record};
-use crate::api::MAX_RESPONSE_BYTES;
-use crate::api::wire::DOCUMENTED_REGISTRATION_OK;
+
+/// The padding of an `Oversized` answer: past the 1 MiB the enrolld client
+/// reads of an answer at most (its own choice; the API documents no size).
+const OVERSIZED_BYTES: usize = (1 << 20) + 1024;
 
 /// How to answer one request.
 #[derive(Debug)]
@@ -106,10 +109,10 @@ pub fn reply(behaviour: &Behaviour, record: &Record) -> Reply {
             Response::new(200, "application/json", body)
         }
         Behaviour::StatusFalse => refusal("Template not found for this company."),
-        Behaviour::Retake(q) => refusal(q.message()),
+        Behaviour::Retake(q) => refusal(q.message),
         Behaviour::AlreadyRegistered => refusal("This face is already registered."),
         Behaviour::Oversized => {
-            let padding = " ".repeat(MAX_RESPONSE_BYTES + 1024);
+            let padding = " ".repeat(OVERSIZED_BYTES);
             let mut body = ok().body;
             body.extend_from_slice(padding.as_bytes());
             Response::new(200, "application/json", body)
@@ -165,8 +168,7 @@ fn ok_body(endpoint: Endpoint, record: &Record) -> Value {
             let verification = record.field("verification_id").unwrap_or_default();
             let face_id = format!("face_{:06}_{:08x}", record.seq, random_u64() as u32);
             // The documented body, with this request's values filled in.
-            let mut body: Value =
-                serde_json::from_str(DOCUMENTED_REGISTRATION_OK).expect("documented JSON");
+            let mut body: Value = serde_json::from_str(REGISTRATION_OK).expect("documented JSON");
             let face = &mut body["result"]["result"];
             face["associatedVerificationId"] = json!(verification);
             face["faceId"] = json!(face_id);

@@ -1,0 +1,159 @@
+//! What the daemon's loop holds: the hardware, each enrollment's context,
+//! the drivers' faults, and the `Daemon` itself. The files that carry out
+//! behaviour (executor, inputs, faults, reload, status_view, worker) each add
+//! methods to `Daemon` and use this file, never each other's types.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::budgets;
+use super::delivery::Command as DeliveryCommand;
+use super::messages::Input;
+use super::notify::Notifier;
+use super::ports::{Camera, Indicator, Registrar, TriggerControl};
+use crate::api::Outcome;
+use crate::config::Config;
+use crate::machine::{Component, Event, Machine};
+use crate::shutdown::Shutdown;
+use crate::status::{BackgroundWriter, Status};
+use crate::store::StoreHandle;
+
+/// The hardware the executor drives.
+pub(super) struct Hardware {
+    pub trigger: Box<dyn TriggerControl>,
+    pub indicator: Box<dyn Indicator>,
+    pub camera: Box<dyn Camera>,
+    pub initial_faults: Vec<(Component, String)>,
+}
+
+/// What the executor knows of one enrollment, for carrying out its actions
+/// and for the log line that concludes it.
+#[derive(Debug, Default)]
+pub(super) struct Context {
+    pub username: Option<String>,
+    pub verification_id: Option<String>,
+    /// Held from the capture until the request has been sent.
+    pub jpeg: Option<Vec<u8>>,
+    pub stages_ms: BTreeMap<String, u64>,
+    pub started: Option<Instant>,
+    /// The ticket's request `transaction`, when it came with one.
+    pub transaction: Option<String>,
+    /// IDMeta's answer, once there is one.
+    pub outcome: Option<Outcome>,
+    /// Why the capture or the storage failed, in words.
+    pub problem: Option<String>,
+}
+
+impl Context {
+    pub fn stage(&mut self, name: &str, took: Duration) {
+        self.stages_ms.insert(
+            name.to_owned(),
+            u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+        );
+    }
+}
+
+pub(super) struct Daemon {
+    pub config: Config,
+    pub api: Arc<RwLock<Arc<dyn Registrar>>>,
+    pub store: StoreHandle,
+    pub machine: Machine,
+    pub status: Status,
+    pub status_file: BackgroundWriter,
+    pub trigger: Box<dyn TriggerControl>,
+    pub indicator: Option<Box<dyn Indicator>>,
+    pub camera: Arc<Mutex<Box<dyn Camera>>>,
+    pub inputs: mpsc::Sender<Input>,
+    pub deliveries: mpsc::Sender<DeliveryCommand>,
+    pub shutdown: Shutdown,
+    pub notifier: Notifier,
+    pub attempts: HashMap<u64, Context>,
+    /// The kernel's timestamp of the press being handled, if it has one.
+    pub press_edge: Option<u64>,
+    pub faults: Faults,
+    /// Status changes and finished enrollments for MQTT and the metrics file.
+    pub fleet: crate::fleet::Feed,
+    initial_faults: Vec<(Component, String)>,
+    exit: bool,
+}
+
+impl Daemon {
+    pub fn new(
+        config: Config,
+        api: Arc<dyn Registrar>,
+        store: StoreHandle,
+        hw: Hardware,
+        inputs: mpsc::Sender<Input>,
+        deliveries: mpsc::Sender<DeliveryCommand>,
+        shutdown: Shutdown,
+    ) -> Daemon {
+        let now = Instant::now();
+        Daemon {
+            status: Status::starting(&config.terminal.effective_id(), crate::time::unix_now()),
+            status_file: BackgroundWriter::spawn(&config.status),
+            machine: Machine::new(now, budgets::budgets(&config)),
+            config,
+            api: Arc::new(RwLock::new(api)),
+            store,
+            trigger: hw.trigger,
+            indicator: Some(hw.indicator),
+            camera: Arc::new(Mutex::new(hw.camera)),
+            inputs,
+            deliveries,
+            shutdown,
+            notifier: Notifier::from_env(),
+            attempts: HashMap::new(),
+            press_edge: None,
+            faults: Faults::default(),
+            fleet: crate::fleet::Feed::default(),
+            initial_faults: hw.initial_faults,
+            exit: false,
+        }
+    }
+
+    /// Faults known at start, then ready.
+    pub fn start(&mut self) {
+        for (component, detail) in std::mem::take(&mut self.initial_faults) {
+            self.raise_fault(component, detail);
+        }
+        self.handle(Event::Ready);
+        self.notifier.ready(&self.summary());
+        log::info!(
+            "enrolld {} ready: terminal {}, state {}",
+            env!("CARGO_PKG_VERSION"),
+            self.status.terminal_id,
+            self.machine.state().name()
+        );
+    }
+
+    pub fn exit(&self) -> bool {
+        self.exit
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.machine.deadline()
+    }
+
+    /// The loop ends after this turn (the machine said so, or the stop's grace ran out).
+    pub fn end_loop(&mut self) {
+        self.exit = true;
+    }
+}
+
+/// The drivers' faults, and the camera's recovery ([`super::faults`] acts on them).
+#[derive(Debug, Default)]
+pub(super) struct Faults {
+    pub camera: Option<String>,
+    pub gpio: Option<String>,
+    pub recovery: Recovery,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Recovery {
+    pub running: bool,
+    pub next_try: Option<Instant>,
+    pub backoff: Duration,
+}
