@@ -28,7 +28,7 @@ pub struct MqttConfig {
     /// Home Assistant's discovery prefix; empty turns discovery off.
     pub discovery_prefix: String,
     pub keepalive_secs: u64,
-    /// Put the enrolled person's name in `event` messages.
+    /// Put the enrolled person's name in `event` and `status` messages.
     pub publish_usernames: bool,
     /// First wait after a lost or refused connection; doubled per failure.
     pub reconnect_min_ms: u64,
