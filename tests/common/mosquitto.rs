@@ -279,6 +279,12 @@ impl Broker {
         let before = log_has();
         wait_for(Duration::from_secs(10), || {
             (log_has() > before).then_some(())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "mosquitto_sub never subscribed to {filter}:\n{}",
+                self.log()
+            )
         });
         sub
     }
