@@ -14,7 +14,7 @@ use ureq::http::HeaderValue;
 
 use super::config::ApiConfig;
 use super::outcome::{
-    Answer, Body, Outcome, classify_other, classify_registration, parse_json_object,
+    Answer, Body, Outcome, Sent, classify_other, classify_registration, parse_json_object,
 };
 use super::sanitize::clean_server_text;
 use super::transport::{TransportSettings, agent_for_one_call, classify_transport_error, describe};
@@ -71,7 +71,13 @@ impl Client {
     pub fn register(&self, jpeg: &[u8], username: &str, verification_id: &str) -> Outcome {
         let body = registration_body(jpeg, username, &self.template_id, verification_id);
         let outcome = match self.post_json(REGISTRATION_PATH, body) {
-            Ok(answer) => classify_registration(&answer),
+            Ok(answer) => classify_registration(
+                &answer,
+                &Sent {
+                    verification_id,
+                    template_id: &self.template_id,
+                },
+            ),
             Err(outcome) => outcome,
         };
         outcome.redact(self.token.expose())

@@ -106,7 +106,8 @@ pub struct RegisteredFace {
     pub timestamp: Option<String>,
 }
 
-/// `apiRequest`: informational. `template_id` arrives as an integer and
+/// `apiRequest`: informational, but its `verification_id` and `template_id`
+/// must be the request's. `template_id` arrives as an integer and
 /// `api_request_status` as a string or an integer code; both read as text.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -115,6 +116,8 @@ pub struct ApiRequestInfo {
     pub id: Option<String>,
     #[serde(deserialize_with = "loose_text")]
     pub template_id: Option<String>,
+    #[serde(deserialize_with = "loose_text")]
+    pub verification_id: Option<String>,
     #[serde(deserialize_with = "loose_text")]
     pub api_request_status: Option<String>,
 }

@@ -69,8 +69,9 @@ pub enum Report {
         failures: u32,
         delay: Duration,
     },
-    /// Possibly processed: recorded for an operator, never re-sent by itself.
-    Unknown(UnknownDelivery),
+    /// Possibly processed: recorded for an operator, never re-sent by
+    /// itself; with the answer that made it so (the operator's first clue).
+    Unknown(UnknownDelivery, Outcome),
     /// The token or URL was refused: deliveries paused, everything kept.
     Paused { outcome: Option<Outcome> },
     /// Deliveries resumed (reload, operator, or a probe that got through).
@@ -229,7 +230,9 @@ pub async fn run<S, F, G, R>(
                     failures: backoff.failures,
                     delay: delay.unwrap_or_default(),
                 }),
-                QueueFate::Unknown => report(Report::Unknown(unknown.expect("recorded"))),
+                QueueFate::Unknown => {
+                    report(Report::Unknown(unknown.expect("recorded"), sent.outcome));
+                }
                 QueueFate::Pause => {}
             },
             Ok(Err(e)) => {

@@ -228,9 +228,9 @@ pub(super) fn delivery(report: &Report, status: &mut Status) {
             describe(outcome),
             delay.as_secs()
         ),
-        Report::Unknown(u) => {
+        Report::Unknown(u, outcome) => {
             status.count("unknown_delivery");
-            log_unknown(u, &format!("got no usable answer ({})", u.reason));
+            log_unknown(u, &format!("got no usable answer ({})", describe(outcome)));
         }
         Report::Paused { outcome } => log::error!(
             "deliveries paused: {}; every queued enrollment is kept, one is tried again every \

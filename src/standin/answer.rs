@@ -143,6 +143,14 @@ pub fn reply(behaviour: &Behaviour, record: &Record) -> Reply {
             r
         }
         Behaviour::ChunkedCutShort => return Reply::ChunkedCutShort(ok()),
+        Behaviour::OtherVerification if endpoint == Endpoint::Register => {
+            let mut body = ok_body(endpoint, record);
+            let other = json!("00000000-0000-4000-8000-000000000000");
+            body["result"]["result"]["associatedVerificationId"] = other.clone();
+            body["apiRequest"]["verification_id"] = other;
+            Response::json(200, &body)
+        }
+        Behaviour::OtherVerification => ok(),
         // Answered from the raw request by the connection handler.
         Behaviour::EchoRequest { .. } => return Reply::Hangup,
     })

@@ -6,7 +6,7 @@
 
 use enrolld::api::Outcome;
 use enrolld::api::client::{read_created_verification, read_finalized};
-use enrolld::api::outcome::{Answer, Body, classify_other, classify_registration};
+use enrolld::api::outcome::{Answer, Body, Sent, classify_other, classify_registration};
 use enrolld::api::retry_after::parse_retry_after;
 use enrolld::machine::fate;
 use libfuzzer_sys::fuzz_target;
@@ -65,7 +65,11 @@ fuzz_target!(|data: &[u8]| {
         retry_after,
         body,
     };
-    check(&classify_registration(&answer));
+    let sent = Sent {
+        verification_id: "1234567890abcdef",
+        template_id: "129",
+    };
+    check(&classify_registration(&answer, &sent));
     match classify_other(&answer) {
         Ok(bytes) => {
             match read_created_verification(bytes) {
