@@ -78,8 +78,12 @@ pub enum Report {
     Resumed { by_probe: bool },
     /// Too old: deleted unsent.
     Expired(Expired),
-    /// A damaged entry was moved aside, not sent.
-    Corrupt { reason: String },
+    /// A damaged entry was moved aside (to `path`), not sent.
+    Corrupt {
+        path: std::path::PathBuf,
+        username: Option<String>,
+        reason: String,
+    },
     /// Damaged files older than the maximum age were deleted from `corrupt/`.
     CorruptPruned { files: usize },
     /// The queue directory failed (disk full, I/O error); retried with backoff.
@@ -158,8 +162,16 @@ pub async fn run<S, F, G, R>(
         }
         let entry = match store.run(move |s| s.queue_mut().begin(id)).await {
             Ok(Ok(entry)) => entry,
-            Ok(Err(QueueError::Corrupt { reason, .. })) => {
-                report(Report::Corrupt { reason });
+            Ok(Err(QueueError::Corrupt {
+                path,
+                reason,
+                username,
+            })) => {
+                report(Report::Corrupt {
+                    path,
+                    username,
+                    reason,
+                });
                 continue;
             }
             Ok(Err(e)) => {
