@@ -193,6 +193,27 @@ pub fn ensure_dir(dir: &Path, mode: u32) -> Result<(), FsError> {
     Ok(())
 }
 
+/// Proves at start that `file` can be written, its directory existing, by
+/// creating and removing an empty temporary file beside it (files are
+/// replaced through one): a directory that exists but is read-only (a card
+/// remounted read-only, a path outside the unit's writable ones) would
+/// otherwise fail only at the first write, long after the daemon reported
+/// itself ready. The error names `file`.
+pub fn check_can_write(file: &Path) -> Result<(), FsError> {
+    let probe = parent_of(file).join(format!(
+        "{TEMP_PREFIX}probe.{}.{}",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(PRIVATE_FILE)
+        .open(&probe)
+        .map_err(|e| FsError::new(file, "create", &e))?;
+    fs::remove_file(&probe).map_err(|e| FsError::new(&probe, "remove", &e))
+}
+
 /// Creates `dir` like [`ensure_dir`] and then sets exactly `mode` on it, so a
 /// directory holding faces is private even if it existed with a wider mode.
 pub fn ensure_private_dir(dir: &Path, mode: u32) -> Result<(), FsError> {

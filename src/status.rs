@@ -199,6 +199,16 @@ impl StatusWriter {
         &self.path
     }
 
+    /// At start: the directory exists (created if needed) and takes new
+    /// files, so the first write cannot be the first to find out.
+    pub fn check(&self) -> Result<(), StatusError> {
+        if let Some(dir) = self.path.parent() {
+            fsutil::ensure_dir(dir, 0o755)?;
+        }
+        fsutil::check_can_write(&self.path)?;
+        Ok(())
+    }
+
     /// Writes `status` unless it equals what was last written; returns
     /// whether the file was written.
     pub fn write(&mut self, status: &Status) -> Result<bool, StatusError> {

@@ -141,6 +141,9 @@ impl Tickets {
     pub fn open(path: &Path, max: usize) -> Result<Tickets, TicketError> {
         if let Some(dir) = path.parent() {
             fsutil::ensure_dir(dir, fsutil::PRIVATE_DIR)?;
+            // Written on every change: a directory that refuses files must
+            // stop the start, not the first ticket.
+            fsutil::check_can_write(path)?;
         }
         let mut tickets = Tickets {
             path: path.to_owned(),
