@@ -236,6 +236,8 @@ async fn serve<H: Handler>(stream: UnixStream, handler: &H, slot: &Slot) {
                         "{message}; too many malformed requests, closing the connection"
                     ));
                     let _ = write.try_write(&reply.to_line());
+                    // The drain waits on the client: it may lose its slot meanwhile.
+                    slot.waiting();
                     drain(&mut reader).await;
                     return;
                 }
