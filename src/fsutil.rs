@@ -77,6 +77,9 @@ impl FsError {
                                     path in the configuration, or move the file away"
                     .to_owned()
             }
+            Some(libc::EISDIR) => "; a directory stands where a file is needed: correct the \
+                                   path in the configuration, or move the directory away"
+                .to_owned(),
             Some(libc::ENOSPC | libc::EDQUOT) => format!("; free space there (`df -h {dir}`)"),
             _ => String::new(),
         }

@@ -60,6 +60,23 @@ fn every_path_written_at_run_time_is_checked_at_start() {
             "{section}.{key}: {stderr}"
         );
     }
+    // A directory where the file should be (the queue's is a directory).
+    for (section, key, name) in keys.into_iter().filter(|k| k.0 != "queue") {
+        let mut h = Harness::new(Behaviour::Ok);
+        let taken = h.path("taken").join(name);
+        std::fs::create_dir_all(&taken).unwrap();
+        h.write_config(&Knobs {
+            paths: vec![(section, key, taken.clone())],
+            ..Knobs::default()
+        });
+        let stderr = exits_73(&mut h, &format!("{section}.{key} is a directory"));
+        assert!(stderr.contains(&taken.display().to_string()), "{stderr}");
+        let fix = match section {
+            "control" if key == "socket" => "exists and is not a socket",
+            _ => "a directory stands where a file is needed",
+        };
+        assert!(stderr.contains(fix), "{section}.{key}: {stderr}");
+    }
     // In a directory that exists but is read-only.
     let Some(ro) = Tmpfs::mount("ro,size=64k") else {
         return;
