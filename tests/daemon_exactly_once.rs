@@ -302,3 +302,29 @@ fn a_success_for_another_verification_is_an_unknown_delivery_not_a_registration(
     assert_eq!(on_record, ["ann", "bob"]);
     assert_eq!(sent(&h, "ann") + sent(&h, "bob"), 2, "each sent once");
 }
+
+/// A created verification of another trust flow is another request's: no
+/// registration is filed under it. The capture waits in the queue (nothing
+/// was sent), the log says why, and once IDMeta answers for this request
+/// it is registered, once.
+#[test]
+fn a_verification_created_for_another_trust_flow_is_not_used() {
+    let mut h = Harness::new(Behaviour::OtherVerification);
+    h.write_config(&Knobs::default());
+    let d = h.start();
+    d.press_until("queued", 1);
+    wait_for(Duration::from_secs(10), || {
+        d.stderr()
+            .contains(
+                "create-verification answer is for another request: its \
+                 verification.template_id is `1`, not the `129` sent",
+            )
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("no reason in the log:\n{}", d.stderr()));
+    assert!(h.registrations().is_empty(), "nothing registered under it");
+    h.standin.set_behaviour(Behaviour::Ok);
+    d.wait_counter("delivered_from_queue", 1, Duration::from_secs(30));
+    assert_eq!(h.registered_names(), ["t-1"]);
+    d.terminate(Duration::from_secs(15));
+}

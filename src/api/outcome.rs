@@ -427,16 +427,24 @@ fn names_another(
             sent.template_id,
         ),
     ];
-    checks.into_iter().find_map(|(field, got, want)| {
-        let got = got.map(str::trim).filter(|g| !g.is_empty())?;
-        (got != want.trim()).then(|| {
-            format!(
-                "the success answer is for another request: its {field} is `{}`, not the `{}` \
-                 sent; check in IDMeta whether this person was registered",
-                clean_server_text(got),
-                clean_server_text(want)
-            )
-        })
+    let other = checks
+        .into_iter()
+        .find_map(|(field, named, sent)| names_other(field, named, sent))?;
+    Some(format!(
+        "the success answer is for another request: {other}; check in IDMeta whether this \
+         person was registered"
+    ))
+}
+
+/// When an answer's `field` names something other than the `sent` value:
+/// the words saying so. A field left out or blank is not held against it.
+pub(crate) fn names_other(field: &str, named: Option<&str>, sent: &str) -> Option<String> {
+    let named = clean_server_text(named?.trim());
+    (!named.is_empty() && named != sent.trim()).then(|| {
+        format!(
+            "its {field} is `{named}`, not the `{}` sent",
+            clean_server_text(sent)
+        )
     })
 }
 

@@ -139,6 +139,9 @@ pub struct VerificationInfo {
     pub id: Option<String>,
     #[serde(deserialize_with = "loose_text")]
     pub status: Option<String>,
+    /// An integer in the documented answers; read as text.
+    #[serde(deserialize_with = "loose_text")]
+    pub template_id: Option<String>,
 }
 
 /// `finalize-verification` answer.
@@ -153,6 +156,8 @@ pub struct FinalizeVerificationResponse {
     pub status_message: Option<String>,
     #[serde(deserialize_with = "loose_bool")]
     pub finalized: Option<bool>,
+    #[serde(deserialize_with = "loose")]
+    pub verification: Option<VerificationInfo>,
 }
 
 /// Any JSON value; reads as `None` when it does not fit `T`.

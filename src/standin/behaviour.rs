@@ -61,9 +61,9 @@ pub enum Behaviour {
     /// A 200 in chunked encoding that ends (with a clean TLS close) before
     /// the last chunk.
     ChunkedCutShort,
-    /// The documented 200 for a registration, naming another verification
-    /// (`associatedVerificationId`, `apiRequest.verification_id`): an answer
-    /// mixed up on the way.
+    /// The documented 200s, each for another request (answers mixed up on
+    /// the way): a registration naming another verification, a created
+    /// verification of another trust flow, a finalized other verification.
     OtherVerification,
     /// Not listening at all (the port is closed until another behaviour is set).
     Refuse,

@@ -72,11 +72,11 @@ fuzz_target!(|data: &[u8]| {
     check(&classify_registration(&answer, &sent));
     match classify_other(&answer) {
         Ok(bytes) => {
-            match read_created_verification(bytes) {
+            match read_created_verification(bytes, "129") {
                 Ok(id) => check_text("verification id", &id),
                 Err(reason) => check_text("create reason", &reason),
             }
-            match read_finalized(bytes) {
+            match read_finalized(bytes, "1234567890abcdef") {
                 Ok(f) => {
                     check_text("finalize status", f.status.as_deref().unwrap_or(""));
                     check_text(
