@@ -287,3 +287,28 @@ fn a_damaged_queued_record_is_reported_with_the_person_and_the_file() {
     assert_eq!(h.corrupt_files().len(), 2);
     d.terminate(Duration::from_secs(15));
 }
+
+/// An unknown delivery whose record no longer reads is reported at the
+/// next start with the person its image was for, and where the record went.
+#[test]
+fn an_unreadable_unknown_delivery_record_is_reported_with_the_person() {
+    let mut h = Harness::new(Behaviour::Status(502));
+    h.write_config(&Knobs::default());
+    let d = h.start();
+    h.enroll("ann");
+    d.press_until("unknown_delivery", 1);
+    d.terminate(Duration::from_secs(15));
+    let record = h.queue_dir().join(format!("unknown/{:020}.json", 1));
+    std::fs::write(&record, b"{ not json").unwrap();
+    let d = h.start();
+    let moved = h.queue_dir().join(format!("corrupt/{:020}.json", 1));
+    let moved = moved.display().to_string();
+    wait_for(Duration::from_secs(10), || {
+        d.stderr()
+            .lines()
+            .any(|l| l.contains("the enrollment of ann is damaged") && l.contains(&moved))
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("no line naming ann and {moved}:\n{}", d.stderr()));
+    d.terminate(Duration::from_secs(15));
+}

@@ -115,7 +115,7 @@ impl Queue {
     }
 
     /// Who a damaged record was for, if its header still authenticates.
-    fn username_of_damaged(&self, path: &Path) -> Option<String> {
+    pub(super) fn username_of_damaged(&self, path: &Path) -> Option<String> {
         let mut start = Vec::with_capacity(entry::PREFIX_READ);
         let file = fs::File::open(path).ok()?;
         file.take(entry::PREFIX_READ as u64)
