@@ -35,6 +35,8 @@ pub struct Knobs {
     /// `api.token_file` (read before the token in the environment).
     pub token_file: Option<PathBuf>,
     pub paused_probe_secs: Option<u64>,
+    /// `(section, key, value)` set last, over everything above.
+    pub paths: Vec<(&'static str, &'static str, PathBuf)>,
 }
 
 impl Default for Knobs {
@@ -50,6 +52,7 @@ impl Default for Knobs {
             camera_extra: String::new(),
             token_file: None,
             paused_probe_secs: None,
+            paths: Vec::new(),
         }
     }
 }
@@ -139,6 +142,9 @@ impl Harness {
         }
         if let Some(p) = k.paused_probe_secs {
             set(&mut doc, "queue", "paused_probe_secs", to_i64(p));
+        }
+        for (section, key, path) in &k.paths {
+            set(&mut doc, section, key, path.display().to_string());
         }
         let text = doc.to_string();
         let tmp = self.path("enrolld.toml.tmp");
