@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::daemon::{Harness, Knobs};
-use enrolld::standin::Behaviour;
+use enrolld_standin::Behaviour;
 
 /// `enrolld status` as a process (the CLI waits at most its own timeout).
 fn status_cli(config: &Path) -> std::process::Output {

@@ -209,7 +209,7 @@ fn codes_exit_statuses_and_resend_rules() {
 
 #[test]
 fn a_success_for_another_verification_or_trust_flow_is_an_unknown_delivery() {
-    let documented = crate::api::wire::DOCUMENTED_REGISTRATION_OK;
+    let documented = enrolld_standin::documented::REGISTRATION_OK;
     assert_eq!(classify(&ok_body(documented)).code(), "registered");
     for (from, to, field) in [
         (
