@@ -77,6 +77,9 @@ impl FsError {
                                     path in the configuration, or move the file away"
                     .to_owned()
             }
+            Some(libc::EISDIR) => "; a directory stands where a file is needed: correct the \
+                                   path in the configuration, or move the directory away"
+                .to_owned(),
             Some(libc::ENOSPC | libc::EDQUOT) => format!("; free space there (`df -h {dir}`)"),
             _ => String::new(),
         }
@@ -191,6 +194,27 @@ pub fn ensure_dir(dir: &Path, mode: u32) -> Result<(), FsError> {
         return Err(FsError::new(dir, "use as directory", &e));
     }
     Ok(())
+}
+
+/// Proves at start that `file` can be written, its directory existing, by
+/// creating and removing an empty temporary file beside it (files are
+/// replaced through one): a directory that exists but is read-only (a card
+/// remounted read-only, a path outside the unit's writable ones) would
+/// otherwise fail only at the first write, long after the daemon reported
+/// itself ready. The error names `file`.
+pub fn check_can_write(file: &Path) -> Result<(), FsError> {
+    let probe = parent_of(file).join(format!(
+        "{TEMP_PREFIX}probe.{}.{}",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(PRIVATE_FILE)
+        .open(&probe)
+        .map_err(|e| FsError::new(file, "create", &e))?;
+    fs::remove_file(&probe).map_err(|e| FsError::new(&probe, "remove", &e))
 }
 
 /// Creates `dir` like [`ensure_dir`] and then sets exactly `mode` on it, so a

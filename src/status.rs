@@ -215,6 +215,21 @@ impl StatusWriter {
         &self.path
     }
 
+    /// At start: the directory exists (created if needed) and takes new
+    /// files, so the first write cannot be the first to find out.
+    pub fn check(&self) -> Result<(), StatusError> {
+        if let Some(dir) = self.path.parent() {
+            fsutil::ensure_dir(dir, 0o755)?;
+        }
+        if self.path.is_dir() {
+            // Nothing can be renamed over it: every write would fail.
+            let e = std::io::Error::from_raw_os_error(libc::EISDIR);
+            return Err(FsError::new(&self.path, "replace", &e).into());
+        }
+        fsutil::check_can_write(&self.path)?;
+        Ok(())
+    }
+
     /// Writes `status` unless it equals what was last written; returns
     /// whether the file was written.
     pub fn write(&mut self, status: &Status) -> Result<bool, StatusError> {

@@ -182,6 +182,9 @@ impl Tickets {
     pub fn open(path: &Path, max: usize) -> Result<Tickets, TicketError> {
         if let Some(dir) = path.parent() {
             fsutil::ensure_dir(dir, fsutil::PRIVATE_DIR)?;
+            // Written on every change: a directory that refuses files must
+            // stop the start, not the first ticket.
+            fsutil::check_can_write(path)?;
         }
         let mut tickets = Tickets {
             path: path.to_owned(),
@@ -358,7 +361,15 @@ pub fn check_file(text: &[u8]) -> Result<usize, String> {
 }
 
 fn parse(text: &[u8]) -> Result<Stored, String> {
-    let stored: Stored = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+    // The field's path first (`pending[2].username: invalid type ...`); the
+    // position stays, since this is a file a person may open.
+    let mut json = serde_json::Deserializer::from_slice(text);
+    let stored: Stored =
+        serde_path_to_error::deserialize(&mut json).map_err(|e| match e.path().iter().next() {
+            Some(_) => format!("{}: {}", e.path(), e.inner()),
+            None => e.inner().to_string(),
+        })?;
+    json.end().map_err(|e| e.to_string())?;
     if !(1..=FILE_VERSION).contains(&stored.version) {
         return Err(format!("unknown version {}", stored.version));
     }
@@ -507,6 +518,14 @@ mod tests {
         let msg = q.recovered().unwrap();
         assert!(msg.contains("username: must not be empty"), "{msg}");
         assert!(dir.path().join("tickets.json.corrupt").exists());
+        // A value of the wrong type is named by its place in the file.
+        std::fs::write(&path, br#"{"version":2,"pending":[{"username":5}]}"#).unwrap();
+        let q = Tickets::open(&path, 4).unwrap();
+        let msg = q.recovered().unwrap();
+        assert!(
+            msg.contains("pending[0].username: invalid type: integer `5`"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -352,7 +352,7 @@ async fn hostile_lines_are_refused_and_the_server_keeps_serving() {
         ),
         (
             b"{\"cmd\":\"enroll\",\"username\":7}\n",
-            "malformed request",
+            "username: must be a string of 1 to 128 characters",
         ),
         (
             b"{\"cmd\":\"enroll\",\"username\":\"a\",\"admin\":true}\n",

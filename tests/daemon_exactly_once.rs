@@ -255,3 +255,76 @@ fn an_operator_lists_resends_drops_and_resumes_running_and_stopped() {
     d.terminate(Duration::from_secs(15));
     assert_eq!(sent(&h, "t-3"), 2);
 }
+
+/// A success answer naming another verification than the one sent (answers
+/// mixed up on the way) is not a registration of this person: live and from
+/// the queue, it is an unknown delivery on record for an operator, logged
+/// with the reason, and never counted as registered.
+#[test]
+fn a_success_for_another_verification_is_an_unknown_delivery_not_a_registration() {
+    let mut h = Harness::new(Behaviour::OtherVerification);
+    h.write_config(&ticket_knobs());
+    let d = h.start();
+    // Live.
+    h.enroll("ann");
+    d.press_until("unknown_delivery", 1);
+    let s = d.status();
+    assert_eq!(s["last_outcome"]["code"], "unknown_delivery", "{s:#}");
+    let message = s["last_outcome"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("is for another request"), "{s:#}");
+    assert!(message.contains("`v-ann` sent"), "{s:#}");
+    // From the queue: stored during an outage, answered with another id.
+    h.standin.set_behaviour(Behaviour::Refuse);
+    h.enroll("bob");
+    d.press_until("queued", 1);
+    h.standin.set_behaviour(Behaviour::OtherVerification);
+    let s = d.wait_status("bob on record", Duration::from_secs(30), |s| {
+        s["queue"]["unknown_deliveries"] == 2 && s["queue"]["depth"] == 0
+    });
+    assert_eq!(Daemon::counter(&s, "registered"), 0, "{s:#}");
+    assert_eq!(Daemon::counter(&s, "delivered_from_queue"), 0, "{s:#}");
+    for name in ["ann", "bob"] {
+        wait_for(Duration::from_secs(10), || {
+            d.stderr()
+                .lines()
+                .any(|l| l.contains(name) && l.contains("is for another request"))
+                .then_some(())
+        })
+        .unwrap_or_else(|| panic!("no log line for {name} with the reason:\n{}", d.stderr()));
+    }
+    d.terminate(Duration::from_secs(15));
+    let mut on_record: Vec<String> = h
+        .unknown_records()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    on_record.sort();
+    assert_eq!(on_record, ["ann", "bob"]);
+    assert_eq!(sent(&h, "ann") + sent(&h, "bob"), 2, "each sent once");
+}
+
+/// A created verification of another trust flow is another request's: no
+/// registration is filed under it. The capture waits in the queue (nothing
+/// was sent), the log says why, and once IDMeta answers for this request
+/// it is registered, once.
+#[test]
+fn a_verification_created_for_another_trust_flow_is_not_used() {
+    let mut h = Harness::new(Behaviour::OtherVerification);
+    h.write_config(&Knobs::default());
+    let d = h.start();
+    d.press_until("queued", 1);
+    wait_for(Duration::from_secs(10), || {
+        d.stderr()
+            .contains(
+                "create-verification answer is for another request: its \
+                 verification.template_id is `1`, not the `129` sent",
+            )
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("no reason in the log:\n{}", d.stderr()));
+    assert!(h.registrations().is_empty(), "nothing registered under it");
+    h.standin.set_behaviour(Behaviour::Ok);
+    d.wait_counter("delivered_from_queue", 1, Duration::from_secs(30));
+    assert_eq!(h.registered_names(), ["t-1"]);
+    d.terminate(Duration::from_secs(15));
+}

@@ -233,3 +233,82 @@ fn a_full_disk_refuses_visibly_and_keeps_what_it_has() {
     assert!(h.corrupt_files().is_empty());
     d.terminate(Duration::from_secs(15));
 }
+
+/// A queued record damaged on disk (its image altered, or the file cut
+/// short) is not sent, and the journal line names whom it was for and where
+/// the file went: the header is sealed on its own and still says who.
+#[test]
+fn a_damaged_queued_record_is_reported_with_the_person_and_the_file() {
+    let mut h = Harness::new(Behaviour::Refuse);
+    h.write_config(&Knobs::default());
+    let d = h.start();
+    d.press_until("queued", 1);
+    d.press_until("queued", 2);
+    d.terminate(Duration::from_secs(15));
+    let mut entries: Vec<_> = std::fs::read_dir(h.queue_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "entry"))
+        .collect();
+    entries.sort();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    // t-1: one image byte flipped (found when it is about to be sent).
+    let mut bytes = std::fs::read(&entries[0]).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(&entries[0], &bytes).unwrap();
+    // t-2: cut short (found when the queue is opened).
+    let bytes = std::fs::read(&entries[1]).unwrap();
+    std::fs::write(&entries[1], &bytes[..bytes.len() - 100]).unwrap();
+
+    h.standin.set_behaviour(Behaviour::Ok);
+    let d = h.start();
+    d.wait_status("both found damaged", Duration::from_secs(30), |s| {
+        s["queue"]["depth"] == 0 && Daemon::counter(s, "corrupt") >= 1
+    });
+    for (name, entry) in [("t-1", &entries[0]), ("t-2", &entries[1])] {
+        let moved = h
+            .queue_dir()
+            .join("corrupt")
+            .join(entry.file_name().unwrap());
+        let moved = moved.display().to_string();
+        wait_for(Duration::from_secs(10), || {
+            d.stderr()
+                .lines()
+                .any(|l| {
+                    l.contains(&format!("the enrollment of {name} is damaged"))
+                        && l.contains(&moved)
+                })
+                .then_some(())
+        })
+        .unwrap_or_else(|| panic!("no line naming {name} and {moved}:\n{}", d.stderr()));
+    }
+    assert!(h.registrations().is_empty(), "nothing damaged is sent");
+    assert_eq!(h.corrupt_files().len(), 2);
+    d.terminate(Duration::from_secs(15));
+}
+
+/// An unknown delivery whose record no longer reads is reported at the
+/// next start with the person its image was for, and where the record went.
+#[test]
+fn an_unreadable_unknown_delivery_record_is_reported_with_the_person() {
+    let mut h = Harness::new(Behaviour::Status(502));
+    h.write_config(&Knobs::default());
+    let d = h.start();
+    h.enroll("ann");
+    d.press_until("unknown_delivery", 1);
+    d.terminate(Duration::from_secs(15));
+    let record = h.queue_dir().join(format!("unknown/{:020}.json", 1));
+    std::fs::write(&record, b"{ not json").unwrap();
+    let d = h.start();
+    let moved = h.queue_dir().join(format!("corrupt/{:020}.json", 1));
+    let moved = moved.display().to_string();
+    wait_for(Duration::from_secs(10), || {
+        d.stderr()
+            .lines()
+            .any(|l| l.contains("the enrollment of ann is damaged") && l.contains(&moved))
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("no line naming ann and {moved}:\n{}", d.stderr()));
+    d.terminate(Duration::from_secs(15));
+}

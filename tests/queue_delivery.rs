@@ -257,7 +257,7 @@ async fn gateway_errors_are_sent_once_and_recorded_as_unknown() {
         );
         h.push("ann").await;
         h.until("unknown", |h| {
-            h.count(|r| matches!(r, Report::Unknown(_))) == 1
+            h.count(|r| matches!(r, Report::Unknown(..))) == 1
         })
         .await;
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -414,7 +414,7 @@ async fn unknown_and_refused_are_final_and_the_rest_goes_on() {
     assert_eq!(h.sent_names(), ["lost", "bad", "ok"]);
     assert_eq!(h.store.snapshot().unknown_deliveries, 1);
     let reports = h.reports.lock().unwrap().clone();
-    assert!(matches!(&reports[0], Report::Unknown(u)
+    assert!(matches!(&reports[0], Report::Unknown(u, _)
         if u.verification_id.as_deref() == Some("v-lost") && u.reason == "unknown_delivery"));
     assert!(matches!(&reports[1], Report::Refused { username, .. } if username == "bad"));
     assert!(delivered(&reports[2]));

@@ -14,7 +14,8 @@ use ureq::http::HeaderValue;
 
 use super::config::ApiConfig;
 use super::outcome::{
-    Answer, Body, Outcome, classify_other, classify_registration, parse_json_object,
+    Answer, Body, Outcome, Sent, classify_other, classify_registration, names_other,
+    parse_json_object,
 };
 use super::sanitize::clean_server_text;
 use super::transport::{TransportSettings, agent_for_one_call, classify_transport_error, describe};
@@ -71,7 +72,13 @@ impl Client {
     pub fn register(&self, jpeg: &[u8], username: &str, verification_id: &str) -> Outcome {
         let body = registration_body(jpeg, username, &self.template_id, verification_id);
         let outcome = match self.post_json(REGISTRATION_PATH, body) {
-            Ok(answer) => classify_registration(&answer),
+            Ok(answer) => classify_registration(
+                &answer,
+                &Sent {
+                    verification_id,
+                    template_id: &self.template_id,
+                },
+            ),
             Err(outcome) => outcome,
         };
         outcome.redact(self.token.expose())
@@ -82,7 +89,9 @@ impl Client {
         let body = to_json(&CreateVerificationRequest {
             template_id: &self.template_id,
         });
-        self.call(CREATE_VERIFICATION_PATH, body, read_created_verification)
+        self.call(CREATE_VERIFICATION_PATH, body, |b| {
+            read_created_verification(b, &self.template_id)
+        })
     }
 
     /// `POST finalize-verification` for a verification after its registration.
@@ -91,7 +100,9 @@ impl Client {
             template_id: &self.template_id,
             verification_id,
         });
-        self.call(FINALIZE_VERIFICATION_PATH, body, read_finalized)
+        self.call(FINALIZE_VERIFICATION_PATH, body, |b| {
+            read_finalized(b, verification_id)
+        })
     }
 
     /// A call other than registration: status classification, then `read`
@@ -183,12 +194,21 @@ fn to_json(value: &impl Serialize) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
-/// The verification id in a 2xx create-verification body; the error is a
-/// `bad_response` reason. Public for fuzzing.
-pub fn read_created_verification(bytes: &[u8]) -> Result<String, String> {
+/// The verification id in a 2xx create-verification body for the trust
+/// flow `template_id`; the error is a `bad_response` reason. A verification
+/// of another trust flow is another request's: registering under it would
+/// file this person under someone else's verification. Public for fuzzing.
+pub fn read_created_verification(bytes: &[u8], template_id: &str) -> Result<String, String> {
     let r: CreateVerificationResponse = parse_json_object(bytes)
         .map_err(|reason| format!("create-verification answer {reason}"))?;
-    let id = r.verification.and_then(|v| v.id).unwrap_or_default();
+    let verification = r.verification.unwrap_or_default();
+    let named = verification.template_id.as_deref();
+    if let Some(other) = names_other("verification.template_id", named, template_id) {
+        return Err(format!(
+            "create-verification answer is for another request: {other}"
+        ));
+    }
+    let id = verification.id.unwrap_or_default();
     let id = id.trim();
     let plausible = !id.is_empty()
         && id.chars().count() <= MAX_VERIFICATION_ID_CHARS
@@ -200,10 +220,18 @@ pub fn read_created_verification(bytes: &[u8]) -> Result<String, String> {
     }
 }
 
-/// What a 2xx finalize-verification body says. Public for fuzzing.
-pub fn read_finalized(bytes: &[u8]) -> Result<Finalized, String> {
+/// What a 2xx finalize-verification body says about `verification_id`
+/// (an answer about another verification says nothing about this one).
+/// Public for fuzzing.
+pub fn read_finalized(bytes: &[u8], verification_id: &str) -> Result<Finalized, String> {
     let r: FinalizeVerificationResponse = parse_json_object(bytes)
         .map_err(|reason| format!("finalize-verification answer {reason}"))?;
+    let named = r.verification.and_then(|v| v.id);
+    if let Some(other) = names_other("verification.id", named.as_deref(), verification_id) {
+        return Err(format!(
+            "finalize-verification answer is for another request: {other}"
+        ));
+    }
     let clean = |s: Option<String>| s.as_deref().map(clean_server_text);
     Ok(Finalized {
         finalized: r.finalized,
@@ -231,6 +259,29 @@ fn redact_bytes(bytes: Vec<u8>, secret: &str) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn create_and_finalize_answers_for_another_request_are_refused() {
+        let created = br#"{"verification":{"id":"v-1","template_id":129}}"#;
+        assert_eq!(
+            super::read_created_verification(created, "129").as_deref(),
+            Ok("v-1")
+        );
+        let e = super::read_created_verification(created, "130").unwrap_err();
+        assert!(
+            e.contains("its verification.template_id is `129`, not the `130` sent"),
+            "{e}"
+        );
+        let finalized = br#"{"verification":{"id":"v-1"},"finalized":true}"#;
+        assert!(super::read_finalized(finalized, "v-1").is_ok());
+        let e = super::read_finalized(finalized, "v-2").unwrap_err();
+        assert!(
+            e.contains("its verification.id is `v-1`, not the `v-2` sent"),
+            "{e}"
+        );
+        // Left out: nothing to compare.
+        assert!(super::read_finalized(br#"{"finalized":true}"#, "v-2").is_ok());
+    }
+
     #[test]
     fn redact_bytes_replaces_every_occurrence() {
         let r = super::redact_bytes(b"a 1|tok b 1|tok1|tok".to_vec(), "1|tok");

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::retry_after::parse_retry_after;
 use super::sanitize::clean_server_text;
-use super::wire::RegistrationResponse;
+use super::wire::{ApiRequestInfo, RegisteredFace, RegistrationResponse};
 
 /// The seven documented face-quality answers: the face was not usable, take
 /// another picture. Matched case-insensitively on their first sentence, so
@@ -309,8 +309,15 @@ pub enum Body {
     },
 }
 
-/// Classifies a biometrics-registration answer.
-pub fn classify_registration(answer: &Answer) -> Outcome {
+/// What a registration request named, which its answer must name back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent<'a> {
+    pub verification_id: &'a str,
+    pub template_id: &'a str,
+}
+
+/// Classifies a biometrics-registration answer to the request `sent`.
+pub fn classify_registration(answer: &Answer, sent: &Sent<'_>) -> Outcome {
     if let Some(by_status) = Outcome::from_status(answer.status, answer.retry_after.as_deref()) {
         return by_status;
     }
@@ -363,6 +370,7 @@ pub fn classify_registration(answer: &Answer) -> Outcome {
             message.unwrap_or_else(|| "failed without a message".to_owned()),
         );
     }
+    let api_request = response.api_request;
     let face = response.result.and_then(|r| r.result);
     let face_id = face
         .as_ref()
@@ -370,6 +378,11 @@ pub fn classify_registration(answer: &Answer) -> Outcome {
         .map(str::trim)
         .filter(|id| !id.is_empty());
     match (face_id, face.as_ref()) {
+        (Some(_), Some(face))
+            if let Some(reason) = names_another(sent, face, api_request.as_ref()) =>
+        {
+            Outcome::UnknownDelivery { reason }
+        }
         (Some(id), Some(face)) => Outcome::Registered {
             face_id: clean_server_text(id),
             associated_verification_id: face
@@ -386,6 +399,53 @@ pub fn classify_registration(answer: &Answer) -> Outcome {
             },
         },
     }
+}
+
+/// A success that names another verification or trust flow than the one
+/// sent is an answer to another request (a proxy or gateway mixed answers
+/// up): it does not say this person was registered, nor that they were
+/// not. Fields the answer leaves out are not held against it.
+fn names_another(
+    sent: &Sent<'_>,
+    face: &RegisteredFace,
+    api_request: Option<&ApiRequestInfo>,
+) -> Option<String> {
+    let checks = [
+        (
+            "result.result.associatedVerificationId",
+            face.associated_verification_id.as_deref(),
+            sent.verification_id,
+        ),
+        (
+            "apiRequest.verification_id",
+            api_request.and_then(|r| r.verification_id.as_deref()),
+            sent.verification_id,
+        ),
+        (
+            "apiRequest.template_id",
+            api_request.and_then(|r| r.template_id.as_deref()),
+            sent.template_id,
+        ),
+    ];
+    let other = checks
+        .into_iter()
+        .find_map(|(field, named, sent)| names_other(field, named, sent))?;
+    Some(format!(
+        "the success answer is for another request: {other}; check in IDMeta whether this \
+         person was registered"
+    ))
+}
+
+/// When an answer's `field` names something other than the `sent` value:
+/// the words saying so. A field left out or blank is not held against it.
+pub(crate) fn names_other(field: &str, named: Option<&str>, sent: &str) -> Option<String> {
+    let named = clean_server_text(named?.trim());
+    (!named.is_empty() && named != sent.trim()).then(|| {
+        format!(
+            "its {field} is `{named}`, not the `{}` sent",
+            clean_server_text(sent)
+        )
+    })
 }
 
 /// The calls around registration (create, finalize): the status decides as

@@ -82,7 +82,8 @@ pub struct RegisteredFace {
     pub timestamp: Option<String>,
 }
 
-/// `apiRequest`: informational. `template_id` arrives as an integer and
+/// `apiRequest`: informational, but its `verification_id` and `template_id`
+/// must be the request's. `template_id` arrives as an integer and
 /// `api_request_status` as a string or an integer code; both read as text.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -91,6 +92,8 @@ pub struct ApiRequestInfo {
     pub id: Option<String>,
     #[serde(deserialize_with = "loose_text")]
     pub template_id: Option<String>,
+    #[serde(deserialize_with = "loose_text")]
+    pub verification_id: Option<String>,
     #[serde(deserialize_with = "loose_text")]
     pub api_request_status: Option<String>,
 }
@@ -112,6 +115,9 @@ pub struct VerificationInfo {
     pub id: Option<String>,
     #[serde(deserialize_with = "loose_text")]
     pub status: Option<String>,
+    /// An integer in the documented answers; read as text.
+    #[serde(deserialize_with = "loose_text")]
+    pub template_id: Option<String>,
 }
 
 /// `finalize-verification` answer.
@@ -126,6 +132,8 @@ pub struct FinalizeVerificationResponse {
     pub status_message: Option<String>,
     #[serde(deserialize_with = "loose_bool")]
     pub finalized: Option<bool>,
+    #[serde(deserialize_with = "loose")]
+    pub verification: Option<VerificationInfo>,
 }
 
 /// Any JSON value; reads as `None` when it does not fit `T`.

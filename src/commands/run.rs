@@ -47,7 +47,11 @@ pub fn run(config_path: &Path, args: &RunArgs) -> i32 {
             Ok(d) => d,
             Err(e) => {
                 log::error!("{e}");
-                return exit::FAILURE;
+                // The simulated LEDs' record is a file written at run time.
+                return match e {
+                    devices::DevicesError::Record(_) => exit::CANT_CREATE,
+                    _ => exit::FAILURE,
+                };
             }
         };
         let setup = Setup {
@@ -75,7 +79,9 @@ fn exit_code_for(e: &DaemonError) -> i32 {
         DaemonError::Control(BindError::NoSuchGroup(_) | BindError::GroupNotAllowed { .. }) => {
             exit::CONFIG
         }
-        DaemonError::Store(_) | DaemonError::Control(_) => exit::CANT_CREATE,
+        DaemonError::Store(_) | DaemonError::Control(_) | DaemonError::Status(_) => {
+            exit::CANT_CREATE
+        }
         DaemonError::Signals(_) => exit::FAILURE,
     }
 }

@@ -19,6 +19,7 @@
 pub mod client;
 pub mod protocol;
 pub mod server;
+mod slots;
 
 use std::path::PathBuf;
 

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::api::sanitize::clean_server_text;
 use crate::tickets::Ticket;
 
 /// A request as the client sends it (the server reads `Wire` and checks it).
@@ -70,10 +71,77 @@ struct Wire {
 
 const COMMANDS: &str = "\"enroll\", \"trigger\", \"status\", \"queue_list\", \"queue_resend\", \"queue_drop\", \"queue_resume\"";
 
+/// The rule of each request field, for a value of the wrong JSON type.
+fn field_rule(field: &str) -> Option<String> {
+    use crate::tickets::{MAX_USERNAME_CHARS, MAX_VERIFICATION_ID_CHARS};
+    Some(match field {
+        "cmd" => format!("must be a string, one of {COMMANDS}"),
+        "username" => format!(
+            "must be a string of 1 to {MAX_USERNAME_CHARS} characters, without control \
+             characters or leading or trailing spaces"
+        ),
+        "verification_id" => format!(
+            "must be a string of 1 to {MAX_VERIFICATION_ID_CHARS} characters, without spaces or \
+             control characters"
+        ),
+        "id" => "must be a whole number (an id from queue_list)".to_owned(),
+        "transaction" => format!(
+            "must be a string of 1 to {} characters, without control characters or leading \
+             or trailing spaces",
+            crate::tickets::MAX_TRANSACTION_CHARS
+        ),
+        _ => return None,
+    })
+}
+
+fn expected() -> String {
+    format!("expected one JSON object per line with \"cmd\" one of {COMMANDS}")
+}
+
+/// Why a line is not a `Wire`, in words: a field of the wrong type is named
+/// with its rule; anything else gets serde's message without its position
+/// (a request is one line), cleaned so the client's text cannot carry
+/// newlines or escapes into the log, and capped.
+fn wire_error(e: serde_path_to_error::Error<serde_json::Error>) -> String {
+    use serde_json::error::Category;
+    let at_root = e.path().iter().next().is_none();
+    let field = e.path().to_string();
+    let inner = e.into_inner();
+    let position = format!(" at line {} column {}", inner.line(), inner.column());
+    let text = inner.to_string();
+    let message = clean_server_text(text.strip_suffix(&position).unwrap_or(&text));
+    let expected = expected();
+    match inner.classify() {
+        Category::Data if at_root && message.starts_with("invalid type") => {
+            format!("malformed request: must be a JSON object; {expected}")
+        }
+        Category::Data => match field_rule(&field) {
+            Some(rule) => format!("{field}: {rule}"),
+            None => format!("malformed request ({message}); {expected}"),
+        },
+        Category::Syntax | Category::Eof | Category::Io => {
+            format!("malformed request: not valid JSON ({message}); {expected}")
+        }
+    }
+}
+
 /// Parses and checks one request line; the error is the reply's text.
 pub fn parse_line(line: &[u8]) -> Result<Command, String> {
     let text = std::str::from_utf8(line).map_err(|_| "request is not valid UTF-8".to_owned())?;
-    let wire: Wire = serde_json::from_str(text.trim_end_matches('\r')).map_err(malformed)?;
+    let text = text.trim_end_matches('\r');
+    // serde reads a struct from an array too (fields by position): refused
+    // before it gets the chance, as any other value that is not an object.
+    if text.trim_start().starts_with('[') {
+        return Err(format!(
+            "malformed request: must be a JSON object; {}",
+            expected()
+        ));
+    }
+    let mut json = serde_json::Deserializer::from_str(text);
+    let wire: Wire = serde_path_to_error::deserialize(&mut json).map_err(wire_error)?;
+    json.end().map_err(|_| {
+        "malformed request: more than one JSON value on the line; one request per line".to_owned()
+    })?;
     check(wire)
 }
 
@@ -85,28 +153,7 @@ pub fn parse_fields(cmd: &str, mut fields: Map<String, Value>) -> Result<Command
         return Err("unknown field `cmd` (the topic names the request)".to_owned());
     }
     fields.insert("cmd".to_owned(), Value::String(cmd.to_owned()));
-    // The field's name leads the error: `{"username": 1}` says `username`.
-    let wire = serde_path_to_error::deserialize(Value::Object(fields)).map_err(|e| {
-        let field = e.path().to_string();
-        let why = malformed(e.into_inner());
-        if field == "." {
-            why
-        } else {
-            format!("{field}: {why}")
-        }
-    })?;
-    check(wire)
-}
-
-fn malformed(e: serde_json::Error) -> String {
-    // serde's message quotes the client's text (an unknown field name,
-    // a bad value): cleaned so it cannot carry newlines or escapes into
-    // the log, and capped.
-    format!(
-        "malformed request ({}); expected one JSON object per line with \"cmd\" one of \
-         {COMMANDS}",
-        crate::api::sanitize::clean_server_text(&e.to_string())
-    )
+    check(serde_path_to_error::deserialize(Value::Object(fields)).map_err(wire_error)?)
 }
 
 fn check(wire: Wire) -> Result<Command, String> {
@@ -143,7 +190,7 @@ fn check(wire: Wire) -> Result<Command, String> {
         "queue_drop" => id_only(QueueCommand::Drop),
         other => Err(format!(
             "unknown command `{}`; known: {COMMANDS}",
-            crate::api::sanitize::clean_server_text(other).escape_debug()
+            clean_server_text(other).escape_debug()
         )),
     }
 }
@@ -240,7 +287,18 @@ mod tests {
     #[test]
     fn errors_say_what_is_wrong() {
         let err = |l: &[u8]| parse_line(l).unwrap_err();
-        assert!(err(b"hello").starts_with("malformed request (expected value"));
+        assert!(err(b"hello").starts_with("malformed request: not valid JSON (expected value)"));
+        assert_eq!(
+            err(br#"{"cmd":"enroll","username":5}"#),
+            "username: must be a string of 1 to 128 characters, without control characters or \
+             leading or trailing spaces"
+        );
+        assert_eq!(
+            err(br#"{"cmd":"queue_drop","id":"7"}"#),
+            "id: must be a whole number (an id from queue_list)"
+        );
+        assert!(err(b"[1]").starts_with("malformed request: must be a JSON object;"));
+        assert!(err(br#"{"cmd":"status"} {}"#).contains("more than one JSON value"));
         assert_eq!(
             err(br#"{"cmd":"reboot"}"#),
             r#"unknown command `reboot`; known: "enroll", "trigger", "status", "queue_list", "queue_resend", "queue_drop", "queue_resume""#

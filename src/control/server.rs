@@ -1,6 +1,7 @@
 //! The socket server: bind (replacing a stale socket left by a crash), then
 //! [`run`] until shutdown, in the manner of tokio's mini-redis: an accept
-//! loop, one task per connection, a bounded number of connections, and a
+//! loop, one task per connection, a bounded number of connections (the
+//! longest-waiting one closed to make room, see [`super::slots`]), and a
 //! graceful stop that tells every connection to finish and waits for them.
 
 use std::future::Future;
@@ -12,18 +13,26 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 
 use super::protocol::{Command, Reply, parse_line};
+use super::slots::{Slot, Slots};
 use super::{ControlConfig, MAX_BAD_REQUESTS, MAX_LINE, SOCKET_MODE};
 use crate::fsutil::{self, FsError};
 use crate::shutdown::Shutdown;
 
-/// Connections served at once; more wait in the kernel's backlog.
+/// Connections served at once. A new one never waits for a slot held by a
+/// client that is keeping the daemon waiting: see [`Slots::admit`].
 pub const MAX_CONNECTIONS: usize = 16;
-/// A connection silent for this long is closed (a stuck client must not
-/// hold a slot forever).
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// From accept to the first complete request line. The CLI and a reception
+/// app write their request as soon as they connect; this only bounds a
+/// client that connects and says nothing.
+pub const FIRST_REQUEST_WITHIN: Duration = Duration::from_secs(5);
+/// From a reply to the next complete request line, for a client that keeps
+/// its connection open between requests.
+pub const NEXT_REQUEST_WITHIN: Duration = Duration::from_secs(60);
+/// A reply the client does not read within this long closes the connection.
+pub const REPLY_WITHIN: Duration = Duration::from_secs(5);
 
 /// What the daemon implements to answer commands.
 pub trait Handler: Send + Sync + 'static {
@@ -118,12 +127,10 @@ pub async fn run<H: Handler>(listener: UnixListener, handler: Arc<H>, shutdown: 
     // Each connection holds a clone of `done_tx`, so `done_rx` yields None
     // once all are gone.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Slots::new(MAX_CONNECTIONS);
     loop {
-        let permit = tokio::select! {
-            _ = shutdown.wait() => break,
-            p = slots.clone().acquire_owned() => p.expect("semaphore never closed"),
-        };
+        // Accepted at once, whoever holds the slots: a connection left in
+        // the kernel's backlog would wait on the slowest client.
         let stream = tokio::select! {
             _ = shutdown.wait() => break,
             accepted = listener.accept() => match accepted {
@@ -136,15 +143,19 @@ pub async fn run<H: Handler>(listener: UnixListener, handler: Arc<H>, shutdown: 
                 }
             },
         };
+        let slot = tokio::select! {
+            _ = shutdown.wait() => break,
+            slot = slots.admit() => slot,
+        };
         let handler = Arc::clone(&handler);
         let stop = shutdown.clone();
         let done = done_tx.clone();
         tokio::spawn(async move {
             tokio::select! {
-                _ = serve(stream, &*handler) => {}
+                _ = serve(stream, &*handler, &slot) => {}
                 _ = stop.wait() => {}
             }
-            drop(permit);
+            drop(slot);
             drop(done);
         });
     }
@@ -152,36 +163,69 @@ pub async fn run<H: Handler>(listener: UnixListener, handler: Arc<H>, shutdown: 
     let _ = done_rx.recv().await;
 }
 
-/// One connection: read a line, answer it, until EOF, silence or too much garbage.
-async fn serve<H: Handler>(stream: UnixStream, handler: &H) {
+/// What a connection sent next.
+enum Next {
+    /// A request line (blank lines skipped); `complete` if it ended in a newline.
+    Line {
+        complete: bool,
+    },
+    TooLong,
+    Eof,
+}
+
+/// One connection: read a request, answer it, until EOF, a deadline, an
+/// eviction or too much garbage.
+///
+/// Each request has one deadline, from the moment the daemon starts waiting
+/// for it to its complete line: blank lines and bytes without a newline do
+/// not extend it, so a client dribbling input cannot hold a slot longer than
+/// one that says nothing. Eviction (see [`Slots`]) is what keeps a full
+/// house from delaying a newcomer; the deadlines only bound how long a slot
+/// is kept while there is room.
+async fn serve<H: Handler>(stream: UnixStream, handler: &H, slot: &Slot) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let mut bad = 0;
     let mut line = Vec::with_capacity(256);
+    let mut within = FIRST_REQUEST_WITHIN;
     loop {
-        line.clear();
-        let limited = (&mut reader).take(MAX_LINE as u64 + 1);
-        let read = tokio::time::timeout(IDLE_TIMEOUT, read_line(limited, &mut line)).await;
-        let Ok(Ok(n)) = read else {
-            return; // silent too long, or the peer went away
+        slot.waiting();
+        let deadline = tokio::time::Instant::now() + within;
+        let next = tokio::select! {
+            next = tokio::time::timeout_at(deadline, next_request(&mut reader, &mut line)) => next,
+            () = slot.evicted() => {
+                // Never blocks: a client that is not reading gets nothing.
+                let _ = write.try_write(&Reply::error(format!(
+                    "closing this connection: all {MAX_CONNECTIONS} connections are taken and this \
+                     one had no request in progress; connect again to send one"
+                )).to_line());
+                return;
+            }
         };
-        if n == 0 {
-            return; // EOF
-        }
-        let complete = line.last() == Some(&b'\n');
-        if complete {
-            line.pop();
-        }
-        if line.len() > MAX_LINE {
-            let reply = Reply::error(format!(
-                "request line longer than {MAX_LINE} bytes; closing the connection"
-            ));
-            let _ = write.write_all(&reply.to_line()).await;
-            drain(&mut reader).await;
-            return;
-        }
-        if line.iter().all(u8::is_ascii_whitespace) && complete {
-            continue; // blank lines are harmless
+        let complete = match next {
+            Ok(Ok(Next::Line { complete })) => complete,
+            Ok(Ok(Next::TooLong)) => {
+                let reply = Reply::error(format!(
+                    "request line longer than {MAX_LINE} bytes; closing the connection"
+                ));
+                let _ = write.try_write(&reply.to_line());
+                drain(&mut reader).await;
+                return;
+            }
+            Ok(Ok(Next::Eof) | Err(_)) => return, // the peer went away
+            Err(_elapsed) => {
+                let _ = write.try_write(
+                    &Reply::error(format!(
+                        "no complete request line within {} s; closing the connection",
+                        within.as_secs()
+                    ))
+                    .to_line(),
+                );
+                return;
+            }
+        };
+        if !slot.busy() {
+            return; // given to another connection meanwhile
         }
         let reply = match parse_line(&line) {
             Ok(command) => handler.handle(command).await,
@@ -191,19 +235,28 @@ async fn serve<H: Handler>(stream: UnixStream, handler: &H) {
                     let reply = Reply::error(format!(
                         "{message}; too many malformed requests, closing the connection"
                     ));
-                    let _ = write.write_all(&reply.to_line()).await;
+                    let _ = write.try_write(&reply.to_line());
+                    // The drain waits on the client: it may lose its slot meanwhile.
+                    slot.waiting();
                     drain(&mut reader).await;
                     return;
                 }
                 Reply::error(message)
             }
         };
-        if write.write_all(&reply.to_line()).await.is_err() {
-            return;
+        // Waiting again, now for the client to read its reply.
+        slot.waiting();
+        let reply = reply.to_line();
+        let sent = tokio::select! {
+            sent = tokio::time::timeout(REPLY_WITHIN, write.write_all(&reply)) => {
+                matches!(sent, Ok(Ok(())))
+            }
+            () = slot.evicted() => false,
+        };
+        if !sent || !complete {
+            return; // not read, or the peer closed after an unterminated last line
         }
-        if !complete {
-            return; // the peer closed after an unterminated last line
-        }
+        within = NEXT_REQUEST_WITHIN;
     }
 }
 
@@ -219,9 +272,31 @@ async fn drain(reader: &mut (impl tokio::io::AsyncRead + Unpin)) {
     let _ = tokio::time::timeout(DRAIN_TIME, tokio::io::copy(&mut limited, &mut sink)).await;
 }
 
-async fn read_line(
-    mut reader: impl tokio::io::AsyncBufRead + Unpin,
+/// Reads up to the next request line, skipping blank lines, each line
+/// capped at [`MAX_LINE`] bytes (not buffered beyond it).
+async fn next_request(
+    reader: &mut (impl tokio::io::AsyncBufRead + Unpin),
     line: &mut Vec<u8>,
-) -> io::Result<usize> {
-    reader.read_until(b'\n', line).await
+) -> io::Result<Next> {
+    loop {
+        line.clear();
+        let n = (&mut *reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', line)
+            .await?;
+        if n == 0 {
+            return Ok(Next::Eof);
+        }
+        let complete = line.last() == Some(&b'\n');
+        if complete {
+            line.pop();
+        }
+        if line.len() > MAX_LINE {
+            return Ok(Next::TooLong);
+        }
+        if complete && line.iter().all(u8::is_ascii_whitespace) {
+            continue; // blank lines are harmless, and do not buy time
+        }
+        return Ok(Next::Line { complete });
+    }
 }

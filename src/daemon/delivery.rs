@@ -69,16 +69,21 @@ pub enum Report {
         failures: u32,
         delay: Duration,
     },
-    /// Possibly processed: recorded for an operator, never re-sent by itself.
-    Unknown(UnknownDelivery),
+    /// Possibly processed: recorded for an operator, never re-sent by
+    /// itself; with the answer that made it so (the operator's first clue).
+    Unknown(UnknownDelivery, Outcome),
     /// The token or URL was refused: deliveries paused, everything kept.
     Paused { outcome: Option<Outcome> },
     /// Deliveries resumed (reload, operator, or a probe that got through).
     Resumed { by_probe: bool },
     /// Too old: deleted unsent.
     Expired(Expired),
-    /// A damaged entry was moved aside, not sent.
-    Corrupt { reason: String },
+    /// A damaged entry was moved aside (to `path`), not sent.
+    Corrupt {
+        path: std::path::PathBuf,
+        username: Option<String>,
+        reason: String,
+    },
     /// Damaged files older than the maximum age were deleted from `corrupt/`.
     CorruptPruned { files: usize },
     /// The queue directory failed (disk full, I/O error); retried with backoff.
@@ -157,8 +162,16 @@ pub async fn run<S, F, G, R>(
         }
         let entry = match store.run(move |s| s.queue_mut().begin(id)).await {
             Ok(Ok(entry)) => entry,
-            Ok(Err(QueueError::Corrupt { reason, .. })) => {
-                report(Report::Corrupt { reason });
+            Ok(Err(QueueError::Corrupt {
+                path,
+                reason,
+                username,
+            })) => {
+                report(Report::Corrupt {
+                    path,
+                    username,
+                    reason,
+                });
                 continue;
             }
             Ok(Err(e)) => {
@@ -229,7 +242,9 @@ pub async fn run<S, F, G, R>(
                     failures: backoff.failures,
                     delay: delay.unwrap_or_default(),
                 }),
-                QueueFate::Unknown => report(Report::Unknown(unknown.expect("recorded"))),
+                QueueFate::Unknown => {
+                    report(Report::Unknown(unknown.expect("recorded"), sent.outcome));
+                }
                 QueueFate::Pause => {}
             },
             Ok(Err(e)) => {

@@ -7,7 +7,7 @@
 //! test in another process can check the pattern sequence).
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -33,8 +33,8 @@ pub enum DevicesError {
     Indicator(GpioError),
     #[error("camera: {0}")]
     Camera(CameraError),
-    #[error("indicator.record_file {path}: {reason}")]
-    Record { path: PathBuf, reason: String },
+    #[error("indicator.record_file: {0}")]
+    Record(crate::fsutil::FsError),
 }
 
 /// Opens the configured hardware. Needs a tokio runtime (the LED task).
@@ -49,9 +49,9 @@ pub fn open(config: &Config) -> Result<(Devices, mpsc::Sender<Press>), DevicesEr
         IndicatorKind::Simulated => {
             let record = config.indicator.record_file.as_deref();
             let (leds, _view) = gpio::sim::start_indicator_recording(layout_of(config), record)
-                .map_err(|e| DevicesError::Record {
-                    path: record.unwrap_or(Path::new("")).to_owned(),
-                    reason: e.to_string(),
+                .map_err(|e| {
+                    let path = record.unwrap_or(Path::new(""));
+                    DevicesError::Record(crate::fsutil::FsError::new(path, "open", &e))
                 })?;
             Box::new(LedPort(leds))
         }

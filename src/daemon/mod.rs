@@ -98,6 +98,8 @@ pub enum DaemonError {
     Store(#[from] StoreError),
     #[error("control socket: {0}")]
     Control(#[from] control::server::BindError),
+    #[error(transparent)]
+    Status(#[from] crate::status::StatusError),
     #[error("cannot listen for signals: {0}")]
     Signals(String),
 }
@@ -118,6 +120,10 @@ pub async fn run(
         api,
         config_path,
     } = setup;
+    // Every path written at run time is proven writable before the daemon
+    // says it is ready: the store (queue, tickets) and the socket below, the
+    // status file here.
+    crate::status::StatusWriter::new(&config.status).check()?;
     let (queue_config, control_config) = (config.queue.clone(), config.control.clone());
     let (store, opened) = tokio::task::spawn_blocking(move || {
         Store::open(

@@ -15,11 +15,7 @@ use crate::store::actor::StoreGone;
 
 pub(super) fn log_store_opened(store: &Store, report: &OpenReport) {
     for c in &report.corrupt {
-        log::error!(
-            "offline queue: damaged record moved to {}, not sent: {}",
-            c.moved_to.display(),
-            c.reason
-        );
+        log_corrupt(&c.moved_to, c.username.as_deref(), &c.reason);
     }
     for u in &report.unknown {
         log_unknown(u, "was being sent when enrolld stopped");
@@ -54,6 +50,25 @@ pub(super) fn log_stopped_in_flight(
             .for_each(|u| log_unknown(u, "was still on the wire when enrolld stopped")),
         Ok(Err(e)) => log::error!("stopping: {e}"),
         Err(gone) => log::error!("stopping: {gone}"),
+    }
+}
+
+/// A damaged record, with whom it was for (so they can be asked back) and
+/// the file (so it can be looked at).
+fn log_corrupt(moved_to: &std::path::Path, username: Option<&str>, reason: &str) {
+    let path = moved_to.display();
+    match username {
+        Some(username) => log::error!(
+            enrolld_outcome = "corrupt",
+            enrolld_username = username;
+            "offline queue: the enrollment of {username} is damaged ({reason}) and was not sent; \
+             moved to {path}; ask {username} to enroll again"
+        ),
+        None => log::error!(
+            enrolld_outcome = "corrupt";
+            "offline queue: a damaged record (whom it was for is unreadable too: {reason}) was \
+             not sent; moved to {path}"
+        ),
     }
 }
 
@@ -251,9 +266,9 @@ pub(super) fn delivery(report: &Report, status: &mut Status) {
             describe(outcome),
             delay.as_secs()
         ),
-        Report::Unknown(u) => {
+        Report::Unknown(u, outcome) => {
             status.count("unknown_delivery");
-            log_unknown(u, &format!("got no usable answer ({})", u.reason));
+            log_unknown(u, &format!("got no usable answer ({})", describe(outcome)));
         }
         Report::Paused { outcome } => log::error!(
             "deliveries paused: {}; every queued enrollment is kept, one is tried again every \
@@ -284,9 +299,13 @@ pub(super) fn delivery(report: &Report, status: &mut Status) {
                 if e.was_unknown { "; it was an unknown delivery" } else { "" }
             );
         }
-        Report::Corrupt { reason } => {
+        Report::Corrupt {
+            path,
+            username,
+            reason,
+        } => {
             status.count("corrupt");
-            log::error!("damaged queue entry moved aside, not sent: {reason}");
+            log_corrupt(path, username.as_deref(), reason);
         }
         Report::CorruptPruned { files } => {
             log::info!("{files} damaged queue file(s) past the maximum age deleted");

@@ -172,6 +172,18 @@ pub struct Decoded {
 /// sealed header when the file is that long). Errors say what is wrong in
 /// words for the log, never what the entry holds.
 pub fn decode_prefix(start: &[u8], file_len: u64, key: &QueueKey) -> Result<Decoded, String> {
+    decode(start, Some(file_len), key)
+}
+
+/// The authenticated header of a damaged entry, whatever its size: the
+/// header is sealed on its own, so a record whose image was cut short or
+/// altered still says who it was for.
+pub fn header_of_damaged(start: &[u8], key: &QueueKey) -> Option<Header> {
+    decode(start, None, key).ok().map(|d| d.header)
+}
+
+/// [`decode_prefix`]; the size is checked only when `file_len` is given.
+fn decode(start: &[u8], file_len: Option<u64>, key: &QueueKey) -> Result<Decoded, String> {
     let nl = start
         .iter()
         .take(MAX_FIRST_LINE)
@@ -197,7 +209,9 @@ pub fn decode_prefix(start: &[u8], file_len: u64, key: &QueueKey) -> Result<Deco
         return Err("header too large".to_owned());
     }
     let expected = (nl as u64 + 1 + hlen).checked_add(jlen);
-    if expected != Some(file_len) {
+    if let Some(file_len) = file_len
+        && expected != Some(file_len)
+    {
         return Err(format!(
             "size {file_len} bytes, expected {} (truncated or extended)",
             expected.map_or_else(|| "more than 2^64".to_owned(), |e| e.to_string())

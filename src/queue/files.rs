@@ -98,12 +98,30 @@ impl Queue {
             Ok(parts) => Ok(parts),
             Err(reason) => {
                 let moved_to = self.move_aside(path, &reason)?;
+                let username = self.report.corrupt.last().and_then(|c| c.username.clone());
+                // Known from the index when even the header is unreadable now.
+                let username = username.or_else(|| {
+                    let meta = self.index.get(&id.0).map(|m| &m.username);
+                    meta.or_else(|| self.unknown.get(&id.0).map(|u| &u.record.username))
+                        .cloned()
+                });
                 Err(QueueError::Corrupt {
                     path: moved_to,
                     reason,
+                    username,
                 })
             }
         }
+    }
+
+    /// Who a damaged record was for, if its header still authenticates.
+    pub(super) fn username_of_damaged(&self, path: &Path) -> Option<String> {
+        let mut start = Vec::with_capacity(entry::PREFIX_READ);
+        let file = fs::File::open(path).ok()?;
+        file.take(entry::PREFIX_READ as u64)
+            .read_to_end(&mut start)
+            .ok()?;
+        entry::header_of_damaged(&start, &self.key).map(|h| h.username)
     }
 
     pub(super) fn write_unknown_json(&self, record: &UnknownDelivery) -> Result<(), QueueError> {
@@ -113,8 +131,10 @@ impl Queue {
         Ok(())
     }
 
-    /// Moves a damaged file to `corrupt/`, records it, returns where it went.
+    /// Moves a damaged file to `corrupt/`, records it (with whom it was
+    /// for, when its header still authenticates), returns where it went.
     pub(super) fn move_aside(&mut self, path: &Path, reason: &str) -> Result<PathBuf, QueueError> {
+        let username = self.username_of_damaged(path);
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let corrupt = self.config.dir.join("corrupt");
         let mut to = corrupt.join(&*name);
@@ -127,6 +147,7 @@ impl Queue {
         self.report.corrupt.push(CorruptFile {
             moved_to: to.clone(),
             reason: reason.to_owned(),
+            username,
         });
         Ok(to)
     }

@@ -253,9 +253,18 @@ pub enum QueueError {
     Storage(#[from] FsError),
     #[error("{0} does not exist or is not in a state that allows this")]
     NoSuchEntry(EntryId),
-    /// The entry's file is damaged; it was moved to `corrupt/` and will not be sent.
-    #[error("{path}: damaged ({reason}); moved aside, not sent", path = path.display())]
-    Corrupt { path: PathBuf, reason: String },
+    /// The entry's file is damaged; it was moved to `corrupt/` and will not
+    /// be sent. `username`: whom it was for, when that is still known.
+    #[error(
+        "{path}: damaged ({reason}); moved aside, not sent{who}",
+        path = path.display(),
+        who = username.as_deref().map(|u| format!(" (the enrollment of {u})")).unwrap_or_default()
+    )]
+    Corrupt {
+        path: PathBuf,
+        reason: String,
+        username: Option<String>,
+    },
     #[error(transparent)]
     Key(#[from] KeyError),
     /// Username and ids too long to store (they are bounded well below this
@@ -284,6 +293,8 @@ pub struct CorruptFile {
     /// Where it is now.
     pub moved_to: PathBuf,
     pub reason: String,
+    /// Whom it was for, when its header still authenticates.
+    pub username: Option<String>,
 }
 
 /// An enrollment that may or may not have reached IDMeta: recorded, never

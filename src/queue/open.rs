@@ -185,6 +185,11 @@ impl Queue {
                 .and_then(|t| serde_json::from_slice::<UnknownDelivery>(&t).ok());
             let Some(record) = record else {
                 self.move_aside(&path, "unknown-delivery record unreadable")?;
+                // Whom it was for is still in its image's sealed header.
+                let username = self.username_of_damaged(&self.unknown_image(seq));
+                if let Some(moved) = self.report.corrupt.last_mut() {
+                    moved.username = moved.username.take().or(username);
+                }
                 continue;
             };
             let image = self.unknown_image(seq);

@@ -37,6 +37,8 @@ pub struct Knobs {
     pub paused_probe_secs: Option<u64>,
     /// Appended verbatim to the file (whole sections: `[mqtt]`, `[metrics]`).
     pub extra: String,
+    /// `(section, key, value)` set last, over everything above.
+    pub paths: Vec<(&'static str, &'static str, PathBuf)>,
 }
 
 impl Default for Knobs {
@@ -53,6 +55,7 @@ impl Default for Knobs {
             token_file: None,
             paused_probe_secs: None,
             extra: String::new(),
+            paths: Vec::new(),
         }
     }
 }
@@ -142,6 +145,9 @@ impl Harness {
         }
         if let Some(p) = k.paused_probe_secs {
             set(&mut doc, "queue", "paused_probe_secs", to_i64(p));
+        }
+        for (section, key, path) in &k.paths {
+            set(&mut doc, section, key, path.display().to_string());
         }
         let text = doc.to_string() + &k.extra;
         let tmp = self.path("enrolld.toml.tmp");

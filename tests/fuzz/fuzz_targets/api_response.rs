@@ -6,7 +6,7 @@
 
 use enrolld::api::Outcome;
 use enrolld::api::client::{read_created_verification, read_finalized};
-use enrolld::api::outcome::{Answer, Body, classify_other, classify_registration};
+use enrolld::api::outcome::{Answer, Body, Sent, classify_other, classify_registration};
 use enrolld::api::retry_after::parse_retry_after;
 use enrolld::machine::fate;
 use libfuzzer_sys::fuzz_target;
@@ -65,14 +65,18 @@ fuzz_target!(|data: &[u8]| {
         retry_after,
         body,
     };
-    check(&classify_registration(&answer));
+    let sent = Sent {
+        verification_id: "1234567890abcdef",
+        template_id: "129",
+    };
+    check(&classify_registration(&answer, &sent));
     match classify_other(&answer) {
         Ok(bytes) => {
-            match read_created_verification(bytes) {
+            match read_created_verification(bytes, "129") {
                 Ok(id) => check_text("verification id", &id),
                 Err(reason) => check_text("create reason", &reason),
             }
-            match read_finalized(bytes) {
+            match read_finalized(bytes, "1234567890abcdef") {
                 Ok(f) => {
                     check_text("finalize status", f.status.as_deref().unwrap_or(""));
                     check_text(

@@ -146,6 +146,19 @@ pub fn reply(behaviour: &Behaviour, record: &Record) -> Reply {
             r
         }
         Behaviour::ChunkedCutShort => return Reply::ChunkedCutShort(ok()),
+        Behaviour::OtherVerification => {
+            let mut body = ok_body(endpoint, record);
+            let other = json!("00000000-0000-4000-8000-000000000000");
+            match endpoint {
+                Endpoint::Register => {
+                    body["result"]["result"]["associatedVerificationId"] = other.clone();
+                    body["apiRequest"]["verification_id"] = other;
+                }
+                Endpoint::CreateVerification => body["verification"]["template_id"] = json!(1),
+                Endpoint::FinalizeVerification => body["verification"]["id"] = other,
+            }
+            Response::json(200, &body)
+        }
         // Answered from the raw request by the connection handler.
         Behaviour::EchoRequest { .. } => return Reply::Hangup,
     })

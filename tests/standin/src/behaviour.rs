@@ -61,6 +61,10 @@ pub enum Behaviour {
     /// A 200 in chunked encoding that ends (with a clean TLS close) before
     /// the last chunk.
     ChunkedCutShort,
+    /// The documented 200s, each for another request (answers mixed up on
+    /// the way): a registration naming another verification, a created
+    /// verification of another trust flow, a finalized other verification.
+    OtherVerification,
     /// Not listening at all (the port is closed until another behaviour is set).
     Refuse,
 }
@@ -76,7 +80,7 @@ impl Behaviour {
     /// `close-mid-response`, `hangup`, `stall-handshake`, `redirect`,
     /// `redirect-to:URL`, `headers-then-silence`, `trickle`, `huge-body`,
     /// `invalid-utf8`, `wrong-content-type`, `chunked-cut-short`,
-    /// `echo-request[:FILLER]`, `refuse`.
+    /// `echo-request[:FILLER]`, `other-verification`, `refuse`.
     pub fn parse(name: &str) -> Result<Behaviour, String> {
         let (kind, arg) = match name.trim().split_once(':') {
             Some((k, a)) => (k, Some(a)),
@@ -141,6 +145,7 @@ impl Behaviour {
             "echo-request" => Behaviour::EchoRequest {
                 filler: usize::try_from(number(0)?).map_err(|e| e.to_string())?,
             },
+            "other-verification" => Behaviour::OtherVerification,
             "refuse" => Behaviour::Refuse,
             _ => return Err(format!("unknown stand-in behaviour `{name}`")),
         })
@@ -177,6 +182,7 @@ impl Behaviour {
             Behaviour::WrongContentType,
             Behaviour::ChunkedCutShort,
             Behaviour::EchoRequest { filler: 0 },
+            Behaviour::OtherVerification,
             Behaviour::Refuse,
         ];
         all.extend(FACE_QUALITY.map(Behaviour::Retake));
@@ -212,6 +218,7 @@ impl fmt::Display for Behaviour {
             Behaviour::WrongContentType => f.write_str("wrong-content-type"),
             Behaviour::ChunkedCutShort => f.write_str("chunked-cut-short"),
             Behaviour::EchoRequest { filler } => write!(f, "echo-request:{filler}"),
+            Behaviour::OtherVerification => f.write_str("other-verification"),
             Behaviour::Refuse => f.write_str("refuse"),
         }
     }
