@@ -17,8 +17,10 @@ export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/
 
 # Bookworm (Debian 12, Raspberry Pi OS 12) ships glibc 2.36: nothing newer may be required.
 GLIBC_MAX=2.36
-# Issue 6: the stripped aarch64 binary is at most 4 MB.
-SIZE_MAX=4000000
+# The stripped aarch64 binary: at most 4 MB (issue 6), plus at most 0.5 MB for the MQTT client
+# of the fleet integration (issue 20). The last size before it, for the growth printed below.
+SIZE_MAX=4500000
+SIZE_BEFORE_MQTT=3936904 # aarch64-unknown-linux-musl, 2026-12-03, the larger of the two aarch64 builds
 UNIT_EXPOSURE_MAX=16 # systemd-analyze --threshold is in tenths: 16 = 1.6
 TARGETS=(${SHIP_TARGETS:-aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-unknown-linux-musl})
 read -r -a FEATURES <<<"${SHIP_FEATURES:---no-default-features}"
@@ -116,6 +118,9 @@ for target in "${TARGETS[@]}"; do
 
     size=$(stat -c %s "$bin")
     note "size $target: $size bytes ($(awk "BEGIN{printf \"%.2f\", $size/1048576}") MiB)"
+    if [[ "$target" == aarch64-* ]]; then
+        note "growth $target since the MQTT client: $((size - SIZE_BEFORE_MQTT)) bytes (budget 500000)"
+    fi
     if [[ "$target" == aarch64-* ]] && [ "$size" -gt "$SIZE_MAX" ]; then
         fail "$target: $size bytes is over the $SIZE_MAX byte budget"
     fi
