@@ -1,7 +1,7 @@
 //! The socket server: bind (replacing a stale socket left by a crash), then
 //! [`run`] until shutdown, in the manner of tokio's mini-redis: an accept
 //! loop, one task per connection, a bounded number of connections (the
-//! longest-waiting one closed to make room, see [`super::slots`]), and a
+//! longest-waiting one closed to make room, see `control::slots`), and a
 //! graceful stop that tells every connection to finish and waits for them.
 
 use std::future::Future;
@@ -22,7 +22,7 @@ use crate::fsutil::{self, FsError};
 use crate::shutdown::Shutdown;
 
 /// Connections served at once. A new one never waits for a slot held by a
-/// client that is keeping the daemon waiting: see [`Slots::admit`].
+/// client that is keeping the daemon waiting: see `Slots::admit` in `control::slots`.
 pub const MAX_CONNECTIONS: usize = 16;
 /// From accept to the first complete request line. The CLI and a reception
 /// app write their request as soon as they connect; this only bounds a
