@@ -237,6 +237,7 @@ for target in "${TARGETS[@]}"; do
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/changelog.Debian.gz
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/copyright
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/docs/configuration.md
+-rw-r--r-- 0/0 ./usr/share/doc/enrolld/docs/fleet.md
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/docs/hardware.md
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/docs/operations.md
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/docs/security.md
