@@ -43,6 +43,7 @@ fn every_path_written_at_run_time_is_checked_at_start() {
         ("control", "tickets_file", "tickets.json"),
         ("queue", "dir", "queue"),
         ("indicator", "record_file", "leds.jsonl"),
+        ("metrics", "textfile", "enrolld.prom"),
     ];
     // Below a regular file: no directory can be made there.
     for (section, key, name) in keys {

@@ -79,9 +79,10 @@ fn exit_code_for(e: &DaemonError) -> i32 {
         DaemonError::Control(BindError::NoSuchGroup(_) | BindError::GroupNotAllowed { .. }) => {
             exit::CONFIG
         }
-        DaemonError::Store(_) | DaemonError::Control(_) | DaemonError::Status(_) => {
-            exit::CANT_CREATE
-        }
+        DaemonError::Store(_)
+        | DaemonError::Control(_)
+        | DaemonError::Status(_)
+        | DaemonError::Metrics(_) => exit::CANT_CREATE,
         DaemonError::Signals(_) => exit::FAILURE,
     }
 }

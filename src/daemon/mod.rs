@@ -100,6 +100,8 @@ pub enum DaemonError {
     Control(#[from] control::server::BindError),
     #[error(transparent)]
     Status(#[from] crate::status::StatusError),
+    #[error("metrics.textfile: {0}")]
+    Metrics(crate::fsutil::FsError),
     #[error("cannot listen for signals: {0}")]
     Signals(String),
 }
@@ -122,8 +124,11 @@ pub async fn run(
     } = setup;
     // Every path written at run time is proven writable before the daemon
     // says it is ready: the store (queue, tickets) and the socket below, the
-    // status file here.
+    // status file and the metrics textfile here.
     crate::status::StatusWriter::new(&config.status).check()?;
+    if let Some(path) = &config.metrics.textfile {
+        crate::fleet::metrics::check(path).map_err(DaemonError::Metrics)?;
+    }
     let (queue_config, control_config) = (config.queue.clone(), config.control.clone());
     let (store, opened) = tokio::task::spawn_blocking(move || {
         Store::open(
