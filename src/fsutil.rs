@@ -201,8 +201,13 @@ pub fn ensure_dir(dir: &Path, mode: u32) -> Result<(), FsError> {
 /// replaced through one): a directory that exists but is read-only (a card
 /// remounted read-only, a path outside the unit's writable ones) would
 /// otherwise fail only at the first write, long after the daemon reported
-/// itself ready. The error names `file`.
+/// itself ready. A directory standing at `file` is refused too: nothing can be
+/// renamed over it, so every write would fail. The error names `file`.
 pub fn check_can_write(file: &Path) -> Result<(), FsError> {
+    if file.is_dir() {
+        let e = io::Error::from_raw_os_error(libc::EISDIR);
+        return Err(FsError::new(file, "replace", &e));
+    }
     let probe = parent_of(file).join(format!(
         "{TEMP_PREFIX}probe.{}.{}",
         std::process::id(),

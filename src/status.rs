@@ -221,11 +221,6 @@ impl StatusWriter {
         if let Some(dir) = self.path.parent() {
             fsutil::ensure_dir(dir, 0o755)?;
         }
-        if self.path.is_dir() {
-            // Nothing can be renamed over it: every write would fail.
-            let e = std::io::Error::from_raw_os_error(libc::EISDIR);
-            return Err(FsError::new(&self.path, "replace", &e).into());
-        }
         fsutil::check_can_write(&self.path)?;
         Ok(())
     }

@@ -126,8 +126,10 @@ pub async fn run(
     // says it is ready: the store (queue, tickets) and the socket below, the
     // status file and the metrics textfile here.
     crate::status::StatusWriter::new(&config.status).check()?;
+    // The textfile's directory is node_exporter's: not created here (a missing
+    // one means a wrong path or no node_exporter).
     if let Some(path) = &config.metrics.textfile {
-        crate::fleet::metrics::check(path).map_err(DaemonError::Metrics)?;
+        crate::fsutil::check_can_write(path).map_err(DaemonError::Metrics)?;
     }
     let (queue_config, control_config) = (config.queue.clone(), config.control.clone());
     let (store, opened) = tokio::task::spawn_blocking(move || {

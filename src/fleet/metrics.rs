@@ -173,17 +173,6 @@ fn seconds(ms: u64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
-/// At start: the file can be written where it is configured. Its directory is
-/// node_exporter's (not created here: a missing one means a wrong path or no
-/// node_exporter), and a directory standing at the path would fail every rename.
-pub fn check(path: &std::path::Path) -> Result<(), fsutil::FsError> {
-    if path.is_dir() {
-        let e = std::io::Error::from_raw_os_error(libc::EISDIR);
-        return Err(fsutil::FsError::new(path, "replace", &e));
-    }
-    fsutil::check_can_write(path)
-}
-
 /// The task that keeps the file: rewritten on every update and every
 /// [`REFRESH`]; a failed write is logged once until one succeeds.
 pub async fn run(path: PathBuf, mut updates: Updates, counters: Arc<Counters>, shutdown: Shutdown) {
