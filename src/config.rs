@@ -4,7 +4,7 @@
 //! reading it is standing at a terminal with an editor, not a debugger. Unknown
 //! keys are errors (a misspelt key silently ignored is a terminal that behaves
 //! unlike its config). Each section's module owns the struct of its section
-//! and its checks (`terminal`, `api`, `gpio`, `camera`, `status`, `queue`,
+//! and its checks (`terminal`, `api`, `gpio`, `camera`, `face`, `status`, `queue`,
 //! `control`, `fleet` for `[mqtt]` and `[metrics]`); this module only assembles them and turns their findings
 //! ([`Invalid`], from the leaf `invalid`) into located errors. Imports go one
 //! way, from here to the sections: a test below keeps it so.
@@ -17,7 +17,7 @@ use toml::de::{DeTable, DeValue};
 
 pub use crate::invalid::ConfigError;
 use crate::invalid::Invalid;
-use crate::{api, camera, control, fleet, gpio, queue, status, terminal};
+use crate::{api, camera, control, face, fleet, gpio, queue, status, terminal};
 
 /// Where the daemon looks when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/enrolld/enrolld.toml";
@@ -35,6 +35,8 @@ pub struct Config {
     pub indicator: gpio::IndicatorConfig,
     #[serde(default)]
     pub camera: camera::CameraConfig,
+    #[serde(default)]
+    pub face: face::FaceConfig,
     #[serde(default)]
     pub status: status::StatusConfig,
     #[serde(default)]
@@ -101,6 +103,7 @@ impl Config {
         within("trigger", self.trigger.validate())?;
         within("indicator", self.indicator.validate())?;
         within("camera", self.camera.validate())?;
+        within("face", self.face.validate())?;
         within("status", self.status.validate())?;
         within("queue", self.queue.validate())?;
         within("control", self.control.validate())?;

@@ -17,6 +17,7 @@ pub mod daemon;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod exit;
+pub mod face;
 pub mod fleet;
 pub mod fsutil;
 pub mod gpio;

@@ -73,6 +73,22 @@ pub struct Status {
     /// The MQTT connection, when `[mqtt]` is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mqtt: Option<MqttHealth>,
+    /// The face check, when `face.enabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub face: Option<FaceStatus>,
+}
+
+/// The face check at a glance (docs/operations.md): why presses sent nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaceStatus {
+    /// Frames checked since start.
+    pub frames_checked: u64,
+    /// Presses (and presence wakes) that ended with no passing frame, by the reason reported
+    /// (`no_face`, `off_centre`, ...).
+    pub refused: BTreeMap<String, u64>,
+    /// The reason the latest such press reported, and when (RFC 3339 UTC).
+    pub last_reason: Option<String>,
+    pub last_reason_at: Option<String>,
 }
 
 /// The MQTT connection at a glance (docs/fleet.md).
@@ -173,6 +189,7 @@ impl Status {
             camera: Health::ok(),
             gpio: Health::ok(),
             mqtt: None,
+            face: None,
         }
     }
 

@@ -115,7 +115,7 @@ fn add_line(line: &[u8], layout: LumaLayout, f: usize, acc: &mut [u32]) {
 }
 
 /// Variance of the 4-neighbour Laplacian over the interior pixels.
-fn laplacian_variance(img: &[u8], w: usize, h: usize) -> f64 {
+pub fn laplacian_variance(img: &[u8], w: usize, h: usize) -> f64 {
     if w < 3 || h < 3 {
         return 0.0;
     }

@@ -197,7 +197,8 @@ impl Encoder {
         self.encode_i420(&i420, s)
     }
 
-    fn decode_to_i420(
+    /// Decodes a JPEG to I420 (for a crop or a re-encode).
+    pub fn decode_to_i420(
         &mut self,
         data: &[u8],
         width: u32,

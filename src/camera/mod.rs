@@ -58,12 +58,26 @@ pub trait Camera: Send {
     /// Warm-up when the stream (re)starts, then `camera.burst` frames taken
     /// after `since` (CLOCK_MONOTONIC; the press's edge when the kernel
     /// timestamped it). Faults are retried by reopening with backoff before
-    /// they are returned.
-    fn burst_since(&mut self, since: Duration) -> Result<Vec<Frame>, CameraError>;
+    /// they are returned. In on-demand mode the device is released afterwards.
+    fn burst_since(&mut self, since: Duration) -> Result<Vec<Frame>, CameraError> {
+        let frames = self.frames_since(since, None);
+        self.release();
+        frames
+    }
     /// [`burst_since`](Camera::burst_since) this call.
     fn burst(&mut self) -> Result<Vec<Frame>, CameraError> {
         self.burst_since(crate::time::monotonic())
     }
+    /// Like [`burst_since`](Camera::burst_since) (`count` frames, or `camera.burst`), but
+    /// the stream stays open for more: the face check keeps looking at frames until one
+    /// passes. End with [`release`](Camera::release).
+    fn frames_since(
+        &mut self,
+        since: Duration,
+        count: Option<u32>,
+    ) -> Result<Vec<Frame>, CameraError>;
+    /// Ends a capture: in on-demand mode the device is released (streaming mode keeps it).
+    fn release(&mut self);
     /// The device, for messages.
     fn name(&self) -> String;
     /// Stops streaming and releases the device (streaming mode keeps it

@@ -8,7 +8,7 @@ use super::Camera;
 use super::choose::{self, FrameScore, LumaLayout, LumaView, Retake};
 use super::config::CameraConfig;
 use super::convert;
-use super::encode::{EncodeError, EncodeSettings, Encoder};
+use super::encode::{EncodeError, EncodeSettings, Encoder, Jpeg};
 use super::error::CameraError;
 use super::frame::{Frame, PixelFormat};
 
@@ -23,6 +23,8 @@ pub struct StageTimings {
     pub convert: Duration,
     /// JPEG encoding including the byte-cap loop (MJPEG: checks or re-encode).
     pub encode: Duration,
+    /// The face check of every frame checked (zero when the check is off).
+    pub face: Duration,
 }
 
 impl StageTimings {
@@ -34,8 +36,10 @@ impl StageTimings {
             ("choose", self.choose),
             ("convert", self.convert),
             ("encode", self.encode),
+            ("face", self.face),
         ]
         .into_iter()
+        .filter(|(name, took)| *name != "face" || !took.is_zero())
         .map(move |(name, took)| (name.to_owned(), ms(took)))
     }
 }
@@ -54,7 +58,28 @@ pub struct Shot {
     pub luma: f32,
     /// Frames in the burst.
     pub burst: usize,
+    /// Frames the face check looked at (0 when it is off).
+    pub face_checks: u32,
     pub timings: StageTimings,
+}
+
+impl Shot {
+    /// The shot of a frame of `format` made into `jpeg`, scored `score` (burst and face
+    /// checks left for the caller).
+    pub fn of(jpeg: Jpeg, format: PixelFormat, score: FrameScore, timings: StageTimings) -> Shot {
+        Shot {
+            jpeg: jpeg.bytes,
+            width: jpeg.width,
+            height: jpeg.height,
+            format,
+            quality: jpeg.quality,
+            sharpness: score.sharpness,
+            luma: score.luma,
+            burst: 0,
+            face_checks: 0,
+            timings,
+        }
+    }
 }
 
 impl std::fmt::Debug for Shot {
@@ -160,17 +185,9 @@ pub fn capture_jpeg_since(
         timings.encode = t.elapsed();
         jpeg
     };
-    Ok(Shot {
-        jpeg: jpeg.bytes,
-        width: jpeg.width,
-        height: jpeg.height,
-        format: frame.format,
-        quality: jpeg.quality,
-        sharpness: score.sharpness,
-        luma: score.luma,
-        burst: frames.len(),
-        timings,
-    })
+    let mut shot = Shot::of(jpeg, frame.format, score, timings);
+    shot.burst = frames.len();
+    Ok(shot)
 }
 
 /// Scores a frame for the choice; an error (without image bytes) when the

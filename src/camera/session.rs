@@ -95,11 +95,11 @@ impl<S: FrameSource> Session<S> {
         Ok(())
     }
 
-    fn try_burst(&mut self, requested_at: Duration) -> Result<Vec<Frame>, CameraError> {
+    fn try_burst(&mut self, requested_at: Duration, count: u32) -> Result<Vec<Frame>, CameraError> {
         self.ensure_open()?;
-        let mut frames = Vec::with_capacity(self.burst as usize);
+        let mut frames = Vec::with_capacity(count as usize);
         let mut stale = 0;
-        while frames.len() < self.burst as usize {
+        while frames.len() < count as usize {
             let frame = self.source.next_frame(self.timeout)?;
             // A running stream holds frames queued before the press; they
             // show whoever stood there before. Skip them (bounded, in case
@@ -118,17 +118,17 @@ impl<S: FrameSource> Session<S> {
 }
 
 impl<S: FrameSource> Camera for Session<S> {
-    fn burst_since(&mut self, requested_at: Duration) -> Result<Vec<Frame>, CameraError> {
+    fn frames_since(
+        &mut self,
+        requested_at: Duration,
+        count: Option<u32>,
+    ) -> Result<Vec<Frame>, CameraError> {
+        let count = count.unwrap_or(self.burst).max(1);
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 0;
         loop {
-            match self.try_burst(requested_at) {
-                Ok(frames) => {
-                    if self.mode == CaptureMode::OnDemand {
-                        self.close();
-                    }
-                    return Ok(frames);
-                }
+            match self.try_burst(requested_at, count) {
+                Ok(frames) => return Ok(frames),
                 Err(e) => {
                     // Never touch a stream again after a timeout or an error:
                     // v4l 0.14 would re-queue a buffer the kernel still owns.
@@ -142,6 +142,12 @@ impl<S: FrameSource> Camera for Session<S> {
                     attempt += 1;
                 }
             }
+        }
+    }
+
+    fn release(&mut self) {
+        if self.mode == CaptureMode::OnDemand {
+            self.close();
         }
     }
 

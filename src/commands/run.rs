@@ -50,6 +50,7 @@ pub fn run(config_path: &Path, args: &RunArgs) -> i32 {
                 // The simulated LEDs' record is a file written at run time.
                 return match e {
                     devices::DevicesError::Record(_) => exit::CANT_CREATE,
+                    devices::DevicesError::Face(_) => exit::CONFIG,
                     _ => exit::FAILURE,
                 };
             }

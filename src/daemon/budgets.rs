@@ -29,9 +29,15 @@ pub fn budgets(config: &Config) -> Budgets {
     // Warm-up and burst frames, plus one for opening the stream, each no
     // longer than the dequeue timeout.
     let frames = config.camera.warmup_frames + config.camera.burst + 1;
+    // The face check looks for up to its deadline, then finishes the burst it is in.
+    let face = if config.face.enabled {
+        config.face.deadline() + config.camera.dequeue_timeout() * config.camera.burst
+    } else {
+        Duration::ZERO
+    };
     Budgets {
         result_hold: RESULT_HOLD,
-        capture: config.camera.dequeue_timeout() * frames + MARGIN,
+        capture: config.camera.dequeue_timeout() * frames + face + MARGIN,
         create: request + MARGIN,
         submit: request * calls + MARGIN,
     }

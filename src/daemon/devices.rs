@@ -17,6 +17,8 @@ use super::Devices;
 use super::ports::{self, Press, Shot, ShotError};
 use crate::camera::{self, CameraConfig, CameraError, CaptureError};
 use crate::config::Config;
+use crate::face::FaceCheck;
+use crate::face::search::{self, SearchError};
 use crate::gpio::{
     self, GpioError, IndicatorHandle, IndicatorKind, Layout, TriggerHandle, TriggerHealth,
 };
@@ -35,6 +37,8 @@ pub enum DevicesError {
     Camera(CameraError),
     #[error("indicator.record_file: {0}")]
     Record(crate::fsutil::FsError),
+    #[error("face check: {0} (or set face.enabled = false)")]
+    Face(crate::face::ModelError),
 }
 
 /// Opens the configured hardware. Needs a tokio runtime (the LED task).
@@ -60,6 +64,12 @@ pub fn open(config: &Config) -> Result<(Devices, mpsc::Sender<Press>), DevicesEr
         )),
     };
     let cam = camera::open(&config.camera).map_err(DevicesError::Camera)?;
+    // Loaded at start (a few milliseconds), so a press never waits for it.
+    let face = if config.face.enabled {
+        Some(FaceCheck::load(&config.face).map_err(DevicesError::Face)?)
+    } else {
+        None
+    };
     if let TriggerHealth::Fault { error } = trigger.health() {
         initial_faults.push((Component::Gpio, error.to_string()));
     }
@@ -70,6 +80,7 @@ pub fn open(config: &Config) -> Result<(Devices, mpsc::Sender<Press>), DevicesEr
         camera: Box::new(CameraPort {
             camera: cam,
             config: config.camera.clone(),
+            face,
         }),
         initial_faults,
     };
@@ -118,20 +129,45 @@ impl ports::Indicator for LedPort {
 struct CameraPort {
     camera: Box<dyn camera::Camera>,
     config: CameraConfig,
+    /// The face check, when `face.enabled`: then only a frame showing one well-placed face
+    /// is ever encoded.
+    face: Option<FaceCheck>,
 }
 
 impl ports::Camera for CameraPort {
     fn shoot(&mut self, max_bytes: usize, since: Option<Duration>) -> Result<Shot, ShotError> {
         let since = since.unwrap_or_else(crate::time::monotonic);
-        camera::capture_jpeg_since(self.camera.as_mut(), &self.config, max_bytes, since).map_err(
-            |e| match e {
-                CaptureError::Retake(_) => ShotError::Retake(e.to_string()),
-                CaptureError::Fault(_) => ShotError::Fault(e.to_string()),
-                CaptureError::Unreadable(_) | CaptureError::Encode(_) => {
-                    ShotError::Failed(e.to_string())
-                }
-            },
-        )
+        let camera = self.camera.as_mut();
+        let Some(check) = self.face.as_mut() else {
+            return camera::capture_jpeg_since(camera, &self.config, max_bytes, since).map_err(
+                |e| match e {
+                    CaptureError::Retake(_) => ShotError::Retake(e.to_string()),
+                    CaptureError::Fault(_) => ShotError::Fault(e.to_string()),
+                    CaptureError::Unreadable(_) | CaptureError::Encode(_) => {
+                        ShotError::Failed(e.to_string())
+                    }
+                },
+            );
+        };
+        let wanted = search::Wanted {
+            camera: &self.config,
+            max_bytes,
+            since,
+        };
+        match search::capture(camera, check, wanted) {
+            Ok(found) => Ok(found.shot),
+            Err(e) => Err(match e {
+                SearchError::NoFace {
+                    reason, checked, ..
+                } => ShotError::NoFace {
+                    reason,
+                    checked,
+                    detail: e.to_string(),
+                },
+                SearchError::Camera(_) => ShotError::Fault(e.to_string()),
+                SearchError::Encode(_) => ShotError::Failed(e.to_string()),
+            }),
+        }
     }
 
     /// A burst proves the camera delivers frames again, not just that the

@@ -126,10 +126,13 @@ impl Daemon {
     }
 
     fn bind(&mut self, attempt: u64, who: Who) {
+        let from_sensor = self.press_edge.is_some()
+            && self.config.trigger.kind == crate::gpio::TriggerKind::Presence;
         self.attempts.insert(
             attempt,
             Context {
                 started: Some(Instant::now()),
+                from_sensor,
                 ..Context::default()
             },
         );

@@ -98,6 +98,7 @@ impl Daemon {
     fn shot(&mut self, attempt: u64, result: Result<Shot, ShotError>) {
         let event = match result {
             Ok(shot) => {
+                self.faces_checked(shot.face_checks);
                 let ctx = self.attempts.entry(attempt).or_default();
                 ctx.stages_ms.extend(shot.timings.stages_ms());
                 ctx.jpeg = Some(shot.jpeg);
@@ -108,6 +109,21 @@ impl Daemon {
                 Event::CaptureDone {
                     attempt,
                     clock_plausible,
+                }
+            }
+            Err(ShotError::NoFace {
+                reason,
+                checked,
+                detail,
+            }) => {
+                self.faces_checked(checked);
+                let ctx = self.attempts.entry(attempt).or_default();
+                ctx.face_reason = Some(reason);
+                ctx.problem = Some(detail);
+                if ctx.from_sensor {
+                    Event::CaptureNobody { attempt }
+                } else {
+                    Event::CaptureRetake { attempt }
                 }
             }
             Err(ShotError::Retake(why)) => {
@@ -133,6 +149,12 @@ impl Daemon {
             }
         };
         self.handle(event);
+    }
+
+    fn faces_checked(&mut self, frames: u32) {
+        if let Some(face) = self.status.face.as_mut() {
+            face.frames_checked += u64::from(frames);
+        }
     }
 
     fn control(&mut self, command: Command, reply: oneshot::Sender<Reply>) {

@@ -30,6 +30,14 @@ pub enum ShotError {
     /// This capture failed but the camera works (no readable frame in the
     /// burst, a JPEG that cannot fit the byte cap): shown as failed.
     Failed(String),
+    /// No frame showed one well-placed face before `face.deadline_ms`: nothing was encoded.
+    NoFace {
+        reason: crate::face::Refusal,
+        /// Frames checked.
+        checked: u32,
+        /// In words, for the log (no image bytes).
+        detail: String,
+    },
 }
 
 /// The camera as the daemon sees it. Blocking: called on a blocking thread.

@@ -66,6 +66,7 @@ fn sections_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         ("[trigger]", old.trigger != new.trigger),
         ("[indicator]", old.indicator != new.indicator),
         ("[camera]", old.camera != new.camera),
+        ("[face]", old.face != new.face),
         ("[status]", old.status != new.status),
         ("[queue]", old.queue != new.queue),
         ("[control]", old.control != new.control),

@@ -123,6 +123,8 @@ pub(super) fn conclude(
         },
         Conclusion::Queued(why) => ("queued", queued_because(why, &problem)),
         Conclusion::Retake => ("retake", problem.clone()),
+        // Frequent in a corridor: someone walked past the presence sensor.
+        Conclusion::Nobody => ("nobody", problem.clone()),
         Conclusion::CaptureFailed => ("capture_failed", problem.clone()),
         Conclusion::CameraFault => ("camera_fault", problem.clone()),
         // "queue_full" since the first versions, for a full queue and a full
@@ -158,15 +160,22 @@ pub(super) fn conclude(
         enrolld_username = username.as_str(),
         enrolld_face_id = face_id.as_deref().unwrap_or(""),
         enrolld_verification_id = ctx.verification_id.as_deref().unwrap_or(""),
+        enrolld_face_reason = ctx.face_reason.map_or("", |r| r.name()),
         enrolld_duration_ms = total.as_millis() as u64;
         "enrollment {attempt} for {username}: {message}"
     );
     status.count(code);
-    let reason = match &ctx.outcome {
-        Some(crate::api::Outcome::Retake { quality }) => Some(quality.code().to_owned()),
+    let now = crate::time::unix_now();
+    if let (Some(reason), Some(face)) = (ctx.face_reason, status.face.as_mut()) {
+        *face.refused.entry(reason.name().to_owned()).or_insert(0) += 1;
+        face.last_reason = Some(reason.name().to_owned());
+        face.last_reason_at = Some(crate::time::rfc3339(now));
+    }
+    let reason = match (&ctx.outcome, ctx.face_reason) {
+        (Some(crate::api::Outcome::Retake { quality }), _) => Some(quality.code().to_owned()),
+        (_, Some(face)) => Some(face.name().to_owned()),
         _ => None,
     };
-    let now = crate::time::unix_now();
     let event = EnrollmentEvent {
         outcome: code.to_owned(),
         reason,

@@ -45,6 +45,11 @@ pub(super) struct Context {
     pub outcome: Option<Outcome>,
     /// Why the capture or the storage failed, in words.
     pub problem: Option<String>,
+    /// The face check's reason, when no frame passed it.
+    pub face_reason: Option<crate::face::Refusal>,
+    /// The press came from the presence sensor: no face means someone walked past, not a
+    /// retake.
+    pub from_sensor: bool,
 }
 
 impl Context {
@@ -91,8 +96,10 @@ impl Daemon {
         shutdown: Shutdown,
     ) -> Daemon {
         let now = Instant::now();
+        let mut status = Status::starting(&config.terminal.effective_id(), crate::time::unix_now());
+        status.face = config.face.enabled.then(crate::status::FaceStatus::default);
         Daemon {
-            status: Status::starting(&config.terminal.effective_id(), crate::time::unix_now()),
+            status,
             status_file: BackgroundWriter::spawn(&config.status),
             machine: Machine::new(now, budgets::budgets(&config)),
             config,

@@ -42,6 +42,7 @@ impl Camera for FakeCamera {
                 sharpness: 1.0,
                 luma: 128.0,
                 burst: 1,
+                face_checks: 0,
                 timings: Default::default(),
             }),
             Take::Retake => Err(ShotError::Retake("too dark".into())),

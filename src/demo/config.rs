@@ -20,7 +20,7 @@ pub fn simulated_terminal(
 ) -> DocumentMut {
     let file = |name: &str| dir.join(name).display().to_string();
     let mut doc = DocumentMut::new();
-    let sections: [(&str, Vec<(&str, Value)>); 8] = [
+    let sections: [(&str, Vec<(&str, Value)>); 9] = [
         ("terminal", vec![("id", "simulated-terminal".into())]),
         (
             "api",
@@ -46,6 +46,9 @@ pub fn simulated_terminal(
                 ("height", 720.into()),
             ],
         ),
+        // The generated picture is no face to a real detector: stories that need the face
+        // check turn it on with a real photo (`scene`).
+        ("face", vec![("enabled", false.into())]),
         ("status", vec![("path", file("status.json").into())]),
         ("queue", vec![("dir", file("queue").into())]),
         (

@@ -5,9 +5,10 @@
 //! The demo writes an ordinary configuration file into a fresh directory and
 //! loads it through the same loader as `enrolld run`, so what a newcomer sees
 //! is the product, not a mock-up: the same state machine, TLS client, offline
-//! queue, status file and control socket. Only the edges are simulated: the
-//! camera (a generated face-like picture), the trigger (Enter, or a timer)
-//! and the LED (drawn in the terminal).
+//! queue, status file and control socket, and the face check with its real
+//! detector. Only the edges are simulated: the camera (a real photo of a
+//! person, placed as a terminal's camera would frame them: [`scene`]), the
+//! trigger (Enter, or a timer) and the LED (drawn in the terminal).
 //!
 //! A director thread steers the stand-in through a short story: a
 //! registration, a retake, a duplicate, then an outage (enrollments queue)
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub mod config;
+pub mod scene;
 pub mod screen;
 
 use crate::api::Client;
@@ -33,6 +35,8 @@ use enrolld_standin::{Behaviour, Endpoint, Expectations, StandIn, StandInOptions
 /// The stand-in refuses connections this long in the outage act.
 const OUTAGE: Duration = Duration::from_secs(20);
 const TEMPLATE_ID: &str = "demo-trust-flow";
+const DEMO_WIDTH: u32 = 1280;
+const DEMO_HEIGHT: u32 = 720;
 
 #[derive(Debug, Clone, Default)]
 pub struct DemoOptions {
@@ -51,6 +55,8 @@ pub enum DemoError {
     Dir { path: PathBuf, reason: String },
     #[error("stand-in: {0}")]
     StandIn(String),
+    #[error("the simulated camera's picture: {0}")]
+    Scene(String),
     #[error("{0}")]
     Config(#[from] crate::config::ConfigError),
     #[error("IDMeta client: {0}")]
@@ -83,10 +89,12 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
     );
     let ca = dir.join("standin-ca.pem");
     write(&ca, standin.ca_pem().as_bytes())?;
+    let face = dir.join("camera-view.png");
+    write_scene(&face)?;
     let config_path = dir.join("enrolld.toml");
     write(
         &config_path,
-        demo_config(&dir, &standin.url(), &ca).as_bytes(),
+        demo_config(&dir, &standin.url(), &ca, &face).as_bytes(),
     )?;
     let config = crate::config::load(&config_path)?;
     let client = Client::new(
@@ -177,9 +185,35 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
     Ok(result?)
 }
 
-fn demo_config(dir: &Path, url: &str, ca: &Path) -> String {
+/// What the simulated camera shows: a person standing well placed in front of the terminal.
+fn write_scene(path: &Path) -> Result<(), DemoError> {
+    let photo = scene::load_photo("astronaut.png").map_err(DemoError::Scene)?;
+    let view = scene::frame(
+        &photo,
+        scene::ASTRONAUT_FACE,
+        DEMO_WIDTH,
+        DEMO_HEIGHT,
+        scene::Placement::well_placed(),
+    );
+    let mut png = Vec::new();
+    view.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| DemoError::Scene(format!("{}: {e}", path.display())))?;
+    write(path, &png)
+}
+
+fn demo_config(dir: &Path, url: &str, ca: &Path, face: &Path) -> String {
     use config::{set, simulated_terminal};
     let mut doc = simulated_terminal(dir, url, TEMPLATE_ID, ca);
+    set(&mut doc, "camera", "width", i64::from(DEMO_WIDTH));
+    set(&mut doc, "camera", "height", i64::from(DEMO_HEIGHT));
+    set(
+        &mut doc,
+        "camera",
+        "simulated_image",
+        face.display().to_string(),
+    );
+    // The face check as a board package has it, when this build has the detector.
+    set(&mut doc, "face", "enabled", cfg!(feature = "face"));
     set(&mut doc, "terminal", "id", "demo-terminal");
     set(&mut doc, "terminal", "username_template", "visitor-{seq}");
     // A green and a red LED, so the status line can name the colour.

@@ -28,6 +28,7 @@ enum Cap {
     Done { clock_plausible: bool },
     Failed { fault: bool },
     Retake,
+    Nobody,
     Cancelled,
 }
 
@@ -174,6 +175,9 @@ impl Attempt {
             (Event::CaptureRetake { .. }, Stage::Preparing) if self.capture == Cap::Running => {
                 self.capture = Cap::Retake;
             }
+            (Event::CaptureNobody { .. }, Stage::Preparing) if self.capture == Cap::Running => {
+                self.capture = Cap::Nobody;
+            }
             (Event::VerificationCreated { result, .. }, _)
                 if matches!(self.verification, Verif::Creating { .. }) =>
             {
@@ -261,6 +265,9 @@ impl Attempt {
             Cap::Failed { fault: true } => (Conclusion::CameraFault, Some(State::Failed)),
             Cap::Failed { fault: false } => (Conclusion::CaptureFailed, Some(State::Failed)),
             Cap::Retake => (Conclusion::Retake, Some(State::Retake)),
+            // Idle stands for wherever the terminal rests (the machine picks idle, paused or
+            // fault): no result is shown to someone who only walked past.
+            Cap::Nobody => (Conclusion::Nobody, Some(State::Idle)),
             Cap::Cancelled => (Conclusion::Stopped, None),
             Cap::Running => unreachable!("waited for above"),
             Cap::Done { clock_plausible } => {

@@ -23,6 +23,8 @@ pub enum Conclusion {
     Queued(QueuedBecause),
     /// Nothing sent: the face was not usable, the person presses again.
     Retake,
+    /// Nothing sent: the presence sensor fired but no face came before the deadline.
+    Nobody,
     /// Nothing sent: no usable frame.
     CaptureFailed,
     /// Nothing sent: the camera is broken (or stuck past its deadline).

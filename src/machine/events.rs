@@ -76,8 +76,15 @@ pub enum Event {
         attempt: u64,
         fault: bool,
     },
-    /// Frames came but the face is not usable (too dark, blurred).
+    /// Frames came but the face is not usable (too dark, blurred, or no well-placed face
+    /// before the face check's deadline after a button press).
     CaptureRetake {
+        attempt: u64,
+    },
+    /// No frame showed a well-placed face before the deadline after the presence sensor
+    /// woke the camera: someone walked past. Nothing is sent and nothing is shown: the
+    /// terminal goes back to rest, as if the sensor had not fired.
+    CaptureNobody {
         attempt: u64,
     },
     /// The early create-verification finished.
@@ -193,6 +200,7 @@ pub(super) fn event_attempt(event: &Event) -> Option<u64> {
         | Event::CaptureDone { attempt, .. }
         | Event::CaptureFailed { attempt, .. }
         | Event::CaptureRetake { attempt }
+        | Event::CaptureNobody { attempt }
         | Event::VerificationCreated { attempt, .. }
         | Event::Stored { attempt, .. }
         | Event::Answered { attempt, .. }
@@ -208,6 +216,7 @@ pub(super) fn stale_name(event: &Event) -> &'static str {
         Event::CaptureDone { .. } => "stale capture_done",
         Event::CaptureFailed { .. } => "stale capture_failed",
         Event::CaptureRetake { .. } => "stale capture_retake",
+        Event::CaptureNobody { .. } => "stale capture_nobody",
         Event::VerificationCreated { .. } => "stale verification",
         Event::Stored { .. } => "stale stored",
         Event::Answered { .. } => "stale answer",

@@ -236,10 +236,11 @@ impl Machine {
         if let Some(show) = step.show
             && !stopping
         {
-            let show = if show == State::Failed && self.camera_fault {
-                State::Fault
-            } else {
-                show
+            let show = match show {
+                State::Failed if self.camera_fault => State::Fault,
+                // An attempt that ends without a result goes back to rest.
+                State::Idle => self.rest(),
+                show => show,
             };
             self.go(show, now, out);
         }

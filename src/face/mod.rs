@@ -1,0 +1,145 @@
+//! The on-device face check: nothing leaves the terminal unless a frame shows one well-placed
+//! face. Every frame a press considers is checked here before it is chosen, encoded, stored or
+//! sent; a frame that fails is dropped where it lies.
+//!
+//! ```text
+//! Frame ─► input (128x128 letterbox; MJPEG decoded at 1/8) ─► detector (BlazeFace, rten)
+//!       ─► faces in the frame's coordinates ─► decide::placement (one person, distance,
+//!          border, centre, tilt, turn) ─► input::face_quality (the face's own luma and
+//!          sharpness) ─► decide::quality ─► Passed, or the first Refusal
+//! ```
+//!
+//! # Modules, one job each
+//! - [`config`]: the `[face]` section.
+//! - [`detection`]: a face as found (box, six landmarks, score) in the frame's fractions.
+//! - [`reason`]: the named refusals.
+//! - [`decide`]: the rules, pure, as tables.
+//! - [`blazeface`]: the model's anchors, output decoding, merging, letterbox mapping.
+//! - [`input`]: frames (YUYV, NV12, RGB24, MJPEG) to the detector's input and face measures.
+//! - `detector`: the model run by rten (only in builds with the `face` feature; without it
+//!   the check cannot be turned on and `[face] enabled = true` is refused at start).
+//! - [`annotate`]: the installer's picture: box, landmarks and margins drawn on the frame.
+//! - [`crop`]: the optional privacy crop.
+//! - [`search`]: a capture that looks at frames until one passes or the deadline.
+
+pub mod annotate;
+pub mod blazeface;
+pub mod config;
+pub mod crop;
+pub mod decide;
+pub mod detection;
+pub mod input;
+pub mod reason;
+pub mod search;
+
+#[cfg(feature = "face")]
+mod detector;
+#[cfg(not(feature = "face"))]
+#[path = "no_detector.rs"]
+mod detector;
+
+use std::time::{Duration, Instant};
+
+pub use config::FaceConfig;
+pub use decide::{FaceQuality, FrameSize};
+pub use detection::{Detection, Rect};
+pub use detector::{DetectError, MODEL_SOURCE, ModelError};
+pub use reason::Refusal;
+
+use crate::camera::Frame;
+use detector::Detector;
+use input::InputMaker;
+
+/// A frame that passed: its face and how the face looks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Passed {
+    pub face: Detection,
+    pub quality: FaceQuality,
+}
+
+/// What the check made of one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub verdict: Result<Passed, Refusal>,
+    /// Every face found above `face.second_face_score`, strongest first (for the installer's
+    /// picture and the CLI).
+    pub faces: Vec<Detection>,
+    /// The whole check: input, model, rules and measures.
+    pub took: Duration,
+}
+
+/// The loaded detector with its thresholds: one per camera, used from one thread at a time.
+pub struct FaceCheck {
+    config: FaceConfig,
+    detector: Detector,
+    inputs: InputMaker,
+}
+
+impl FaceCheck {
+    /// Loads the embedded model.
+    pub fn load(config: &FaceConfig) -> Result<FaceCheck, ModelError> {
+        let inputs = InputMaker::new().map_err(|e| ModelError::Load(e.to_string()))?;
+        Ok(FaceCheck {
+            config: config.clone(),
+            detector: Detector::load()?,
+            inputs,
+        })
+    }
+
+    pub fn config(&self) -> &FaceConfig {
+        &self.config
+    }
+
+    /// A reload's new thresholds (the model stays loaded).
+    pub fn set_config(&mut self, config: &FaceConfig) {
+        self.config = config.clone();
+    }
+
+    /// Checks one frame. Never fails: a frame that cannot be read is refused as
+    /// [`Refusal::Unreadable`] (and logged without its bytes).
+    pub fn check(&mut self, frame: &Frame) -> Report {
+        let started = Instant::now();
+        let (verdict, faces) = match self.judge(frame) {
+            Ok(judged) => judged,
+            Err(why) => {
+                log::warn!("face check: {} frame unreadable: {why}", frame.format);
+                (Err(Refusal::Unreadable), Vec::new())
+            }
+        };
+        Report {
+            verdict,
+            faces,
+            took: started.elapsed(),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn judge(
+        &mut self,
+        frame: &Frame,
+    ) -> Result<(Result<Passed, Refusal>, Vec<Detection>), CheckError> {
+        let input = self.inputs.detector_input(frame)?;
+        let floor = self.config.second_face_score.min(self.config.min_score);
+        let (faces, _) = self.detector.detect(&input, floor)?;
+        let size = FrameSize {
+            width: frame.width,
+            height: frame.height,
+        };
+        let face = match decide::placement(&faces, size, &self.config) {
+            Ok(face) => face,
+            Err(refusal) => return Ok((Err(refusal), faces)),
+        };
+        let quality = self.inputs.face_quality(frame, &face.bounds)?;
+        let verdict = decide::quality(quality, &self.config).map(|()| Passed { face, quality });
+        Ok((verdict, faces))
+    }
+}
+
+/// Why one check could not be carried out (reported as [`Refusal::Unreadable`]).
+#[derive(Debug, thiserror::Error)]
+enum CheckError {
+    #[error(transparent)]
+    Input(#[from] input::InputError),
+    #[error(transparent)]
+    Detect(#[from] DetectError),
+}

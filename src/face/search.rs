@@ -1,0 +1,233 @@
+//! A capture that looks for a face: frames are taken from the camera and checked one by one
+//! until a burst holds a passing frame or `face.deadline_ms` runs out. The best passing frame
+//! (the sharpest face) is the only one encoded; frames that fail are dropped where they lie,
+//! never encoded, stored or sent.
+//!
+//! The press's own burst is checked whole (the person is there now); after it, frames keep
+//! coming from the open stream but at most `face.max_checks_per_second` of them are checked,
+//! the rest read and dropped, so a presence sensor's long wait costs a bounded share of a
+//! core. The reason reported when nothing passes is the one most frames were refused for
+//! (ties: the latest), which is what the person most needs to change.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::crop;
+use super::reason::Refusal;
+use super::{FaceCheck, Passed};
+use crate::camera::choose::FrameScore;
+use crate::camera::convert::{self, I420};
+use crate::camera::encode::{EncodeError, EncodeSettings, Encoder, Jpeg};
+use crate::camera::{Camera, CameraConfig, CameraError, Frame, PixelFormat, Shot, StageTimings};
+
+/// A passing frame, encoded.
+#[derive(Debug, Clone)]
+pub struct FaceShot {
+    pub shot: Shot,
+    /// The face that passed (in the frame's coordinates, before any crop).
+    pub face: Passed,
+    /// Frames checked before it passed (the passing one included).
+    pub checked: u32,
+}
+
+/// Why a face capture sent nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// No frame passed before the deadline: a retake (button) or back to idle (presence).
+    #[error("no frame showed one well-placed face in {waited_ms} ms ({checked} checked): {reason}")]
+    NoFace {
+        reason: Refusal,
+        checked: u32,
+        waited_ms: u64,
+        /// How many checked frames each rule refused.
+        refusals: BTreeMap<Refusal, u32>,
+    },
+    #[error("camera fault: {0}")]
+    Camera(#[from] CameraError),
+    #[error("{0}")]
+    Encode(#[from] EncodeError),
+}
+
+impl SearchError {
+    /// The person can act on it (nothing passed) rather than a fault of the terminal.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            SearchError::NoFace { reason, .. } => Some(*reason),
+            _ => None,
+        }
+    }
+}
+
+/// Refusals so far, and the order they came in (for ties).
+#[derive(Debug, Default)]
+struct Tally {
+    counts: BTreeMap<Refusal, u32>,
+    last_seen: BTreeMap<Refusal, u32>,
+    checked: u32,
+}
+
+impl Tally {
+    fn refused(&mut self, r: Refusal) {
+        self.checked += 1;
+        *self.counts.entry(r).or_default() += 1;
+        self.last_seen.insert(r, self.checked);
+    }
+
+    /// The most frequent refusal, ties broken by the latest; `NoFace` when nothing was checked.
+    fn reason(&self) -> Refusal {
+        self.counts
+            .iter()
+            .max_by_key(|(r, n)| (**n, self.last_seen.get(r).copied().unwrap_or(0)))
+            .map_or(Refusal::NoFace, |(r, _)| *r)
+    }
+}
+
+/// What a capture is for: the camera's settings, the byte cap of the JPEG, and the press
+/// (CLOCK_MONOTONIC) whose frames count.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted<'a> {
+    pub camera: &'a CameraConfig,
+    pub max_bytes: usize,
+    pub since: Duration,
+}
+
+/// Captures until a frame passes the face check, and encodes that one (cropped to the face
+/// when `face.crop` is set). Blocking: run it on a blocking thread.
+pub fn capture(
+    camera: &mut dyn Camera,
+    check: &mut FaceCheck,
+    wanted: Wanted<'_>,
+) -> Result<FaceShot, SearchError> {
+    let result = search(camera, check, wanted);
+    camera.release();
+    result
+}
+
+fn search(
+    camera: &mut dyn Camera,
+    check: &mut FaceCheck,
+    wanted: Wanted<'_>,
+) -> Result<FaceShot, SearchError> {
+    let started = Instant::now();
+    let deadline = started + check.config().deadline();
+    let interval = check.config().check_interval();
+    let mut timings = StageTimings::default();
+    let mut tally = Tally::default();
+    let mut last_check: Option<Instant> = None;
+    let mut since = wanted.since;
+    let mut first_burst = true;
+    loop {
+        let t = Instant::now();
+        let frames = camera.frames_since(since, None)?;
+        timings.capture += t.elapsed();
+        // Later frames are all new: no more skipping of frames from before the press.
+        since = Duration::ZERO;
+
+        let mut passing: Vec<(Frame, Passed)> = Vec::new();
+        for frame in frames {
+            let due = last_check.is_none_or(|t| t.elapsed() >= interval);
+            if !first_burst && !due {
+                continue;
+            }
+            last_check = Some(Instant::now());
+            let report = check.check(&frame);
+            timings.face += report.took;
+            match report.verdict {
+                Ok(passed) => passing.push((frame, passed)),
+                Err(refusal) => tally.refused(refusal),
+            }
+        }
+        first_burst = false;
+        let best = passing
+            .into_iter()
+            .max_by(|a, b| a.1.quality.sharpness.total_cmp(&b.1.quality.sharpness));
+        if let Some((frame, passed)) = best {
+            let checked = tally.checked + 1;
+            let crop = check.config().crop.then_some(check.config().crop_margin);
+            let mut shot = encode(&frame, &passed, wanted, crop, timings)?;
+            shot.burst = checked as usize;
+            shot.face_checks = checked;
+            return Ok(FaceShot {
+                shot,
+                face: passed,
+                checked,
+            });
+        }
+        if Instant::now() >= deadline {
+            return Err(SearchError::NoFace {
+                reason: tally.reason(),
+                checked: tally.checked,
+                waited_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                refusals: tally.counts,
+            });
+        }
+    }
+}
+
+/// The chosen frame as the JPEG to send: MJPEG passed through when nothing needs changing,
+/// otherwise converted (and cropped) and encoded under the byte cap.
+fn encode(
+    frame: &Frame,
+    passed: &Passed,
+    wanted: Wanted<'_>,
+    crop_margin: Option<f32>,
+    mut timings: StageTimings,
+) -> Result<Shot, SearchError> {
+    let mut encoder = Encoder::new()?;
+    let settings = EncodeSettings {
+        quality: wanted.camera.jpeg_quality,
+        max_dimension: wanted.camera.max_dimension,
+        max_bytes: wanted.max_bytes,
+    };
+    let t = Instant::now();
+    let jpeg: Jpeg = match crop_margin {
+        None if frame.format == PixelFormat::Mjpeg => {
+            let jpeg = encoder.pass_mjpeg(frame, &settings)?;
+            timings.encode = t.elapsed();
+            jpeg
+        }
+        _ => {
+            let mut i420: I420 = match frame.format {
+                PixelFormat::Mjpeg => {
+                    encoder.decode_to_i420(&frame.data, frame.width, frame.height)?
+                }
+                _ => convert::to_i420(frame).map_err(EncodeError::from)?,
+            };
+            if let Some(margin) = crop_margin {
+                let region = crop::region(&passed.face.bounds, margin);
+                if let Some(cropped) = crop::crop_i420(&i420, &region) {
+                    i420 = cropped;
+                }
+            }
+            timings.convert = t.elapsed();
+            let t = Instant::now();
+            let jpeg = encoder.encode_i420(&i420, &settings)?;
+            timings.encode = t.elapsed();
+            jpeg
+        }
+    };
+    let score = FrameScore {
+        luma: passed.quality.luma,
+        sharpness: passed.quality.sharpness,
+    };
+    Ok(Shot::of(jpeg, frame.format, score, timings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reason_is_the_most_frequent_then_the_latest() {
+        let mut t = Tally::default();
+        assert_eq!(t.reason(), Refusal::NoFace);
+        t.refused(Refusal::OffCentre);
+        t.refused(Refusal::NoFace);
+        t.refused(Refusal::OffCentre);
+        assert_eq!(t.reason(), Refusal::OffCentre);
+        t.refused(Refusal::NoFace);
+        // 2 each: the latest wins.
+        assert_eq!(t.reason(), Refusal::NoFace);
+        assert_eq!(t.checked, 4);
+    }
+}
