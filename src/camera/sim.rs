@@ -5,9 +5,9 @@
 //! the shared capture loop through timeouts, faults and reopens.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use image::{Rgb, RgbImage};
 
@@ -82,6 +82,10 @@ pub const OFFERED: [PixelFormat; 4] = [
 
 pub struct SimCamera {
     picture: RgbImage,
+    /// `simulated_image` and the modification time of the version shown: a file replaced
+    /// while the camera runs is shown from the next frame on (a person stepping in front of
+    /// the demo's or a test's camera).
+    file: Option<(PathBuf, Option<SystemTime>)>,
     wanted: super::config::FormatChoice,
     format: Option<PixelFormat>,
     failed: bool,
@@ -100,8 +104,13 @@ impl SimCamera {
             Some(path) => load_picture(path, w, h)?,
             None => pattern::face(w, h),
         };
+        let file = config
+            .simulated_image
+            .as_ref()
+            .map(|p| (p.clone(), modified(p)));
         Ok(SimCamera {
             picture,
+            file,
             wanted: config.format,
             format: None,
             failed: false,
@@ -115,6 +124,24 @@ impl SimCamera {
         self.control.clone()
     }
 
+    /// Shows the picture file anew when it was replaced; a file that does not load (being
+    /// written) keeps the old picture until it does.
+    fn refresh(&mut self) {
+        let Some((path, shown)) = &self.file else {
+            return;
+        };
+        let now = modified(path);
+        if now == *shown {
+            return;
+        }
+        let (w, h) = (self.picture.width(), self.picture.height());
+        if let Ok(picture) = load_picture(path, w, h) {
+            self.picture = picture;
+            self.packed.clear();
+            self.file = Some((path.clone(), now));
+        }
+    }
+
     fn frame_bytes(&mut self, event: SimEvent, format: PixelFormat, number: u32) -> Vec<u8> {
         let picture = &self.picture;
         let mut data = self
@@ -125,6 +152,10 @@ impl SimCamera {
         stamp(&mut data, format, self.first_number.wrapping_add(number));
         data
     }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 fn load_picture(path: &Path, w: u32, h: u32) -> Result<RgbImage, CameraError> {
@@ -201,6 +232,7 @@ impl FrameSource for SimCamera {
         } else {
             event
         };
+        self.refresh();
         let data = self.frame_bytes(event, format, number);
         Ok(Frame {
             format,

@@ -24,6 +24,8 @@ use crate::tickets::{Ticket, Tickets};
 enum Take {
     Jpeg,
     Retake,
+    /// No well-placed face before the face check's deadline.
+    NoFace,
     Stall(std::sync::mpsc::Receiver<()>),
 }
 
@@ -46,6 +48,11 @@ impl Camera for FakeCamera {
                 timings: Default::default(),
             }),
             Take::Retake => Err(ShotError::Retake("too dark".into())),
+            Take::NoFace => Err(ShotError::NoFace {
+                reason: crate::face::Refusal::OffCentre,
+                checked: 12,
+                detail: "no frame showed one well-placed face".into(),
+            }),
             Take::Stall(release) => {
                 let _ = release.recv();
                 Err(ShotError::Failed("released".into()))
@@ -130,6 +137,12 @@ struct Terminal {
 }
 
 fn config_text(dir: &Path, template: bool) -> String {
+    config_with_trigger(dir, template, "kind = \"none\"")
+}
+
+/// The unit terminal's configuration with `trigger` as its `[trigger]` lines (the trigger
+/// itself is a fake: only the kind matters to the loop).
+fn config_with_trigger(dir: &Path, template: bool, trigger: &str) -> String {
     let d = dir.display();
     let template = if template {
         "username_template = \"t-{seq}\"\n"
@@ -147,7 +160,7 @@ request_timeout_ms = 1000
 connect_timeout_ms = 500
 
 [trigger]
-kind = "none"
+{trigger}
 
 [camera]
 source = "simulated"
@@ -172,9 +185,13 @@ tickets_file = "{d}/tickets.json"
 
 impl Terminal {
     async fn start(template: bool, tickets: &[&str]) -> Terminal {
+        Terminal::start_with(template, tickets, "kind = \"none\"").await
+    }
+
+    async fn start_with(template: bool, tickets: &[&str], trigger: &str) -> Terminal {
         let dir = tempfile::tempdir().unwrap();
-        let config = crate::config::parse(&config_text(dir.path(), template), Path::new("t.toml"))
-            .expect("test config");
+        let text = config_with_trigger(dir.path(), template, trigger);
+        let config = crate::config::parse(&text, Path::new("t.toml")).expect("test config");
         let mut t = Tickets::open(&config.control.tickets_file, 10).unwrap();
         for name in tickets {
             t.push(Ticket::new(name, None).unwrap()).unwrap();
@@ -338,6 +355,33 @@ fn a_retake_gives_the_ticket_back_to_the_same_person() {
         t.stop().await;
         assert_eq!(*t.api.registered.lock().unwrap(), ["ann"]);
         assert_eq!(t.tickets(), ["bob"]);
+    });
+}
+
+#[test]
+fn no_face_after_the_presence_sensor_goes_back_to_rest_quietly() {
+    multi_thread().block_on(async {
+        let trigger = "kind = \"presence\"\nline = \"presence\"";
+        let mut t = Terminal::start_with(false, &["ann"], trigger).await;
+        t.takes.lock().unwrap().push_back(Take::NoFace);
+        // From the sensor's line (kernel timestamps), not pushed in.
+        t.presses.send(Press::from_line(1, 2)).await.unwrap();
+        t.until("nobody", |t| t.counter("nobody") == 1).await;
+        t.until("idle", |t| t.state() == "idle").await;
+        let status = t.status();
+        assert_eq!(status["face"]["refused"]["off_centre"], 1, "{status}");
+        assert_eq!(status["face"]["frames_checked"], 12, "{status}");
+        assert_eq!(t.counter("retake"), 0);
+        // A control-socket trigger is someone asking: no face is then a retake.
+        t.takes.lock().unwrap().push_back(Take::NoFace);
+        t.press().await;
+        t.until("retake", |t| t.counter("retake") == 1).await;
+        t.stop().await;
+        assert!(t.api.registered.lock().unwrap().is_empty(), "nothing sent");
+        assert_eq!(t.tickets(), ["ann"], "the ticket waits for its person");
+        let leds = t.leds.lock().unwrap().clone();
+        let retakes = leds.iter().filter(|p| **p == Pattern::Retake).count();
+        assert_eq!(retakes, 1, "only the asked press shows a retake: {leds:?}");
     });
 }
 

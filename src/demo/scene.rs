@@ -84,6 +84,18 @@ pub fn frame(
 /// face's centre; bilinear). The photo's own edges stay sharp: a person cut out and put in
 /// front of the wall.
 pub fn place(canvas: &mut RgbImage, photo: &RgbImage, photo_face: FaceBox, placement: Placement) {
+    place_within(canvas, photo, photo_face, placement, f32::INFINITY);
+}
+
+/// [`place`], copying only the part of the photo within `reach` face widths of the face's
+/// centre: a second person beside the first without their photo covering the first.
+pub fn place_within(
+    canvas: &mut RgbImage,
+    photo: &RgbImage,
+    photo_face: FaceBox,
+    placement: Placement,
+    reach: f32,
+) {
     let (cw, ch) = (canvas.width() as f32, canvas.height() as f32);
     let (pw, ph) = (photo.width() as f32, photo.height() as f32);
     let scale = placement.face.width * cw / (photo_face.width * pw);
@@ -97,6 +109,9 @@ pub fn place(canvas: &mut RgbImage, photo: &RgbImage, photo_face: FaceBox, place
             let (rx, ry) = (ux * cos + uy * sin, -ux * sin + uy * cos);
             let (px, py) = (rx / scale + sx - 0.5, ry / scale + sy - 0.5);
             if px < 0.0 || py < 0.0 || px > pw - 1.0 || py > ph - 1.0 {
+                continue;
+            }
+            if (px - sx).abs().max((py - sy).abs()) > reach * photo_face.width * pw {
                 continue;
             }
             canvas.put_pixel(x, y, bilinear(photo, px, py));

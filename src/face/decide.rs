@@ -37,12 +37,24 @@ pub fn placement(
     frame: FrameSize,
     config: &FaceConfig,
 ) -> Result<Detection, Refusal> {
-    let best = detections
-        .iter()
-        .filter(|d| d.score >= config.min_score)
-        .max_by(|a, b| a.score.total_cmp(&b.score))
-        .copied()
-        .ok_or(Refusal::NoFace)?;
+    let strongest = |floor: f32| {
+        detections
+            .iter()
+            .filter(|d| d.score >= floor)
+            .max_by(|a, b| a.score.total_cmp(&b.score))
+            .copied()
+    };
+    let Some(best) = strongest(config.min_score) else {
+        // A face far from the camera is small in the detector's input and scores low: a weak
+        // find narrower than the minimum is a person too far away rather than nobody.
+        let far =
+            strongest(config.second_face_score).is_some_and(|d| d.bounds.width < config.min_width);
+        return Err(if far {
+            Refusal::TooFar
+        } else {
+            Refusal::NoFace
+        });
+    };
     let someone_else = detections
         .iter()
         .any(|d| d.score >= config.second_face_score && d.bounds.iou(&best.bounds) < SAME_FACE_IOU);
@@ -193,26 +205,19 @@ mod tests {
         let c = FaceConfig::default();
         let good = face(0.9, 0.5, 0.45, 0.25);
         // One detection each.
-        let one: [(&str, Detection, Result<(), Refusal>); 14] = [
+        let one: [(&str, Detection, Result<(), Refusal>); 15] = [
             ("one good face", good, Ok(())),
-            (
-                "only a weak detection",
-                face(0.5, 0.5, 0.5, 0.25),
-                Err(NoFace),
-            ),
+            ("a weak find", face(0.5, 0.5, 0.5, 0.25), Err(NoFace)),
+            ("a weak, small find", face(0.65, 0.5, 0.5, 0.1), Err(TooFar)),
             ("small", face(0.9, 0.5, 0.5, 0.08), Err(TooFar)),
             ("huge", face(0.9, 0.5, 0.5, 0.8), Err(TooClose)),
-            ("past the left edge", face(0.9, 0.1, 0.5, 0.25), Err(CutOff)),
+            ("past the left", face(0.9, 0.1, 0.5, 0.25), Err(CutOff)),
             ("past the bottom", face(0.9, 0.5, 0.85, 0.2), Err(CutOff)),
-            (
-                "near the right edge",
-                face(0.9, 0.86, 0.5, 0.2),
-                Err(OffCentre),
-            ),
-            ("near the top", face(0.9, 0.5, 0.14, 0.13), Err(OffCentre)),
-            ("head tilted 30", tilted(good, 30.0), Err(Tilted)),
-            ("head tilted -30", tilted(good, -30.0), Err(Tilted)),
-            ("head tilted 10", tilted(good, 10.0), Ok(())),
+            ("near the right", face(0.9, 0.86, 0.5, 0.2), Err(OffCentre)),
+            ("near the top", face(0.9, 0.5, 0.145, 0.16), Err(OffCentre)),
+            ("tilted 30", tilted(good, 30.0), Err(Tilted)),
+            ("tilted -30", tilted(good, -30.0), Err(Tilted)),
+            ("tilted 10", tilted(good, 10.0), Ok(())),
             ("upside down", tilted(good, 180.0), Err(Tilted)),
             ("nose near an eye", with_nose(good, 0.05), Err(Turned)),
             ("nose a little aside", with_nose(good, 0.01), Ok(())),

@@ -32,6 +32,8 @@ pub struct Knobs {
     pub terminal_extra: String,
     /// Appended verbatim to `[camera]`.
     pub camera_extra: String,
+    /// Appended verbatim to `[face]` (off unless it says `enabled = true`).
+    pub face_extra: String,
     /// `api.token_file` (read before the token in the environment).
     pub token_file: Option<PathBuf>,
     pub paused_probe_secs: Option<u64>,
@@ -52,6 +54,7 @@ impl Default for Knobs {
             request_timeout_ms: 5_000,
             terminal_extra: String::new(),
             camera_extra: String::new(),
+            face_extra: String::new(),
             token_file: None,
             paused_probe_secs: None,
             extra: String::new(),
@@ -126,6 +129,7 @@ impl Harness {
         set(&mut doc, "camera", "width", 640);
         set(&mut doc, "camera", "height", 480);
         add_lines(&mut doc, "camera", &k.camera_extra).unwrap();
+        add_lines(&mut doc, "face", &k.face_extra).unwrap();
         set(&mut doc, "queue", "max_entries", to_i64(k.max_entries));
         set(&mut doc, "queue", "max_age_secs", to_i64(k.max_age_secs));
         set(

@@ -171,6 +171,12 @@ fn nothing_sent_releases_the_name_and_keeps_the_verification() {
             State::Failed,
             Conclusion::CaptureFailed,
         ),
+        // Someone walked past the presence sensor: straight back to rest, nothing shown.
+        (
+            Event::CaptureNobody { attempt: 1 },
+            State::Idle,
+            Conclusion::Nobody,
+        ),
     ];
     for (event, shown, conclusion) in cases {
         let mut r = Run::ready();
