@@ -136,10 +136,6 @@ struct Terminal {
     done: Option<tokio::task::JoinHandle<Result<(), super::DaemonError>>>,
 }
 
-fn config_text(dir: &Path, template: bool) -> String {
-    config_with_trigger(dir, template, "kind = \"none\"")
-}
-
 /// The unit terminal's configuration with `trigger` as its `[trigger]` lines (the trigger
 /// itself is a fake: only the kind matters to the loop).
 fn config_with_trigger(dir: &Path, template: bool, trigger: &str) -> String {
