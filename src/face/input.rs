@@ -118,6 +118,18 @@ impl InputMaker {
         })
     }
 
+    /// The whole frame as RGB, at its full size (for the installer's annotated picture).
+    pub fn rgb_image(&mut self, frame: &Frame) -> Result<image::RgbImage, InputError> {
+        let picture = self.picture(frame, usize::MAX, TjPixel::RGB)?;
+        let yuv = matches!(picture.layout, Layout::Yuyv | Layout::Nv12);
+        let (w, h) = (picture.width as u32, picture.height as u32);
+        Ok(image::RgbImage::from_fn(w, h, |x, y| {
+            let s = picture.sample(x as usize, y as usize).map(|v| v as f32);
+            let rgb = if yuv { yuv_to_rgb(s) } else { s };
+            image::Rgb(rgb.map(|v| v.round() as u8))
+        }))
+    }
+
     /// A readable view of the frame whose longer side is at least `long_side` when it must be
     /// decoded (MJPEG), as it is otherwise.
     fn picture<'a>(

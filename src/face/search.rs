@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::crop;
 use super::reason::Refusal;
-use super::{FaceCheck, Passed};
+use super::{FaceCheck, Passed, Report};
 use crate::camera::choose::FrameScore;
 use crate::camera::convert::{self, I420};
 use crate::camera::encode::{EncodeError, EncodeSettings, Encoder, Jpeg};
@@ -98,7 +98,18 @@ pub fn capture(
     check: &mut FaceCheck,
     wanted: Wanted<'_>,
 ) -> Result<FaceShot, SearchError> {
-    let result = search(camera, check, wanted);
+    capture_watched(camera, check, wanted, &mut |_, _| {})
+}
+
+/// [`capture`], showing `watch` every frame checked and its report (the installer's
+/// `enrolld capture --check-face` prints and draws them).
+pub fn capture_watched(
+    camera: &mut dyn Camera,
+    check: &mut FaceCheck,
+    wanted: Wanted<'_>,
+    watch: &mut dyn FnMut(&Frame, &Report),
+) -> Result<FaceShot, SearchError> {
+    let result = search(camera, check, wanted, watch);
     camera.release();
     result
 }
@@ -107,6 +118,7 @@ fn search(
     camera: &mut dyn Camera,
     check: &mut FaceCheck,
     wanted: Wanted<'_>,
+    watch: &mut dyn FnMut(&Frame, &Report),
 ) -> Result<FaceShot, SearchError> {
     let started = Instant::now();
     let deadline = started + check.config().deadline();
@@ -131,6 +143,7 @@ fn search(
             }
             last_check = Some(Instant::now());
             let report = check.check(&frame);
+            watch(&frame, &report);
             timings.face += report.took;
             match report.verdict {
                 Ok(passed) => passing.push((frame, passed)),
