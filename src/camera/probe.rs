@@ -26,6 +26,8 @@ pub struct DeviceInfo {
     pub formats: Vec<FormatInfo>,
     /// Why the device could not be (fully) read, e.g. permission denied.
     pub problem: Option<String>,
+    /// Why this camera needs libcamera (a CSI receiver's raw node), when it does.
+    pub needs_libcamera: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +111,7 @@ fn probe_one(path: &Path, links: &[(PathBuf, PathBuf)]) -> DeviceInfo {
         captures: false,
         formats: Vec::new(),
         problem: None,
+        needs_libcamera: None,
     };
     let dev = match Device::with_path(path) {
         Ok(d) => d,
@@ -117,12 +120,14 @@ fn probe_one(path: &Path, links: &[(PathBuf, PathBuf)]) -> DeviceInfo {
             return info;
         }
     };
+    let mut device_caps = 0;
     match query_caps(&dev) {
         Ok(caps) => {
             info.driver = caps.driver;
             info.card = caps.card;
             info.bus = caps.bus;
             info.captures = caps.device_caps & CAP_VIDEO_CAPTURE != 0;
+            device_caps = caps.device_caps;
         }
         Err(e) => info.problem = Some(format!("VIDIOC_QUERYCAP failed: {e}")),
     }
@@ -131,6 +136,8 @@ fn probe_one(path: &Path, links: &[(PathBuf, PathBuf)]) -> DeviceInfo {
             Ok(formats) => info.formats = formats.iter().map(|d| format_info(&dev, d)).collect(),
             Err(e) => info.problem = Some(format!("VIDIOC_ENUM_FMT failed: {e}")),
         }
+        let usable = info.formats.iter().any(|f| f.usable);
+        info.needs_libcamera = super::csi::needs_libcamera(&info.driver, device_caps, usable);
     }
     info
 }
@@ -174,6 +181,9 @@ impl fmt::Display for DeviceInfo {
         }
         if !self.captures && self.problem.is_none() {
             writeln!(f, "  not a video capture node")?;
+        }
+        if let Some(why) = &self.needs_libcamera {
+            writeln!(f, "  needs libcamera: {why}")?;
         }
         for fmt in &self.formats {
             let usable = if fmt.usable {
@@ -226,12 +236,41 @@ mod tests {
                 },
             ],
             problem: None,
+            needs_libcamera: None,
         };
         let text = render(&[d]);
         assert_eq!(
             text,
             "/dev/video0\n  link: /dev/v4l/by-id/usb-Acme_Cam-video-index0\n  driver: uvcvideo  card: Acme Cam  bus: usb-0000:01:00.0-1.2\n  MJPG Motion-JPEG\n    sizes: 1280x720, 640x480\n  H264 H.264  (not usable by enrolld)\n"
         );
+    }
+
+    #[test]
+    fn a_csi_receiver_says_it_needs_libcamera() {
+        let d = DeviceInfo {
+            path: "/dev/video0".into(),
+            links: vec![],
+            driver: "unicam".into(),
+            card: "unicam".into(),
+            bus: "platform:fe801000.csi".into(),
+            captures: true,
+            formats: vec![FormatInfo {
+                fourcc: "pRAA".into(),
+                description: "10-bit Bayer RGRG/GBGB Packed".into(),
+                usable: false,
+                sizes: vec![],
+            }],
+            problem: None,
+            needs_libcamera: crate::camera::csi::needs_libcamera("unicam", 0x0420_0001, false),
+        };
+        let text = render(&[d]);
+        assert!(
+            text.contains(
+                "needs libcamera: this is the raw node of a CSI camera receiver (driver unicam)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("Raspberry Pi Camera Module"), "{text}");
     }
 
     #[test]

@@ -94,7 +94,17 @@ pub struct SimCamera {
     /// Where this camera's frame numbers start: random, so two runs of the
     /// daemon never stamp the same frame.
     first_number: u32,
+    /// Frames a stream hands out at once after it opens (its warm-up and first burst, as a
+    /// camera's queued buffers would); after them it delivers [`FRAME_RATE`] frames a second,
+    /// so a capture that keeps looking (the face check) waits for frames as it would on a
+    /// camera instead of spinning.
+    instant_frames: u32,
+    since_open: u32,
+    last_frame: Option<std::time::Instant>,
 }
+
+/// The simulated camera's rate once its first frames are taken.
+pub const FRAME_RATE: u32 = 30;
 
 impl SimCamera {
     /// A simulated camera showing `config.simulated_image` or the generated face.
@@ -117,11 +127,26 @@ impl SimCamera {
             packed: HashMap::new(),
             control: SimControl::default(),
             first_number: fastrand::u32(..),
+            instant_frames: config.warmup_frames + config.burst,
+            since_open: 0,
+            last_frame: None,
         })
     }
 
     pub fn control(&self) -> SimControl {
         self.control.clone()
+    }
+
+    /// Waits for the next frame's time once the stream's first frames are taken.
+    fn pace(&mut self) {
+        self.since_open += 1;
+        if self.since_open > self.instant_frames
+            && let Some(last) = self.last_frame
+        {
+            let next = last + Duration::from_secs(1) / FRAME_RATE;
+            std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+        }
+        self.last_frame = Some(std::time::Instant::now());
     }
 
     /// Shows the picture file anew when it was replaced; a file that does not load (being
@@ -186,6 +211,7 @@ impl FrameSource for SimCamera {
         }
         self.format = Some(format);
         self.failed = false;
+        self.since_open = 0;
         Ok(format)
     }
 
@@ -232,6 +258,7 @@ impl FrameSource for SimCamera {
         } else {
             event
         };
+        self.pace();
         self.refresh();
         let data = self.frame_bytes(event, format, number);
         Ok(Frame {

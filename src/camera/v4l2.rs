@@ -121,8 +121,23 @@ impl FrameSource for V4l2Camera {
         })?;
         // A UVC camera also has a metadata node (often /dev/video1): say so
         // rather than "offers no formats".
-        match query_caps(&dev) {
-            Ok(caps) if caps.device_caps & CAP_VIDEO_CAPTURE != 0 => {}
+        let (offered, names) = match query_caps(&dev) {
+            Ok(caps) if caps.device_caps & CAP_VIDEO_CAPTURE != 0 => {
+                let (offered, names) =
+                    offered_formats(&dev).map_err(self.io_error("VIDIOC_ENUM_FMT"))?;
+                let why = super::csi::needs_libcamera(
+                    &caps.driver,
+                    caps.device_caps,
+                    !offered.is_empty(),
+                );
+                if let Some(why) = why {
+                    return Err(CameraError::NeedsLibcamera {
+                        device: self.path.clone(),
+                        why,
+                    });
+                }
+                (offered, names)
+            }
             Ok(caps) => {
                 return Err(CameraError::NotACaptureDevice {
                     device: self.path.clone(),
@@ -135,8 +150,7 @@ impl FrameSource for V4l2Camera {
                     why: format!("not a V4L2 device (VIDIOC_QUERYCAP: {e})"),
                 });
             }
-        }
-        let (offered, names) = offered_formats(&dev).map_err(self.io_error("VIDIOC_ENUM_FMT"))?;
+        };
         let format =
             negotiate(&offered, self.wanted).ok_or_else(|| CameraError::FormatNotOffered {
                 device: self.path.clone(),

@@ -11,8 +11,6 @@ pub mod probe;
 pub mod queue;
 pub mod register;
 pub mod run;
-#[cfg(feature = "demo")]
-pub mod standin;
 
 use std::path::Path;
 

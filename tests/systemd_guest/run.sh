@@ -46,9 +46,10 @@ main() {
         "mkfs.ext4 (package e2fsprogs)" "cargo-deb (cargo install cargo-deb, see .ci/ship-prereqs.sh)"
     mkdir -p "$OUT"
     timed fetch fetch_all
-    # gpio-sim.ko and the static builds land where the real-kernel stage keeps them (shared).
+    # gpio-sim.ko lands where the real-kernel stage keeps it, the release builds are the run's
+    # shared ones (both built once).
     OUT=$RK_CACHE/$ARCH timed gpio-sim build_gpio_sim
-    OUT=$RK_CACHE/$ARCH timed stand-in build_enrolld
+    OUT=$RK_CACHE/$ARCH timed release-builds build_enrolld
     timed packages build_packages
     timed rootfs build_rootfs
     timed image make_image

@@ -322,7 +322,7 @@ capture_scenario() {
 
 RK_STANDIN_ADDR=127.0.0.1:8443
 
-# start_standin [<behaviour>]: `enrolld standin` on loopback over TLS, with
+# start_standin [<behaviour>]: `enrolld-standin` on loopback over TLS, with
 # the guest's token and template id; its CA in $RK_RUN/standin-ca.pem, the
 # requests it saw in $RK_RUN/standin.jsonl (token and image left out), its
 # output in $RK_RUN/standin.log. Returns once it listens (1 if it did not
@@ -331,7 +331,7 @@ start_standin() {
     rm -rf "$RK_RUN/standin-ca.pem" "$RK_RUN/standin.jsonl" "$RK_RUN/standin-jpeg"
     mkdir -p "$RK_RUN/standin-jpeg"
     echo "${1:-ok}" >"$RK_RUN/standin-behaviour"
-    enrolld standin --listen "$RK_STANDIN_ADDR" --ca-out "$RK_RUN/standin-ca.pem" \
+    enrolld-standin --listen "$RK_STANDIN_ADDR" --ca-out "$RK_RUN/standin-ca.pem" \
         --records "$RK_RUN/standin.jsonl" --token-file /etc/enrolld/token \
         --template-id real-kernel-test --behaviour "${1:-ok}" \
         --behaviour-file "$RK_RUN/standin-behaviour" --jpeg-dir "$RK_RUN/standin-jpeg" \

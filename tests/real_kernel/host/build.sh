@@ -1,6 +1,6 @@
 # Sourced by run.sh (here and in tests/systemd_guest; RK_HERE is this stage's directory).
-# Builds what goes into the guests: gpio-sim.ko (out of tree, against the downloaded headers)
-# and enrolld (static, musl).
+# Builds what goes into the guests: gpio-sim.ko (out of tree, against the downloaded headers),
+# and finds enrolld and the guest tools among the shared release builds.
 
 # Debian's 6.1 kernels ship without CONFIG_GPIO_SIM (and without IRQ_SIM, which
 # it needs), so both are built here as one module from linux-source-6.1.
@@ -35,39 +35,18 @@ build_gpio_sim() {
     [ -e "$GPIO_SIM_KO" ] || die "gpio-sim.ko was not produced (log: $OUT/logs/gpio-sim-build.log)"
 }
 
-# enrolld (and the rk-gpio-edges guest tool) as static musl binaries. The per-target compiler and
-# linker settings live in target-env.sh (shared with the board cross builds).
-# Both guest targets are built in one cargo run when both toolchains are
-# there: build scripts and proc-macros are then compiled once, and the second
-# architecture's run finds its binary ready.
+# enrolld, the stand-in and the rk-gpio-edges guest tool: the release builds every stage shares
+# (.ci/release-builds.sh; cargo does nothing when an earlier stage of the run built them), so the
+# guests run exactly the binary the board package ships, fat LTO and all. They are glibc
+# programs: the initramfs gets their loader and libraries (guest.sh pack_runtime).
 build_enrolld() {
-    # The shipped binary's code generation: the release profile's opt-levels (enrolld's own and
-    # its dependencies'; cmake/cc build the C code at the matching level), panic = "abort" and
-    # strip, so the scenarios and the latency benchmarks run what a board runs. Only its fat LTO
-    # is left out: one whole-program link per architecture would cost minutes for little change
-    # in behaviour (LTO inlines and drops code; it does not change what the code does).
-    local profile=(--config 'profile.real-kernel.inherits="release"'
-        --config 'profile.real-kernel.lto=false'
-        --profile real-kernel)
-    local targets=("$RUST_TARGET") t
-    for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
-        [ "$t" = "$RUST_TARGET" ] || [ -n "$(target_missing "$t")" ] || targets+=("$t")
-    done
-    # A benchmark run boots one architecture only.
-    [ "${RK_SCENARIOS:-scenarios}" != bench ] || targets=("$RUST_TARGET")
-    (
-        for t in "${targets[@]}"; do . "$RK_HERE/target-env.sh" "$t"; done
-        cd "$REPO"
-        logged enrolld-build cargo build --locked "${targets[@]/#/--target=}" "${profile[@]}" \
-            --bin enrolld --example rk-gpio-edges
-    )
-    local dir=${CARGO_TARGET_DIR:-$REPO/target}/$RUST_TARGET/real-kernel
-    ENROLLD_BIN=$dir/enrolld
-    GPIO_EDGES_BIN=$dir/examples/rk-gpio-edges
-    for t in "$ENROLLD_BIN" "$GPIO_EDGES_BIN"; do
+    # shellcheck source=/dev/null
+    . "$REPO/.ci/release-builds.sh" --paths
+    logged release-builds bash "$REPO/.ci/release-builds.sh" guests
+    ENROLLD_BIN=$(rb_bin "$RUST_TARGET" enrolld)
+    STANDIN_BIN=$(rb_bin "$RUST_TARGET" enrolld-standin)
+    GPIO_EDGES_BIN=$(rb_bin "$RUST_TARGET" examples/rk-gpio-edges)
+    for t in "$ENROLLD_BIN" "$STANDIN_BIN" "$GPIO_EDGES_BIN"; do
         [ -x "$t" ] || die "no binary at $t"
-        if readelf -l "$t" | grep -q 'program interpreter'; then
-            die "$t is dynamically linked; the guest has no libc"
-        fi
     done
 }

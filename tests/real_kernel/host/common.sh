@@ -28,17 +28,20 @@ timed() { # name command...
     printf 'TIMING %s %s %.1fs\n' "$ARCH" "$name" "$(echo "$t1 - $t0" | bc)" >&2
 }
 
-# Sets DEBARCH, RUST_TARGET (the static guest tools' target), KARCH and CROSS (the module
+# Sets DEBARCH, RUST_TARGET (the guest binaries' target: the board build's glibc one),
+# SYSROOT_LIB (where that target's C library is on this host), KARCH and CROSS (the module
 # build), QEMU (the machine, without disks or kernel) and CONSOLE (the guest's serial console).
 arch_setup() {
     case $ARCH in
     x86_64)
-        DEBARCH=amd64 RUST_TARGET=x86_64-unknown-linux-musl KARCH=x86 CROSS=
+        DEBARCH=amd64 RUST_TARGET=x86_64-unknown-linux-gnu KARCH=x86 CROSS=
+        SYSROOT_LIB=/lib/x86_64-linux-gnu
         QEMU=(qemu-system-x86_64 -accel tcg -cpu max -M pc -smp 1)
         CONSOLE=ttyS0
         ;;
     aarch64)
-        DEBARCH=arm64 RUST_TARGET=aarch64-unknown-linux-musl KARCH=arm64 CROSS=aarch64-linux-gnu-
+        DEBARCH=arm64 RUST_TARGET=aarch64-unknown-linux-gnu KARCH=arm64 CROSS=aarch64-linux-gnu-
+        SYSROOT_LIB=/usr/aarch64-linux-gnu/lib
         QEMU=(qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 1)
         CONSOLE=ttyAMA0
         ;;
@@ -47,13 +50,13 @@ arch_setup() {
     HOSTARCH=$(dpkg --print-architecture 2>/dev/null || echo none)
 }
 
-# The first thing the static build of a Rust target lacks, or nothing.
+# The first thing the release build of a Rust target lacks, or nothing.
 target_missing() { # rust-target
     [ -d "$(rustc --print sysroot)/lib/rustlib/$1" ] || { echo "rust target $1 (rustup target add $1)"; return; }
     case $1 in
-    x86_64-*) command -v musl-gcc >/dev/null || echo "musl-gcc (package musl-tools)" ;;
     aarch64-*)
         command -v aarch64-linux-gnu-gcc >/dev/null || echo "aarch64-linux-gnu-gcc (package gcc-aarch64-linux-gnu)"
+        [ -e /usr/aarch64-linux-gnu/lib/libc.so.6 ] || echo "the arm64 C library (package libc6-dev-arm64-cross)"
         [ -d /usr/aarch64-linux-gnu/include/linux ] || echo "arm64 Linux UAPI headers (package linux-libc-dev-arm64-cross)"
         ;;
     esac

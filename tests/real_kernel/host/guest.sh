@@ -54,13 +54,42 @@ pack_initramfs() {
     cp "$HERE/guest/token" "$stage/etc/enrolld/"
     chmod 600 "$stage/etc/enrolld/token"
     cp "$ENROLLD_BIN" "$stage/usr/bin/enrolld"
+    cp "$STANDIN_BIN" "$stage/usr/bin/enrolld-standin"
     cp "$GPIO_EDGES_BIN" "$stage/usr/bin/rk-gpio-edges"
+    pack_runtime "$stage" "$ENROLLD_BIN" "$STANDIN_BIN" "$GPIO_EDGES_BIN"
     echo "$KABI-$DEBARCH" >"$t/kernel-release"
     order_modules "$t" configfs vivid gpio_sim
     INITRD=$OUT/initrd.gz
     (cd "$stage" && find . | "$HOST_BUSYBOX" cpio -o -H newc 2>/dev/null | gzip -1 >"$INITRD") ||
         die "packing the initramfs failed"
     step "initramfs $(du -h "$INITRD" | cut -f1), modules: $(awk '{print $1}' "$t/modules.order" | tr '\n' ' ')"
+}
+
+# The C runtime of glibc programs, from this host's copy of the guest architecture's C library
+# ($SYSROOT_LIB: the host's own for x86_64, libc6-arm64-cross's for aarch64): the program
+# interpreter at the path the binaries name, and every library they need, transitively, in /lib
+# (where the loader looks without an ld.so.cache).
+pack_runtime() { # stage-dir binary...
+    local stage=$1 interp lib todo=() done=" " name
+    shift
+    interp=$(readelf -l "$1" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+    [ -n "$interp" ] || die "$1 names no program interpreter"
+    mkdir -p "$stage$(dirname "$interp")" "$stage/lib"
+    cp -L "$SYSROOT_LIB/$(basename "$interp")" "$stage$interp" ||
+        die "no $(basename "$interp") in $SYSROOT_LIB"
+    for lib in "$@"; do todo+=("$lib"); done
+    while [ ${#todo[@]} -gt 0 ]; do
+        lib=${todo[0]}
+        todo=("${todo[@]:1}")
+        for name in $(readelf -d "$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+            case $done in *" $name "*) continue ;; esac
+            done+="$name "
+            [ -e "$SYSROOT_LIB/$name" ] || die "$name, needed by $(basename "$lib"), is not in $SYSROOT_LIB"
+            cp -L "$SYSROOT_LIB/$name" "$stage/lib/$name"
+            todo+=("$SYSROOT_LIB/$name")
+        done
+    done
+    step "runtime: $interp and${done% }"
 }
 
 boot_guest() {

@@ -24,7 +24,7 @@ make_image() {
     install -m 755 "$HERE/guest/runner" "$HERE/guest/hw-setup" "$HERE/guest/set-clock" "$t/"
     install -m 644 "$HERE"/guest/scenarios/*.sh "$t/scenarios/"
     install -m 644 "$GPIO_SIM_KO" "$t/gpio-sim.ko"
-    install -m 755 "$ENROLLD_BIN" "$t/enrolld-standin"
+    install -m 755 "$STANDIN_BIN" "$t/enrolld-standin"
     install -m 755 "$GPIO_EDGES_BIN" "$stage/usr/local/bin/rk-gpio-edges"
     echo "$KABI-$DEBARCH" >"$t/kernel-release"
     # Install step 1 ("copy the package to the terminal"), and the newer build for the upgrade.

@@ -1,7 +1,7 @@
 # Sourced by run.sh. enrolld's Debian package for the guest, made the way docs/shipping.md
-# makes the board packages: a release build without default features
-# (no demo: the shipped binary has no stand-in), then `cargo deb --no-build`. A second package
-# of the same binary under a higher version is the upgrade the guest installs.
+# makes the board packages: the board build (.ci/release-builds.sh: no demo, face check on),
+# then `cargo deb --no-build`. A second package of the same binary under a higher version is
+# the upgrade the guest installs.
 
 # The Rust target of the package for $DEBARCH.
 deb_rust_target() {
@@ -17,14 +17,8 @@ build_packages() {
     local target dir version
     target=$(deb_rust_target)
     dir=$OUT/debs
-    # The reproducible build date (also the daemon's clock gate), as .ci/ship-check.sh sets it,
-    # so the release build it made is reused. Only here: the static stand-in build keeps the
-    # real-kernel stage's environment, and so its cached binaries.
-    (
-        cd "$REPO"
-        export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
-        logged package-build cargo build --release --locked --no-default-features --target "$target"
-    )
+    # The binary itself comes from the shared release builds (build_enrolld made sure of it).
+    [ "$(rb_bin "$target" enrolld)" = "$ENROLLD_BIN" ] || die "the package's target $target is not the guest's"
     rm -rf "$dir"
     mkdir -p "$dir/install" "$dir/upgrade"
     (cd "$REPO" && logged package-deb cargo deb --no-build --no-strip --target "$target" --output "$dir/install")

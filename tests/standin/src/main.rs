@@ -1,21 +1,24 @@
-//! `enrolld standin` (hidden): the IDMeta stand-in as a process, for a QEMU
-//! guest or a manual session. Prints its URL, writes its CA certificate for
-//! `api.ca_file`, and serves until killed. Behaviour can be switched while it
-//! runs with `POST /_standin/behaviour` (body: a behaviour name, or
-//! `refuse-for:MS`).
-//!
-//! The server is the crate `enrolld-standin` (tests/standin); this command
-//! stays in enrolld, behind the `demo` feature, so the guests run the one
-//! binary they are built with.
+//! `enrolld-standin`: the IDMeta stand-in as a process, for the QEMU guests
+//! (which run the board build of enrolld, without the stand-in) or a manual
+//! session. Prints its URL, writes its CA certificate for `api.ca_file`, and
+//! serves until killed. Behaviour can be switched while it runs with `POST
+//! /_standin/behaviour` (body: a behaviour name, or `refuse-for:MS`), or
+//! through `--behaviour-file`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use crate::exit;
-use crate::secret::ApiToken;
+use clap::Parser;
 use enrolld_standin::{Behaviour, Expectations, StandIn, StandInOptions, cert};
 
-#[derive(Debug, clap::Args)]
+/// Exit statuses, as enrolld's own (sysexits.h).
+const FAILURE: i32 = 1;
+const USAGE: i32 = 2;
+const NO_INPUT: i32 = 66;
+
+/// The IDMeta stand-in HTTPS server (tests, QEMU guests).
+#[derive(Debug, Parser)]
+#[command(name = "enrolld-standin", version)]
 pub struct StandinArgs {
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
@@ -49,24 +52,35 @@ pub struct StandinArgs {
     pub cert_names: Vec<String>,
 }
 
-pub fn run(_config_path: &Path, args: &StandinArgs) -> i32 {
+fn main() {
+    std::process::exit(run(&StandinArgs::parse()));
+}
+
+/// The token an IDMeta client sends: non-empty, no whitespace (as enrolld's own check).
+fn read_token(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let token = text.trim();
+    if token.is_empty() || token.chars().any(char::is_whitespace) {
+        return Err("the token must be one word, not empty".into());
+    }
+    Ok(token.to_owned())
+}
+
+fn run(args: &StandinArgs) -> i32 {
     let behaviour = match Behaviour::parse(&args.behaviour) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("enrolld standin: {e}");
-            return exit::USAGE;
+            eprintln!("enrolld-standin: {e}");
+            return USAGE;
         }
     };
     let token = match &args.token_file {
         None => None,
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| ApiToken::new(&t).map_err(|e| e.to_string()))
-        {
-            Ok(t) => Some(t.expose().to_owned()),
+        Some(path) => match read_token(path) {
+            Ok(t) => Some(t),
             Err(e) => {
-                eprintln!("enrolld standin: token file {}: {e}", path.display());
-                return exit::NO_INPUT;
+                eprintln!("enrolld-standin: token file {}: {e}", path.display());
+                return NO_INPUT;
             }
         },
     };
@@ -90,19 +104,19 @@ pub fn run(_config_path: &Path, args: &StandinArgs) -> i32 {
     let server = match StandIn::start_with(options) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("enrolld standin: {e}");
-            return exit::FAILURE;
+            eprintln!("enrolld-standin: {e}");
+            return FAILURE;
         }
     };
     if let Err(e) = write_atomically(&args.ca_out, server.ca_pem().as_bytes()) {
         eprintln!(
-            "enrolld standin: cannot write {}: {e}",
+            "enrolld-standin: cannot write {}: {e}",
             args.ca_out.display()
         );
-        return exit::FAILURE;
+        return FAILURE;
     }
     // One line a harness can wait for; the CA file is complete before it.
-    println!("enrolld standin: listening on {}", server.url());
+    println!("enrolld-standin: listening on {}", server.url());
     // Serves on its own threads until the process is killed.
     if args.behaviour_file.is_none() && args.jpeg_dir.is_none() {
         loop {
@@ -136,9 +150,9 @@ fn follow_behaviour_file(server: &StandIn, path: &Path, seen: &mut String) {
     match Behaviour::parse(name) {
         Ok(b) => {
             server.set_behaviour(b);
-            println!("enrolld standin: behaviour is now {name}");
+            println!("enrolld-standin: behaviour is now {name}");
         }
-        Err(e) => eprintln!("enrolld standin: {}: {e}", path.display()),
+        Err(e) => eprintln!("enrolld-standin: {}: {e}", path.display()),
     }
 }
 
@@ -149,7 +163,7 @@ fn save_new_jpegs(server: &StandIn, dir: &Path, saved: usize) -> usize {
         if let Some(jpeg) = &r.jpeg
             && let Err(e) = write_atomically(&dir.join(format!("{}.jpg", r.seq)), jpeg)
         {
-            eprintln!("enrolld standin: cannot save JPEG {}: {e}", r.seq);
+            eprintln!("enrolld-standin: cannot save JPEG {}: {e}", r.seq);
         }
     }
     records.len()
