@@ -429,6 +429,11 @@ format = "yuyv"
 warmup_frames = 1
 burst = 1
 
+# vivid draws test patterns, which are no face to the detector: off unless a scenario showing a
+# real face asks for it (RK_FACE_CHECK=true).
+[face]
+enabled = ${RK_FACE_CHECK:-false}
+
 [status]
 path = "$RK_STATUS"
 
