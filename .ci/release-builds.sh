@@ -16,7 +16,7 @@
 #           aarch64-unknown-linux-musl, the static build, without the face check (its size is the
 #           ship check's "without it" budget);
 #   guests  the QEMU guests' test tools beside them, for x86_64 and aarch64 glibc:
-#           enrolld-standin (tests/standin), rk-gpio-edges.
+#           enrolld-standin (tests/standin), the guest tools (tests/guest-tools).
 # Each group is one cargo invocation, so build scripts and proc macros are built once and one
 # target's long single-threaded LTO link overlaps with compiling the next target.
 set -euo pipefail
@@ -51,11 +51,10 @@ rb_guests() {
     local targets
     mapfile -t targets < <(rb_targets "${RB_GUEST_TARGETS[@]}")
     echo "::: release builds: guest tools for ${RB_GUEST_TARGETS[*]}" >&2
-    # The examples with the board features: they link the enrolld library the board binaries
-    # were built from, so nothing is compiled again but the examples themselves.
-    (cd "$RB_REPO" && cargo build --release --locked "${RB_BOARD_FEATURES[@]}" "${targets[@]}" \
-        --bin enrolld --example rk-gpio-edges)
-    (cd "$RB_REPO" && cargo build --release --locked -p enrolld-standin "${targets[@]}")
+    (cd "$RB_REPO" && cargo build --release --locked "${RB_BOARD_FEATURES[@]}" "${targets[@]}" --bin enrolld)
+    # Crates of their own (not examples, which would bring enrolld's dev-dependencies' features
+    # into the board binary's build).
+    (cd "$RB_REPO" && cargo build --release --locked -p enrolld-standin -p enrolld-guest-tools "${targets[@]}")
 }
 
 if [[ ${1:-} == --paths ]]; then

@@ -45,7 +45,7 @@ build_enrolld() {
     logged release-builds bash "$REPO/.ci/release-builds.sh" guests
     ENROLLD_BIN=$(rb_bin "$RUST_TARGET" enrolld)
     STANDIN_BIN=$(rb_bin "$RUST_TARGET" enrolld-standin)
-    GPIO_EDGES_BIN=$(rb_bin "$RUST_TARGET" examples/rk-gpio-edges)
+    GPIO_EDGES_BIN=$(rb_bin "$RUST_TARGET" rk-gpio-edges)
     for t in "$ENROLLD_BIN" "$STANDIN_BIN" "$GPIO_EDGES_BIN"; do
         [ -x "$t" ] || die "no binary at $t"
     done

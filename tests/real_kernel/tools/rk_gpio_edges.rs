@@ -144,11 +144,22 @@ fn pull_timed(attr: &str, pull: &str) -> Result<(), String> {
         .open(attr)
         .map_err(|e| format!("{attr}: {e}"))?;
     // Opened first, so only the write itself lies between the time and the edge.
-    let at = enrolld::time::monotonic_ns();
+    let at = monotonic_ns();
     file.write_all(pull.as_bytes())
         .map_err(|e| format!("{attr}: {e}"))?;
     println!("{at}");
     Ok(())
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: the clock the stand-in stamps requests with.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into the valid, exclusively borrowed `ts`.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 fn number(what: &str, text: &str) -> Result<u64, String> {
