@@ -55,7 +55,7 @@ fn host_check(scenario: &str, artifacts: &Path) -> Result<(), String> {
     match scenario {
         "guest-boots" => {
             let modules = read("proc-modules")?;
-            for m in ["gpio_sim ", "vivid ", "configfs "] {
+            for m in ["gpio_sim ", "vivid ", "configfs ", "v4l2loopback "] {
                 if !modules.lines().any(|l| l.starts_with(m)) {
                     return Err(format!("/proc/modules from the guest lacks {}", m.trim()));
                 }
@@ -64,9 +64,78 @@ fn host_check(scenario: &str, artifacts: &Path) -> Result<(), String> {
         }
         "capture-vivid-yuyv" => check_jpeg(&artifacts.join("capture-yuyv.jpg"), 1280, 720),
         "capture-vivid-nv12" => check_jpeg(&artifacts.join("capture-nv12.jpg"), 1280, 720),
+        // The camera's own frame, passed through: byte for byte the file made here.
+        "capture-loopback-mjpeg" => {
+            let fed = read("loopback-mjpeg.fed")?;
+            same_bytes(
+                &artifacts.join("loopback-mjpeg.jpg"),
+                &loopback_frames(artifacts).join(fed.trim()),
+            )?;
+            check_jpeg(&artifacts.join("loopback-mjpeg.jpg"), 1280, 720)
+        }
+        // Encoded by enrolld from the YUYV frame of face-1: the same picture as face-1.jpg.
+        "capture-loopback-yuyv" => {
+            let jpg = artifacts.join("loopback-yuyv.jpg");
+            check_jpeg(&jpg, 1280, 720)?;
+            same_picture(&jpg, &loopback_frames(artifacts).join("face-1.jpg"))
+        }
         // The registration the stand-in received from the daemon (640x480 in
         // guest/lib.sh's daemon_config).
         "daemon-button" => check_jpeg(&artifacts.join("daemon-button.jpg"), 640, 480),
         _ => Ok(()),
+    }
+}
+
+/// The frames the guest's camera played, made on the host by tests/real_kernel/host/loopback.sh
+/// in `$RK_CACHE/loopback-frames`, beside `$RK_CACHE/<arch>/artifacts`.
+fn loopback_frames(artifacts: &Path) -> std::path::PathBuf {
+    artifacts
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(artifacts)
+        .join("loopback-frames")
+}
+
+fn same_bytes(got: &Path, want: &Path) -> Result<(), String> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    if read(got)? == read(want)? {
+        Ok(())
+    } else {
+        Err(format!("{} differs from {}", got.display(), want.display()))
+    }
+}
+
+/// Luma within a few levels on average: the same picture through another encoder (a
+/// garbled, shifted or other picture differs by tens of levels).
+fn same_picture(got: &Path, want: &Path) -> Result<(), String> {
+    const MAX_MEAN_DIFFERENCE: f64 = 6.0;
+    let luma = |p: &Path| {
+        image::open(p)
+            .map(|i| i.to_luma8())
+            .map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let (a, b) = (luma(got)?, luma(want)?);
+    if a.dimensions() != b.dimensions() {
+        return Err(format!(
+            "{} and {} differ in size",
+            got.display(),
+            want.display()
+        ));
+    }
+    let total: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+        .sum();
+    let mean = total as f64 / a.as_raw().len() as f64;
+    if mean <= MAX_MEAN_DIFFERENCE {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not the picture of {}: mean luma difference {mean:.1} (at most {MAX_MEAN_DIFFERENCE})",
+            got.display(),
+            want.display()
+        ))
     }
 }

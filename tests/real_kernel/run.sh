@@ -2,8 +2,10 @@
 # Real-kernel test stage for one guest architecture:
 #   tests/real_kernel/run.sh x86_64|aarch64
 #
-# Fetches a Debian kernel (+ headers, source, busybox-static) through apt,
-# builds gpio-sim.ko out of tree and enrolld as a static musl binary, packs an
+# Fetches a Debian kernel (+ headers, source, busybox-static, v4l2loopback-dkms)
+# through apt, builds gpio-sim.ko and v4l2loopback.ko out of tree, takes enrolld
+# and the guest tools from the release builds, makes the camera frames from
+# photos (host/loopback.sh), packs an
 # initramfs with the guest scenarios, boots it under QEMU (TCG) and leaves the
 # guest's serial output in target/real-kernel/<arch>/serial.log. The verdict is
 # read from that log (named on stdout as "RESULTS <path>") by
@@ -40,6 +42,7 @@ esac
 . "$HERE/host/build.sh"
 . "$HERE/host/guest.sh"
 . "$HERE/host/bench-tools.sh"
+. "$HERE/host/loopback.sh"
 
 main() {
     check_guest_prereqs
@@ -47,6 +50,7 @@ main() {
     timed fetch fetch_all
     timed gpio-sim build_gpio_sim
     timed enrolld build_enrolld
+    loopback_all
     timed initramfs pack_initramfs
     timed boot boot_guest
     # For tests/real_kernel/harness.rs: where the verdict is.

@@ -318,6 +318,134 @@ capture_scenario() {
     result PASS "$fourcc 1280x720 -> JPEG $size bytes; $(echo "$out" | grep '^ms:')"
 }
 
+# --- the USB camera: v4l2loopback fed by rk-loopback-feed ---------------------------------
+# v4l2loopback's capture side delivers what a producer writes to its output side. The feeder
+# plays a UVC webcam's sensor and encoder: 1280x720 MJPEG (or YUYV) at a frame rate, real
+# photos with a face or without, damaged MJPEG frames on demand. What it fed is in its log,
+# `FRAME <n> <file> <good|damage kind> <bytes>` per frame (tools/rk_loopback_feed.rs).
+
+# exclusive_caps=1: a capture-only node while fed, nothing to capture before (like a camera).
+RK_CAM=/dev/video10
+# exclusive_caps=0: announces capture and output at all times.
+RK_CAM_ALLCAPS=/dev/video11
+RK_FRAMES=/lib/enrolld-test/frames
+RK_FEED_LOG=$RK_RUN/feed.log
+RK_FEED_CONTROL=$RK_RUN/feed.control
+# The build's one change to the driver (v4l2loopback/enrolld_enum_fmt_cap.c): 1 = a device fed
+# MJPEG also lists YUYV, first, as a UVC camera offers both.
+RK_CAM_DUAL_PARAM=/sys/module/v4l2loopback/parameters/enrolld_mjpeg_lists_yuyv
+
+# feed_start <mjpeg|yuyv> [face|noface] [<fps>] [<device>]: the feeder on the camera (default
+# 30 fps on $RK_CAM), undamaged; returns once its first frame is written (1 if it failed or
+# did not within 20 s; its log says why). Stopped by stop_all (installed as the EXIT trap) or
+# feed_stop.
+feed_start() {
+    local tenths=0
+    feed_stop
+    # A log left by an earlier feeder would say READY before this one has opened the device.
+    rm -f "$RK_FEED_LOG"
+    RK_FEED_SERIAL=1
+    printf 'serial 1\npicture %s\ndamage none\n' "${2:-face}" >"$RK_FEED_CONTROL"
+    rk-loopback-feed feed "${4:-$RK_CAM}" "$1" 1280x720 "${3:-30}" "$RK_FRAMES" "$RK_FEED_CONTROL" \
+        >"$RK_FEED_LOG" 2>&1 &
+    RK_FEED_PID=$!
+    trap stop_all EXIT
+    until grep -q '^READY' "$RK_FEED_LOG" 2>/dev/null; do
+        feed_alive && [ "$tenths" -lt 200 ] || return 1
+        usleep 100000
+        tenths=$((tenths + 1))
+    done
+}
+
+# feed_set picture face|noface, feed_set damage none|<kind>,<kind>,...: changes the running
+# feeder's settings; returns once it applied them (1 if not within 10 s: see feed_tail).
+feed_set() {
+    RK_FEED_SERIAL=$((RK_FEED_SERIAL + 1))
+    sed -e "s/^serial .*/serial $RK_FEED_SERIAL/" -e "s/^$1 .*/$1 $2/" "$RK_FEED_CONTROL" >"$RK_FEED_CONTROL.new"
+    mv "$RK_FEED_CONTROL.new" "$RK_FEED_CONTROL"
+    wait_for_file "$RK_FEED_LOG" 10 "^CONTROL serial=$RK_FEED_SERIAL "
+}
+
+feed_alive() { [ -n "${RK_FEED_PID:-}" ] && kill -0 "$RK_FEED_PID" 2>/dev/null; }
+
+feed_stop() {
+    [ -n "${RK_FEED_PID:-}" ] || return 0
+    kill "$RK_FEED_PID" 2>/dev/null
+    wait "$RK_FEED_PID" 2>/dev/null
+    RK_FEED_PID=
+}
+
+# feed_frames: how many frames the feeder has written so far.
+feed_frames() { grep -c '^FRAME ' "$RK_FEED_LOG" 2>/dev/null || echo 0; }
+
+# feed_tail: the feeder's last log lines on one line, for failure details.
+feed_tail() { grep -v '^FRAME ' "$RK_FEED_LOG" 2>/dev/null | tail -n "${1:-3}" | tr '\n' ' '; }
+
+# fed_file_of <file>: the name of the frame file the file is byte for byte, among those the
+# feeder wrote undamaged; 1 if it is none of them.
+fed_file_of() {
+    local f
+    for f in $(awk '$1 == "FRAME" && $4 == "good" { print $3 }' "$RK_FEED_LOG" | sort -u); do
+        cmp -s "$1" "$RK_FRAMES/$f" && { echo "$f"; return 0; }
+    done
+    return 1
+}
+
+# cam_config <format> [<device>] [<[camera] line>...]: the guest configuration with the
+# camera on the loopback node (default $RK_CAM) in that format, plus the lines given.
+cam_config() {
+    local fmt=$1 dev=${2:-$RK_CAM}
+    shift
+    [ "$#" = 0 ] || shift
+    awk -v dev="$dev" -v fmt="$fmt" -v extra="$(printf '%s\n' "$@")" '
+        /^device = / { print "device = \"" dev "\""; next }
+        /^format = / { print "format = \"" fmt "\""; if (extra != "") print extra; next }
+        { print }' /etc/enrolld/enrolld.toml
+}
+
+# cam_dual on|off: whether $RK_CAM, fed MJPEG, also lists YUYV (the build's change, see
+# RK_CAM_DUAL_PARAM); back to off when v4l2loopback is loaded anew.
+cam_dual() {
+    case $1 in on) echo 1 ;; off) echo 0 ;; *) return 1 ;; esac >"$RK_CAM_DUAL_PARAM"
+}
+
+# cam_unplug: the camera disappears: v4l2loopback unloaded, its nodes gone. The kernel refuses
+# (1) while any of them is open: a producer or a consumer holds the module.
+cam_unplug() {
+    rmmod v4l2loopback || return 1
+    local tenths=0
+    while [ -e "$RK_CAM" ] && [ "$tenths" -lt 50 ]; do usleep 100000; tenths=$((tenths + 1)); done
+    [ ! -e "$RK_CAM" ]
+}
+
+# cam_plug: v4l2loopback loaded again with the parameters init gave it (modules.order).
+cam_plug() {
+    # shellcheck disable=SC2046 # the file's words: the module, then its parameters
+    set -- $(grep '^v4l2loopback\.ko ' /lib/enrolld-test/modules.order)
+    [ -n "${1:-}" ] || return 1
+    local ko=$1
+    shift
+    insmod "/lib/enrolld-test/modules/$ko" "$@" || return 1
+    wait_for_file "$RK_CAM" 5
+}
+
+# cam_capture <config> <out.jpg>: `enrolld capture`; its report (stdout and stderr) in
+# CAM_OUT, its exit status in CAM_CODE.
+cam_capture() {
+    CAM_OUT=$(enrolld --config "$1" capture --out "$2" 2>&1)
+    CAM_CODE=$?
+}
+
+# cam_capture_ok <config> <out.jpg> <MJPEG|YUYV>: cam_capture, and the scenario fails unless
+# it succeeded in that format at 1280x720 with a whole JPEG.
+cam_capture_ok() {
+    cam_capture "$1" "$2"
+    [ "$CAM_CODE" = 0 ] || fail "enrolld capture exit $CAM_CODE: $(echo "$CAM_OUT" | tail -n 2)"
+    echo "$CAM_OUT" | grep -q "^format: $3 " || fail "capture not in $3: $(echo "$CAM_OUT" | grep '^format')"
+    echo "$CAM_OUT" | grep -q '^resolution: 1280x720$' || fail "capture resolution: $(echo "$CAM_OUT" | grep '^resolution')"
+    is_jpeg "$2" || fail "$2 does not start with SOI and end with EOI"
+}
+
 # --- IDMeta stand-in --------------------------------------------------------------
 
 RK_STANDIN_ADDR=127.0.0.1:8443
@@ -472,12 +600,13 @@ stop_daemon() {
     RK_DAEMON_PID=
 }
 
-# stop_all: the daemon and the stand-in, whatever state the scenario ended
-# in (start_daemon installs it as the EXIT trap), so the next scenario finds
-# port 8443 and the lines free.
+# stop_all: the daemon, the stand-in and the camera's feeder, whatever state
+# the scenario ended in (start_daemon and feed_start install it as the EXIT
+# trap), so the next scenario finds port 8443, the lines and the camera free.
 stop_all() {
     [ -z "${RK_DAEMON_PID:-}" ] || stop_daemon
     stop_standin
+    feed_stop
 }
 
 daemon_alive() { kill -0 "$RK_DAEMON_PID" 2>/dev/null; }

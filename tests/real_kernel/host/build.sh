@@ -2,22 +2,27 @@
 # Builds what goes into the guests: gpio-sim.ko (out of tree, against the downloaded headers),
 # and finds enrolld and the guest tools among the shared release builds.
 
+# Sets KBUILD_DIR, the unpacked headers tree out-of-tree modules are built against
+# (make -C "$KBUILD_DIR" M=...), made ready first: the arch headers' Makefile includes the common
+# tree by absolute path (/usr/src/..., or an earlier location of this cache); it is pointed at
+# the unpacked copy.
+prepare_kbuild() {
+    local common=$HEADERS_DIR/usr/src/linux-headers-$KABI-common
+    KBUILD_DIR=$HEADERS_DIR/usr/src/linux-headers-$KABI-$DEBARCH
+    sed -i "s|^include /.*/linux-headers-$KABI-common/Makefile\$|include $common/Makefile|" "$KBUILD_DIR/Makefile"
+    grep -q "^include $common/Makefile" "$KBUILD_DIR/Makefile" || die "unexpected $KBUILD_DIR/Makefile layout"
+}
+
 # Debian's 6.1 kernels ship without CONFIG_GPIO_SIM (and without IRQ_SIM, which
 # it needs), so both are built here as one module from linux-source-6.1.
 build_gpio_sim() {
-    local kdir=$HEADERS_DIR/usr/src/linux-headers-$KABI-$DEBARCH
-    local common=$HEADERS_DIR/usr/src/linux-headers-$KABI-common
     local build=$OUT/gpio-sim
     GPIO_SIM_KO=$build/gpio-sim.ko
     if [ -e "$GPIO_SIM_KO" ] && [ "$GPIO_SIM_KO" -nt "$SRC_DIR/.done" ] &&
         [ "$GPIO_SIM_KO" -nt "$RK_HERE/host/build.sh" ]; then
         return 0
     fi
-    # The arch headers' Makefile includes the common tree by absolute path
-    # (/usr/src/..., or an earlier location of this cache); point it at the
-    # unpacked copy.
-    sed -i "s|^include /.*/linux-headers-$KABI-common/Makefile\$|include $common/Makefile|" "$kdir/Makefile"
-    grep -q "^include $common/Makefile" "$kdir/Makefile" || die "unexpected $kdir/Makefile layout"
+    prepare_kbuild
 
     rm -rf "$build"
     mkdir -p "$build"
@@ -31,7 +36,7 @@ build_gpio_sim() {
     grep -q 'generic_handle_irq_safe(irqnum);' "$build/irq_sim.c" ||
         die "irq_sim.c in $KVER no longer has the line the gpio-sim build patches"
 
-    logged gpio-sim-build make -C "$kdir" M="$build" ARCH="$KARCH" CROSS_COMPILE="$CROSS" modules
+    logged gpio-sim-build make -C "$KBUILD_DIR" M="$build" ARCH="$KARCH" CROSS_COMPILE="$CROSS" modules
     [ -e "$GPIO_SIM_KO" ] || die "gpio-sim.ko was not produced (log: $OUT/logs/gpio-sim-build.log)"
 }
 

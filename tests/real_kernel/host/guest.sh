@@ -17,6 +17,7 @@ order_modules() { # dest-dir root-module...
         MODPATH[${n//-/_}]=$f
     done < <(find "$KERNEL_ROOT/lib/modules" -name '*.ko')
     MODPATH[gpio_sim]=$GPIO_SIM_KO
+    MODPATH[v4l2loopback]=$V4L2LOOPBACK_KO
     for n in "$@"; do visit_module "$n"; done
     : >"$dest/modules.order"
     for n in "${MODORDER[@]}"; do
@@ -56,9 +57,11 @@ pack_initramfs() {
     cp "$ENROLLD_BIN" "$stage/usr/bin/enrolld"
     cp "$STANDIN_BIN" "$stage/usr/bin/enrolld-standin"
     cp "$GPIO_EDGES_BIN" "$stage/usr/bin/rk-gpio-edges"
-    pack_runtime "$stage" "$ENROLLD_BIN" "$STANDIN_BIN" "$GPIO_EDGES_BIN"
+    pack_loopback "$stage"
+    pack_runtime "$stage" "$ENROLLD_BIN" "$STANDIN_BIN" "$GPIO_EDGES_BIN" "$LOOPBACK_FEED_BIN"
     echo "$KABI-$DEBARCH" >"$t/kernel-release"
-    order_modules "$t" configfs vivid gpio_sim
+    MODULE_PARAMS[v4l2loopback]=$V4L2LOOPBACK_PARAMS
+    order_modules "$t" configfs vivid gpio_sim v4l2loopback
     INITRD=$OUT/initrd.gz
     (cd "$stage" && find . | "$HOST_BUSYBOX" cpio -o -H newc 2>/dev/null | gzip -1 >"$INITRD") ||
         die "packing the initramfs failed"

@@ -1,6 +1,6 @@
 # timeout: 120
 # A frame captured from vivid is registered over real TLS on loopback with
-# the IDMeta stand-in (`enrolld standin`) by `enrolld register`: the network
+# the IDMeta stand-in (`enrolld-standin`) by `enrolld register`: the network
 # half of the button scenario, on this kernel and architecture.
 . /lib/enrolld-test/lib.sh
 token=$(cat /etc/enrolld/token)
