@@ -509,8 +509,9 @@ RK_STATUS=$RK_DAEMON_DIR/status.json
 
 # daemon_config [button|presence]: an `enrolld run` configuration on the
 # gpio-sim lines by name (chip by label), vivid at 640x480 (~6 fps under TCG:
-# one warm-up frame, one frame per enrollment), the stand-in's CA pinned,
-# state under $RK_DAEMON_DIR, and short timings so scenarios stay quick.
+# one warm-up frame, one frame per enrollment) unless daemon_on_loopback chose
+# the USB-camera-like device, the stand-in's CA pinned, state under
+# $RK_DAEMON_DIR, and short timings so scenarios stay quick.
 daemon_config() {
     local trigger
     case ${1:-button} in
@@ -550,17 +551,13 @@ chip = "$RK_SIM_LABEL"
 line = "led"
 
 [camera]
-device = "/dev/video0"
-width = 640
-height = 480
-format = "yuyv"
-warmup_frames = 1
-burst = 1
+${RK_DAEMON_CAMERA:-$RK_VIVID_CAMERA}
 
 # vivid draws test patterns, which are no face to the detector: off unless a scenario showing a
-# real face asks for it (RK_FACE_CHECK=true).
+# real face asks for it (daemon_on_loopback).
 [face]
 enabled = ${RK_FACE_CHECK:-false}
+${RK_FACE_EXTRA:-}
 
 [status]
 path = "$RK_STATUS"
@@ -574,6 +571,28 @@ backoff_max_ms = 1000
 socket = "$RK_DAEMON_DIR/control.sock"
 tickets_file = "$RK_DAEMON_DIR/tickets.json"
 EOF
+}
+
+# The daemon's camera unless a scenario sets RK_DAEMON_CAMERA: vivid at 640x480.
+RK_VIVID_CAMERA='device = "/dev/video0"
+width = 640
+height = 480
+format = "yuyv"
+warmup_frames = 1
+burst = 1'
+
+# daemon_on_loopback <mjpeg|yuyv>: the next start_daemon's camera is the USB-camera-like
+# v4l2loopback device at 1280x720 in that format, with the face check on (the feeder plays
+# real photos: start it with feed_start first).
+daemon_on_loopback() {
+    RK_DAEMON_CAMERA="device = \"$RK_CAM\"
+width = 1280
+height = 720
+format = \"$1\"
+warmup_frames = 1
+burst = 2"
+    RK_FACE_CHECK=true
+    RK_FACE_EXTRA="deadline_ms = ${RK_FACE_DEADLINE_MS:-4000}"
 }
 
 # start_daemon [button|presence] [<run option>...]: `enrolld run` from a
