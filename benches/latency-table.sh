@@ -29,13 +29,16 @@ END {
     ratio("enrolld-streaming", "script", "goal <= 0.10")
     ratio("enrolld-on-demand", "script-skip-1", "goal <= 0.50 (1 warm-up frame vs -S 1)")
     ratio("enrolld-on-demand", "script", "")
+    ratio("enrolld-mjpeg", "enrolld-on-demand", "MJPEG passthrough vs YUYV encode, on demand")
+    ratio("enrolld-mjpeg-face", "enrolld-mjpeg", "the face check on a press, on demand")
+    ratio("enrolld-streaming-face", "enrolld-streaming", "face check on (MJPEG) vs off (YUYV), streaming")
     if (ns) {
         print ""
         printf "%-46s %12s %10s %10s\n", "where enrolld spends it (ms per press)", "median", "min", "max"
         for (i = 1; i <= ns; i++)
             printf "%-46s %12.1f %10.1f %10.1f\n", stages[i], median(stages[i]), lo[stages[i]], hi[stages[i]]
     }
-    split("enrolld-on-demand enrolld-streaming script script-skip-1", required, " ")
+    split("enrolld-on-demand enrolld-streaming enrolld-mjpeg enrolld-mjpeg-face enrolld-streaming-face script script-skip-1", required, " ")
     for (i in required) if (!(required[i] in m)) fails = fails "  no " required[i] " row\n"
     if (fails != "") { printf "guest failures:\n%s", fails; exit 1 }
 }

@@ -105,8 +105,9 @@ pub enum CaptureError {
     /// The camera failed (after reopening); the daemon shows a fault.
     #[error("camera fault: {0}")]
     Fault(#[from] CameraError),
-    /// Every frame of the burst was unreadable (corrupt MJPEG, short frames).
-    #[error("camera fault: no readable frame in the burst: {0}")]
+    /// Every frame of the burst was unreadable (corrupt MJPEG, short frames). The camera
+    /// still works (the next burst may be whole): the daemon asks for a retake.
+    #[error("no readable frame in the burst: {0}")]
     Unreadable(String),
     /// The chosen frame could not be made into a JPEG under the cap.
     #[error("{0}")]

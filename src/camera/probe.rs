@@ -6,11 +6,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use v4l::Device;
+use v4l::frameinterval::FrameIntervalEnum;
 use v4l::framesize::FrameSizeEnum;
 use v4l::video::Capture;
 
 use super::frame::PixelFormat;
-use super::v4l2::{CAP_VIDEO_CAPTURE, query_caps};
+use super::v4l2::{CAP_VIDEO_CAPTURE, fps, query_caps};
 
 /// One device node as probed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +149,10 @@ fn format_info(dev: &Device, d: &v4l::format::Description) -> FormatInfo {
         .unwrap_or_default()
         .into_iter()
         .map(|s| match s.size {
-            FrameSizeEnum::Discrete(d) => format!("{}x{}", d.width, d.height),
+            FrameSizeEnum::Discrete(size) => {
+                let rates = frame_rates(dev, d.fourcc, size.width, size.height);
+                format!("{}x{}{rates}", size.width, size.height)
+            }
             FrameSizeEnum::Stepwise(s) => format!(
                 "{}x{} to {}x{} (step {}x{})",
                 s.min_width, s.min_height, s.max_width, s.max_height, s.step_width, s.step_height
@@ -160,6 +164,29 @@ fn format_info(dev: &Device, d: &v4l::format::Description) -> FormatInfo {
         description: d.description.clone(),
         usable: PixelFormat::from_fourcc(&d.fourcc.repr).is_some(),
         sizes,
+    }
+}
+
+/// The frame rates a driver offers at one size, as " (30, 15 fps)"; empty when it lists none.
+fn frame_rates(dev: &Device, fourcc: v4l::FourCC, width: u32, height: u32) -> String {
+    let rates: Vec<String> = dev
+        .enum_frameintervals(fourcc, width, height)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|i| match i.interval {
+            FrameIntervalEnum::Discrete(f) => fps(f.numerator, f.denominator),
+            // The shortest interval is the highest rate.
+            FrameIntervalEnum::Stepwise(s) => Some(format!(
+                "{} to {}",
+                fps(s.max.numerator, s.max.denominator)?,
+                fps(s.min.numerator, s.min.denominator)?
+            )),
+        })
+        .collect();
+    if rates.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} fps)", rates.join(", "))
     }
 }
 

@@ -38,6 +38,9 @@ pub struct V4l2Camera {
     wanted: FormatChoice,
     open: Option<OpenDevice>,
     stuck: Option<io::Error>,
+    /// What the last open chose, said at info level when it changes (each press may reopen
+    /// the device; the same choice again is a debug line).
+    announced: Option<String>,
 }
 
 struct OpenDevice {
@@ -56,6 +59,7 @@ impl V4l2Camera {
             height: config.height,
             wanted: config.format,
             open: None,
+            announced: None,
             stuck: None,
         }
     }
@@ -88,6 +92,51 @@ impl V4l2Camera {
         }
         Ok((got.stride as usize).max(format.min_stride(self.width)))
     }
+}
+
+impl V4l2Camera {
+    /// Logs the format taken (and why: `camera.format`), what else was offered and the frame
+    /// rate the driver runs at, so an installer sees what `auto` chose on this camera.
+    fn announce(&mut self, dev: &Device, format: PixelFormat, offered: &str) {
+        let rate = match dev.params() {
+            Ok(p) => frame_rate(p.interval.numerator, p.interval.denominator),
+            Err(e) => format!("frame rate unknown (VIDIOC_G_PARM: {e})"),
+        };
+        let line = format!(
+            "{}: {format} {}x{} at {rate} (camera.format = \"{}\"; offered: {offered})",
+            self.path.display(),
+            self.width,
+            self.height,
+            self.wanted.name(),
+        );
+        if self.announced.as_deref() == Some(line.as_str()) {
+            log::debug!("{line}");
+        } else {
+            log::info!("{line}");
+            self.announced = Some(line);
+        }
+    }
+}
+
+/// A frame interval (seconds per frame, as V4L2 gives it) as "30 fps".
+pub fn frame_rate(numerator: u32, denominator: u32) -> String {
+    fps(numerator, denominator).map_or_else(
+        || "a frame rate the driver does not report".to_owned(),
+        |f| format!("{f} fps"),
+    )
+}
+
+/// A frame interval as frames per second ("30", "7.50"); None for a zero fraction.
+pub fn fps(numerator: u32, denominator: u32) -> Option<String> {
+    if numerator == 0 || denominator == 0 {
+        return None;
+    }
+    let fps = f64::from(denominator) / f64::from(numerator);
+    Some(if (fps - fps.round()).abs() < 0.01 {
+        format!("{fps:.0}")
+    } else {
+        format!("{fps:.2}")
+    })
 }
 
 /// The formats enrolld can read among those a device offers, and all of
@@ -155,9 +204,10 @@ impl FrameSource for V4l2Camera {
             negotiate(&offered, self.wanted).ok_or_else(|| CameraError::FormatNotOffered {
                 device: self.path.clone(),
                 wanted: self.wanted.name().to_owned(),
-                offered: names,
+                offered: names.clone(),
             })?;
         let stride = self.set_format(&dev, format)?;
+        self.announce(&dev, format, &names);
         let stream = Stream::with_buffers(&dev, Type::VideoCapture, BUFFERS)
             .map_err(self.io_error("VIDIOC_REQBUFS/mmap"))?;
         // `next()` queues the buffers and starts streaming on first use: we
@@ -293,5 +343,19 @@ pub fn query_caps(dev: &Device) -> std::io::Result<Caps> {
 impl Drop for V4l2Camera {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_intervals_read_as_frames_per_second() {
+        assert_eq!(frame_rate(1, 30), "30 fps");
+        assert_eq!(frame_rate(1001, 30000), "29.97 fps");
+        assert_eq!(frame_rate(2, 15), "7.50 fps");
+        assert_eq!(frame_rate(0, 30), "a frame rate the driver does not report");
+        assert_eq!(fps(1, 0), None);
     }
 }

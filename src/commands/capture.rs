@@ -32,6 +32,9 @@ pub struct CaptureArgs {
 /// Exit 0 on success, 65 (`DATA`) for a retake (too dark / too bright),
 /// 1 for a camera fault or a JPEG that cannot fit the cap, 78 for a config error.
 pub fn run(config_path: &Path, args: &CaptureArgs) -> i32 {
+    // The camera's log lines (the format chosen and the driver's frame rate) are part of
+    // what an installer checks a camera with.
+    crate::logging::init(false);
     let config = match super::load_config_or_exit_code(config_path) {
         Ok(c) => c,
         Err(code) => return code,

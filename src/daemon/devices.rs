@@ -142,10 +142,11 @@ impl ports::Camera for CameraPort {
             return camera::capture_jpeg_since(camera, &self.config, max_bytes, since).map_err(
                 |e| match e {
                     CaptureError::Retake(_) => ShotError::Retake(e.to_string()),
+                    // Damaged frames (cheap USB cameras send truncated or zeroed MJPEG):
+                    // the person can simply try again, and the camera stays in use.
+                    CaptureError::Unreadable(_) => ShotError::Retake(e.to_string()),
                     CaptureError::Fault(_) => ShotError::Fault(e.to_string()),
-                    CaptureError::Unreadable(_) | CaptureError::Encode(_) => {
-                        ShotError::Failed(e.to_string())
-                    }
+                    CaptureError::Encode(_) => ShotError::Failed(e.to_string()),
                 },
             );
         };

@@ -23,12 +23,12 @@ pub use crate::camera::Shot;
 /// Why no JPEG came out of a capture.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShotError {
-    /// Frames came but none was usable (too dark, too bright): ask for a retake.
+    /// Frames came but none was usable (too dark, too bright, all damaged): ask for a retake.
     Retake(String),
     /// The camera is broken (timeout, driver error): a fault until it recovers.
     Fault(String),
-    /// This capture failed but the camera works (no readable frame in the
-    /// burst, a JPEG that cannot fit the byte cap): shown as failed.
+    /// This capture failed but the camera works (a JPEG that cannot fit the
+    /// byte cap): shown as failed.
     Failed(String),
     /// No frame showed one well-placed face before `face.deadline_ms`: nothing was encoded.
     NoFace {

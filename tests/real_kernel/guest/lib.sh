@@ -590,7 +590,7 @@ width = 1280
 height = 720
 format = \"$1\"
 warmup_frames = 1
-burst = 2"
+burst = ${RK_LOOPBACK_BURST:-2}"
     RK_FACE_CHECK=true
     RK_FACE_EXTRA="deadline_ms = ${RK_FACE_DEADLINE_MS:-4000}"
 }

@@ -23,6 +23,8 @@ expect_registrations 0 "a press in front of no person"
 grep -q 'enrolld_face_reason=no_face' "$RK_RUN/daemon.log" || fail "the log has no enrolld_face_reason=no_face: $(daemon_tail)"
 left=$(ls "$RK_DAEMON_DIR/queue" 2>/dev/null | grep -E '\.(bound|entry|sending)$' || true)
 [ -z "$left" ] || fail "records left after a refusal: $left"
+grep -q "$RK_CAM: MJPEG 1280x720 at .* fps" "$RK_RUN/daemon.log" ||
+    fail "the daemon did not log the format it took and the frame rate: $(daemon_tail)"
 checked=$(status_object_field face frames_checked)
 [ "${checked:-0}" -ge 1 ] || fail "face.frames_checked is '$checked'"
 
@@ -35,7 +37,8 @@ jpg=$(ls "$RK_RUN"/standin-jpeg/*.jpg)
 [ "$(echo "$jpg" | wc -l)" = 1 ] || fail "stand-in saved: $jpg"
 fed=$(fed_file_of "$jpg") || fail "the registered JPEG ($(wc -c <"$jpg") bytes) is none of the frames fed"
 case $fed in face-*) ;; *) fail "the registered JPEG is $fed, not a face frame" ;; esac
-check_clean_logs || fail "the token reached the daemon's output or status file"
 export_file "$jpg" daemon-face-loopback.jpg
+
+check_clean_logs || fail "the token reached the daemon's output or status file"
 stop_daemon_cleanly
 result PASS "no person: retake (no_face, $checked frames checked, nothing sent nor left); one face: 1 registration, byte for byte $fed"
