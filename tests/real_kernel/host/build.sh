@@ -40,15 +40,17 @@ build_gpio_sim() {
 # Both guest targets are built in one cargo run when both toolchains are
 # there: build scripts and proc-macros are then compiled once, and the second
 # architecture's run finds its binary ready.
+# The shipped binary's code generation: the release profile's opt-levels (enrolld's own and
+# its dependencies'; cmake/cc build the C code at the matching level), panic = "abort" and
+# strip, so the scenarios and the latency benchmarks run what a board runs. Only its fat LTO
+# is left out: one whole-program link per architecture would cost minutes for little change
+# in behaviour (LTO inlines and drops code; it does not change what the code does).
+RK_PROFILE=(--config 'profile.real-kernel.inherits="release"'
+    --config 'profile.real-kernel.lto=false'
+    --profile real-kernel)
+
 build_enrolld() {
-    # The shipped binary's code generation: the release profile's opt-levels (enrolld's own and
-    # its dependencies'; cmake/cc build the C code at the matching level), panic = "abort" and
-    # strip, so the scenarios and the latency benchmarks run what a board runs. Only its fat LTO
-    # is left out: one whole-program link per architecture would cost minutes for little change
-    # in behaviour (LTO inlines and drops code; it does not change what the code does).
-    local profile=(--config 'profile.real-kernel.inherits="release"'
-        --config 'profile.real-kernel.lto=false'
-        --profile real-kernel)
+    local profile=("${RK_PROFILE[@]}")
     local targets=("$RUST_TARGET") t
     for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
         [ "$t" = "$RUST_TARGET" ] || [ -n "$(target_missing "$t")" ] || targets+=("$t")
