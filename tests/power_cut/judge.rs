@@ -497,8 +497,13 @@ fn landings(boots: &[BootData]) -> String {
     let rows: Vec<String> = by_step
         .iter()
         .map(|(step, found)| {
-            let found: Vec<String> = found.iter().map(|(k, n)| format!("{k} {n}")).collect();
-            format!("{step}: {}", found.join(", "))
+            let cuts = found.get("cuts").copied().unwrap_or_default();
+            let found: Vec<String> = found
+                .iter()
+                .filter(|(k, _)| **k != "cuts")
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            format!("{step}: {cuts} cuts; {}", found.join(", "))
         })
         .collect();
     format!(
