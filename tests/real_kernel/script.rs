@@ -1,0 +1,74 @@
+//! Running a QEMU test stage's host script (`bash tests/<stage>/run.sh <arch>`), shared by
+//! `tests/real_kernel.rs`, `tests/systemd_guest.rs` and `tests/power_cut.rs`.
+//!
+//! The script builds (and for some stages boots) a guest and names what it made on stdout,
+//! one `WHAT <value>` line each; its exit status only says whether that worked. Status 77 is
+//! a missing prerequisite, named in a `MISSING <what>` line: under `CI` a failure, elsewhere a
+//! loud SKIP.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Exit status of a stage script for a missing prerequisite (automake's "skip").
+const MISSING_PREREQUISITE: i32 = 77;
+
+/// What a stage script printed on stdout.
+pub struct Named(String);
+
+impl Named {
+    /// The value of the first `<what> <value>` line.
+    pub fn get(&self, what: &str) -> Option<String> {
+        self.0
+            .lines()
+            .find_map(|l| l.strip_prefix(what)?.strip_prefix(' '))
+            .map(str::to_owned)
+    }
+
+    /// [`Named::get`] as a path, panicking with the script's name when it is missing.
+    pub fn path(&self, what: &str, script: &str) -> PathBuf {
+        self.get(what)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| panic!("{script} named no {what} on stdout"))
+    }
+}
+
+/// Runs `tests/<stage>/run.sh <arch>` with its progress on the terminal. `None`: a
+/// prerequisite is missing outside CI (a SKIP was printed; the caller's test passes).
+/// Panics when the script fails, or a prerequisite is missing in CI.
+pub fn run_stage_script(stage: &str, arch: &str) -> Option<Named> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(stage)
+        .join("run.sh");
+    // Progress and timings (stderr) go straight to the terminal: a first run downloads and
+    // builds for minutes.
+    let run = Command::new("bash")
+        .arg(&script)
+        .arg(arch)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start bash for {}: {e}", script.display()));
+    let named = Named(String::from_utf8_lossy(&run.stdout).into_owned());
+    match run.status.code() {
+        Some(0) => Some(named),
+        Some(MISSING_PREREQUISITE) => {
+            let missing = named.get("MISSING").unwrap_or_else(|| "(unnamed)".into());
+            if std::env::var_os("CI").is_some() {
+                panic!("{stage}[{arch}]: prerequisite missing in CI: {missing}");
+            }
+            // Straight to stderr, not eprintln!: the harness would swallow the output of a
+            // passing test, and a skip must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** SKIP {stage}[{arch}]: {missing} ***\n"
+            );
+            None
+        }
+        _ => panic!(
+            "{stage}[{arch}]: building or booting the guest failed ({}); see the messages above",
+            run.status
+        ),
+    }
+}
