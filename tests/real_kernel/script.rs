@@ -13,6 +13,18 @@ use std::process::{Command, Stdio};
 /// Exit status of a stage script for a missing prerequisite (automake's "skip").
 const MISSING_PREREQUISITE: i32 = 77;
 
+/// Prefixes of the variables cargo sets for a test about its package (not the user's own,
+/// such as CARGO_HOME or CARGO_TARGET_DIR).
+const CARGO_PACKAGE_VARS: &[&str] = &[
+    "CARGO_PKG_",
+    "CARGO_MANIFEST_",
+    "CARGO_CRATE_",
+    "CARGO_BIN_",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_RUSTC_CURRENT_DIR",
+];
+
 /// What a stage script printed on stdout.
 pub struct Named(String);
 
@@ -43,7 +55,18 @@ pub fn run_stage_script(stage: &str, arch: &str) -> Option<Named> {
         .join("run.sh");
     // Progress and timings (stderr) go straight to the terminal: a first run downloads and
     // builds for minutes.
-    let run = Command::new("bash")
+    let mut bash = Command::new("bash");
+    // cargo gives this test the package's variables (CARGO_PKG_NAME=enrolld, CARGO_MANIFEST_DIR,
+    // ...). The script runs cargo, and some build scripts (ring's) declare those very names
+    // rerun-if-env-changed: inherited, they would make cargo rebuild ring and everything above
+    // it, fat LTO links included, that the release builds step made without them.
+    for (name, _) in std::env::vars_os() {
+        let name_str = name.to_string_lossy();
+        if CARGO_PACKAGE_VARS.iter().any(|p| name_str.starts_with(p)) {
+            bash.env_remove(&name);
+        }
+    }
+    let run = bash
         .arg(&script)
         .arg(arch)
         .stdin(Stdio::null())
