@@ -14,7 +14,8 @@ use std::process::{Command, Stdio};
 const MISSING_PREREQUISITE: i32 = 77;
 
 /// Prefixes of the variables cargo sets for a test about its package (not the user's own,
-/// such as CARGO_HOME or CARGO_TARGET_DIR).
+/// such as CARGO_HOME or CARGO_TARGET_DIR). Found by the fingerprints' RerunIfEnvChanged
+/// entries (target/<target>/release/.fingerprint/ring-*/run-build-script-*.json).
 const CARGO_PACKAGE_VARS: &[&str] = &[
     "CARGO_PKG_",
     "CARGO_MANIFEST_",
@@ -23,6 +24,8 @@ const CARGO_PACKAGE_VARS: &[&str] = &[
     "CARGO_PRIMARY_PACKAGE",
     "CARGO_TARGET_TMPDIR",
     "CARGO_RUSTC_CURRENT_DIR",
+    // The test's own build-script output directory; the cc crate declares it too.
+    "OUT_DIR",
 ];
 
 /// What a stage script printed on stdout.
