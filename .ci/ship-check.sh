@@ -123,6 +123,10 @@ for target in "${TARGETS[@]}"; do
         x86_64-*) [[ "$desc" == *"x86-64"* ]] || fail "$target: not an x86-64 ELF: $desc" ;;
     esac
     [[ "$desc" == *", stripped"* ]] || fail "$target: binary is not stripped: $desc"
+    # The power-cut self-test's feature (every fsync skipped) must never reach a package; its
+    # build says so at start (src/commands/run.rs), so the text is in such a binary only.
+    ! grep -aqF "built with the test-no-fsync feature" "$bin" ||
+        fail "$target: built with the test-only feature test-no-fsync (every fsync skipped)"
 
     size=$(stat -c %s "$bin")
     note "size $target: $size bytes ($(awk "BEGIN{printf \"%.2f\", $size/1048576}") MiB)"

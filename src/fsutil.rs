@@ -151,7 +151,7 @@ fn write_new_synced(path: &Path, parts: &[&[u8]], mode: u32) -> Result<(), FsErr
     // wider requested mode (0644 status file) must not become narrower.
     file.set_permissions(Permissions::from_mode(mode))
         .map_err(|e| FsError::new(path, "set the mode of", &e))?;
-    file.sync_all().map_err(|e| FsError::new(path, "fsync", &e))
+    fsync(&file).map_err(|e| FsError::new(path, "fsync", &e))
 }
 
 /// Renames durably: the rename, then an fsync of the directory (or both
@@ -177,13 +177,37 @@ pub fn remove_durable(path: &Path) -> Result<(), FsError> {
 /// fsyncs a directory so the names created, renamed or removed in it persist.
 pub fn sync_dir(dir: &Path) -> Result<(), FsError> {
     File::open(dir)
-        .and_then(|d| d.sync_all())
+        .and_then(|d| fsync(&d))
         .map_err(|e| FsError::new(dir, "fsync directory", &e))
+}
+
+/// True in a build with the test-only `test-no-fsync` feature, which skips every fsync; the
+/// daemon says so at start.
+pub const FSYNC_TURNED_OFF: bool = cfg!(feature = "test-no-fsync");
+
+/// The one place a file or directory is fsynced. The `test-no-fsync` feature
+/// (the power-cut harness's self-test, tests/power_cut.rs) makes it do
+/// nothing, so the harness can show that it notices the writes that are lost
+/// then; no package enables it, and the daemon warns at start when it is on.
+fn fsync(file: &File) -> io::Result<()> {
+    if FSYNC_TURNED_OFF {
+        return Ok(());
+    }
+    file.sync_all()
 }
 
 /// Creates `dir` and its missing parents with `mode`; an existing `dir` is
 /// left as it is (it may be systemd's `RuntimeDirectory=` with its own mode).
+///
+/// A directory made here is fsynced into its parent (each one, when several
+/// levels were missing), like any other new name: the records written into
+/// it later are fsynced themselves, but a file system is free to lose the
+/// directory holding them if its own name never reached the disk.
 pub fn ensure_dir(dir: &Path, mode: u32) -> Result<(), FsError> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && fs::symlink_metadata(d).is_err())
+        .collect();
     DirBuilder::new()
         .recursive(true)
         .mode(mode)
@@ -192,6 +216,10 @@ pub fn ensure_dir(dir: &Path, mode: u32) -> Result<(), FsError> {
     if !dir.is_dir() {
         let e = io::Error::from_raw_os_error(libc::ENOTDIR);
         return Err(FsError::new(dir, "use as directory", &e));
+    }
+    // Outermost last: by then every name below it is on disk.
+    for made in missing {
+        sync_dir(parent_of(made))?;
     }
     Ok(())
 }

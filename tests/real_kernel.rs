@@ -19,6 +19,8 @@
 mod harness;
 #[path = "real_kernel/report.rs"]
 mod report;
+#[path = "real_kernel/script.rs"]
+mod script;
 
 use std::path::Path;
 use std::sync::Mutex;

@@ -18,6 +18,8 @@
 mod harness;
 #[path = "real_kernel/report.rs"]
 mod report;
+#[path = "real_kernel/script.rs"]
+mod script;
 
 use std::path::Path;
 

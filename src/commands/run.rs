@@ -14,6 +14,12 @@ pub struct RunArgs {
 
 pub fn run(config_path: &Path, args: &RunArgs) -> i32 {
     logging::init(args.verbose);
+    if crate::fsutil::FSYNC_TURNED_OFF {
+        log::warn!(
+            "built with the test-no-fsync feature: nothing is fsynced, so a power cut loses \
+             enrollments (a test build for the power-cut harness, never a package)"
+        );
+    }
     let config = match crate::config::load(config_path) {
         Ok(c) => c,
         Err(e) => {

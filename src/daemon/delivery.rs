@@ -182,6 +182,7 @@ pub async fn run<S, F, G, R>(
             Err(gone) => return report(Report::StorageError(gone.to_string())),
         };
         let (username, resent) = (entry.username.clone(), entry.resent);
+        log::debug!("{id} for {username}: sending from the queue");
         let sent = send(entry).await;
         let answer = sent.outcome.code().to_owned();
         let queue_fate = fate::queued(&sent.outcome, resent);

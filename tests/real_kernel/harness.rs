@@ -6,14 +6,11 @@
 //! missing). The verdict is the log: one PASS per scenario script, nothing else, and the
 //! closing `ENROLLD-DONE` (see `report.rs`). QEMU's exit status is not evidence of anything.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::report::GuestReport;
-
-/// Exit status of a stage script for a missing prerequisite (automake's "skip").
-const MISSING_PREREQUISITE: i32 = 77;
+use crate::script::run_stage_script;
 
 /// Runs the stage `tests/<stage>/run.sh <arch>` and judges its guest: every scenario script
 /// under `tests/<stage>/guest/scenarios/` must have reported PASS, and `host_check` must
@@ -27,46 +24,10 @@ pub fn run(stage: &str, arch: &str, host_check: fn(&str, &Path) -> Result<(), St
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join(stage);
-    let script = dir.join("run.sh");
-    // Progress and timings (stderr) go straight to the terminal: a first run downloads and
-    // builds for minutes.
-    let run = Command::new("bash")
-        .arg(&script)
-        .arg(arch)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start bash for {}: {e}", script.display()));
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let named = |what: &str| {
-        stdout
-            .lines()
-            .find_map(|l| l.strip_prefix(what)?.strip_prefix(' '))
-            .map(PathBuf::from)
+    let Some(named) = run_stage_script(stage, arch) else {
+        return;
     };
-    match run.status.code() {
-        Some(0) => {}
-        Some(MISSING_PREREQUISITE) => {
-            let missing = named("MISSING").unwrap_or_else(|| "(unnamed)".into());
-            let missing = missing.display();
-            if std::env::var_os("CI").is_some() {
-                panic!("{stage}[{arch}]: prerequisite missing in CI: {missing}");
-            }
-            // Straight to stderr, not eprintln!: the harness would swallow the output of a
-            // passing test, and a skip must be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** SKIP {stage}[{arch}]: {missing} ***\n"
-            );
-            return;
-        }
-        _ => panic!(
-            "{stage}[{arch}]: building or booting the guest failed ({}); see the messages above",
-            run.status
-        ),
-    }
-    let log_path = named("RESULTS")
-        .unwrap_or_else(|| panic!("{} named no RESULTS log on stdout", script.display()));
+    let log_path = named.path("RESULTS", &format!("tests/{stage}/run.sh"));
     let artifacts = log_path.with_file_name("artifacts");
 
     let log = std::fs::read(&log_path)
@@ -101,13 +62,12 @@ pub fn run(stage: &str, arch: &str, host_check: fn(&str, &Path) -> Result<(), St
     if failures.is_empty() {
         return;
     }
-    let console = named("CONSOLE").map_or_else(String::new, |path| {
+    let console = named.get("CONSOLE").map_or_else(String::new, |path| {
         let text = std::fs::read(&path).unwrap_or_default();
         let text = String::from_utf8_lossy(&text);
         let lines: Vec<&str> = text.lines().collect();
         format!(
-            "\n--- last lines of {} ---\n{}",
-            path.display(),
+            "\n--- last lines of {path} ---\n{}",
             lines[lines.len().saturating_sub(40)..].join("\n")
         )
     });

@@ -63,6 +63,10 @@ pub struct Record {
     #[serde(skip)]
     pub jpeg: Option<Vec<u8>>,
     pub jpeg_len: Option<usize>,
+    /// SHA-256 of the decoded JPEG (hex): which capture this was, for a
+    /// ledger kept outside the process (a power-cut guest's serial port)
+    /// that must tell one capture sent under two names.
+    pub jpeg_sha256: Option<String>,
     /// Every way the request differs from the documented one.
     pub problems: Vec<String>,
     /// The behaviour in force when it was answered.
@@ -95,6 +99,7 @@ impl fmt::Debug for Record {
             .field("token_ok", &self.token_ok)
             .field("body", &self.body)
             .field("jpeg_len", &self.jpeg_len)
+            .field("jpeg_sha256", &self.jpeg_sha256)
             .field("problems", &self.problems)
             .field("behaviour", &self.behaviour)
             .finish()
@@ -152,6 +157,7 @@ pub fn inspect(request: &Request, expect: &Expectations, seq: u64, behaviour: St
         token_ok,
         body,
         jpeg_len: jpeg.as_ref().map(Vec::len),
+        jpeg_sha256: jpeg.as_deref().map(sha256_hex),
         jpeg,
         problems,
         behaviour,
@@ -236,4 +242,9 @@ fn check_body(
         *image = Value::String(format!("[{} bytes of base64]", text.len()));
     }
     (Some(body), jpeg)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
