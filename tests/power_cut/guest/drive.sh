@@ -174,7 +174,10 @@ queued_press() {
 
 # The host watches for the step's marker only after PC-ARM: the stand-in's behaviour is set
 # by then, so an earlier line of the same kind (a refused delivery before the one that is
-# sent) cannot trigger the cut.
+# sent) cannot trigger the cut. deliver-send is the exception: the delivery worker retries
+# every 200 ms, so it may send before a behaviour switch made first is taken, and the marker
+# would never come; it arms before the stall, and a cut may then land on a last refused try
+# (still a queued record being delivered).
 run_step() {
     case $PC_STEP in
     ticket-write) event PC-ARM && enroll "t${PC_BOOT}a" && enroll "t${PC_BOOT}b" ;;
@@ -185,7 +188,7 @@ run_step() {
     refused) behaviour status-false && event PC-ARM && someone a && press ;;
     queue) behaviour refuse && event PC-ARM && someone a && press ;;
     deliver-retry) queued_press a && event PC-ARM ;;
-    deliver-send) queued_press a && behaviour stall:1500 && event PC-ARM ;;
+    deliver-send) queued_press a && event PC-ARM && behaviour stall:1500 ;;
     startup) ;;
     *) event "PC-FAILED unknown step '$PC_STEP'" ;;
     esac
