@@ -120,7 +120,9 @@ impl Pose {
             (l.left_eye.x - l.right_eye.x) * w,
             (l.left_eye.y - l.right_eye.y) * h,
         );
-        let eye_distance = ex.hypot(ey);
+        // Not `hypot`: f32::hypot links glibc's hypotf@GLIBC_2.35, above the packages' floor
+        // (docs/shipping.md), and eye distances are far from overflow.
+        let eye_distance = (ex * ex + ey * ey).sqrt();
         let tilt_deg = ey.atan2(ex).to_degrees();
         if eye_distance < f32::EPSILON {
             return Pose {
