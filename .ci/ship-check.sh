@@ -174,9 +174,16 @@ for target in "${TARGETS[@]}"; do
     if [[ "$target" == armv7-* ]]; then
         # libjpeg-turbo's SIMD dispatcher must have NEON compiled in (CFLAGS in
         # .cargo/config.toml): its run-time fallback reads /proc/cpuinfo, hidden by the unit.
+        # Checked in libjpeg-turbo's own archives, not the whole binary: other crates (num_cpus,
+        # through rten's thread pool) name /proc/cpuinfo too, and cope when it is hidden.
         if grep -aq JSIMD_FORCENONE "$bin"; then
-            ! grep -aq /proc/cpuinfo "$bin" ||
-                fail "$target: libjpeg-turbo probes /proc/cpuinfo for NEON (hidden by ProcSubset=pid): build it with -mfpu=neon"
+            probed=
+            for archive in "$CARGO_TARGET_DIR/$target"/release/build/turbojpeg-sys-*/out/lib/libturbojpeg.a; do
+                [ -e "$archive" ] || fail "$target: no libjpeg-turbo archive under release/build/turbojpeg-sys-*/out/lib"
+                ! grep -aq /proc/cpuinfo "$archive" || probed=$archive
+            done
+            [ -z "$probed" ] ||
+                fail "$target: libjpeg-turbo ($probed) probes /proc/cpuinfo for NEON (hidden by ProcSubset=pid): build it with -mfpu=neon"
             note "neon $target: libjpeg-turbo SIMD compiled for NEON (no /proc/cpuinfo probe)"
         else
             note "neon $target: libjpeg-turbo not linked into this build, nothing to check"
