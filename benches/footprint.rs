@@ -24,42 +24,21 @@
 //! (`FOOTPRINT_ENROLLD` and `FOOTPRINT_STANDIN` name other binaries). `FOOTPRINT_IDLE_SECS`
 //! shortens the idle period (default 60).
 
+#[path = "common/process.rs"]
+mod process;
+
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use process::{Running, shipped, until_listening};
 
 const TEMPLATE: &str = "footprint-bench";
 /// How long a press looks for a face (the shipped default).
 const FACE_DEADLINE_MS: u64 = 3_000;
-
-/// A binary of the shared release builds (`.ci/release-builds.sh`), or the one `var` names.
-fn shipped(var: &str, name: &str) -> PathBuf {
-    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("target/x86_64-unknown-linux-gnu/release")
-            .join(name)
-    });
-    assert!(
-        path.is_file(),
-        "{} is missing: run `bash .ci/release-builds.sh board guests` (or set {var})",
-        path.display()
-    );
-    path
-}
-
-/// Ends the child when the bench ends, whichever way it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not used here.
@@ -289,7 +268,7 @@ fn free_port() -> u16 {
 
 fn start_standin(standin: &Path, dir: &Path, token: &Path) -> (Running, String) {
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut child = Command::new(standin)
+    let child = Command::new(standin)
         .args(["--listen", &addr])
         .arg("--ca-out")
         .arg(dir.join("ca.pem"))
@@ -302,18 +281,7 @@ fn start_standin(standin: &Path, dir: &Path, token: &Path) -> (Running, String) 
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn enrolld-standin");
-    let stdout = child.stdout.take().unwrap();
-    let running = Running(child);
-    let mut lines = BufReader::new(stdout).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.contains("listening on") => break,
-            Some(Ok(_)) => continue,
-            _ => panic!("the stand-in ended before listening"),
-        }
-    }
-    // Keep draining its output so it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    let running = until_listening(child);
     (running, format!("https://{addr}"))
 }
 

@@ -13,30 +13,23 @@
 //! `SOAK_ENROLLD`, `SOAK_STANDIN` name others). `SOAK_ENROLLMENTS` (default 5000) sets the
 //! length; CI runs a short one.
 
+#[path = "common/process.rs"]
+mod process;
+
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use enrolld::control::client;
+use process::{Running, shipped, until_listening};
 
 const TEMPLATE: &str = "soak-bench";
 /// Enrollments before the first snapshot: caches, pools and the TLS session are warm by then.
 const WARM_UP: u64 = 100;
 /// One block of the mix, repeated: what happens to enrollment `i % BLOCK`.
 const BLOCK: u64 = 50;
-
-/// Ends the child when the bench ends, whichever way it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// What the stand-in does for one enrollment of a block, and whether it comes with a ticket.
 fn plan(i: u64) -> (&'static str, bool) {
@@ -66,20 +59,6 @@ const CONCLUSIONS: [&str; 13] = [
     "stopped",
     "nobody",
 ];
-
-fn shipped(var: &str, name: &str) -> PathBuf {
-    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("target/x86_64-unknown-linux-gnu/release")
-            .join(name)
-    });
-    assert!(
-        path.is_file(),
-        "{} is missing: run `bash .ci/release-builds.sh` (or set {var})",
-        path.display()
-    );
-    path
-}
 
 #[derive(Debug, Clone, Copy)]
 struct Snapshot {
@@ -329,7 +308,7 @@ fn start_standin(standin: &Path, dir: &Path, token: &Path, behaviour: &Path) -> 
         .unwrap()
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let mut child = Command::new(standin)
+    let child = Command::new(standin)
         .args(["--listen", &addr, "--template-id", TEMPLATE])
         .arg("--ca-out")
         .arg(dir.join("ca.pem"))
@@ -341,17 +320,7 @@ fn start_standin(standin: &Path, dir: &Path, token: &Path, behaviour: &Path) -> 
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn enrolld-standin");
-    let stdout = child.stdout.take().unwrap();
-    let running = Running(child);
-    let mut lines = BufReader::new(stdout).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.contains("listening on") => break,
-            Some(Ok(_)) => continue,
-            _ => panic!("the stand-in ended before listening"),
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
+    let running = until_listening(child);
     (running, format!("https://{addr}"))
 }
 
