@@ -662,6 +662,15 @@ wait_registrations() {
 # daemon_tail: the daemon's last log lines on one line, for failure details.
 daemon_tail() { tail -n "${1:-4}" "$RK_RUN/daemon.log" | tr '\n' ' '; }
 
+# wait_ready_for_press <timeout-s>: until the daemon is idle again and the button's cooldown
+# (cooldown_ms = 500, counted from the end of the result display) is over: a press made before
+# that is dropped by design once the daemon knows the display ended, and a scenario that presses
+# at once after idle loses its press whenever the guest is quick (1 if not idle in time).
+wait_ready_for_press() {
+    wait_for_state idle "$1" || return 1
+    usleep 1000000
+}
+
 # pulse_button: one press of 500 ms (longer than the button's debounce_ms,
 # which a level must outlast to count).
 pulse_button() {

@@ -18,10 +18,7 @@ for i in 1 2 3; do
     pulse_button
     wait_for_file "$RK_STATUS" 40 "\"depth\": *$i,?\$" || fail "press $i: queue depth not $i: $(daemon_tail)"
     wait_for_state queued 10 || fail "press $i: no queued state: $(status_field state)"
-    wait_for_state idle 10 || fail "press $i: queued did not return to idle: $(status_field state)"
-    # The button's cooldown (500 ms) runs from the end of the result display: a press made
-    # before that is dropped once the daemon knows the display ended (by design).
-    usleep 1000000
+    wait_ready_for_press 10 || fail "press $i: queued did not return to idle: $(status_field state)"
 done
 touch "$stop"
 wait "$watcher"
