@@ -27,6 +27,8 @@ mod judge;
 mod plan;
 #[path = "real_kernel/script.rs"]
 mod script;
+#[path = "power_cut/wear.rs"]
+mod wear;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -155,6 +157,52 @@ fn x86_64_the_cuts_find_what_a_build_without_fsync_loses() {
         "power_cut[nofsync]: the cuts found {} loss(es), as they must:\n  {}",
         losses.len(),
         list(&losses)
+    );
+}
+
+/// What the SD card is written per enrollment (issue: at most 3 fsyncs and 2x the JPEG for a
+/// registered press, nothing while idle): one boot on a fresh disk, not cut, whose driver
+/// measures each step with the block device's own counters (drive.sh `measure_wear`). Idle
+/// must write nothing; the per-press figures are printed against the goals (docs/testing.md
+/// keeps them).
+#[test]
+fn x86_64_disk_writes_per_enrollment() {
+    let _one = ONE_GUEST_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let Some(guest) = guest() else { return };
+    let dir = guest.out.join("wear");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let disk = dir.join("disk.img");
+    make_disk(&disk);
+    let b = BootData::read(boot::boot_measuring_wear(guest, &dir, &disk));
+    let failed: Vec<&String> = b.events.iter().filter(|e| e.contains("FAILED")).collect();
+    let done = b.events.iter().any(|e| e == "PC-WEAR-DONE");
+    assert!(
+        failed.is_empty() && done,
+        "the wear boot did not measure every step ({:?}; failures: {failed:?}); console: {}\n{}",
+        b.boot.ended,
+        b.boot.console.display(),
+        tail(&b.console, 30)
+    );
+    let steps: Vec<wear::Step> = b
+        .events
+        .iter()
+        .filter_map(|e| wear::Step::parse(e))
+        .collect();
+    let jpeg_bytes: Vec<u64> = b
+        .ledger
+        .iter()
+        .filter_map(|r| r.get("jpeg_len")?.as_u64())
+        .collect();
+    let report = wear::Report::new(&steps, &jpeg_bytes)
+        .unwrap_or_else(|e| panic!("the wear boot's figures: {e}; events: {:?}", b.events));
+    println!("{report}");
+    assert!(
+        report.idle_writes().is_empty(),
+        "the disk was written while the terminal was idle: {:?}",
+        report.idle_writes()
     );
 }
 

@@ -79,13 +79,31 @@ pub fn boot(
     cut: Option<Cut>,
     build: Build,
 ) -> Boot {
+    let step = cut.map_or("none", |c| c.step.name());
+    run(guest, dir, disk, index, cut, build, step)
+}
+
+/// One boot, not cut, that measures what the disk is written per enrollment (drive.sh's
+/// `measure_wear`) after judging the disk as it found it, then powers off.
+pub fn boot_measuring_wear(guest: &Guest, dir: &Path, disk: &Path) -> Boot {
+    run(guest, dir, disk, 0, None, Build::Normal, "wear")
+}
+
+fn run(
+    guest: &Guest,
+    dir: &Path,
+    disk: &Path,
+    index: usize,
+    cut: Option<Cut>,
+    build: Build,
+    step: &str,
+) -> Boot {
     let file = |what: &str, ext: &str| dir.join(format!("{what}-{index:03}.{ext}"));
     let (console, events, ledger) = (
         file("console", "log"),
         file("events", "log"),
         file("ledger", "jsonl"),
     );
-    let step = cut.map_or("none", |c| c.step.name());
     let append = format!(
         "console=ttyS0 quiet loglevel=3 panic=-1 pc.boot={index} pc.step={step} pc.build={} pc.last={}",
         build.name(),

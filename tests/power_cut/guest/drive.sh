@@ -195,10 +195,84 @@ run_step() {
     event "PC-WORKLOAD-DONE"
 }
 
+# --- SD card wear (tests/power_cut.rs, the wear boot: no cut) ----------------------------
+
+# The state directory's disk as the kernel counts it (Documentation/block/stat.rst): write
+# requests, sectors written (512 bytes each), cache flushes.
+disk_counters() { awk '{ print $5, $7, $16 }' /sys/block/vda/stat; }
+
+# synced_counters: the counters once everything written so far is on the disk (ext4's
+# journal commit and the write-back of its metadata included).
+synced_counters() {
+    sync
+    disk_counters
+}
+
+# wear <what> <command...>: runs the command and reports what the disk received for it, all
+# of it (`sync` after it flushes what ext4 would write in the next seconds), less what a
+# `sync` alone costs (measured first, SYNC_COST): PC-WEAR <what> writes=N bytes=N flushes=N.
+wear() {
+    local what=$1 before after
+    shift
+    before=$(synced_counters)
+    "$@" || { event "PC-FAILED wear $what: $* failed"; return 1; }
+    after=$(synced_counters)
+    # shellcheck disable=SC2086 # three numbers each
+    set -- $before $after $SYNC_COST
+    event "PC-WEAR $what writes=$(($4 - $1 - $7)) bytes=$((($5 - $2 - $8) * 512)) flushes=$(($6 - $3 - $9))"
+}
+
+idle_a_while() { sleep 20; }
+# One fsync of a new 4 KiB file, what a single fsync costs this disk and file system.
+one_fsync() { dd if=/dev/zero of="$STATE/wear-probe" bs=4096 count=1 conv=fsync 2>/dev/null; }
+# state_is <code>: until the last outcome is <code> and the terminal is idle again.
+state_is() {
+    wait_for_file "$RK_STATUS" 60 "\"code\": *\"$1\"" && wait_for_file "$RK_STATUS" 30 '"state": *"idle"'
+}
+registered_press() { press && state_is registered; }
+queued_press_only() { press && state_is queued; }
+# The stand-in answering again, until the queued press is delivered.
+delivery() { behaviour ok && wait_for_file "$RK_STATUS" 120 '"depth": *0,?$'; }
+
+# Measured with the package's defaults for the queue (how often a refused delivery is tried
+# again), a 1280x720 camera (a JPEG the size a terminal sends) and presses named by the
+# template; each figure is one step, the daemon idle before and after it.
+measure_wear() {
+    local wear_config=$RUN/wear.toml
+    sed -e '/^backoff_/d' -e 's/^width = .*/width = 1280/' -e 's/^height = .*/height = 720/' \
+        "$CONFIG" >"$wear_config"
+    kill -TERM "$DAEMON"
+    wait "$DAEMON"
+    CONFIG=$wear_config
+    start_daemon || return 1
+    SYNC_COST="0 0 0"
+    before=$(synced_counters)
+    after=$(synced_counters)
+    # shellcheck disable=SC2086
+    set -- $before $after
+    SYNC_COST="$(($4 - $1)) $(($5 - $2)) $(($6 - $3))"
+    event "PC-WEAR sync-alone writes=$(($4 - $1)) bytes=$((($5 - $2) * 512)) flushes=$(($6 - $3))"
+    wear one-fsync one_fsync || return 1
+    rm -f "$STATE/wear-probe"
+    # The first press after a start reserves the next 64 sequence numbers (one write in 64
+    # presses): made before measuring, so the figures are what a press costs.
+    registered_press || { event "PC-FAILED wear: the first press did not register"; return 1; }
+    wear idle-20s idle_a_while || return 1
+    wear registered-press registered_press || return 1
+    behaviour refuse
+    wear queued-press queued_press_only || return 1
+    wear delivery delivery || return 1
+    wear idle-20s-after idle_a_while || return 1
+    event "PC-WEAR-DONE"
+}
+
 event "PC-BOOT $PC_BOOT step=$PC_STEP build=$PC_BUILD last=$PC_LAST"
 if ! judge; then
     # Reported above (PC-FAILED, PC-DAEMON-FAILED); the host fails the chain on the power-off.
     poweroff -f
+fi
+if [ "$PC_STEP" = wear ]; then
+    measure_wear
 fi
 if [ "$PC_LAST" = 1 ]; then
     kill -TERM "$DAEMON"
