@@ -2,9 +2,10 @@
 //! binary, face check on) against `enrolld-standin` over TLS on loopback, with a mix of what a
 //! terminal meets in months on a wall: registrations, IDMeta's retakes, people already
 //! registered, tickets from the reception desk, and outages whose enrollments queue and drain
-//! once the service is back. At the start (after a warm-up) and at the end it prints what must
-//! stay flat for a terminal that runs for months: resident memory, open file descriptors,
-//! threads, files in the state directory, and the CPU time each enrollment costs.
+//! once the service is back. At the start (after a warm-up), every 1000 enrollments and at the
+//! end, each time after 11 s idle, it looks at what must stay flat for a terminal that runs for
+//! months: resident memory, open file descriptors, threads, files in the state directory, and
+//! the CPU time each enrollment costs.
 //!
 //! Goal (issue 22): RSS within 1 MiB, the same descriptors and threads, no stray files.
 //! Figures: docs/benchmarks.md. Not part of `cargo test`.
@@ -30,6 +31,12 @@ const TEMPLATE: &str = "soak-bench";
 const WARM_UP: u64 = 100;
 /// One block of the mix, repeated: what happens to enrollment `i % BLOCK`.
 const BLOCK: u64 = 50;
+/// A look at the process every this many enrollments, for the trend between start and end.
+const LOOK_EVERY: u64 = 1000;
+/// Idle before each look: longer than the keep-alive of tokio's blocking pool (10 s), whose
+/// threads (a capture, a request) end once idle that long, so every look sees the process at
+/// rest rather than however many threads the last enrollments left waiting.
+const SETTLE: Duration = Duration::from_secs(11);
 
 /// What the stand-in does for one enrollment of a block, and whether it comes with a ticket.
 fn plan(i: u64) -> (&'static str, bool) {
@@ -119,6 +126,7 @@ fn main() {
 
     let started = Instant::now();
     let mut first: Option<Snapshot> = None;
+    let mut trend: Vec<Snapshot> = Vec::new();
     let mut behaviour = "ok";
     for i in 0..total {
         let (wanted, ticket) = plan(i);
@@ -137,16 +145,22 @@ fn main() {
         let before = concluded(&status_file);
         client::trigger(&socket).expect("trigger");
         wait(&log, || (concluded(&status_file) > before).then_some(()));
-        if i + 1 == WARM_UP {
-            first = Some(snapshot(pid, dir, i + 1));
+        let done = i + 1;
+        // Looks fall at the end of a block (WARM_UP and LOOK_EVERY are multiples of BLOCK),
+        // where nothing is queued.
+        if done == WARM_UP || (done % LOOK_EVERY == 0 && done < total) {
+            std::thread::sleep(SETTLE);
+            let look = snapshot(pid, dir, done);
+            first.get_or_insert(look);
+            trend.push(look);
         }
     }
     if behaviour == "refuse" {
         drain(&status_file, &behaviour_file, &log);
     }
-    // The last result state and any settling done before the last look.
-    std::thread::sleep(Duration::from_secs(4));
+    std::thread::sleep(SETTLE);
     let last = snapshot(pid, dir, total);
+    trend.push(last);
     let first = first.expect("warm-up snapshot");
     let status = read_status(&status_file);
     drop(daemon);
@@ -187,6 +201,20 @@ fn main() {
         first.state_files.to_string(),
         last.state_files.to_string(),
         verdict(last.state_files == first.state_files, "no stray files"),
+    );
+    println!(
+        "{:<38} {}",
+        "trend (enrollments: RSS MiB, threads)",
+        trend
+            .iter()
+            .map(|t| format!(
+                "{}: {:.2}, {}",
+                t.enrollments,
+                t.rss_kib as f64 / 1024.0,
+                t.threads
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
     );
     let zero = Snapshot {
         enrollments: 0,
