@@ -125,7 +125,7 @@ fn main() {
     wait(&log, || client::status(&socket).ok());
 
     let started = Instant::now();
-    let mut first: Option<Snapshot> = None;
+    // The looks, the first (after the warm-up) being the start the goals compare with.
     let mut trend: Vec<Snapshot> = Vec::new();
     let mut behaviour = "ok";
     for i in 0..total {
@@ -150,9 +150,7 @@ fn main() {
         // where nothing is queued.
         if done == WARM_UP || (done % LOOK_EVERY == 0 && done < total) {
             std::thread::sleep(SETTLE);
-            let look = snapshot(pid, dir, done);
-            first.get_or_insert(look);
-            trend.push(look);
+            trend.push(snapshot(pid, dir, done));
         }
     }
     if behaviour == "refuse" {
@@ -161,7 +159,7 @@ fn main() {
     std::thread::sleep(SETTLE);
     let last = snapshot(pid, dir, total);
     trend.push(last);
-    let first = first.expect("warm-up snapshot");
+    let first = trend[0];
     let status = read_status(&status_file);
     drop(daemon);
 

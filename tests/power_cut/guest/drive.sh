@@ -210,7 +210,8 @@ synced_counters() {
 
 # wear <what> <command...>: runs the command and reports what the disk received for it, all
 # of it (`sync` after it flushes what ext4 would write in the next seconds), less what a
-# `sync` alone costs (measured first, SYNC_COST): PC-WEAR <what> writes=N bytes=N flushes=N.
+# `sync` alone costs (SYNC_COST, measured first by this with `true`): PC-WEAR <what>
+# writes=N bytes=N flushes=N. The raw counts are left in WEAR ("writes sectors flushes").
 wear() {
     local what=$1 before after
     shift
@@ -219,7 +220,10 @@ wear() {
     after=$(synced_counters)
     # shellcheck disable=SC2086 # three numbers each
     set -- $before $after $SYNC_COST
-    event "PC-WEAR $what writes=$(($4 - $1 - $7)) bytes=$((($5 - $2 - $8) * 512)) flushes=$(($6 - $3 - $9))"
+    WEAR="$(($4 - $1 - $7)) $(($5 - $2 - $8)) $(($6 - $3 - $9))"
+    # shellcheck disable=SC2086
+    set -- $WEAR
+    event "PC-WEAR $what writes=$1 bytes=$(($2 * 512)) flushes=$3"
 }
 
 idle_a_while() { sleep 20; }
@@ -246,12 +250,8 @@ measure_wear() {
     CONFIG=$wear_config
     start_daemon || return 1
     SYNC_COST="0 0 0"
-    before=$(synced_counters)
-    after=$(synced_counters)
-    # shellcheck disable=SC2086
-    set -- $before $after
-    SYNC_COST="$(($4 - $1)) $(($5 - $2)) $(($6 - $3))"
-    event "PC-WEAR sync-alone writes=$(($4 - $1)) bytes=$((($5 - $2) * 512)) flushes=$(($6 - $3))"
+    wear sync-alone true || return 1
+    SYNC_COST=$WEAR
     wear one-fsync one_fsync || return 1
     rm -f "$STATE/wear-probe"
     # The first press after a start reserves the next 64 sequence numbers (one write in 64
