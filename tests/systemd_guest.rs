@@ -1,6 +1,6 @@
 //! The package as shipped, under a real systemd: enrolld's `.deb` installed with `apt` in a
 //! Debian bookworm guest booted under QEMU (TCG) with systemd as PID 1, on the kernel, gpio-sim
-//! and vivid of the real-kernel tests. Run with:
+//! and vivid of the real-kernel tests, and vimc driven by libcamera into v4l2loopback. Run with:
 //!
 //!     cargo test --test systemd_guest -- --nocapture
 //!
@@ -36,6 +36,10 @@ fn host_check(scenario: &str, artifacts: &Path) -> Result<(), String> {
         // The registration the stand-in received from the packaged daemon (640x480 in
         // guest/enrolld.toml).
         "enroll" => check_jpeg(&artifacts.join("enroll.jpg"), 640, 480),
+        // vimc's test pattern through libcamera and the bridge unit into v4l2loopback: `enrolld capture`'s
+        // picture and the one the daemon sent (480x360 in the scenario's configuration).
+        "libcamera" => check_jpeg(&artifacts.join("libcamera-capture.jpg"), 480, 360)
+            .and_then(|()| check_jpeg(&artifacts.join("libcamera-daemon.jpg"), 480, 360)),
         _ => Ok(()),
     }
 }

@@ -29,6 +29,9 @@ pub struct DeviceInfo {
     pub problem: Option<String>,
     /// Why this camera needs libcamera (a CSI receiver's raw node), when it does.
     pub needs_libcamera: Option<String>,
+    /// For a media-controller node that offers a format enrolld reads: that it may still
+    /// need libcamera (it streams only once its pipeline is set up).
+    pub media_controller: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +116,7 @@ fn probe_one(path: &Path, links: &[(PathBuf, PathBuf)]) -> DeviceInfo {
         formats: Vec::new(),
         problem: None,
         needs_libcamera: None,
+        media_controller: None,
     };
     let dev = match Device::with_path(path) {
         Ok(d) => d,
@@ -139,6 +143,9 @@ fn probe_one(path: &Path, links: &[(PathBuf, PathBuf)]) -> DeviceInfo {
         }
         let usable = info.formats.iter().any(|f| f.usable);
         info.needs_libcamera = super::csi::needs_libcamera(&info.driver, device_caps, usable);
+        if info.needs_libcamera.is_none() {
+            info.media_controller = super::csi::media_controller_note(device_caps);
+        }
     }
     info
 }
@@ -212,6 +219,9 @@ impl fmt::Display for DeviceInfo {
         if let Some(why) = &self.needs_libcamera {
             writeln!(f, "  needs libcamera: {why}")?;
         }
+        if let Some(note) = &self.media_controller {
+            writeln!(f, "  may need libcamera: {note}")?;
+        }
         for fmt in &self.formats {
             let usable = if fmt.usable {
                 ""
@@ -264,6 +274,7 @@ mod tests {
             ],
             problem: None,
             needs_libcamera: None,
+            media_controller: None,
         };
         let text = render(&[d]);
         assert_eq!(
@@ -272,29 +283,55 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_csi_receiver_says_it_needs_libcamera() {
-        let d = DeviceInfo {
-            path: "/dev/video0".into(),
+    /// A capture node with one format and nothing else to say about it.
+    fn one_format_node(driver: &str, bus: &str, fourcc: &str, usable: bool) -> DeviceInfo {
+        DeviceInfo {
+            path: "/dev/video1".into(),
             links: vec![],
-            driver: "unicam".into(),
-            card: "unicam".into(),
-            bus: "platform:fe801000.csi".into(),
+            driver: driver.into(),
+            card: driver.into(),
+            bus: bus.into(),
             captures: true,
             formats: vec![FormatInfo {
-                fourcc: "pRAA".into(),
-                description: "10-bit Bayer RGRG/GBGB Packed".into(),
-                usable: false,
+                fourcc: fourcc.into(),
+                description: String::new(),
+                usable,
                 sizes: vec![],
             }],
             problem: None,
+            needs_libcamera: None,
+            media_controller: None,
+        }
+    }
+
+    #[test]
+    fn a_csi_receiver_says_it_needs_libcamera() {
+        let d = DeviceInfo {
             needs_libcamera: crate::camera::csi::needs_libcamera("unicam", 0x0420_0001, false),
+            ..one_format_node("unicam", "platform:fe801000.csi", "pRAA", false)
         };
         let text = render(&[d]);
         assert!(
             text.contains(
                 "needs libcamera: this is the raw node of a CSI camera receiver (driver unicam)"
             ),
+            "{text}"
+        );
+        assert!(text.contains("Raspberry Pi Camera Module"), "{text}");
+    }
+
+    #[test]
+    fn a_media_controller_node_with_a_usable_format_says_it_may_need_libcamera() {
+        // vimc's raw capture node: RGB24 listed, Bayer from its sensor.
+        let d = DeviceInfo {
+            media_controller: crate::camera::csi::media_controller_note(
+                crate::camera::csi::CAP_IO_MC | CAP_VIDEO_CAPTURE,
+            ),
+            ..one_format_node("vimc", "platform:vimc", "RGB3", true)
+        };
+        let text = render(&[d]);
+        assert!(
+            text.contains("  may need libcamera: a media-controller node"),
             "{text}"
         );
         assert!(text.contains("Raspberry Pi Camera Module"), "{text}");

@@ -49,6 +49,9 @@ struct OpenDevice {
     _device: Device,
     format: PixelFormat,
     stride: usize,
+    /// What QUERYCAP said, to name a media-controller pipeline that refuses to stream.
+    driver: String,
+    device_caps: u32,
 }
 
 impl V4l2Camera {
@@ -170,7 +173,7 @@ impl FrameSource for V4l2Camera {
         })?;
         // A UVC camera also has a metadata node (often /dev/video1): say so
         // rather than "offers no formats".
-        let (offered, names) = match query_caps(&dev) {
+        let (offered, names, caps) = match query_caps(&dev) {
             Ok(caps) if caps.device_caps & CAP_VIDEO_CAPTURE != 0 => {
                 let (offered, names) =
                     offered_formats(&dev).map_err(self.io_error("VIDIOC_ENUM_FMT"))?;
@@ -185,7 +188,7 @@ impl FrameSource for V4l2Camera {
                         why,
                     });
                 }
-                (offered, names)
+                (offered, names, caps)
             }
             Ok(caps) => {
                 return Err(CameraError::NotACaptureDevice {
@@ -217,6 +220,8 @@ impl FrameSource for V4l2Camera {
             _device: dev,
             format,
             stride,
+            driver: caps.driver,
+            device_caps: caps.device_caps,
         });
         Ok(format)
     }
@@ -232,6 +237,7 @@ impl FrameSource for V4l2Camera {
         };
         open.stream.set_timeout(timeout);
         let (format, stride) = (open.format, open.stride);
+        let (driver, device_caps) = (open.driver.clone(), open.device_caps);
         let mut damaged = 0;
         let result = loop {
             match open.stream.next() {
@@ -272,6 +278,15 @@ impl FrameSource for V4l2Camera {
         result.map_err(|source| {
             // Never call next() on this stream again (see the module docs).
             self.close();
+            // The first next() starts the stream: a media pipeline nobody set up refuses it.
+            if let Some(why) =
+                super::csi::stream_refused(&driver, device_caps, source.raw_os_error())
+            {
+                return CameraError::NeedsLibcamera {
+                    device: self.path.clone(),
+                    why,
+                };
+            }
             if source.kind() == io::ErrorKind::TimedOut {
                 CameraError::Timeout {
                     device: self.path.clone(),

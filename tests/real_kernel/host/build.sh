@@ -1,6 +1,6 @@
 # Sourced by run.sh (here and in tests/systemd_guest; RK_HERE is this stage's directory).
-# Builds what goes into the guests: gpio-sim.ko (out of tree, against the downloaded headers),
-# and finds enrolld and the guest tools among the shared release builds.
+# Builds what goes into the guests: gpio-sim.ko and vimc.ko (out of tree, against the downloaded
+# headers), and finds enrolld and the guest tools among the shared release builds.
 
 # Sets KBUILD_DIR, the unpacked headers tree out-of-tree modules are built against
 # (make -C "$KBUILD_DIR" M=...), made ready first: the arch headers' Makefile includes the common
@@ -38,6 +38,38 @@ build_gpio_sim() {
 
     logged gpio-sim-build make -C "$KBUILD_DIR" M="$build" ARCH="$KARCH" CROSS_COMPILE="$CROSS" modules
     [ -e "$GPIO_SIM_KO" ] || die "gpio-sim.ko was not produced (log: $OUT/logs/gpio-sim-build.log)"
+}
+
+# vimc (the virtual media-controller camera: sensors, debayers, scaler, capture nodes) is the
+# camera libcamera drives in the systemd guest, as it drives a Pi Camera Module's sensor and
+# ISP. Debian's 6.1 kernels build everything vimc's Kconfig depends on and selects, but not vimc
+# itself (# CONFIG_VIDEO_VIMC is not set), so it is built here from linux-source-6.1 with its
+# own Makefile; the media modules it needs are loaded from Debian's kernel (modinfo depends=).
+VIMC_NEEDS="VIDEO_DEV MEDIA_CONTROLLER VIDEO_V4L2_SUBDEV_API VIDEOBUF2_VMALLOC VIDEOBUF2_DMA_CONTIG VIDEO_V4L2_TPG FONT_SUPPORT FONT_8x16"
+build_vimc() {
+    local build=$OUT/vimc opt missing_opts='' undefined
+    VIMC_KO=$build/vimc.ko
+    if [ -e "$VIMC_KO" ] && [ "$VIMC_KO" -nt "$SRC_DIR/.done" ] &&
+        [ "$VIMC_KO" -nt "$RK_HERE/host/build.sh" ]; then
+        return 0
+    fi
+    prepare_kbuild
+    [ -e "$SRC_DIR/vimc/Makefile" ] || die "no vimc source in $SRC_DIR (fetch_all extracts it)"
+    # What vimc's Kconfig asks of the kernel, checked against the kernel's own configuration,
+    # so a kernel built without one fails here naming it rather than at insmod in the guest.
+    for opt in $VIMC_NEEDS; do
+        grep -qE "^CONFIG_$opt=[ym]\$" "$KBUILD_DIR/.config" || missing_opts="$missing_opts CONFIG_$opt"
+    done
+    [ -z "$missing_opts" ] ||
+        die "kernel $KABI-$DEBARCH lacks what vimc needs:$missing_opts (vimc's Kconfig); pick another kernel (RK_KERNEL_ABI)"
+    rm -rf "$build"
+    cp -r "$SRC_DIR/vimc" "$build"
+    logged vimc-build make -C "$KBUILD_DIR" M="$build" ARCH="$KARCH" CROSS_COMPILE="$CROSS" CONFIG_VIDEO_VIMC=m modules
+    [ -e "$VIMC_KO" ] || die "vimc.ko was not produced (log: $OUT/logs/vimc-build.log)"
+    # modpost only warns about symbols the kernel does not export; insmod would then fail.
+    undefined=$(sed -n 's/.*WARNING: modpost: "\([^"]*\)".* undefined!.*/\1/p' "$OUT/logs/vimc-build.log" | tr '\n' ' ')
+    [ -z "$undefined" ] ||
+        die "vimc.ko uses symbols kernel $KABI-$DEBARCH does not export: $undefined(log: $OUT/logs/vimc-build.log)"
 }
 
 # enrolld, the stand-in and the rk-gpio-edges guest tool: the release builds every stage shares

@@ -147,17 +147,21 @@ fetch_all() {
         touch "$HEADERS_DIR/.done"
     fi
 
+    # One pass over the 1.3 GB source tree (decompressing it is what costs): gpio-sim's three
+    # files at the top, vimc's directory (the systemd guest's libcamera camera) under vimc/.
+    # A cache from before vimc was added lacks vimc/ and is extracted anew.
     SRC_DIR=$RK_CACHE/src-$KVER
-    if [ ! -e "$SRC_DIR/.done" ]; then
-        step "extracting gpio-sim.c, gpiolib.h, irq_sim.c from linux-source-6.1"
+    if [ ! -e "$SRC_DIR/.done" ] || [ ! -e "$SRC_DIR/vimc/Makefile" ]; then
+        step "extracting gpio-sim.c, gpiolib.h, irq_sim.c and vimc/ from linux-source-6.1"
         rm -rf "$SRC_DIR"
         mkdir -p "$SRC_DIR"
         dpkg-deb --fsys-tarfile "$(deb_path "$HOSTARCH" linux-source-6.1 "$KVER")" |
             tar -xO ./usr/src/linux-source-6.1.tar.xz |
-            tar -xJ -C "$SRC_DIR" --strip-components=3 \
+            tar -xJ -C "$SRC_DIR" --transform='s|^linux-source-6.1/drivers/media/test-drivers/||' \
+                --transform='s|^linux-source-6.1/[^/]*/[^/]*/||' \
                 linux-source-6.1/drivers/gpio/gpio-sim.c linux-source-6.1/drivers/gpio/gpiolib.h \
-                linux-source-6.1/kernel/irq/irq_sim.c ||
-            die "gpio-sim.c, gpiolib.h or irq_sim.c not found in linux-source-6.1 $KVER"
+                linux-source-6.1/kernel/irq/irq_sim.c linux-source-6.1/drivers/media/test-drivers/vimc ||
+            die "gpio-sim.c, gpiolib.h, irq_sim.c or drivers/media/test-drivers/vimc not found in linux-source-6.1 $KVER"
         touch "$SRC_DIR/.done"
     fi
 

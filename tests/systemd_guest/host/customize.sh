@@ -10,6 +10,10 @@ echo '/dev/vda / ext4 rw,errors=remount-ro 0 1' >"$root/etc/fstab"
 # A board without a real-time clock: the second boot starts in the past (-rtc base=...), and
 # e2fsck must not stop it over a superblock written "in the future". Copied into the initramfs.
 printf '[options]\n\tbroken_system_clock = true\n' >"$root/etc/e2fsck.conf"
+# The documentation mmdebstrap left out (its dpkg path-excludes, kept in the root file system)
+# would also be left out of the packages the guest installs later; a real system installs it
+# (the libcamera scenario uses the bridge unit enrolld ships under /usr/share/doc/enrolld).
+rm -f "$root/etc/dpkg/dpkg.cfg.d/99mmdebstrap"
 # Timers that would reach for the network (the guest has none) or scrub the disk mid-test.
 for unit in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
     ln -sf /dev/null "$root/etc/systemd/system/$unit"

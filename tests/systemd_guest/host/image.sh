@@ -24,6 +24,8 @@ make_image() {
     install -m 755 "$HERE/guest/runner" "$HERE/guest/hw-setup" "$HERE/guest/set-clock" "$t/"
     install -m 644 "$HERE"/guest/scenarios/*.sh "$t/scenarios/"
     install -m 644 "$GPIO_SIM_KO" "$t/gpio-sim.ko"
+    install -m 644 "$VIMC_KO" "$t/vimc.ko"
+    install -m 644 "$V4L2LOOPBACK_KO" "$t/v4l2loopback.ko"
     install -m 755 "$STANDIN_BIN" "$t/enrolld-standin"
     install -m 755 "$GPIO_EDGES_BIN" "$stage/usr/local/bin/rk-gpio-edges"
     echo "$KABI-$DEBARCH" >"$t/kernel-release"

@@ -11,8 +11,17 @@
 SG_SUITE=bookworm
 SG_VARIANT=apt
 # Beyond the variant's Essential:yes + apt: the init system and what the scenarios use (kmod:
-# modprobe; procps: ps; passwd: useradd; e2fsprogs: the initramfs' fsck).
+# modprobe; procps: ps; passwd: useradd; e2fsprogs: the initramfs' fsck), and what the Pi
+# camera's route runs (the libcamera scenario): libcamera with its IPA modules for the vimc
+# camera, its GStreamer source and the GStreamer pieces of the bridge unit enrolld ships
+# (videoconvert, v4l2sink, gst-launch-1.0). libcamera from bookworm-backports (0.3.2):
+# bookworm's 0.0.3 GStreamer source crashed once in six runs of the bridge's pipeline on vimc,
+# 0.3.2 in none of five (docs/testing.md); Raspberry Pi OS ships a newer one than either.
 SG_PACKAGES="systemd systemd-sysv udev dbus kmod initramfs-tools e2fsprogs procps passwd mawk"
+SG_PACKAGES="$SG_PACKAGES libcamera-ipa/bookworm-backports gstreamer1.0-libcamera/bookworm-backports"
+SG_PACKAGES="$SG_PACKAGES gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools"
+# bookworm-backports beside bookworm, for libcamera: see SG_PACKAGES.
+SG_MIRRORS=("deb http://deb.debian.org/debian $SG_SUITE main" "deb http://deb.debian.org/debian $SG_SUITE-backports main")
 
 # Sets ROOTFS_TAR, VMLINUZ, INITRD.
 build_rootfs() {
@@ -21,6 +30,7 @@ build_rootfs() {
     key=$({
         echo "$SG_SUITE $SG_VARIANT $DEBARCH"
         echo "$SG_PACKAGES"
+        printf '%s\n' "${SG_MIRRORS[@]}"
         basename "$kernel_deb"
         cat "$HERE/host/customize.sh"
     } | sha256sum | cut -c1-16)
@@ -45,7 +55,7 @@ build_rootfs() {
         --dpkgopt='path-include=/usr/share/locale/locale.alias' \
         --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
         --customize-hook="$HERE/host/customize.sh" \
-        "$SG_SUITE" "$tmp"
+        "$SG_SUITE" "$tmp" "${SG_MIRRORS[@]}"
     mv "$tmp" "$ROOTFS_TAR"
     # The kernel and initramfs QEMU boots, as installed (-kernel/-initrd: no boot loader).
     tar -xf "$ROOTFS_TAR" -C "$dir" "./boot/vmlinuz-$KABI-$DEBARCH" "./boot/initrd.img-$KABI-$DEBARCH" ||
