@@ -73,6 +73,13 @@ pub enum CameraError {
         offered: String,
     },
     #[error(
+        "{}: offers no format enrolld reads (MJPEG, NV12, YUYV, RGB24); it offers: {offered}. \
+         This device cannot be the camera: pick another in camera.device (`enrolld probe` \
+         lists each device's formats)",
+        device.display()
+    )]
+    NoReadableFormat { device: PathBuf, offered: String },
+    #[error(
         "{}: asked {format} {asked_w}x{asked_h}, the driver gave {got_w}x{got_h} ({got_format}); \
          set camera.width and camera.height to a size `enrolld probe` lists",
         device.display()
@@ -208,5 +215,16 @@ mod tests {
         );
         // Clone + Eq: a fault can be kept and compared.
         assert_eq!(format.clone(), format);
+        // camera.format = "auto" and nothing readable: another device, not another format.
+        let none = CameraError::NoReadableFormat {
+            device: "/dev/video10".into(),
+            offered: "GREY".into(),
+        };
+        assert_eq!(
+            none.to_string(),
+            "/dev/video10: offers no format enrolld reads (MJPEG, NV12, YUYV, RGB24); it offers: \
+             GREY. This device cannot be the camera: pick another in camera.device (`enrolld \
+             probe` lists each device's formats)"
+        );
     }
 }

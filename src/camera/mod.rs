@@ -87,10 +87,14 @@ pub trait Camera: Send {
     fn shutdown(&mut self);
 }
 
-/// The configured camera: V4L2 or simulated. Does not touch the device yet
-/// (it is opened by the first burst), so a missing camera is a fault at the
-/// first press, not a start failure.
+/// The configured camera: V4L2 or simulated. Does not open the device for
+/// capture yet (the first burst does), so a missing camera is a fault at the
+/// first press, not a start failure; a device that is there but can never
+/// serve is refused here ([`v4l2::V4l2Camera::check_at_start`]).
 pub fn open(config: &CameraConfig) -> Result<Box<dyn Camera>, CameraError> {
+    if config.source == SourceKind::V4l2 {
+        v4l2::V4l2Camera::new(config).check_at_start()?;
+    }
     Ok(match config.source {
         SourceKind::V4l2 => Box::new(session::Session::new(v4l2::V4l2Camera::new(config), config)),
         SourceKind::Simulated => {

@@ -26,6 +26,8 @@ use super::session::FrameSource;
 
 /// `V4L2_CAP_VIDEO_CAPTURE` in `device_caps`.
 pub const CAP_VIDEO_CAPTURE: u32 = 0x0000_0001;
+/// What v4l2loopback calls itself in `VIDIOC_QUERYCAP`.
+const LOOPBACK_DRIVER: &str = "v4l2 loopback";
 /// Buffers queued to the driver.
 const BUFFERS: u32 = 4;
 /// Frames the driver flags as damaged are skipped, up to this many in a row.
@@ -98,6 +100,75 @@ impl V4l2Camera {
 }
 
 impl V4l2Camera {
+    /// What the device is and which format enrolld takes from it, or why it cannot serve as
+    /// this camera at all: not a capture device, a camera for libcamera, no format enrolld
+    /// reads (`camera.format`).
+    fn inspect(&self, dev: &Device) -> Result<(PixelFormat, String, Caps), CameraError> {
+        // A UVC camera also has a metadata node (often /dev/video1): say so
+        // rather than "offers no formats".
+        let caps = match query_caps(dev) {
+            Ok(caps) if caps.device_caps & CAP_VIDEO_CAPTURE != 0 => caps,
+            Ok(caps) => {
+                return Err(CameraError::NotACaptureDevice {
+                    device: self.path.clone(),
+                    why: format!("{} ({}) has no video capture", caps.card, caps.driver),
+                });
+            }
+            Err(e) => {
+                return Err(CameraError::NotACaptureDevice {
+                    device: self.path.clone(),
+                    why: format!("not a V4L2 device (VIDIOC_QUERYCAP: {e})"),
+                });
+            }
+        };
+        let (offered, names) = offered_formats(dev).map_err(self.io_error("VIDIOC_ENUM_FMT"))?;
+        if let Some(why) =
+            super::csi::needs_libcamera(&caps.driver, caps.device_caps, !offered.is_empty())
+        {
+            return Err(CameraError::NeedsLibcamera {
+                device: self.path.clone(),
+                why,
+            });
+        }
+        let offered_text = if names.is_empty() {
+            "no format at all".to_owned()
+        } else {
+            names.clone()
+        };
+        let format = negotiate(&offered, self.wanted).ok_or_else(|| match self.wanted {
+            FormatChoice::Auto => CameraError::NoReadableFormat {
+                device: self.path.clone(),
+                offered: offered_text,
+            },
+            _ => CameraError::FormatNotOffered {
+                device: self.path.clone(),
+                wanted: self.wanted.name().to_owned(),
+                offered: offered_text,
+            },
+        })?;
+        Ok((format, names, caps))
+    }
+
+    /// The check `enrolld run` makes before it starts: a device that is there but can never
+    /// serve as this camera (a metadata or codec node, a camera for libcamera, one offering no
+    /// format enrolld reads) is a setup error to fix, named with what it offers, not a fault
+    /// to wait out. A device that is missing or cannot be opened is left to the camera fault
+    /// and its recovery (a camera plugged in later), and so is a v4l2loopback node whose
+    /// producer has not started yet (it offers no capture until then; the Pi camera's bridge
+    /// may start after enrolld).
+    pub fn check_at_start(&self) -> Result<(), CameraError> {
+        let Ok(dev) = Device::with_path(&self.path) else {
+            return Ok(());
+        };
+        if let Ok(caps) = query_caps(&dev)
+            && caps.driver == LOOPBACK_DRIVER
+            && !offered_formats(&dev).is_ok_and(|(_, names)| !names.is_empty())
+        {
+            return Ok(());
+        }
+        self.inspect(&dev).map(drop)
+    }
+
     /// Logs the format taken (and why: `camera.format`), what else was offered and the frame
     /// rate the driver runs at, so an installer sees what `auto` chose on this camera.
     fn announce(&mut self, dev: &Device, format: PixelFormat, offered: &str) {
@@ -171,44 +242,7 @@ impl FrameSource for V4l2Camera {
             device: self.path.clone(),
             source: source.into(),
         })?;
-        // A UVC camera also has a metadata node (often /dev/video1): say so
-        // rather than "offers no formats".
-        let (offered, names, caps) = match query_caps(&dev) {
-            Ok(caps) if caps.device_caps & CAP_VIDEO_CAPTURE != 0 => {
-                let (offered, names) =
-                    offered_formats(&dev).map_err(self.io_error("VIDIOC_ENUM_FMT"))?;
-                let why = super::csi::needs_libcamera(
-                    &caps.driver,
-                    caps.device_caps,
-                    !offered.is_empty(),
-                );
-                if let Some(why) = why {
-                    return Err(CameraError::NeedsLibcamera {
-                        device: self.path.clone(),
-                        why,
-                    });
-                }
-                (offered, names, caps)
-            }
-            Ok(caps) => {
-                return Err(CameraError::NotACaptureDevice {
-                    device: self.path.clone(),
-                    why: format!("{} ({}) has no video capture", caps.card, caps.driver),
-                });
-            }
-            Err(e) => {
-                return Err(CameraError::NotACaptureDevice {
-                    device: self.path.clone(),
-                    why: format!("not a V4L2 device (VIDIOC_QUERYCAP: {e})"),
-                });
-            }
-        };
-        let format =
-            negotiate(&offered, self.wanted).ok_or_else(|| CameraError::FormatNotOffered {
-                device: self.path.clone(),
-                wanted: self.wanted.name().to_owned(),
-                offered: names.clone(),
-            })?;
+        let (format, names, caps) = self.inspect(&dev)?;
         let stride = self.set_format(&dev, format)?;
         self.announce(&dev, format, &names);
         let stream = Stream::with_buffers(&dev, Type::VideoCapture, BUFFERS)

@@ -28,6 +28,13 @@
 //! <why>` for a control file it cannot use (the old settings stay); `LATE <n> <ms>` when a
 //! frame went out more than a period late (the guest was busy).
 //!
+//!     rk-loopback-feed hold <device> <FOURCC> <W>x<H>
+//!
+//! A producer of a format enrolld cannot read (GREY, say): sets the output format to FOURCC,
+//! starts the stream, writes one frame of zeros (the driver's `sizeimage`), prints `READY
+//! device=<d> format=<FOURCC> size=<W>x<H>` and keeps the device until killed, so the capture
+//! side offers that format alone.
+//!
 //!     rk-loopback-feed probe <device> <W>x<H> <frame.jpg>
 //!
 //! What the device announces on its capture side at each step of a producer's life, seen from
@@ -61,10 +68,14 @@ fn main() -> ExitCode {
             .and_then(|(size, format, fps)| {
                 feed(Path::new(device), format, size, fps, Path::new(dir), Path::new(control))
             }),
+        ["hold", device, fourcc, size] => {
+            parse_size(size).and_then(|size| hold(Path::new(device), fourcc, size))
+        }
         ["probe", device, size, frame] => {
             parse_size(size).and_then(|size| probe(Path::new(device), size, Path::new(frame)))
         }
         _ => Err("usage: rk-loopback-feed feed <device> <mjpeg|yuyv> <W>x<H> <fps> <frames-dir> <control-file>\n\
+                  \x20      rk-loopback-feed hold <device> <FOURCC> <W>x<H>\n\
                   \x20      rk-loopback-feed probe <device> <W>x<H> <frame.jpg>"
             .to_owned()),
     };
@@ -441,6 +452,30 @@ fn feed(
 }
 
 // --- probe ----------------------------------------------------------------------------------
+
+fn hold(device: &Path, fourcc: &str, size: (u32, u32)) -> Result<(), String> {
+    let code: [u8; 4] = fourcc
+        .as_bytes()
+        .try_into()
+        .map_err(|_| format!("'{fourcc}' is not a four-character code"))?;
+    let dev = open(device)?;
+    let fd = dev.as_raw_fd();
+    query_caps(fd).map_err(|e| format!("VIDIOC_QUERYCAP: {e}"))?;
+    let sizeimage = set_output_format(fd, u32::from_le_bytes(code), size)?;
+    stream_on(fd)?;
+    write_frame(fd, &vec![0; sizeimage as usize])?;
+    println!(
+        "READY device={} format={fourcc} size={}x{}",
+        device.display(),
+        size.0,
+        size.1
+    );
+    io::stdout().flush().map_err(|e| e.to_string())?;
+    // The device stays this producer's until the scenario kills it.
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
 
 fn probe(device: &Path, size: (u32, u32), frame: &Path) -> Result<(), String> {
     let jpeg = std::fs::read(frame).map_err(|e| format!("cannot read {}: {e}", frame.display()))?;
