@@ -275,6 +275,7 @@ for target in "${TARGETS[@]}"; do
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/docs/hardware.md
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/docs/operations.md
 -rw-r--r-- 0/0 ./usr/share/doc/enrolld/docs/security.md
+-rw-r--r-- 0/0 ./usr/share/doc/enrolld/examples/enrolld-libcamera-bridge.service
 -rw-r--r-- 0/0 ./usr/share/lintian/overrides/enrolld
 -rw-r--r-- 0/0 ./usr/share/man/man5/enrolld.toml.5.gz
 -rw-r--r-- 0/0 ./usr/share/man/man8/enrolld.8.gz
