@@ -3,16 +3,22 @@
 # stops pinging; systemd kills it (Result=watchdog) and restarts it: NRestarts goes up and the
 # main pid changes. An enrollment queued before (stand-in refusing) and a pending ticket are
 # still there after the restart, and the queue is delivered once the stand-in takes requests.
+# The queue retries 20 s apart here (the test configuration's 0.5-1 s otherwise): the freeze must
+# not land while a retry has the record in `.sending`, since a daemon killed then leaves it as an
+# unknown delivery (it cannot know whether the request went out), not as a queued one. That
+# window, the fsyncs of a retry under TCG, made this scenario fail once.
 . /usr/local/lib/enrolld-test/systemd.sh
 restore() {
     rm -f "$SG_DROPINS/watchdog.conf"
     systemctl daemon-reload
     standin_switch ok
-    systemctl restart enrolld
+    daemon_back
 }
 trap restore EXIT
 
 printf '[Service]\nWatchdogSec=4s\n' >"$SG_DROPINS/watchdog.conf"
+write_config -e 's/^backoff_base_ms = .*/backoff_base_ms = 20000/' -e 's/^backoff_max_ms = .*/backoff_max_ms = 20000/'
+grep -q '^backoff_base_ms = 20000$' "$SG_CONFIG" || fail "the test configuration has no backoff_base_ms line to change"
 systemctl daemon-reload
 systemctl restart enrolld || fail "restart with the watchdog drop-in failed"
 [ "$(unit_prop WatchdogUSec)" = 4s ] || fail "WatchdogUSec is $(unit_prop WatchdogUSec), not 4s"
