@@ -92,11 +92,12 @@ pub trait Camera: Send {
 /// first press, not a start failure; a device that is there but can never
 /// serve is refused here ([`v4l2::V4l2Camera::check_at_start`]).
 pub fn open(config: &CameraConfig) -> Result<Box<dyn Camera>, CameraError> {
-    if config.source == SourceKind::V4l2 {
-        v4l2::V4l2Camera::new(config).check_at_start()?;
-    }
     Ok(match config.source {
-        SourceKind::V4l2 => Box::new(session::Session::new(v4l2::V4l2Camera::new(config), config)),
+        SourceKind::V4l2 => {
+            let camera = v4l2::V4l2Camera::new(config);
+            camera.check_at_start()?;
+            Box::new(session::Session::new(camera, config))
+        }
         SourceKind::Simulated => {
             Box::new(session::Session::new(sim::SimCamera::new(config)?, config))
         }

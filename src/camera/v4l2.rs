@@ -160,13 +160,11 @@ impl V4l2Camera {
         let Ok(dev) = Device::with_path(&self.path) else {
             return Ok(());
         };
-        if let Ok(caps) = query_caps(&dev)
-            && caps.driver == LOOPBACK_DRIVER
-            && !offered_formats(&dev).is_ok_and(|(_, names)| !names.is_empty())
-        {
-            return Ok(());
+        match self.inspect(&dev) {
+            Ok(_) => Ok(()),
+            Err(_) if is_loopback_without_producer(&dev) => Ok(()),
+            Err(e) => Err(e),
         }
-        self.inspect(&dev).map(drop)
     }
 
     /// Logs the format taken (and why: `camera.format`), what else was offered and the frame
@@ -190,6 +188,12 @@ impl V4l2Camera {
             self.announced = Some(line);
         }
     }
+}
+
+/// A v4l2loopback node no producer writes to yet: it offers no capture format until one does.
+fn is_loopback_without_producer(dev: &Device) -> bool {
+    query_caps(dev).is_ok_and(|caps| caps.driver == LOOPBACK_DRIVER)
+        && !offered_formats(dev).is_ok_and(|(_, names)| !names.is_empty())
 }
 
 /// A frame interval (seconds per frame, as V4L2 gives it) as "30 fps".

@@ -6,17 +6,18 @@
 # demo feature, `cargo deb`, as docs/shipping.md describes) twice (the version and a
 # bumped one for the upgrade), builds a Debian bookworm root file system from Debian's
 # packages with mmdebstrap (systemd, udev, dbus, and the same kernel the real-kernel stage
-# picks, and libcamera with its GStreamer source; cached under target/systemd-guest/ by its recipe), adds the test pieces
-# (gpio-sim.ko, vimc.ko, v4l2loopback.ko, the stand-in, the scenarios, the two packages), makes an ext4 image of it and
-# boots it under QEMU (TCG) with systemd as PID 1. The guest installs the package itself, as
-# README's install steps say, and runs the scenarios; its verdict lines arrive on a virtio
-# serial port in target/systemd-guest/<arch>/results.log (its console in console.log), both
-# named on stdout ("RESULTS <path>", "CONSOLE <path>") for tests/systemd_guest.rs. This script's exit status only says whether the guest could be
-# built and booted:
+# picks, and libcamera with its GStreamer source; cached under target/systemd-guest/ by its
+# recipe), adds the test pieces (gpio-sim.ko, vimc.ko, v4l2loopback.ko, the stand-in, the
+# scenarios, the two packages), makes an ext4 image of it and boots it under QEMU (TCG) with
+# systemd as PID 1. The guest installs the package itself, as README's install steps say, and
+# runs the scenarios; its verdict lines arrive on a virtio serial port in
+# target/systemd-guest/<arch>/results.log (its console in console.log), both named on stdout
+# ("RESULTS <path>", "CONSOLE <path>") for tests/systemd_guest.rs. This script's exit status
+# only says whether the guest could be built and booted:
 #   0  the guest ran (whatever it reported)     77  a prerequisite is missing
 #   1  anything else failed (named on stderr)
-# The kernel, its headers and source, gpio-sim.ko, vimc.ko, v4l2loopback.ko and the release builds are shared
-# with the real-kernel stage (target/real-kernel/).
+# The kernel, its headers and source, gpio-sim.ko, vimc.ko, v4l2loopback.ko and the release
+# builds are shared with the real-kernel stage (target/real-kernel/).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,8 +48,8 @@ main() {
         "mkfs.ext4 (package e2fsprogs)" "cargo-deb (cargo install cargo-deb, see .ci/ship-prereqs.sh)"
     mkdir -p "$OUT"
     timed fetch fetch_all
-    # gpio-sim.ko and vimc.ko land where the real-kernel stage keeps them, the release builds
-    # are the run's shared ones (both built once).
+    # The modules land where the real-kernel stage keeps them, the release builds are the run's
+    # shared ones (each built once).
     OUT=$RK_CACHE/$ARCH timed gpio-sim build_gpio_sim
     OUT=$RK_CACHE/$ARCH timed vimc build_vimc
     timed v4l2loopback-fetch fetch_v4l2loopback

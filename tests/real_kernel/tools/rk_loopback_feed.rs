@@ -451,7 +451,7 @@ fn feed(
     Ok(())
 }
 
-// --- probe ----------------------------------------------------------------------------------
+// --- hold -----------------------------------------------------------------------------------
 
 fn hold(device: &Path, fourcc: &str, size: (u32, u32)) -> Result<(), String> {
     let code: [u8; 4] = fourcc
@@ -476,6 +476,8 @@ fn hold(device: &Path, fourcc: &str, size: (u32, u32)) -> Result<(), String> {
         std::thread::sleep(Duration::from_secs(3600));
     }
 }
+
+// --- probe ----------------------------------------------------------------------------------
 
 fn probe(device: &Path, size: (u32, u32), frame: &Path) -> Result<(), String> {
     let jpeg = std::fs::read(frame).map_err(|e| format!("cannot read {}: {e}", frame.display()))?;
