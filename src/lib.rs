@@ -26,6 +26,7 @@ pub mod led;
 pub mod logging;
 pub mod machine;
 pub mod press;
+pub mod prompt;
 pub mod queue;
 pub mod secret;
 pub mod shutdown;
