@@ -16,8 +16,9 @@
 //! `PC_SEED` (the plan's seed, printed by every run; set it to replay one), and the
 //! real-kernel stage's `RK_CACHE`, `RK_KERNEL_VERSION`, `RK_KERNEL_ABI`.
 //!
-//! Missing prerequisites (QEMU, mkfs.ext4, the Rust target, apt): with `CI` set the test fails
-//! naming what is missing; elsewhere it prints a loud `SKIP power_cut[x86_64]: <missing>`.
+//! Missing prerequisites (QEMU, mkfs.ext4, the Rust target, apt): the test fails naming what
+//! is missing, unless `ENROLLD_SKIP=power_cut` asks to skip it outside CI (a loud `SKIP
+//! power_cut` line).
 
 #[path = "power_cut/boot.rs"]
 mod boot;
@@ -48,7 +49,7 @@ pub struct Guest {
     pub out: PathBuf,
 }
 
-/// Prepared once for both tests; `None` when a prerequisite is missing outside CI.
+/// Prepared once for both tests; `None` when a prerequisite is missing and its skip was asked for.
 fn guest() -> Option<&'static Guest> {
     static GUEST: OnceLock<Option<Guest>> = OnceLock::new();
     GUEST

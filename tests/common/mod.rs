@@ -5,6 +5,7 @@
 pub mod daemon;
 pub mod leaks;
 pub mod mosquitto;
+pub mod skip;
 pub mod tmpfs;
 
 use std::path::PathBuf;

@@ -3,8 +3,8 @@
 //! own topics; optionally TLS with a throw-away CA. The other side is
 //! `mosquitto_sub` / `mosquitto_pub`, as an integrator would use them.
 //!
-//! Without mosquitto the tests fail (install it with `bash .ci/prereqs`),
-//! unless ENROLLD_SKIP_MQTT_TESTS is set outside CI to skip them loudly.
+//! Without mosquitto the tests fail (install it with `bash .ci/prereqs`), unless
+//! `ENROLLD_SKIP=mqtt` asks to skip them, outside CI (see [`super::skip`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -40,19 +40,14 @@ pub fn available() -> bool {
             .status()
             .is_ok()
     });
-    if found {
-        return true;
+    if !found {
+        super::skip::or_fail(
+            "mqtt",
+            "mosquitto, mosquitto_sub, mosquitto_pub or mosquitto_passwd not found: install \
+             Debian's mosquitto and mosquitto-clients (`bash .ci/prereqs`)",
+        );
     }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    if !ci && std::env::var_os("ENROLLD_SKIP_MQTT_TESTS").is_some() {
-        eprintln!("SKIPPED: mosquitto is not installed and ENROLLD_SKIP_MQTT_TESTS is set");
-        return false;
-    }
-    panic!(
-        "mosquitto, mosquitto_sub, mosquitto_pub or mosquitto_passwd not found: install \
-         Debian's mosquitto and mosquitto-clients (`bash .ci/prereqs`); outside CI, \
-         ENROLLD_SKIP_MQTT_TESTS=1 skips these tests deliberately"
-    );
+    found
 }
 
 /// A broker, or `None` when skipping deliberately (see [`available`]).

@@ -5,8 +5,8 @@
 
 step() { echo "$STAGE: $*" >&2; }
 die() { echo "$STAGE: ERROR: $*" >&2; exit 1; }
-# A missing prerequisite: named on stdout for the Rust test (which fails under CI and skips
-# elsewhere) and on stderr for people; exit status 77 (automake's "skip").
+# A missing prerequisite: named on stdout for the Rust test (which fails, unless ENROLLD_SKIP
+# names the stage outside CI: .ci/skip) and on stderr for people; exit status 77.
 missing() { echo "MISSING $*"; echo "$STAGE: missing prerequisite: $*" >&2; exit 77; }
 # Runs a build step quietly into a log, showing the log's tail if it fails.
 logged() { # name command...
