@@ -95,7 +95,8 @@ pub struct FaceStatus {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MqttHealth {
     pub connected: bool,
-    /// What is wrong, in words, while not connected.
+    /// What is wrong, in words: why it is not connected, or what is wrong with the
+    /// connection (a refused topic, a dropped message, a client id taken by another client).
     pub detail: Option<String>,
     /// Connection attempts since start (the first included).
     pub connect_attempts: u64,

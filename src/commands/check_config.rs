@@ -22,7 +22,7 @@ pub fn run(config_path: &Path, _args: &CheckConfigArgs) -> i32 {
         }
     };
     let terminal_id = config.terminal.effective_id();
-    let mqtt_line = match crate::fleet::mqtt::check(&config.mqtt, &terminal_id) {
+    let mqtt_line = match crate::fleet::setup::check(&config.mqtt, &terminal_id) {
         Ok(line) => format!("# mqtt: {line}"),
         Err(e) => {
             eprintln!("enrolld: {e}");

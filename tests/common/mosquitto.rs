@@ -30,6 +30,7 @@ pub fn available() -> bool {
         "mosquitto_sub",
         "mosquitto_pub",
         "mosquitto_passwd",
+        "mosquitto_ctrl",
     ]
     .iter()
     .all(|tool| {
@@ -43,8 +44,8 @@ pub fn available() -> bool {
     if !found {
         super::skip::or_fail(
             "mqtt",
-            "mosquitto, mosquitto_sub, mosquitto_pub or mosquitto_passwd not found: install \
-             Debian's mosquitto and mosquitto-clients (`bash .ci/prereqs`)",
+            "mosquitto, mosquitto_sub, mosquitto_pub, mosquitto_passwd or mosquitto_ctrl not \
+             found: install Debian's mosquitto and mosquitto-clients (`bash .ci/prereqs`)",
         );
     }
     found
@@ -53,6 +54,11 @@ pub fn available() -> bool {
 /// A broker, or `None` when skipping deliberately (see [`available`]).
 pub fn start(tls: bool) -> Option<Broker> {
     available().then(|| Broker::start(tls))
+}
+
+/// [`start`] with these access rules.
+pub fn start_with(tls: bool, access: Access) -> Option<Broker> {
+    available().then(|| Broker::start_with(tls, access))
 }
 
 /// A running (or stopped) broker.
@@ -82,47 +88,91 @@ impl Message {
     }
 }
 
+/// Who may do what on a test broker.
+#[derive(Debug, Clone)]
+pub enum Access {
+    /// mosquitto's password file and this ACL file (the usual setup; see [`site_acl`]).
+    /// An ACL file never refuses a subscription: it filters what is delivered.
+    AclFile(String),
+    /// The dynamic security plugin, whose ACLs can refuse a subscription (a SUBACK failure):
+    /// the same users, the app allowed everything, the terminal only these
+    /// `(acltype, topic)` pairs (`mosquitto_ctrl dynsec addRoleACL`, all `allow`). Unlisted
+    /// subscriptions and publishes are refused (the plugin's defaults).
+    DynamicSecurity(Vec<(&'static str, String)>),
+}
+
+/// The site's ACL: each terminal its own topics, the app everything.
+pub fn site_acl() -> String {
+    format!(
+        "user {TERMINAL}\ntopic readwrite enrolld/{TERMINAL}/#\n\
+         topic write homeassistant/device/{TERMINAL}/config\n\
+         topic read homeassistant/status\n\n\
+         user {OTHER}\ntopic readwrite enrolld/{OTHER}/#\n\n\
+         user {APP}\ntopic readwrite #\n"
+    )
+}
+
+/// The users of every test broker.
+const USERS: [(&str, &str); 3] = [
+    (TERMINAL, TERMINAL_PASSWORD),
+    (OTHER, OTHER_PASSWORD),
+    (APP, APP_PASSWORD),
+];
+
+/// The dynamic security plugin's administrator (only on such brokers).
+const DYNSEC_ADMIN: (&str, &str) = ("dynsec-admin", "dynsec-admin-pw");
+
 impl Broker {
-    /// A broker on a fresh loopback port; `tls` makes it TLS-only.
+    /// A broker on a fresh loopback port with the site's ACL; `tls` makes it TLS-only.
     pub fn start(tls: bool) -> Broker {
+        Broker::start_with(tls, Access::AclFile(site_acl()))
+    }
+
+    /// A broker on a fresh loopback port with these access rules.
+    pub fn start_with(tls: bool, access: Access) -> Broker {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
-        let passwd = dir.path().join("passwd");
-        for (i, (user, pw)) in [
-            (TERMINAL, TERMINAL_PASSWORD),
-            (OTHER, OTHER_PASSWORD),
-            (APP, APP_PASSWORD),
-        ]
-        .iter()
-        .enumerate()
-        {
-            let mut cmd = Command::new("mosquitto_passwd");
-            cmd.arg("-b");
-            if i == 0 {
-                cmd.arg("-c");
-            }
-            let out = cmd.arg(&passwd).arg(user).arg(pw).output().unwrap();
-            assert!(out.status.success(), "mosquitto_passwd: {out:?}");
-        }
-        fs::write(
-            dir.path().join("acl"),
-            format!(
-                "user {TERMINAL}\ntopic readwrite enrolld/{TERMINAL}/#\n\
-                 topic write homeassistant/device/{TERMINAL}/config\n\
-                 topic read homeassistant/status\n\n\
-                 user {OTHER}\ntopic readwrite enrolld/{OTHER}/#\n\n\
-                 user {APP}\ntopic readwrite #\n"
-            ),
-        )
-        .unwrap();
         let mut conf = format!(
             "listener {port} 127.0.0.1\nallow_anonymous false\npersistence false\n\
-             password_file {}\nacl_file {}\nlog_dest file {}\nlog_type all\n\
-             connection_messages true\n",
-            passwd.display(),
-            dir.path().join("acl").display(),
+             log_dest file {}\nlog_type all\nconnection_messages true\n",
             dir.path().join("broker.log").display(),
         );
+        match &access {
+            Access::AclFile(acl) => {
+                let passwd = dir.path().join("passwd");
+                for (i, (user, pw)) in USERS.iter().enumerate() {
+                    let mut cmd = Command::new("mosquitto_passwd");
+                    cmd.arg("-b");
+                    if i == 0 {
+                        cmd.arg("-c");
+                    }
+                    let out = cmd.arg(&passwd).arg(user).arg(pw).output().unwrap();
+                    assert!(out.status.success(), "mosquitto_passwd: {out:?}");
+                }
+                fs::write(dir.path().join("acl"), acl).unwrap();
+                conf.push_str(&format!(
+                    "password_file {}\nacl_file {}\n",
+                    passwd.display(),
+                    dir.path().join("acl").display()
+                ));
+            }
+            Access::DynamicSecurity(_) => {
+                let file = dir.path().join("dynsec.json");
+                let (admin, admin_pw) = DYNSEC_ADMIN;
+                let out = Command::new("mosquitto_ctrl")
+                    .args(["dynsec", "init"])
+                    .arg(&file)
+                    .args([admin, admin_pw])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "mosquitto_ctrl dynsec init: {out:?}");
+                conf.push_str(&format!(
+                    "plugin {}\nplugin_opt_config_file {}\n",
+                    dynamic_security_plugin().display(),
+                    file.display()
+                ));
+            }
+        }
         // Started as root, mosquitto would drop to its own user, which cannot
         // read this directory.
         if unsafe { libc::geteuid() } == 0 {
@@ -152,7 +202,40 @@ impl Broker {
             child: None,
         };
         broker.resume_service();
+        if let Access::DynamicSecurity(terminal_acls) = access {
+            broker.set_up_dynamic_security(&terminal_acls);
+        }
         broker
+    }
+
+    /// The users, the app's role (everything) and the terminal's (`terminal_acls`), through
+    /// the plugin's own control topic, as a site's administrator would.
+    fn set_up_dynamic_security(&self, terminal_acls: &[(&'static str, String)]) {
+        let mut commands: Vec<Vec<String>> = Vec::new();
+        let mut add = |args: &[&str]| commands.push(args.iter().map(|a| a.to_string()).collect());
+        for (user, pw) in USERS {
+            add(&["createClient", user, "-p", pw]);
+            add(&["createRole", user]);
+            add(&["addClientRole", user, user]);
+        }
+        for acltype in ["publishClientSend", "subscribePattern"] {
+            add(&["addRoleACL", APP, acltype, "#", "allow"]);
+        }
+        for (acltype, topic) in terminal_acls {
+            add(&["addRoleACL", TERMINAL, acltype, topic, "allow"]);
+        }
+        let (admin, admin_pw) = DYNSEC_ADMIN;
+        for args in commands {
+            let mut cmd = Command::new("mosquitto_ctrl");
+            cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+                .args(["-u", admin, "-P", admin_pw, "dynsec"])
+                .args(&args);
+            let out = cmd.output().unwrap();
+            assert!(
+                out.status.success(),
+                "mosquitto_ctrl dynsec {args:?}: {out:?}"
+            );
+        }
     }
 
     /// The CA a client must trust (TLS brokers).
@@ -377,6 +460,16 @@ fn parse_lines(text: &str) -> Vec<Message> {
             })
         })
         .collect()
+}
+
+/// Debian's dynamic security plugin (in mosquitto's package, under the multiarch directory).
+fn dynamic_security_plugin() -> PathBuf {
+    let found = fs::read_dir("/usr/lib").ok().and_then(|dirs| {
+        dirs.flatten()
+            .map(|d| d.path().join("mosquitto_dynamic_security.so"))
+            .find(|p| p.exists())
+    });
+    found.expect("mosquitto_dynamic_security.so is not under /usr/lib/*/ (Debian's mosquitto)")
 }
 
 /// A loopback port nobody listens on right now.
