@@ -15,7 +15,7 @@
 //! them) grant every subscription and drop, without a word under MQTT 3.1.1, a publish
 //! their ACL forbids and a message the subscriber may not read. So its own `online` must
 //! come back through its subscription to `availability`, and its own probe through its
-//! subscription to the requests, within [`ECHO_WITHIN`].
+//! subscription to the requests, within ten seconds (`ECHO_WITHIN`).
 //!
 //! The session is clean: a broker keeps nothing for the terminal while it is
 //! away, so a `trigger` published an hour ago never presses the button now.
