@@ -224,6 +224,7 @@ fn queue_client_and_status_leak_nothing_under_any_behaviour() {
             bytes: queue.bytes(),
             oldest_age_secs: queue.oldest_age(&now).map(|a| a.as_secs()),
             unknown_deliveries: queue.unknown_count(),
+            review: queue.review_count(),
             tickets_pending: 0,
         };
         status.queue = QueueStatus::of(&snapshot, false);
