@@ -54,6 +54,9 @@ pub enum Report {
     Delivered {
         id: EntryId,
         username: String,
+        /// The verification it was registered under: under v3 the only link between the
+        /// name on this terminal and the enrollment in IDMeta.
+        verification_id: Option<String>,
         already: bool,
         resent: bool,
         screening: Option<crate::api::Screening>,
@@ -234,6 +237,7 @@ pub async fn run<S, F, G, R>(
                     report(Report::Delivered {
                         id,
                         username,
+                        verification_id: sent.verification_id.clone(),
                         already,
                         resent,
                         screening: sent.outcome.screening().cloned(),

@@ -242,6 +242,7 @@ pub(super) fn delivery(report: &Report, status: &mut Status) {
         Report::Delivered {
             id,
             username,
+            verification_id,
             already,
             resent,
             screening,
@@ -275,6 +276,7 @@ pub(super) fn delivery(report: &Report, status: &mut Status) {
                 level,
                 enrolld_outcome = code,
                 enrolld_username = username.as_str(),
+                enrolld_verification_id = verification_id.as_deref().unwrap_or(""),
                 enrolld_screen_matches = matches.map(|n| n.to_string()).unwrap_or_default();
                 "{id} for {username} delivered: {code}{}{note}",
                 matches

@@ -22,6 +22,27 @@ pub const TEMPLATE_ID: &str = "129";
 /// under: every such test runs once per version.
 pub const VERSIONS: [ApiVersion; 2] = [ApiVersion::V1, ApiVersion::V3];
 
+/// Each scenario `fn name(version: ApiVersion)` as two tests, `name::v1` and `name::v3`: one
+/// body, run for both registration API versions (in parallel, and named by version when one
+/// fails).
+#[macro_export]
+macro_rules! for_each_version {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn v1() {
+                    super::$name(enrolld::api::ApiVersion::V1)
+                }
+                #[test]
+                fn v3() {
+                    super::$name(enrolld::api::ApiVersion::V3)
+                }
+            }
+        )*
+    };
+}
+
 /// A stand-in plus a temp dir holding its CA, and the API version the client speaks.
 pub struct Env {
     pub server: StandIn,
