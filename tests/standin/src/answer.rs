@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::behaviour::Behaviour;
-use super::documented::{REGISTRATION_OK, REGISTRATION_V3_OK};
+use super::documented::{
+    REGISTRATION_OK, REGISTRATION_V3_EXAMPLE, REGISTRATION_V3_LISTED_FIELDS, REGISTRATION_V3_OK,
+};
 use super::http::{Request, Response};
 use super::inspect::{Endpoint, Record};
 
@@ -173,13 +175,7 @@ pub fn reply(behaviour: &Behaviour, record: &Record, earlier: &[Record]) -> Repl
             flag(&mut body, matched(record, earlier), (2, "REVIEW_NEEDED"));
             Response::json(200, &body)
         }
-        Behaviour::StaleDocs if v3 => {
-            let text = "The username field is required.";
-            Response::json(
-                422,
-                &json!({"success": false, "message": text, "errors": {"username": [text]}}),
-            )
-        }
+        Behaviour::StaleDocs if v3 => stale_docs_refusal(),
         Behaviour::ValidationRejected if v3 => {
             let mut body = v3_body(record);
             flag(&mut body, matched(record, earlier), (1, "REJECTED"));
@@ -253,6 +249,26 @@ fn v3_body(record: &Record) -> Value {
     list["hasMatches"] = json!(false);
     list["matches"] = json!([]);
     body
+}
+
+/// What a server enforcing v3's stale field list answers (Laravel's validation refusal): the
+/// fields the page lists that its example, and so a client, leaves out.
+fn stale_docs_refusal() -> Response {
+    let example: Value = serde_json::from_str(REGISTRATION_V3_EXAMPLE).expect("documented JSON");
+    let missing: Vec<&str> = REGISTRATION_V3_LISTED_FIELDS
+        .into_iter()
+        .filter(|f| example.get(f).is_none())
+        .collect();
+    let said = |f: &str| format!("The {f} field is required.");
+    let errors: serde_json::Map<String, Value> = missing
+        .iter()
+        .map(|f| ((*f).to_owned(), json!([said(f)])))
+        .collect();
+    let message = missing.first().map(|f| said(f)).unwrap_or_default();
+    Response::json(
+        422,
+        &json!({"success": false, "message": message, "errors": errors}),
+    )
 }
 
 /// A v3 answer's screening set to one match, with the trust validation's status.

@@ -318,3 +318,85 @@ fn sha256_hex(bytes: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request to `path` with the documented headers and this JSON body.
+    fn request(path: &str, body: &str) -> Request {
+        Request {
+            method: "POST".into(),
+            path: path.into(),
+            headers: [
+                ("authorization", "Bearer 1|t"),
+                ("accept", "application/json"),
+                ("content-type", "application/json"),
+            ]
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .to_vec(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn problems(body: &str) -> Vec<String> {
+        let expect = Expectations {
+            token: None,
+            template_id: Some("129".into()),
+        };
+        inspect(
+            &request(REGISTRATION_V3_PATH, body),
+            &expect,
+            1,
+            "ok".into(),
+        )
+        .problems
+    }
+
+    /// v3's request is checked against its documented example: its three keys, an integer
+    /// `trustFlowId` (the expected trust flow), a JPEG data URI; the stale field list's
+    /// `username` is a problem, as is v1's shape sent to v3's path.
+    #[test]
+    fn a_v3_request_is_checked_against_the_documented_example() {
+        let image = "data:image/jpeg;base64,/9j/4AAQ";
+        let good = format!(r#"{{"image":"{image}","trustFlowId":129,"trustValidationId":"v-1"}}"#);
+        assert_eq!(problems(&good), Vec::<String>::new());
+        let r = inspect(
+            &request(REGISTRATION_V3_PATH, &good),
+            &Expectations::default(),
+            1,
+            "ok".into(),
+        );
+        assert_eq!(r.endpoint, Some(Endpoint::RegisterV3));
+        assert_eq!(r.verification_id(), Some("v-1"));
+        assert_eq!(r.trust_flow().as_deref(), Some("129"));
+        for (bad, problem) in [
+            (
+                format!(r#"{{"image":"{image}","trustFlowId":"129","trustValidationId":"v-1"}}"#),
+                "`trustFlowId` is \"129\", expected an integer",
+            ),
+            (
+                format!(r#"{{"image":"{image}","trustFlowId":130,"trustValidationId":"v-1"}}"#),
+                "trust flow 130, expected \"129\"",
+            ),
+            (
+                format!(
+                    r#"{{"image":"{image}","trustFlowId":129,"trustValidationId":"v-1","username":"Ann"}}"#
+                ),
+                "body keys [\"image\", \"trustFlowId\", \"trustValidationId\", \"username\"]",
+            ),
+            (
+                format!(
+                    r#"{{"image":"{image}","template_id":"129","username":"Ann","verification_id":"v-1"}}"#
+                ),
+                "expected [\"image\", \"trustFlowId\", \"trustValidationId\"]",
+            ),
+        ] {
+            let found = problems(&bad);
+            assert!(
+                found.iter().any(|p| p.contains(problem)),
+                "{bad}: {found:?}"
+            );
+        }
+    }
+}
