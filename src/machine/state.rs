@@ -13,8 +13,9 @@ pub enum State {
     // Result states: shown for the result hold, then back to rest.
     Registered,
     /// Registered and flagged for review (a watchlist match), with `terminal.see_reception`
-    /// on: the person is asked to see reception. With it off such a registration shows
-    /// `Registered`.
+    /// on: the person is asked to see reception (the LED's `Pattern::SeeReception`, a screen's
+    /// `PromptKey::SeeReception`). With it off such a registration shows `Registered`, so an
+    /// output never needs the option itself: the state says what to tell the person.
     SeeReception,
     AlreadyRegistered,
     Retake,
