@@ -254,6 +254,48 @@ mod tests {
     }
 
     #[test]
+    fn api_version_is_1_by_default_and_only_1_or_3() {
+        let c = parse(MINIMAL, Path::new("t.toml")).unwrap();
+        assert_eq!(c.api.version, api::ApiVersion::V1);
+        let c = parse(
+            &format!(
+                "{MINIMAL}version = 3
+"
+            ),
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.api.version, api::ApiVersion::V3);
+        let e = err(&format!(
+            "{MINIMAL}version = 2
+"
+        ));
+        assert_eq!(e.key(), Some("api.version"));
+        assert_eq!(e.line(), Some(4));
+        assert!(e.to_string().contains("must be 1 (IDMeta's v1"), "{e}");
+    }
+
+    #[test]
+    fn under_v3_the_trust_flow_id_must_be_an_integer() {
+        let text = "[api]\nversion = 3\nbase_url = \"https://integrate.idmetagroup.com\"\n\
+                    template_id = \"flow-a\"\n";
+        let e = err(text);
+        assert_eq!(e.key(), Some("api.template_id"));
+        assert_eq!(e.line(), Some(4));
+        assert!(
+            e.to_string()
+                .contains("`flow-a` is not a whole number; api.version = 3 sends it as the integer trustFlowId"),
+            "{e}"
+        );
+        // The same id is fine under v1, where template_id is a string.
+        parse(
+            &text.replace("version = 3", "version = 1"),
+            Path::new("t.toml"),
+        )
+        .unwrap();
+    }
+
+    #[test]
     fn error_display_is_file_line_key_message() {
         let e = err(&format!("{MINIMAL}request_timeout_ms = 10\n"));
         assert_eq!(

@@ -13,6 +13,8 @@ pub enum Pattern {
     Busy,
     /// Registered or already registered (solid).
     Success,
+    /// Registered, and the person is asked to see reception (solid, then blinking).
+    SeeReception,
     /// The face was not usable (too dark, no face...): step closer and retry (double blink).
     Retake,
     /// Failed (fast blink).
@@ -26,10 +28,11 @@ pub enum Pattern {
 }
 
 impl Pattern {
-    pub const ALL: [Pattern; 8] = [
+    pub const ALL: [Pattern; 9] = [
         Pattern::Off,
         Pattern::Busy,
         Pattern::Success,
+        Pattern::SeeReception,
         Pattern::Retake,
         Pattern::Failed,
         Pattern::Queued,
@@ -43,6 +46,7 @@ impl Pattern {
             Pattern::Off => "off",
             Pattern::Busy => "busy",
             Pattern::Success => "success",
+            Pattern::SeeReception => "see_reception",
             Pattern::Retake => "retake",
             Pattern::Failed => "failed",
             Pattern::Queued => "queued",

@@ -130,6 +130,10 @@ pub struct QueueStatus {
     /// Enrollments that may or may not have reached IDMeta, on record for
     /// an operator (`enrolld queue list`).
     pub unknown_deliveries: usize,
+    /// Registrations IDMeta's watchlist screening flagged (v3), on record for the operator
+    /// (`enrolld queue list`) until dropped or `queue.max_age_secs`.
+    #[serde(default)]
+    pub review: usize,
     /// IDMeta refused the token or the URL: deliveries wait (every entry
     /// kept) until the configuration is fixed and reloaded.
     #[serde(default)]
@@ -144,6 +148,7 @@ impl QueueStatus {
             bytes: snapshot.bytes,
             oldest_age_secs: snapshot.oldest_age_secs,
             unknown_deliveries: snapshot.unknown_deliveries,
+            review: snapshot.review,
             paused,
         }
     }
@@ -436,6 +441,7 @@ mod tests {
             bytes: 300,
             oldest_age_secs: Some(9),
             unknown_deliveries: 1,
+            review: 5,
             tickets_pending: 4,
         };
         let s = QueueStatus::of(&snapshot, true);
@@ -445,9 +451,10 @@ mod tests {
                 s.bytes,
                 s.oldest_age_secs,
                 s.unknown_deliveries,
+                s.review,
                 s.paused
             ),
-            (2, 300, Some(9), 1, true)
+            (2, 300, Some(9), 1, 5, true)
         );
     }
 

@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use enrolld_standin::answer::{BLOCKLISTED_NAME, BLOCKLISTED_REFERENCE};
+
 const TOKEN: &str = "4242|demo-token-that-must-never-leak-7f3a";
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -17,6 +19,11 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// marker is looked for everywhere else.
 fn assert_clean(bytes: &[u8], place: &str) {
     assert!(!contains(bytes, TOKEN.as_bytes()), "token in {place}");
+    // Whom a watchlist match named (the blocklist entry, or a score) is kept sealed for the
+    // operator, never shown.
+    for whom in [BLOCKLISTED_NAME, BLOCKLISTED_REFERENCE, "similarity"] {
+        assert!(!contains(bytes, whom.as_bytes()), "`{whom}` in {place}");
+    }
     assert!(!contains(bytes, b"/9j/"), "base64 JPEG in {place}");
     if !place.contains("/queue/") {
         assert!(!contains(bytes, &[0xFF, 0xD8, 0xFF]), "raw JPEG in {place}");
@@ -58,12 +65,14 @@ fn demo_tells_its_story_and_leaks_nothing() {
     let status: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("status.json")).unwrap()).unwrap();
     let count = |code: &str| status["counters"][code].as_u64().unwrap_or(0);
-    // The scripted acts: registered, retake, duplicate, then the outage
-    // (queued) and its recovery (delivered from the queue).
+    // The scripted acts: registered, retake, duplicate, a watchlist match
+    // (registered, flagged), then the outage (queued) and its recovery
+    // (delivered from the queue).
     for code in [
         "registered",
         "retake",
         "already_registered",
+        "registered_review",
         "queued",
         "delivered_from_queue",
     ] {
@@ -73,6 +82,19 @@ fn demo_tells_its_story_and_leaks_nothing() {
         );
     }
     assert!(stdout.contains("IDMeta unreachable"), "{stdout}");
+    assert!(stdout.contains("watchlist screening matches"), "{stdout}");
+    // It speaks v3: every registration went to biometrics-detection.
+    let records = std::fs::read_to_string(dir.path().join("standin-records.jsonl")).unwrap();
+    assert!(
+        records.contains("\"endpoint\":\"register_v3\"")
+            && !records.contains("\"endpoint\":\"register\""),
+        "{records}"
+    );
+    // The flagged registration waits for the operator, its screening kept with it.
+    assert!(
+        status["queue"]["review"].as_u64().unwrap_or(0) >= 1,
+        "{status}"
+    );
     assert!(stdout.contains("IDMeta is back"), "{stdout}");
     assert!(stderr.contains("enrolld stopped"), "{stderr}");
 

@@ -33,6 +33,7 @@ pub fn run(config_path: &Path, _args: &CheckConfigArgs) -> i32 {
     println!("{token_line}");
     println!("{mqtt_line}");
     println!("# terminal id: {terminal_id}");
+    println!("# api version {}", config.api.version.explain());
     print!("{}", config.to_toml());
     crate::exit::OK
 }

@@ -273,6 +273,14 @@ impl Daemon {
                 verification_id,
                 reason: answer,
             },
+            Fate::RegisteredReview => SentFate::Review {
+                verification_id,
+                answer: ctx
+                    .outcome
+                    .as_ref()
+                    .map(submit::kept_answer)
+                    .unwrap_or_default(),
+            },
         };
         let wake = matches!(fate, Fate::Queued { .. });
         let deliveries = self.deliveries.clone();

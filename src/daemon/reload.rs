@@ -32,6 +32,8 @@ impl Daemon {
                 *self.api.write().unwrap_or_else(|p| p.into_inner()) = client;
                 self.config.api = new.api;
                 self.config.terminal = new.terminal;
+                self.machine
+                    .set_see_reception(self.config.terminal.see_reception);
                 // Created under the old template id, perhaps.
                 self.machine.forget_spare();
                 // A fixed token or URL: deliveries paused on a refusal resume.

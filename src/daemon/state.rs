@@ -98,10 +98,12 @@ impl Daemon {
         let now = Instant::now();
         let mut status = Status::starting(&config.terminal.effective_id(), crate::time::unix_now());
         status.face = config.face.enabled.then(crate::status::FaceStatus::default);
+        let mut machine = Machine::new(now, budgets::budgets(&config));
+        machine.set_see_reception(config.terminal.see_reception);
         Daemon {
             status,
             status_file: BackgroundWriter::spawn(&config.status),
-            machine: Machine::new(now, budgets::budgets(&config)),
+            machine,
             config,
             api: Arc::new(RwLock::new(api)),
             store,

@@ -46,7 +46,10 @@ impl Figures {
         if let Some(reason) = &event.reason {
             *self.face_rejections.entry(reason.clone()).or_default() += 1;
         }
-        if matches!(event.outcome.as_str(), "registered" | "already_registered") {
+        if matches!(
+            event.outcome.as_str(),
+            "registered" | "registered_review" | "already_registered"
+        ) {
             self.last_registered_unix = Some(event.at_unix);
         }
     }
@@ -110,6 +113,12 @@ impl Figures {
             "gauge",
             "Enrollments that may or may not have reached IDMeta, waiting for an operator.",
             &one(s.queue.unknown_deliveries.to_string()),
+        );
+        family(
+            "enrolld_review_records",
+            "gauge",
+            "Registrations IDMeta's watchlist screening flagged, on record for an operator.",
+            &one(s.queue.review.to_string()),
         );
         family(
             "enrolld_paused",

@@ -76,6 +76,10 @@ pub struct EnrollmentEvent {
     /// Only published with `mqtt.publish_usernames = true`.
     #[serde(skip)]
     pub username: String,
+    /// How many records IDMeta's watchlist screening matched, for a registration it flagged
+    /// (`registered_review`); the count only, never whom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screen_matches: Option<u32>,
 }
 
 /// What a consumer gets.
@@ -216,6 +220,7 @@ mod tests {
             at: String::new(),
             at_unix: n,
             username: String::new(),
+            screen_matches: None,
         }
     }
 

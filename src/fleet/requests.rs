@@ -82,8 +82,26 @@ fn read(name: &str, payload: &[u8], transaction: &mut Option<String>) -> Result<
     crate::control::protocol::parse_fields(name, fields)
 }
 
-/// The response message: the reply with the transaction echoed.
+/// The response message: the reply with the transaction echoed, less what is for the
+/// operator's eyes only (a review record's `answer`: whom IDMeta's watchlist screening matched;
+/// its `last_answer` still says `registered_review`). A broker's readers are many.
 pub fn response(transaction: Option<&str>, reply: Reply) -> Vec<u8> {
+    let reply = match reply.get("records").and_then(Value::as_array) {
+        Some(records) => {
+            let records: Vec<Value> = records
+                .iter()
+                .cloned()
+                .map(|mut r| {
+                    if let Some(r) = r.as_object_mut() {
+                        r.remove("answer");
+                    }
+                    r
+                })
+                .collect();
+            reply.with("records", records)
+        }
+        None => reply,
+    };
     let reply = match transaction {
         Some(t) => reply.with("transaction", t),
         None => reply,
@@ -187,6 +205,19 @@ mod tests {
         let r = parse("trigger", br#"{"transaction":"t","x":1}"#);
         assert_eq!(r.transaction.as_deref(), Some("t"));
         assert!(r.command.unwrap_err().contains("unknown field `x`"));
+    }
+
+    #[test]
+    fn a_review_records_answer_stays_off_the_broker() {
+        let record = serde_json::json!({"id": 7, "state": "review", "last_answer": "registered_review",
+            "answer": {"screening": {"details": [{"name": "Jane Listed"}]}}});
+        let r = response(None, Reply::ok().with("records", vec![record]));
+        let text = String::from_utf8(r).unwrap();
+        assert!(
+            !text.contains("Jane") && !text.contains("\"answer\""),
+            "{text}"
+        );
+        assert!(text.contains("registered_review"), "{text}");
     }
 
     #[test]

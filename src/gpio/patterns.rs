@@ -7,6 +7,7 @@
 //! | Off        | off                        | off                   |
 //! | Busy       | blink 4 Hz                 | green blink 4 Hz      |
 //! | Success    | solid 3 s                  | green solid 3 s       |
+//! | SeeReception | solid 1 s, then 4 blinks at 2 Hz | green solid 1 s, then 4 red blinks at 2 Hz |
 //! | Retake     | double blink, 3 s          | red double blink, 3 s |
 //! | Failed     | fast blink 10 Hz, 3 s      | red solid 3 s         |
 //! | Queued     | slow blink (0.5 s / 2 s)   | red slow blink        |
@@ -87,6 +88,17 @@ impl Pattern {
             Pattern::Off => forever(vec![off(1_000)]),
             Pattern::Busy => forever(vec![on(125), off(125)]),
             Pattern::Success => once(vec![on(3_000)]),
+            // Registered (the success colour first), then "look here" in the attention colour:
+            // 2 Hz, well under WCAG's three flashes a second, and unlike every other pattern.
+            Pattern::SeeReception => {
+                let (done, look) = match layout {
+                    Layout::Single => (FIRST, FIRST),
+                    Layout::Pair => (FIRST, SECOND),
+                };
+                let mut steps = vec![step(done, 1_000)];
+                steps.extend(times(4, &[step(OFF, 250), step(look, 250)]));
+                once(steps)
+            }
             Pattern::Retake => once(times(3, &[on(150), off(150), on(150), off(550)])),
             Pattern::Failed => match layout {
                 Layout::Single => once(times(30, &[on(50), off(50)])),
@@ -107,6 +119,10 @@ impl Pattern {
             (Pattern::Off, _) => return "off".to_owned(),
             (Pattern::Busy, _) => "blinking 4 Hz",
             (Pattern::Success, _) => "solid",
+            (Pattern::SeeReception, Layout::Single) => return "solid, then blinking 2 Hz".into(),
+            (Pattern::SeeReception, Layout::Pair) => {
+                return "green solid, then red blinking 2 Hz".into();
+            }
             (Pattern::Retake, _) => "double blink",
             (Pattern::Failed, Layout::Single) => "fast blink",
             (Pattern::Failed, Layout::Pair) => "solid",

@@ -439,6 +439,17 @@ impl Attempt {
                     fate,
                 },
             ),
+            // Shown as `Registered` unless the operator turned `see_reception` on (the
+            // machine decides, see `Machine::carry_out`).
+            Fate::RegisteredReview => (
+                Some(State::SeeReception),
+                None,
+                Action::Settle {
+                    attempt: self.id,
+                    record,
+                    fate,
+                },
+            ),
             Fate::AlreadyRegistered => (
                 Some(State::AlreadyRegistered),
                 None,

@@ -59,6 +59,9 @@ pub struct Machine {
     camera_fault: bool,
     gpio_fault: bool,
     paused: bool,
+    /// `terminal.see_reception`: a registration flagged for review asks the person to see
+    /// reception (`State::SeeReception`) instead of showing a plain `Registered`.
+    see_reception: bool,
 }
 
 impl Machine {
@@ -76,7 +79,14 @@ impl Machine {
             camera_fault: false,
             gpio_fault: false,
             paused: false,
+            see_reception: false,
         }
+    }
+
+    /// Whether a registration flagged for review sends the person to reception (set at start
+    /// and on every reload from `terminal.see_reception`).
+    pub fn set_see_reception(&mut self, on: bool) {
+        self.see_reception = on;
     }
 
     pub fn state(&self) -> State {
@@ -238,6 +248,7 @@ impl Machine {
         {
             let show = match show {
                 State::Failed if self.camera_fault => State::Fault,
+                State::SeeReception if !self.see_reception => State::Registered,
                 // An attempt that ends without a result goes back to rest.
                 State::Idle => self.rest(),
                 show => show,

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use enrolld::api::ApiVersion;
 use enrolld_standin::{Behaviour, Endpoint, Expectations, Record, StandIn, StandInOptions};
 use serde_json::Value;
 
@@ -41,6 +42,10 @@ pub struct Knobs {
     pub extra: String,
     /// `(section, key, value)` set last, over everything above.
     pub paths: Vec<(&'static str, &'static str, PathBuf)>,
+    /// `api.version`.
+    pub version: ApiVersion,
+    /// `terminal.see_reception`.
+    pub see_reception: bool,
 }
 
 impl Default for Knobs {
@@ -59,7 +64,16 @@ impl Default for Knobs {
             paused_probe_secs: None,
             extra: String::new(),
             paths: Vec::new(),
+            version: ApiVersion::V1,
+            see_reception: false,
         }
+    }
+}
+
+impl Knobs {
+    /// These knobs, speaking `version`.
+    pub fn speaking(self, version: ApiVersion) -> Knobs {
+        Knobs { version, ..self }
     }
 }
 
@@ -119,6 +133,8 @@ impl Harness {
             set(&mut doc, "terminal", "username_template", t.as_str());
         }
         add_lines(&mut doc, "terminal", &k.terminal_extra).unwrap();
+        set(&mut doc, "terminal", "see_reception", k.see_reception);
+        set(&mut doc, "api", "version", i64::from(k.version.number()));
         set(&mut doc, "api", "connect_timeout_ms", 1000);
         set(
             &mut doc,
@@ -195,12 +211,12 @@ impl Harness {
         d
     }
 
-    /// Registration requests the stand-in received, oldest first.
+    /// Registration requests the stand-in received (either version), oldest first.
     pub fn registrations(&self) -> Vec<Record> {
         self.standin
             .records()
             .into_iter()
-            .filter(|r| r.endpoint == Some(Endpoint::Register))
+            .filter(|r| r.endpoint.is_some_and(Endpoint::is_registration))
             .collect()
     }
 
@@ -213,11 +229,29 @@ impl Harness {
             .count()
     }
 
-    /// Usernames of the registrations, in arrival order.
+    /// Usernames of the registrations, in arrival order. v1 sends the username; v3 sends only
+    /// the verification id, which reads back as a username through [`Harness::enroll`]'s
+    /// `v-<username>`, or else through the daemon's own log lines (each names both).
     pub fn registered_names(&self) -> Vec<String> {
+        let logs = self.daemon_logs();
         self.registrations()
             .iter()
-            .map(|r| r.field("username").unwrap_or("?").to_owned())
+            .map(|r| match (r.field("username"), r.verification_id()) {
+                (Some(name), _) => name.to_owned(),
+                (None, Some(vid)) => vid
+                    .strip_prefix("v-")
+                    .map(str::to_owned)
+                    .or_else(|| username_logged_with(&logs, vid))
+                    .unwrap_or_else(|| vid.to_owned()),
+                (None, None) => "?".to_owned(),
+            })
+            .collect()
+    }
+
+    /// Everything the daemons started by this harness wrote to stderr.
+    pub fn daemon_logs(&self) -> String {
+        (1..=self.spawned)
+            .filter_map(|n| fs::read_to_string(self.path(&format!("stderr-{n}.log"))).ok())
             .collect()
     }
 
@@ -520,6 +554,18 @@ impl Drop for Daemon {
             let _ = self.child.wait();
         }
     }
+}
+
+/// The username of a log line that also names `verification_id` (the stderr logger appends
+/// the journal fields as ` key=value`).
+fn username_logged_with(logs: &str, verification_id: &str) -> Option<String> {
+    let field = format!(" enrolld_verification_id={verification_id}");
+    logs.lines()
+        .filter(|l| l.contains(&format!("{field} ")) || l.ends_with(&field))
+        .find_map(|l| {
+            let (_, rest) = l.split_once(" enrolld_username=")?;
+            Some(rest.split(" enrolld_").next()?.to_owned())
+        })
 }
 
 /// Calls `probe` until it returns `Some` or `within` has passed.

@@ -59,6 +59,34 @@ fn a_press_binds_captures_creates_stores_then_posts_and_settles() {
     assert!(!r.m.busy());
 }
 
+/// A registration the screening flagged asks the person to see reception only when the
+/// operator turned `terminal.see_reception` on (a match may be the same person enrolling
+/// twice); either way it is settled as flagged, so the operator sees it.
+#[test]
+fn a_flagged_registration_sends_to_reception_only_when_the_operator_says_so() {
+    for (on, shown) in [(false, State::Registered), (true, State::SeeReception)] {
+        let mut r = Run::ready();
+        r.m.set_see_reception(on);
+        r.posting();
+        r.answer(registered_review());
+        assert_eq!(r.m.state(), shown, "see_reception = {on}");
+        assert_eq!(r.settle_fate(), Some(Fate::RegisteredReview));
+        assert!(!r.released());
+        r.settled();
+        r.at(Duration::from_secs(4)).ev(Event::TimerExpired);
+        assert_eq!(r.m.state(), State::Idle);
+    }
+    let mut r = Run::ready();
+    r.m.set_see_reception(true);
+    r.posting();
+    r.answer(registered());
+    assert_eq!(
+        r.m.state(),
+        State::Registered,
+        "only a flagged registration"
+    );
+}
+
 /// Every answer on the live path: what is shown, how the record is settled,
 /// whether the name goes back, what the enrollment concludes as.
 #[test]

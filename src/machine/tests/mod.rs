@@ -150,6 +150,16 @@ pub(super) fn registered() -> Outcome {
     }
 }
 
+/// Registered, and the watchlist screening matched.
+pub(super) fn registered_review() -> Outcome {
+    Outcome::RegisteredReview {
+        face_id: "f".into(),
+        associated_verification_id: None,
+        timestamp: None,
+        screening: Box::new(crate::api::Screening::one_match()),
+    }
+}
+
 pub(super) fn server(status: u16, retry_after_s: Option<u64>) -> Outcome {
     Outcome::ServerError {
         status,

@@ -136,6 +136,7 @@ fn state_names_and_patterns_are_stable() {
             "capturing",
             "submitting",
             "registered",
+            "see_reception",
             "already_registered",
             "retake",
             "failed",
