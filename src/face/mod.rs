@@ -6,7 +6,8 @@
 //! Frame ─► input (128x128 letterbox; MJPEG decoded at 1/8) ─► detector (BlazeFace, rten)
 //!       ─► faces in the frame's coordinates ─► decide::placement (one person, distance,
 //!          border, centre, tilt, turn) ─► input::face_quality (the face's own luma and
-//!          sharpness) ─► decide::quality ─► Passed, or the first Refusal
+//!          sharpness) ─► decide::quality ─► crop::keep (with face.crop) ─► Passed, or the
+//!          first Refusal
 //! ```
 //!
 //! # Modules, one job each
@@ -130,8 +131,25 @@ impl FaceCheck {
             Err(refusal) => return Ok((Err(refusal), faces)),
         };
         let quality = self.inputs.face_quality(frame, &face.bounds)?;
-        let verdict = decide::quality(quality, &self.config).map(|()| Passed { face, quality });
+        let verdict = decide::quality(quality, &self.config)
+            .and_then(|()| self.croppable(&face, frame))
+            .map(|()| Passed { face, quality });
         Ok((verdict, faces))
+    }
+
+    /// With `face.crop` on, a face whose crop cannot be made is refused here, so the frame is
+    /// never chosen (the encode refuses it again rather than send the whole frame).
+    fn croppable(&self, face: &Detection, frame: &Frame) -> Result<(), Refusal> {
+        if !self.config.crop {
+            return Ok(());
+        }
+        crop::keep(
+            &face.bounds,
+            self.config.crop_margin,
+            frame.width,
+            frame.height,
+        )
+        .map(drop)
     }
 }
 
