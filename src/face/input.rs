@@ -16,6 +16,7 @@ use super::blazeface::{INPUT_SIZE, Letterbox};
 use super::decide::FaceQuality;
 use super::detection::{PixelRect, Rect};
 use crate::camera::convert::{self, ConvertError};
+use crate::camera::frame::{MjpegSizeMismatch, check_mjpeg_size};
 use crate::camera::{Frame, PixelFormat};
 
 /// Side of the square the face is resampled to before its sharpness is measured, so
@@ -38,11 +39,17 @@ impl fmt::Debug for DetectorInput {
     }
 }
 
+/// The installer's annotated picture is at most this many pixels on its longer side, whatever
+/// the camera's size: it is for a person to look at, and its decode stays bounded.
+pub const ANNOTATED_MAX_SIDE: usize = 1920;
+
 /// Why a frame could not be read for the check. Never holds image bytes.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
     #[error("MJPEG frame does not decode: {0}")]
     Mjpeg(String),
+    #[error(transparent)]
+    MjpegSize(#[from] MjpegSizeMismatch),
     #[error(transparent)]
     Layout(#[from] ConvertError),
 }
@@ -118,13 +125,18 @@ impl InputMaker {
         })
     }
 
-    /// The whole frame as RGB, at its full size (for the installer's annotated picture).
+    /// The whole frame as RGB (for the installer's annotated picture), at its own size or
+    /// shrunk to [`ANNOTATED_MAX_SIDE`] on its longer side.
     pub fn rgb_image(&mut self, frame: &Frame) -> Result<image::RgbImage, InputError> {
-        let picture = self.picture(frame, usize::MAX, TjPixel::RGB)?;
+        let picture = self.picture(frame, ANNOTATED_MAX_SIDE, TjPixel::RGB)?;
         let yuv = matches!(picture.layout, Layout::Yuyv | Layout::Nv12);
-        let (w, h) = (picture.width as u32, picture.height as u32);
-        Ok(image::RgbImage::from_fn(w, h, |x, y| {
-            let s = picture.sample(x as usize, y as usize).map(|v| v as f32);
+        let (pw, ph) = (picture.width, picture.height);
+        let long = pw.max(ph).max(1);
+        let fit = |side: usize| (side * ANNOTATED_MAX_SIDE.min(long) / long).max(1);
+        let (w, h) = (fit(pw), fit(ph));
+        Ok(image::RgbImage::from_fn(w as u32, h as u32, |x, y| {
+            let (x, y) = (x as usize * pw / w, y as usize * ph / h);
+            let s = picture.sample(x, y).map(|v| v as f32);
             let rgb = if yuv { yuv_to_rgb(s) } else { s };
             image::Rgb(rgb.map(|v| v.round() as u8))
         }))
@@ -166,6 +178,9 @@ impl InputMaker {
             .decompressor
             .read_header(&frame.data)
             .map_err(corrupt)?;
+        // The buffer below is sized by the header: it must be the negotiated size, never the
+        // frame's own claim.
+        check_mjpeg_size(frame, header.width, header.height)?;
         let long = header.width.max(header.height);
         // libjpeg-turbo scales in the DCT: 1/8 decodes little more than the DC coefficients.
         let factor = [
@@ -405,6 +420,59 @@ mod tests {
             assert!(s.sharpness > 4.0 * b.sharpness, "{format}: {s:?} vs {b:?}");
             assert!((s.luma - 130.0).abs() < 12.0, "{format}: {s:?}");
         }
+    }
+
+    /// `jpeg` with the size in its start-of-frame marker replaced by `w` x `h`.
+    fn claim_size(jpeg: &mut [u8], w: u16, h: u16) {
+        let sof = jpeg
+            .windows(2)
+            .position(|m| m[0] == 0xFF && matches!(m[1], 0xC0..=0xC2))
+            .expect("a start-of-frame marker");
+        jpeg[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
+        jpeg[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
+    }
+
+    #[test]
+    fn a_header_claiming_another_size_is_damaged_and_allocates_nothing() {
+        let mut maker = InputMaker::new().unwrap();
+        let picture = RgbImage::from_pixel(64, 48, Rgb([120, 100, 90]));
+        for (w, h) in [(65_500, 65_500), (32, 24)] {
+            let mut lying = frame(&picture, PixelFormat::Mjpeg);
+            claim_size(&mut lying.data, w, h);
+            let want = Err(InputError::MjpegSize(MjpegSizeMismatch {
+                asked_w: 64,
+                asked_h: 48,
+                got_w: usize::from(w),
+                got_h: usize::from(h),
+            }));
+            assert_eq!(maker.detector_input(&lying).map(drop), want, "{w}x{h}");
+            let face = Rect {
+                left: 0.4,
+                top: 0.4,
+                width: 0.01,
+                height: 0.01,
+            };
+            assert_eq!(maker.face_quality(&lying, &face).map(drop), want);
+            assert_eq!(maker.rgb_image(&lying).map(drop), want);
+        }
+        // Nothing was sized from the claim (65,500 x 65,500 at 1/8 would be about 200 MB).
+        assert_eq!(maker.decoded.capacity(), 0);
+    }
+
+    #[test]
+    fn the_annotated_picture_is_bounded() {
+        let mut maker = InputMaker::new().unwrap();
+        let big = RgbImage::from_pixel(4000, 2000, Rgb([10, 200, 30]));
+        for format in [PixelFormat::Rgb24, PixelFormat::Mjpeg] {
+            let out = maker.rgb_image(&frame(&big, format)).unwrap();
+            assert_eq!((out.width(), out.height()), (1920, 960), "{format}");
+            let p = out.get_pixel(960, 480);
+            assert!(p[1] > 180 && p[0] < 40, "{format}: {p:?}");
+        }
+        let small = maker
+            .rgb_image(&frame(&RgbImage::new(640, 480), PixelFormat::Yuyv))
+            .unwrap();
+        assert_eq!((small.width(), small.height()), (640, 480));
     }
 
     #[test]

@@ -222,9 +222,7 @@ fn encode(
         }
         _ => {
             let mut i420: I420 = match frame.format {
-                PixelFormat::Mjpeg => {
-                    encoder.decode_to_i420(&frame.data, frame.width, frame.height)?
-                }
+                PixelFormat::Mjpeg => encoder.decode_to_i420(frame)?,
                 _ => convert::to_i420(frame).map_err(EncodeError::from)?,
             };
             if let Some(margin) = crop_margin {
