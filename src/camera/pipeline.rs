@@ -197,7 +197,7 @@ pub fn score_frame(encoder: &mut Encoder, frame: &Frame) -> Result<FrameScore, E
     let (width, height) = (frame.width as usize, frame.height as usize);
     let layout = match frame.format {
         PixelFormat::Mjpeg => {
-            let (luma, w, h) = encoder.mjpeg_luma(&frame.data, frame.width, frame.height)?;
+            let (luma, w, h) = encoder.mjpeg_luma(frame)?;
             return Ok(choose::score(LumaView {
                 data: &luma,
                 width: w,

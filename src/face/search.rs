@@ -157,14 +157,20 @@ fn search(
         if let Some((frame, passed)) = best {
             let checked = tally.checked + 1;
             let crop = check.config().crop.then_some(check.config().crop_margin);
-            let mut shot = encode(&frame, &passed, wanted, crop, timings)?;
-            shot.burst = checked as usize;
-            shot.face_checks = checked;
-            return Ok(FaceShot {
-                shot,
-                face: passed,
-                checked,
-            });
+            match encode(&frame, &passed, wanted, crop, timings) {
+                Ok(mut shot) => {
+                    shot.burst = checked as usize;
+                    shot.face_checks = checked;
+                    return Ok(FaceShot {
+                        shot,
+                        face: passed,
+                        checked,
+                    });
+                }
+                // Refused like any other frame: the whole frame is never the fallback.
+                Err(Encoded::Refused(refusal)) => tally.refused(refusal),
+                Err(Encoded::Failed(e)) => return Err(e),
+            }
         }
         if Instant::now() >= deadline {
             return Err(SearchError::NoFace {
@@ -177,15 +183,30 @@ fn search(
     }
 }
 
+/// Why the chosen frame was not encoded.
+#[derive(Debug)]
+enum Encoded {
+    /// The frame is refused (its crop cannot be made): look on.
+    Refused(Refusal),
+    Failed(SearchError),
+}
+
+impl<E: Into<SearchError>> From<E> for Encoded {
+    fn from(e: E) -> Encoded {
+        Encoded::Failed(e.into())
+    }
+}
+
 /// The chosen frame as the JPEG to send: MJPEG passed through when nothing needs changing,
-/// otherwise converted (and cropped) and encoded under the byte cap.
+/// otherwise converted (and cropped) and encoded under the byte cap. With a crop asked for,
+/// only the crop is ever encoded.
 fn encode(
     frame: &Frame,
     passed: &Passed,
     wanted: Wanted<'_>,
     crop_margin: Option<f32>,
     mut timings: StageTimings,
-) -> Result<Shot, SearchError> {
+) -> Result<Shot, Encoded> {
     let mut encoder = Encoder::new()?;
     let settings = EncodeSettings {
         quality: wanted.camera.jpeg_quality,
@@ -201,16 +222,12 @@ fn encode(
         }
         _ => {
             let mut i420: I420 = match frame.format {
-                PixelFormat::Mjpeg => {
-                    encoder.decode_to_i420(&frame.data, frame.width, frame.height)?
-                }
+                PixelFormat::Mjpeg => encoder.decode_to_i420(frame)?,
                 _ => convert::to_i420(frame).map_err(EncodeError::from)?,
             };
             if let Some(margin) = crop_margin {
-                let region = crop::region(&passed.face.bounds, margin);
-                if let Some(cropped) = crop::crop_i420(&i420, &region) {
-                    i420 = cropped;
-                }
+                i420 = crop::crop_i420(&i420, &passed.face.bounds, margin)
+                    .map_err(Encoded::Refused)?;
             }
             timings.convert = t.elapsed();
             let t = Instant::now();
@@ -229,6 +246,45 @@ fn encode(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::face::{Detection, FaceQuality, Rect};
+
+    #[test]
+    fn a_crop_that_cannot_be_made_refuses_the_frame_and_sends_nothing() {
+        let frame = crate::camera::sim::pack(
+            &image::RgbImage::from_pixel(64, 48, image::Rgb([120, 110, 100])),
+            PixelFormat::Yuyv,
+        );
+        // A face a hundredth of a pixel wide: its crop holds no 2x2 block.
+        let passed = Passed {
+            face: Detection {
+                score: 0.9,
+                bounds: Rect {
+                    left: 0.5,
+                    top: 0.5,
+                    width: 0.0001,
+                    height: 0.0001,
+                },
+                ..Detection::default()
+            },
+            quality: FaceQuality {
+                luma: 110.0,
+                sharpness: 100.0,
+            },
+        };
+        let camera = CameraConfig::default();
+        let wanted = Wanted {
+            camera: &camera,
+            max_bytes: 1_000_000,
+            since: Duration::ZERO,
+        };
+        let got = encode(&frame, &passed, wanted, Some(0.6), StageTimings::default());
+        assert!(
+            matches!(got, Err(Encoded::Refused(Refusal::CropFailed))),
+            "{got:?}"
+        );
+        // Without the crop the same frame is encoded whole.
+        assert!(encode(&frame, &passed, wanted, None, StageTimings::default()).is_ok());
+    }
 
     #[test]
     fn the_reason_is_the_most_frequent_then_the_latest() {
