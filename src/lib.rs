@@ -28,6 +28,7 @@ pub mod machine;
 pub mod press;
 pub mod prompt;
 pub mod queue;
+pub mod screen;
 pub mod secret;
 pub mod shutdown;
 pub mod status;

@@ -228,6 +228,42 @@ impl Encoder {
     }
 }
 
+/// Decodes an MJPEG frame into `out` (pixels of `format`) at the smallest of libjpeg-turbo's
+/// DCT scales (1/8, 1/4, 1/2, 1) whose width and height satisfy `enough` (full size if none
+/// does): scaling in the DCT costs far less than decoding whole and shrinking, and at 1/8 little
+/// more than the DC coefficients are read. Returns the decoded width and height.
+pub fn decode_scaled(
+    decompressor: &mut Decompressor,
+    data: &[u8],
+    enough: impl Fn(usize, usize) -> bool,
+    format: TjPixel,
+    out: &mut Vec<u8>,
+) -> Result<(usize, usize), turbojpeg::Error> {
+    let header = decompressor.read_header(data)?;
+    let factor = [
+        ScalingFactor::ONE_EIGHTH,
+        ScalingFactor::ONE_QUARTER,
+        ScalingFactor::ONE_HALF,
+        ScalingFactor::ONE,
+    ]
+    .into_iter()
+    .find(|f| enough(f.scale(header.width), f.scale(header.height)))
+    .unwrap_or(ScalingFactor::ONE);
+    decompressor.set_scaling_factor(factor)?;
+    let (w, h) = (factor.scale(header.width), factor.scale(header.height));
+    out.resize(w * h * format.size(), 0);
+    let image = Image {
+        pixels: &mut out[..],
+        width: w,
+        pitch: w * format.size(),
+        height: h,
+        format,
+    };
+    let result = decompressor.decompress(data, image);
+    decompressor.set_scaling_factor(ScalingFactor::ONE)?;
+    result.map(|()| (w, h))
+}
+
 /// Qualities tried by the byte-cap loop: the configured one, then lower in
 /// steps down to [`MIN_QUALITY`] (or just the configured one if it is lower).
 pub fn quality_ladder(start: u8) -> Vec<u8> {

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use turbojpeg::{Decompressor, Image, PixelFormat as TjPixel, ScalingFactor};
+use turbojpeg::{Decompressor, PixelFormat as TjPixel};
 
 use super::blazeface::{INPUT_SIZE, Letterbox};
 use super::decide::FaceQuality;
@@ -162,42 +162,15 @@ impl InputMaker {
         format: TjPixel,
     ) -> Result<Picture<'_>, InputError> {
         let corrupt = |e: turbojpeg::Error| InputError::Mjpeg(e.to_string());
-        let header = self
-            .decompressor
-            .read_header(&frame.data)
-            .map_err(corrupt)?;
-        let long = header.width.max(header.height);
-        // libjpeg-turbo scales in the DCT: 1/8 decodes little more than the DC coefficients.
-        let factor = [
-            ScalingFactor::ONE_EIGHTH,
-            ScalingFactor::ONE_QUARTER,
-            ScalingFactor::ONE_HALF,
-            ScalingFactor::ONE,
-        ]
-        .into_iter()
-        .find(|f| f.scale(long) >= long_side)
-        .unwrap_or(ScalingFactor::ONE);
-        self.decompressor
-            .set_scaling_factor(factor)
-            .map_err(corrupt)?;
-        let (w, h) = (factor.scale(header.width), factor.scale(header.height));
-        let channels = format.size();
-        self.decoded.resize(w * h * channels, 0);
-        let image = Image {
-            pixels: &mut self.decoded[..],
-            width: w,
-            pitch: w * channels,
-            height: h,
+        let (w, h) = crate::camera::encode::decode_scaled(
+            &mut self.decompressor,
+            &frame.data,
+            |w, h| w.max(h) >= long_side,
             format,
-        };
-        let result = self
-            .decompressor
-            .decompress(&frame.data, image)
-            .map_err(corrupt);
-        self.decompressor
-            .set_scaling_factor(ScalingFactor::ONE)
-            .map_err(corrupt)?;
-        result?;
+            &mut self.decoded,
+        )
+        .map_err(corrupt)?;
+        let channels = format.size();
         Ok(Picture {
             data: &self.decoded,
             width: w,
