@@ -13,8 +13,9 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use enrolld::camera::convert::to_i420;
-use enrolld::camera::encode::{EncodeSettings, Encoder};
+#[path = "common/reference.rs"]
+mod reference;
+
 use enrolld::camera::{Frame, PixelFormat, sim};
 use enrolld::face::input::InputMaker;
 use enrolld::face::{FaceCheck, FaceConfig};
@@ -72,19 +73,9 @@ fn main() {
 
     let mut rows = Vec::new();
     // The reference must stay first: ratios divide by it.
-    let yuyv = frame(PixelFormat::Yuyv);
-    let mut encoder = Encoder::new().unwrap();
-    let settings = EncodeSettings {
-        quality: 85,
-        max_dimension: None,
-        max_bytes: 10_000_000,
-    };
     rows.push(row(
-        "enrolld YUYV -> JPEG (convert + encode, reference)",
-        move || {
-            let i420 = to_i420(black_box(&yuyv)).unwrap();
-            black_box(encoder.encode_i420(&i420, &settings).unwrap());
-        },
+        reference::NAME,
+        reference::yuyv_encode(frame(PixelFormat::Yuyv)),
     ));
     for format in [PixelFormat::Yuyv, PixelFormat::Nv12, PixelFormat::Mjpeg] {
         let f: Frame = frame(format);

@@ -16,6 +16,7 @@ pub mod control;
 pub mod daemon;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod display;
 pub mod exit;
 pub mod face;
 pub mod fleet;

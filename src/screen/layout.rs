@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A panel's size in pixels, as scanned out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Size {
     pub width: u32,
     pub height: u32,

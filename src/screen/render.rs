@@ -495,3 +495,35 @@ impl Pen<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::camera::PixelFormat;
+    use crate::camera::sim::pack;
+    use crate::screen::{DEFAULT_FONT, Size};
+
+    #[test]
+    fn the_mirror_is_dimmed_around_the_guide_and_clear_inside_it() {
+        let font = Font::load(std::path::Path::new(DEFAULT_FONT)).unwrap();
+        let mut r = Renderer::new(font, Texts::default());
+        let white = image::RgbImage::from_pixel(1280, 720, image::Rgb([250, 250, 250]));
+        let frame = pack(&white, PixelFormat::Rgb24);
+        let scene = Scene {
+            view: View::Mirror,
+            prompt: Some(PromptKey::LookAtScreen),
+            ..Scene::blank(Size::new(800, 480), Rotation::R0, "capturing")
+        };
+        let p = r.render(&scene, Some(&frame));
+        let at = |x: usize, y: usize| p.pixels[y * 800 + x] & 0xff;
+        let guide =
+            FrameMap::cover(Layout::new(scene.size, Rotation::R0).mirror, 1280, 720).guide();
+        let (cx, cy) = guide.centre();
+        assert_eq!(
+            at(cx as usize, cy as usize),
+            250,
+            "inside the guide: the picture as it is"
+        );
+        assert!(at(40, 200) < 150, "outside: dimmed, got {}", at(40, 200));
+    }
+}

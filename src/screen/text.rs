@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use ab_glyph::{Font as _, FontVec, GlyphId, PxScale, ScaleFont as _};
 use tiny_skia::{Pixmap, PremultipliedColorU8};
@@ -224,14 +224,14 @@ struct Glyph {
 /// Glyphs already rasterised, by glyph and size (in hundredths of a pixel).
 #[derive(Debug, Default)]
 pub struct Glyphs {
-    cache: HashMap<(u16, u32), Rc<Glyph>>,
+    cache: HashMap<(u16, u32), Arc<Glyph>>,
 }
 
 impl Glyphs {
-    fn get(&mut self, font: &Font, id: GlyphId, px: f32) -> Rc<Glyph> {
+    fn get(&mut self, font: &Font, id: GlyphId, px: f32) -> Arc<Glyph> {
         let key = (id.0, (px * 100.0).round() as u32);
         if let Some(g) = self.cache.get(&key) {
-            return Rc::clone(g);
+            return Arc::clone(g);
         }
         if self.cache.len() >= MAX_CACHED_GLYPHS {
             self.cache.clear();
@@ -263,8 +263,8 @@ impl Glyphs {
                 coverage: Vec::new(),
             },
         };
-        let rendered = Rc::new(rendered);
-        self.cache.insert(key, Rc::clone(&rendered));
+        let rendered = Arc::new(rendered);
+        self.cache.insert(key, Arc::clone(&rendered));
         rendered
     }
 }
