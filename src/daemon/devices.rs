@@ -213,11 +213,16 @@ impl ports::Camera for CameraPort {
         self.camera.burst().map(drop)
     }
 
+    /// Frames at the camera's pace, each checked; with the face check on, at most
+    /// `face.max_checks_per_second` of them are checked and shown (the rest read and dropped),
+    /// so the setup view costs what a presence sensor's wait does.
     fn preview(
         &mut self,
         stop: &AtomicBool,
         live: &mut dyn FnMut(Live),
     ) -> Result<(), CameraError> {
+        let interval = self.face.as_ref().map(|f| f.config().check_interval());
+        let mut last: Option<std::time::Instant> = None;
         let result = loop {
             if stop.load(Ordering::Relaxed) {
                 break Ok(());
@@ -227,6 +232,10 @@ impl ports::Camera for CameraPort {
                 Err(e) => break Err(e),
             };
             for frame in frames {
+                if interval.is_some_and(|i| last.is_some_and(|t| t.elapsed() < i)) {
+                    continue;
+                }
+                last = Some(std::time::Instant::now());
                 let report = self.face.as_mut().map(|check| check.check(&frame));
                 live(live_of(self.mirror, &frame, report.as_ref()));
             }

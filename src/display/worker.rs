@@ -281,3 +281,191 @@ impl Screen {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prompt::PromptKey;
+    use crate::screen::{DEFAULT_FONT, Font, Rotation, Size, Texts};
+    use std::collections::VecDeque;
+
+    /// What the fake screen saw, in order.
+    #[derive(Debug, Clone, PartialEq)]
+    enum Seen {
+        Opened,
+        Shown(String),
+        Asleep(bool),
+    }
+
+    type Log = Arc<Mutex<Vec<Seen>>>;
+
+    /// Opens as scripted: each `Err` is one failed attempt, then screens that fail on their
+    /// `fail_after`-th picture (if set).
+    struct FakeOpener {
+        script: VecDeque<Result<Option<usize>, OutputError>>,
+        log: Log,
+    }
+
+    impl Opener for FakeOpener {
+        fn open(&mut self) -> Result<Box<dyn Output>, OutputError> {
+            match self.script.pop_front().unwrap_or(Ok(None)) {
+                Ok(fail_after) => {
+                    self.log.lock().unwrap().push(Seen::Opened);
+                    Ok(Box::new(FakeOutput {
+                        log: Arc::clone(&self.log),
+                        fail_after,
+                    }))
+                }
+                Err(e) => Err(e),
+            }
+        }
+    }
+
+    struct FakeOutput {
+        log: Log,
+        fail_after: Option<usize>,
+    }
+
+    impl Output for FakeOutput {
+        fn size(&self) -> Size {
+            Size::new(320, 240)
+        }
+        fn describe(&self) -> String {
+            "fake".into()
+        }
+        fn present(&mut self, picture: &Picture) -> Result<(), OutputError> {
+            if let Some(n) = self.fail_after.as_mut() {
+                if *n == 0 {
+                    return Err(OutputError::Gone {
+                        device: "/dev/dri/card0".into(),
+                    });
+                }
+                *n -= 1;
+            }
+            assert_eq!(picture.size, Size::new(320, 240));
+            self.log
+                .lock()
+                .unwrap()
+                .push(Seen::Shown(format!("{:06x}", picture.pixels[0])));
+            Ok(())
+        }
+        fn set_asleep(&mut self, asleep: bool) -> Result<(), OutputError> {
+            self.log.lock().unwrap().push(Seen::Asleep(asleep));
+            Ok(())
+        }
+        fn check(&mut self) -> Result<(), OutputError> {
+            Ok(())
+        }
+    }
+
+    fn scene(view: View, prompt: PromptKey) -> Scene {
+        Scene {
+            view,
+            prompt: Some(prompt),
+            ..Scene::blank(Size::new(800, 480), Rotation::R0, "idle")
+        }
+    }
+
+    fn start(
+        script: Vec<Result<Option<usize>, OutputError>>,
+        blank_after: Option<Duration>,
+    ) -> (Arc<Shared>, Log, std::thread::JoinHandle<()>) {
+        let log: Log = Arc::default();
+        let opener = FakeOpener {
+            script: script.into(),
+            log: Arc::clone(&log),
+        };
+        let font = Font::load(std::path::Path::new(DEFAULT_FONT)).unwrap();
+        let renderer = Renderer::new(font, Texts::default());
+        let shared = Arc::new(Shared::default());
+        let thread = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || run(shared, Box::new(opener), renderer, blank_after))
+        };
+        (shared, log, thread)
+    }
+
+    fn wait_for(log: &Log, what: &str, done: impl Fn(&[Seen]) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done(&log.lock().unwrap()) {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {:?}",
+                log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn shown(log: &[Seen]) -> usize {
+        log.iter().filter(|s| matches!(s, Seen::Shown(_))).count()
+    }
+
+    #[test]
+    fn a_screen_that_is_missing_then_goes_away_is_picked_up_again_with_the_latest_scene() {
+        let script = vec![
+            Err(OutputError::NoDevice),
+            // The first screen shows one picture, then its device goes away.
+            Ok(Some(1)),
+            Ok(None),
+        ];
+        let (shared, log, thread) = start(script, None);
+        shared.show(&scene(View::Idle, PromptKey::PressButton), None);
+        // Not there at first: looked for again after RETRY, then shown.
+        wait_for(&log, "the first picture", |l| shown(l) == 1);
+        let status = shared.status();
+        assert!(
+            status.ok && status.device.as_deref() == Some("fake"),
+            "{status:?}"
+        );
+        // The next picture fails: the screen is dropped, reported, and found again.
+        shared.show(
+            &scene(
+                View::Result(crate::screen::Outcome::Registered),
+                PromptKey::Registered,
+            ),
+            None,
+        );
+        wait_for(&log, "reopened", |l| {
+            l.iter().filter(|s| **s == Seen::Opened).count() == 2
+        });
+        wait_for(&log, "the scene shown on the new screen", |l| shown(l) == 2);
+        let l = log.lock().unwrap().clone();
+        // The registered screen's green ground, not the idle one.
+        assert_eq!(
+            l.last(),
+            Some(&Seen::Shown(format!("{:06x}", 0x16523c))),
+            "{l:?}"
+        );
+        shared.stop();
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn an_idle_screen_sleeps_and_wakes_for_a_press_or_a_new_scene() {
+        let (shared, log, thread) = start(vec![], Some(Duration::from_millis(300)));
+        shared.show(&scene(View::Idle, PromptKey::PressButton), None);
+        wait_for(&log, "asleep", |l| l.contains(&Seen::Asleep(true)));
+        assert!(shared.status().asleep);
+        shared.wake();
+        wait_for(&log, "awake", |l| l.contains(&Seen::Asleep(false)));
+        // Woken while idle: shown again, then asleep again after another while.
+        wait_for(&log, "asleep again", |l| {
+            l.iter().filter(|s| **s == Seen::Asleep(true)).count() == 2
+        });
+        shared.show(&scene(View::Mirror, PromptKey::LookAtScreen), None);
+        wait_for(&log, "awake for the mirror", |l| {
+            l.iter().filter(|s| **s == Seen::Asleep(false)).count() == 2
+        });
+        // The mirror never sleeps.
+        std::thread::sleep(Duration::from_millis(600));
+        let l = log.lock().unwrap().clone();
+        assert_eq!(
+            l.iter().filter(|s| **s == Seen::Asleep(true)).count(),
+            2,
+            "{l:?}"
+        );
+        shared.stop();
+        thread.join().unwrap();
+    }
+}
