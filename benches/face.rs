@@ -16,8 +16,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use enrolld::camera::convert::to_i420;
-use enrolld::camera::encode::{EncodeSettings, Encoder};
+#[path = "common/reference.rs"]
+mod reference;
+
 use enrolld::camera::{Frame, PixelFormat, sim};
 use enrolld::demo::scene::{self, ASTRONAUT_FACE, FaceBox, Placement};
 use enrolld::face::blazeface::Window;
@@ -106,19 +107,9 @@ fn main() {
 
     let mut rows = Vec::new();
     // The reference must stay first: ratios divide by it.
-    let yuyv = sim::pack(&near, PixelFormat::Yuyv);
-    let mut encoder = Encoder::new().unwrap();
-    let settings = EncodeSettings {
-        quality: 85,
-        max_dimension: None,
-        max_bytes: 10_000_000,
-    };
     rows.push(row(
-        "enrolld YUYV -> JPEG (convert + encode, reference)",
-        move || {
-            let i420 = to_i420(black_box(&yuyv)).unwrap();
-            black_box(encoder.encode_i420(&i420, &settings).unwrap());
-        },
+        reference::NAME,
+        reference::yuyv_encode(sim::pack(&near, PixelFormat::Yuyv)),
     ));
     let whole_checks = [
         ("", &near, PixelFormat::Yuyv),

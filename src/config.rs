@@ -17,7 +17,7 @@ use toml::de::{DeTable, DeValue};
 
 pub use crate::invalid::ConfigError;
 use crate::invalid::Invalid;
-use crate::{api, camera, control, face, fleet, gpio, queue, status, terminal};
+use crate::{api, camera, control, display, face, fleet, gpio, queue, status, terminal};
 
 /// Where the daemon looks when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/enrolld/enrolld.toml";
@@ -37,6 +37,8 @@ pub struct Config {
     pub camera: camera::CameraConfig,
     #[serde(default)]
     pub face: face::FaceConfig,
+    #[serde(default)]
+    pub display: display::DisplayConfig,
     #[serde(default)]
     pub status: status::StatusConfig,
     #[serde(default)]
@@ -104,11 +106,20 @@ impl Config {
         within("indicator", self.indicator.validate())?;
         within("camera", self.camera.validate())?;
         within("face", self.face.validate())?;
+        within("display", self.display.validate())?;
         within("status", self.status.validate())?;
         within("queue", self.queue.validate())?;
         within("control", self.control.validate())?;
         within("mqtt", self.mqtt.validate())?;
         within("metrics", self.metrics.validate())?;
+        // The PNG file holds the camera's picture: a face, never stored on a real terminal.
+        if self.display.png_file.is_some() && self.camera.source != camera::SourceKind::Simulated {
+            return Err(Invalid::new(
+                "display.png_file",
+                "writes the camera's picture to a file: only with camera.source = \"simulated\" \
+                 (the demo, tests); a terminal shows the picture on its panel only",
+            ));
+        }
         // The terminal id is a level of every MQTT topic.
         if self.mqtt.enabled()
             && let Err(why) = fleet::config::topic_segment(&self.terminal.effective_id())

@@ -76,6 +76,22 @@ pub struct Status {
     /// The face check, when `face.enabled`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub face: Option<FaceStatus>,
+    /// The person's screen, when `display.enabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<DisplayStatus>,
+}
+
+/// The person's screen at a glance (docs/operations.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplayStatus {
+    /// A screen is being shown on.
+    pub ok: bool,
+    /// Which (`/dev/dri/card0 HDMI-A-1 800x480@60`).
+    pub device: Option<String>,
+    /// Blanked after idle.
+    pub asleep: bool,
+    /// Why there is no screen and what to do, while there is none.
+    pub detail: Option<String>,
 }
 
 /// The face check at a glance (docs/operations.md): why presses sent nothing.
@@ -196,6 +212,7 @@ impl Status {
             gpio: Health::ok(),
             mqtt: None,
             face: None,
+            display: None,
         }
     }
 

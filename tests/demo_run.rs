@@ -15,8 +15,8 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// The token, the JPEG start-of-image marker and its base64 form. Queue
-/// files are ciphertext, where three given bytes occur by chance, so the raw
-/// marker is looked for everywhere else.
+/// files are ciphertext and the screen's picture is compressed, where three
+/// given bytes occur by chance, so the raw marker is looked for everywhere else.
 fn assert_clean(bytes: &[u8], place: &str) {
     assert!(!contains(bytes, TOKEN.as_bytes()), "token in {place}");
     // Whom a watchlist match named (the blocklist entry, or a score) is kept sealed for the
@@ -25,7 +25,7 @@ fn assert_clean(bytes: &[u8], place: &str) {
         assert!(!contains(bytes, whom.as_bytes()), "`{whom}` in {place}");
     }
     assert!(!contains(bytes, b"/9j/"), "base64 JPEG in {place}");
-    if !place.contains("/queue/") {
+    if !place.contains("/queue/") && !place.ends_with("screen.png") {
         assert!(!contains(bytes, &[0xFF, 0xD8, 0xFF]), "raw JPEG in {place}");
     }
 }
@@ -95,6 +95,17 @@ fn demo_tells_its_story_and_leaks_nothing() {
         status["queue"]["review"].as_u64().unwrap_or(0) >= 1,
         "{status}"
     );
+    // The screen a person would see, kept current as a picture whose path is printed.
+    let screen = dir.path().join("screen.png");
+    assert!(
+        stdout.contains(&format!(
+            "the terminal's screen, kept current: {}",
+            screen.display()
+        )),
+        "{stdout}"
+    );
+    let shown = enrolld::screen::Picture::read_png(&std::fs::read(&screen).unwrap()).unwrap();
+    assert_eq!(shown.size, enrolld::screen::Size::new(800, 480));
     assert!(stdout.contains("IDMeta is back"), "{stdout}");
     assert!(stderr.contains("enrolld stopped"), "{stderr}");
 

@@ -222,6 +222,63 @@ impl Encoder {
     }
 }
 
+/// Decodes an MJPEG frame into `out` (pixels of `format`) at the smallest of libjpeg-turbo's
+/// DCT scales (1/8, 1/4, 1/2, 1) whose width and height satisfy `enough` (full size if none
+/// does): scaling in the DCT costs far less than decoding whole and shrinking, and at 1/8 little
+/// more than the DC coefficients are read. Returns the decoded width and height.
+///
+/// The output is sized from the frame's header, so a header that disagrees with the negotiated
+/// size (`frame.width` x `frame.height`) is refused before anything is allocated.
+pub fn decode_scaled(
+    decompressor: &mut Decompressor,
+    frame: &Frame,
+    enough: impl Fn(usize, usize) -> bool,
+    format: TjPixel,
+    out: &mut Vec<u8>,
+) -> Result<(usize, usize), ScaledDecodeError> {
+    let data = &frame.data[..];
+    let header = decompressor.read_header(data)?;
+    super::frame::check_mjpeg_size(frame, header.width, header.height)?;
+    let factor = [
+        ScalingFactor::ONE_EIGHTH,
+        ScalingFactor::ONE_QUARTER,
+        ScalingFactor::ONE_HALF,
+        ScalingFactor::ONE,
+    ]
+    .into_iter()
+    .find(|f| enough(f.scale(header.width), f.scale(header.height)))
+    .unwrap_or(ScalingFactor::ONE);
+    decompressor.set_scaling_factor(factor)?;
+    let (w, h) = (factor.scale(header.width), factor.scale(header.height));
+    out.resize(w * h * format.size(), 0);
+    let image = Image {
+        pixels: &mut out[..],
+        width: w,
+        pitch: w * format.size(),
+        height: h,
+        format,
+    };
+    let result = decompressor.decompress(data, image);
+    decompressor.set_scaling_factor(ScalingFactor::ONE)?;
+    result?;
+    Ok((w, h))
+}
+
+/// Why [`decode_scaled`] read no picture.
+#[derive(Debug, thiserror::Error)]
+pub enum ScaledDecodeError {
+    #[error(transparent)]
+    Size(#[from] MjpegSizeMismatch),
+    #[error("MJPEG frame unreadable: {0}")]
+    Corrupt(String),
+}
+
+impl From<turbojpeg::Error> for ScaledDecodeError {
+    fn from(e: turbojpeg::Error) -> Self {
+        Self::Corrupt(e.to_string())
+    }
+}
+
 /// Qualities tried by the byte-cap loop: the configured one, then lower in
 /// steps down to [`MIN_QUALITY`] (or just the configured one if it is lower).
 pub fn quality_ladder(start: u8) -> Vec<u8> {

@@ -59,6 +59,8 @@ impl Daemon {
         }
         // For the capture this press may start (read by start_capture).
         self.press_edge = press.edge_monotonic_ns;
+        // A press (or the presence sensor) wakes a sleeping screen, whatever it starts.
+        self.wake_display();
         let clock_plausible = crate::time::wall_clock_plausible(crate::time::unix_now());
         let actions = self.handle(Event::Press {
             who,
@@ -97,6 +99,7 @@ impl Daemon {
                 conclusion,
             } => {
                 let context = self.attempts.remove(&attempt).unwrap_or_default();
+                self.keep_for_result(&context);
                 let mut event = reports::conclude(&mut self.status, attempt, context, conclusion);
                 self.write_status();
                 event.queue_depth = self.status.queue.depth;
@@ -156,15 +159,21 @@ impl Daemon {
     }
 
     fn start_capture(&mut self, attempt: u64) {
+        self.capture_started();
         let camera = Arc::clone(&self.camera);
         let inputs = self.inputs.clone();
         let max_bytes = self.config.api.max_image_bytes;
         let since = self.press_edge.map(Duration::from_nanos);
         tokio::task::spawn_blocking(move || {
+            let frames = inputs.clone();
+            // Each checked frame for the screen; a full loop drops one rather than wait.
+            let mut live = |l| {
+                let _ = frames.try_send(Input::Live(attempt, l));
+            };
             let result = camera
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .shoot(max_bytes, since);
+                .shoot(max_bytes, since, &mut live);
             let _ = inputs.blocking_send(Input::Shot(attempt, result));
         });
     }
@@ -349,6 +358,9 @@ impl Daemon {
         // Lines off last, on every path out (the real driver also does it on drop).
         if let Some(indicator) = self.indicator.take() {
             indicator.shutdown().await;
+        }
+        if let Some(display) = self.display.take() {
+            display.shutdown().await;
         }
         log::info!("enrolld stopped");
     }

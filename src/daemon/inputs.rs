@@ -8,7 +8,7 @@ use super::messages::Input;
 use super::ports::{Press, Shot, ShotError};
 use super::reports;
 use super::state::Daemon;
-use crate::control::{Command, QueueCommand, Reply};
+use crate::control::{Command, DisplayCommand, QueueCommand, Reply};
 use crate::machine::{Action, Bound, Component, Event, Refusal, State};
 use crate::queue::{EntryId, Now};
 use crate::tickets::Pushed;
@@ -90,6 +90,8 @@ impl Daemon {
                 }
             }
             Input::CameraRecovery(result) => self.camera_recovered(result),
+            Input::Live(attempt, live) => self.live(attempt, live),
+            Input::PreviewEnded(result) => self.preview_ended(result),
             Input::Reloaded(result) => self.reloaded(*result),
             Input::StoreChanged => self.write_status(),
         }
@@ -208,6 +210,21 @@ impl Daemon {
                     }
                     Err(e) => Reply::error(e.to_string()),
                 });
+            }
+            Command::Watch => {
+                let _ = reply.send(Reply::error("watch is served on the control socket only"));
+            }
+            Command::Display(command) => {
+                match command {
+                    DisplayCommand::Wake => self.wake_display(),
+                    DisplayCommand::Setup => self.set_setup_view(true),
+                    DisplayCommand::Normal => self.set_setup_view(false),
+                }
+                self.refresh_status();
+                let answer = Reply::ok()
+                    .with("setup_view", self.screen.setup_until.is_some())
+                    .with("display", &self.status.display);
+                let _ = reply.send(answer);
             }
             Command::Queue(QueueCommand::Resume) => {
                 log::info!("deliveries resumed by an operator");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::delivery::Report;
-use super::ports::{Registrar, Shot, ShotError};
+use super::ports::{Live, Registrar, Shot, ShotError};
 use crate::api::{ApiError, Outcome};
 use crate::config::Config;
 use crate::control::{Command, Reply};
@@ -40,6 +40,11 @@ pub(crate) enum Input {
     Settled(u64, Result<(), StoreStepError>),
     Delivery(Report),
     CameraRecovery(Result<(), crate::camera::CameraError>),
+    /// A frame the face check looked at during a capture (attempt number) or the setup view's
+    /// preview (attempt 0).
+    Live(u64, Live),
+    /// The setup view's preview stopped (asked to, or the camera failed).
+    PreviewEnded(Result<(), crate::camera::CameraError>),
     Reloaded(Box<Reloaded>),
     /// A control command changed the store (a ticket, a resend, a drop):
     /// the status file shows it now rather than at the next tick.

@@ -32,7 +32,12 @@ enum Take {
 struct FakeCamera(Arc<Mutex<VecDeque<Take>>>);
 
 impl Camera for FakeCamera {
-    fn shoot(&mut self, _: usize, _: Option<Duration>) -> Result<Shot, ShotError> {
+    fn shoot(
+        &mut self,
+        _: usize,
+        _: Option<Duration>,
+        _: &mut dyn FnMut(super::ports::Live),
+    ) -> Result<Shot, ShotError> {
         let take = self.0.lock().unwrap().pop_front().unwrap_or(Take::Jpeg);
         match take {
             Take::Jpeg => Ok(Shot {
@@ -201,6 +206,7 @@ impl Terminal {
             trigger: Box::new(NoTrigger),
             indicator: Box::new(FakeLeds(leds.clone())),
             camera: Box::new(FakeCamera(takes.clone())),
+            display: Box::new(super::devices::NoScreen),
             initial_faults: Vec::new(),
         };
         let setup = Setup {

@@ -40,6 +40,8 @@ const OUTAGE: Duration = Duration::from_secs(20);
 /// A whole number: v3 sends it as the integer `trustFlowId`.
 const TEMPLATE_ID: &str = "4242";
 const DEMO_WIDTH: u32 = 1280;
+/// The screen a person at the terminal would see, as a picture in the demo's directory.
+pub const SCREEN_FILE: &str = "screen.png";
 const DEMO_HEIGHT: u32 = 720;
 
 #[derive(Debug, Clone, Default)]
@@ -112,6 +114,10 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
     println!(
         "  files (config, status.json, queue, leds.jsonl): {}",
         dir.display()
+    );
+    println!(
+        "  the terminal's screen, kept current: {}",
+        dir.join(SCREEN_FILE).display()
     );
     println!("  IDMeta stand-in: {}", standin.url());
     println!(
@@ -222,6 +228,17 @@ fn demo_config(dir: &Path, url: &str, ca: &Path, face: &Path) -> String {
     // A green and a red LED, so the status line can name the colour.
     set(&mut doc, "indicator", "green", "GREEN");
     set(&mut doc, "indicator", "red", "RED");
+    // The screen as a 7-inch panel would show it, kept current as a PNG; awake throughout, and
+    // with the visitor's name, so a newcomer sees every part of it.
+    set(&mut doc, "display", "enabled", true);
+    set(
+        &mut doc,
+        "display",
+        "png_file",
+        dir.join(SCREEN_FILE).display().to_string(),
+    );
+    set(&mut doc, "display", "show_name", true);
+    set(&mut doc, "display", "blank_after_secs", 0);
     set(&mut doc, "api", "connect_timeout_ms", 2000);
     set(&mut doc, "api", "request_timeout_ms", 10000);
     set(&mut doc, "queue", "backoff_base_ms", 1000);

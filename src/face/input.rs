@@ -11,13 +11,14 @@
 
 use std::fmt;
 
-use turbojpeg::{Decompressor, Image, PixelFormat as TjPixel, ScalingFactor};
+use turbojpeg::{Decompressor, PixelFormat as TjPixel};
 
 use super::blazeface::Window;
 use super::decide::FaceQuality;
 use super::detection::{PixelRect, Rect};
 use crate::camera::convert::{self, ConvertError};
-use crate::camera::frame::{MjpegSizeMismatch, check_mjpeg_size};
+use crate::camera::encode::ScaledDecodeError;
+use crate::camera::frame::MjpegSizeMismatch;
 use crate::camera::{Frame, PixelFormat};
 
 /// Side of the square the face is resampled to before its sharpness is measured, so
@@ -167,46 +168,18 @@ impl InputMaker {
         long_side: usize,
         format: TjPixel,
     ) -> Result<Picture<'_>, InputError> {
-        let corrupt = |e: turbojpeg::Error| InputError::Mjpeg(e.to_string());
-        let header = self
-            .decompressor
-            .read_header(&frame.data)
-            .map_err(corrupt)?;
-        // The buffer below is sized by the header: it must be the negotiated size, never the
-        // frame's own claim.
-        check_mjpeg_size(frame, header.width, header.height)?;
-        let long = header.width.max(header.height);
-        // libjpeg-turbo scales in the DCT: 1/8 decodes little more than the DC coefficients.
-        let factor = [
-            ScalingFactor::ONE_EIGHTH,
-            ScalingFactor::ONE_QUARTER,
-            ScalingFactor::ONE_HALF,
-            ScalingFactor::ONE,
-        ]
-        .into_iter()
-        .find(|f| f.scale(long) >= long_side)
-        .unwrap_or(ScalingFactor::ONE);
-        self.decompressor
-            .set_scaling_factor(factor)
-            .map_err(corrupt)?;
-        let (w, h) = (factor.scale(header.width), factor.scale(header.height));
-        let channels = format.size();
-        self.decoded.resize(w * h * channels, 0);
-        let image = Image {
-            pixels: &mut self.decoded[..],
-            width: w,
-            pitch: w * channels,
-            height: h,
+        let (w, h) = crate::camera::encode::decode_scaled(
+            &mut self.decompressor,
+            frame,
+            |w, h| w.max(h) >= long_side,
             format,
-        };
-        let result = self
-            .decompressor
-            .decompress(&frame.data, image)
-            .map_err(corrupt);
-        self.decompressor
-            .set_scaling_factor(ScalingFactor::ONE)
-            .map_err(corrupt)?;
-        result?;
+            &mut self.decoded,
+        )
+        .map_err(|e| match e {
+            ScaledDecodeError::Size(size) => InputError::MjpegSize(size),
+            ScaledDecodeError::Corrupt(why) => InputError::Mjpeg(why),
+        })?;
+        let channels = format.size();
         Ok(Picture {
             data: &self.decoded,
             width: w,

@@ -35,6 +35,8 @@ pub struct Knobs {
     pub camera_extra: String,
     /// Appended verbatim to `[face]` (off unless it says `enabled = true`).
     pub face_extra: String,
+    /// Appended verbatim to `[display]` (off unless it says `enabled = true`).
+    pub display_extra: String,
     /// `api.token_file` (read before the token in the environment).
     pub token_file: Option<PathBuf>,
     pub paused_probe_secs: Option<u64>,
@@ -60,6 +62,7 @@ impl Default for Knobs {
             terminal_extra: String::new(),
             camera_extra: String::new(),
             face_extra: String::new(),
+            display_extra: String::new(),
             token_file: None,
             paused_probe_secs: None,
             extra: String::new(),
@@ -146,6 +149,7 @@ impl Harness {
         set(&mut doc, "camera", "height", 480);
         add_lines(&mut doc, "camera", &k.camera_extra).unwrap();
         add_lines(&mut doc, "face", &k.face_extra).unwrap();
+        add_lines(&mut doc, "display", &k.display_extra).unwrap();
         set(&mut doc, "queue", "max_entries", to_i64(k.max_entries));
         set(&mut doc, "queue", "max_age_secs", to_i64(k.max_age_secs));
         set(
@@ -333,7 +337,7 @@ impl Harness {
     /// own verification id (`v-<username>`), so the registration is the
     /// only request: a stand-in behaviour then applies to it alone.
     pub fn enroll(&self, username: &str) {
-        let vid = format!("v-{username}");
+        let vid = format!("v-{}", username.replace(' ', "-"));
         enrolld::control::client::enroll(&self.socket(), username, Some(&vid))
             .unwrap_or_else(|e| panic!("enroll {username}: {e}"));
     }
