@@ -138,6 +138,18 @@ pub fn capture_jpeg_since(
     max_bytes: usize,
     since: Duration,
 ) -> Result<Shot, CaptureError> {
+    capture_jpeg_announcing(camera, config, max_bytes, since, &mut || {})
+}
+
+/// [`capture_jpeg_since`], calling `announce` the moment a frame of the burst is chosen, before
+/// it is converted and encoded (the daemon overlaps its create-verification with that work).
+pub fn capture_jpeg_announcing(
+    camera: &mut dyn Camera,
+    config: &CameraConfig,
+    max_bytes: usize,
+    since: Duration,
+    announce: &mut dyn FnMut(),
+) -> Result<Shot, CaptureError> {
     let mut timings = StageTimings::default();
     let mut encoder = Encoder::new()?;
 
@@ -165,6 +177,7 @@ pub fn capture_jpeg_since(
     };
     let score = scores[chosen].expect("chosen frames have a score");
     timings.choose = t.elapsed();
+    announce();
 
     let frame = &frames[chosen];
     let settings = EncodeSettings {

@@ -166,20 +166,20 @@ impl ports::Camera for CameraPort {
         max_bytes: usize,
         since: Option<Duration>,
         live: &mut dyn FnMut(Live),
+        passed: &mut dyn FnMut(),
     ) -> Result<Shot, ShotError> {
         let since = since.unwrap_or_else(crate::time::monotonic);
         let camera = self.camera.as_mut();
         let Some(check) = self.face.as_mut() else {
-            return camera::capture_jpeg_since(camera, &self.config, max_bytes, since).map_err(
-                |e| match e {
+            return camera::capture_jpeg_announcing(camera, &self.config, max_bytes, since, passed)
+                .map_err(|e| match e {
                     CaptureError::Retake(_) => ShotError::Retake(e.to_string()),
                     // Damaged frames (cheap USB cameras send truncated or zeroed MJPEG):
                     // the person can simply try again, and the camera stays in use.
                     CaptureError::Unreadable(_) => ShotError::Retake(e.to_string()),
                     CaptureError::Fault(_) => ShotError::Fault(e.to_string()),
                     CaptureError::Encode(_) => ShotError::Failed(e.to_string()),
-                },
-            );
+                });
         };
         let wanted = search::Wanted {
             camera: &self.config,
@@ -190,7 +190,7 @@ impl ports::Camera for CameraPort {
         let mut watch = |frame: &Frame, report: &crate::face::Report| {
             live(live_of(mirror, frame, Some(report)));
         };
-        match search::capture_watched(camera, check, wanted, &mut watch) {
+        match search::capture_announcing(camera, check, wanted, &mut watch, passed) {
             Ok(found) => Ok(found.shot),
             Err(e) => Err(match e {
                 SearchError::NoFace {

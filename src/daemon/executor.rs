@@ -75,6 +75,10 @@ impl Daemon {
             Action::Bind { attempt, who } => self.bind(attempt, who),
             Action::StartCapture { attempt } => self.start_capture(attempt),
             Action::CreateVerification { attempt } => self.create_verification(attempt),
+            Action::AbandonVerification {
+                attempt,
+                verification_id,
+            } => self.abandon_verification(attempt, verification_id),
             Action::Store {
                 attempt,
                 record,
@@ -170,10 +174,17 @@ impl Daemon {
             let mut live = |l| {
                 let _ = frames.try_send(Input::Live(attempt, l));
             };
-            let result = camera
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .shoot(max_bytes, since, &mut live);
+            // The moment a frame passed, the loop hears of it (and asks IDMeta for a
+            // verification while the frame is encoded).
+            let mut passed = || {
+                let _ = inputs.blocking_send(Input::FramePassed(attempt));
+            };
+            let result = camera.lock().unwrap_or_else(|p| p.into_inner()).shoot(
+                max_bytes,
+                since,
+                &mut live,
+                &mut passed,
+            );
             let _ = inputs.blocking_send(Input::Shot(attempt, result));
         });
     }
@@ -185,6 +196,36 @@ impl Daemon {
             let started = Instant::now();
             let result = api.create_verification();
             let _ = inputs.blocking_send(Input::Verification(attempt, result, started.elapsed()));
+        });
+    }
+
+    /// finalize-verification of a verification the terminal created that no request will use:
+    /// IDMeta's API has no cancel, and finalizing closes it (shown incomplete, the registration
+    /// missing) instead of leaving it open in the customer's account. Either way the journal
+    /// names it.
+    fn abandon_verification(&mut self, attempt: u64, verification_id: String) {
+        log::info!(
+            enrolld_verification_id = verification_id.as_str();
+            "enrollment {attempt}: verification {verification_id} will not be used (nothing was \
+             sent with it); finalizing it so IDMeta closes it"
+        );
+        let api = self.api();
+        let inputs = self.inputs.clone();
+        tokio::task::spawn_blocking(move || {
+            match api.finalize(&verification_id) {
+                Ok(f) => log::info!(
+                    enrolld_verification_id = verification_id.as_str();
+                    "unused verification {verification_id} finalized: {}",
+                    f.status_message.as_deref().unwrap_or("(no status message)")
+                ),
+                Err(o) => log::warn!(
+                    enrolld_verification_id = verification_id.as_str();
+                    "unused verification {verification_id} could not be finalized ({}): it stays \
+                     open, with nothing sent under it, in IDMeta's account",
+                    submit::describe(&o)
+                ),
+            }
+            let _ = inputs.blocking_send(Input::Abandoned(attempt));
         });
     }
 
@@ -343,9 +384,19 @@ impl Daemon {
     /// The grace ran out with a request still on the wire: it is recorded as
     /// an unknown delivery on the way out (its name is never reused).
     pub fn give_up_waiting(&mut self) {
-        log::warn!(
-            "stopping: a request is still on the wire; it will be recorded as an unknown delivery"
-        );
+        if self.machine.busy() {
+            log::warn!(
+                "stopping: a request is still on the wire; it will be recorded as an unknown \
+                 delivery"
+            );
+        }
+        let loose = self.machine.loose_verifications();
+        if loose > 0 {
+            log::warn!(
+                "stopping: {loose} unused verification(s) not finalized in time: they stay open \
+                 in IDMeta's account (their ids are in the log above)"
+            );
+        }
         self.end_loop();
     }
 

@@ -17,6 +17,7 @@ impl Daemon {
     pub fn input(&mut self, input: Input) {
         match input {
             Input::Control(command, reply) => self.control(command, reply),
+            Input::FramePassed(attempt) => drop(self.handle(Event::FramePassed { attempt })),
             Input::Shot(attempt, result) => self.shot(attempt, result),
             Input::Bound(attempt, result) => {
                 let result = match result {
@@ -45,13 +46,14 @@ impl Daemon {
                 self.handle(Event::Bound { attempt, result });
             }
             Input::Verification(attempt, result, took) => {
-                let ctx = self.attempts.entry(attempt).or_default();
-                ctx.stage("create_verification", took);
-                if let Ok(v) = &result {
-                    ctx.verification_id.get_or_insert_with(|| v.clone());
+                // The attempt may be over (the machine then finalizes what was created); the
+                // id an enrollment goes out with is the one its store step is given.
+                if let Some(ctx) = self.attempts.get_mut(&attempt) {
+                    ctx.stage("create_verification", took);
                 }
                 self.handle(Event::VerificationCreated { attempt, result });
             }
+            Input::Abandoned(attempt) => drop(self.handle(Event::Abandoned { attempt })),
             Input::Stored(attempt, result) => {
                 if let Err(e) = &result {
                     log::error!("enrollment {attempt}: could not be stored: {e}");

@@ -31,10 +31,14 @@ pub(crate) enum StoreStepError {
 
 pub(crate) enum Input {
     Control(Command, oneshot::Sender<Reply>),
+    /// A frame of the attempt's capture passed; its JPEG is being made.
+    FramePassed(u64),
     Shot(u64, Result<Shot, ShotError>),
     Bound(u64, Result<BoundName, StoreStepError>),
-    /// An early create-verification finished: the attempt, its result, how long it took.
+    /// A create-verification finished: the attempt, its result, how long it took.
     Verification(u64, Result<String, Outcome>, Duration),
+    /// The finalize of an attempt's unused verification is done (logged where it ran).
+    Abandoned(u64),
     Stored(u64, Result<(), StoreStepError>),
     Answered(u64, Outcome, Duration),
     Settled(u64, Result<(), StoreStepError>),

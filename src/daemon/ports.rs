@@ -60,11 +60,15 @@ pub trait Camera: Send + 'static {
     /// Warm-up, burst, frame choice and encoding under `max_bytes`, from
     /// frames taken after `since` (CLOCK_MONOTONIC; `None`: after this call).
     /// Every frame the face check looks at is handed to `live` on the way.
+    /// `passed` is called once, the moment a frame passed (the face check,
+    /// or without it the frame chosen) and before it is encoded: the daemon
+    /// asks IDMeta for a verification then, never before.
     fn shoot(
         &mut self,
         max_bytes: usize,
         since: Option<Duration>,
         live: &mut dyn FnMut(Live),
+        passed: &mut dyn FnMut(),
     ) -> Result<Shot, ShotError>;
     /// While in fault: try to reopen the device. `Ok` clears the fault.
     fn recover(&mut self) -> Result<(), CameraError>;

@@ -34,8 +34,6 @@ impl Daemon {
                 self.config.terminal = new.terminal;
                 self.machine
                     .set_see_reception(self.config.terminal.see_reception);
-                // Created under the old template id, perhaps.
-                self.machine.forget_spare();
                 // A fixed token or URL: deliveries paused on a refusal resume.
                 self.tell_worker(DeliveryCommand::Resume);
                 if needs_restart.is_empty() {

@@ -98,7 +98,22 @@ pub fn capture(
     check: &mut FaceCheck,
     wanted: Wanted<'_>,
 ) -> Result<FaceShot, SearchError> {
-    capture_watched(camera, check, wanted, &mut |_, _| {})
+    capture_announcing(camera, check, wanted, &mut |_, _| {}, &mut || {})
+}
+
+/// [`capture`], showing `watch` every frame checked and its report (the screen's mirror and
+/// prompt), and calling `passed` the moment a frame passed, before it is encoded (the daemon
+/// asks IDMeta for a verification then: a press in which no frame passes reaches nobody).
+pub fn capture_announcing(
+    camera: &mut dyn Camera,
+    check: &mut FaceCheck,
+    wanted: Wanted<'_>,
+    watch: &mut dyn FnMut(&Frame, &Report),
+    passed: &mut dyn FnMut(),
+) -> Result<FaceShot, SearchError> {
+    let result = search(camera, check, wanted, watch, passed);
+    camera.release();
+    result
 }
 
 /// [`capture`], showing `watch` every frame checked and its report (the installer's
@@ -109,7 +124,7 @@ pub fn capture_watched(
     wanted: Wanted<'_>,
     watch: &mut dyn FnMut(&Frame, &Report),
 ) -> Result<FaceShot, SearchError> {
-    let result = search(camera, check, wanted, watch);
+    let result = search(camera, check, wanted, watch, &mut || {});
     camera.release();
     result
 }
@@ -119,6 +134,7 @@ fn search(
     check: &mut FaceCheck,
     wanted: Wanted<'_>,
     watch: &mut dyn FnMut(&Frame, &Report),
+    passed: &mut dyn FnMut(),
 ) -> Result<FaceShot, SearchError> {
     let started = Instant::now();
     let deadline = started + check.config().deadline();
@@ -128,6 +144,7 @@ fn search(
     let mut last_check: Option<Instant> = None;
     let mut since = wanted.since;
     let mut first_burst = true;
+    let mut announced = false;
     loop {
         let t = Instant::now();
         let frames = camera.frames_since(since, None)?;
@@ -146,7 +163,7 @@ fn search(
             watch(&frame, &report);
             timings.face += report.took;
             match report.verdict {
-                Ok(passed) => passing.push((frame, passed)),
+                Ok(face) => passing.push((frame, face)),
                 Err(refusal) => tally.refused(refusal),
             }
         }
@@ -154,16 +171,22 @@ fn search(
         let best = passing
             .into_iter()
             .max_by(|a, b| a.1.quality.sharpness.total_cmp(&b.1.quality.sharpness));
-        if let Some((frame, passed)) = best {
+        if let Some((frame, face)) = best {
+            // Once per capture: a frame whose crop is then refused has already started the
+            // verification, which the next passing frame goes out with.
+            if !announced {
+                announced = true;
+                passed();
+            }
             let checked = tally.checked + 1;
             let crop = check.config().crop.then_some(check.config().crop_margin);
-            match encode(&frame, &passed, wanted, crop, timings) {
+            match encode(&frame, &face, wanted, crop, timings) {
                 Ok(mut shot) => {
                     shot.burst = checked as usize;
                     shot.face_checks = checked;
                     return Ok(FaceShot {
                         shot,
-                        face: passed,
+                        face,
                         checked,
                     });
                 }

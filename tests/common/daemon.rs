@@ -226,11 +226,25 @@ impl Harness {
 
     /// create-verification requests the stand-in received.
     pub fn verifications_created(&self) -> usize {
+        self.requests_to(Endpoint::CreateVerification)
+    }
+
+    /// finalize-verification requests the stand-in received.
+    pub fn verifications_finalized(&self) -> usize {
+        self.requests_to(Endpoint::FinalizeVerification)
+    }
+
+    fn requests_to(&self, endpoint: Endpoint) -> usize {
         self.standin
             .records()
             .iter()
-            .filter(|r| r.endpoint == Some(Endpoint::CreateVerification))
+            .filter(|r| r.endpoint == Some(endpoint))
             .count()
+    }
+
+    /// Every request the stand-in received, of any kind (an unknown path included).
+    pub fn requests(&self) -> usize {
+        self.standin.records().len()
     }
 
     /// Usernames of the registrations, in arrival order. v1 sends the username; v3 sends only

@@ -481,6 +481,25 @@ standin_registrations() {
     grep -c '"endpoint":"register"' "$RK_RUN/standin.jsonl"
 }
 
+# standin_requests [<endpoint>]: how many requests the stand-in saw, of every kind, or of one
+# (register, create_verification, finalize_verification).
+standin_requests() {
+    [ -e "$RK_RUN/standin.jsonl" ] || { echo 0; return; }
+    if [ -n "${1:-}" ]; then
+        grep -c "\"endpoint\":\"$1\"" "$RK_RUN/standin.jsonl"
+    else
+        grep -c . "$RK_RUN/standin.jsonl"
+    fi
+}
+
+# expect_no_request_since <count> <when>: fails unless the stand-in saw no request of any kind
+# since standin_requests said <count> (naming the endpoints of those it saw).
+expect_no_request_since() {
+    local n
+    n=$(standin_requests)
+    [ "$n" = "$1" ] || fail "$2: $((n - $1)) requests reached the stand-in, expected none: $(tail -n +$(($1 + 1)) "$RK_RUN/standin.jsonl" | sed -n 's/.*"endpoint":"\{0,1\}\([a-z_]*\).*/\1/p' | tr '\n' ' ')"
+}
+
 # standin_usernames: the usernames of the registrations the stand-in saw,
 # one per line, in arrival order.
 standin_usernames() {
