@@ -9,7 +9,7 @@
 pub enum Pattern {
     /// Idle, starting or stopping: dark.
     Off,
-    /// Capturing or submitting (4 Hz blink).
+    /// Capturing or submitting (2 Hz blink).
     Busy,
     /// Registered or already registered (solid).
     Success,
@@ -17,13 +17,13 @@ pub enum Pattern {
     SeeReception,
     /// The face was not usable (too dark, no face...): step closer and retry (double blink).
     Retake,
-    /// Failed (fast blink).
+    /// Failed (long blinks on one LED, solid red on a pair).
     Failed,
     /// Offline: the enrollment is stored and will be delivered later (slow blink).
     Queued,
     /// Camera or GPIO broken, or deliveries paused (SOS).
     Fault,
-    /// A press that cannot be served, e.g. nobody to enroll (three short blinks).
+    /// A press that cannot be served, e.g. nobody to enroll (three short flashes).
     Refused,
 }
 

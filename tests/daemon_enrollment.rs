@@ -27,8 +27,8 @@ fn wait_busy_solid_off(d: &Daemon) -> Vec<(u64, bool)> {
     let solid = periods.iter().position(|p| SOLID.contains(&p.1)).unwrap();
     let blinks = &periods[..solid];
     assert!(
-        blinks.len() >= 2 && blinks.iter().all(|p| (60..=300).contains(&p.1)),
-        "busy should blink (125 ms on) before the result: {periods:?}"
+        blinks.len() >= 2 && blinks.iter().all(|p| (150..=400).contains(&p.1)),
+        "busy should blink (250 ms on) before the result: {periods:?}"
     );
     assert_eq!(
         solid,

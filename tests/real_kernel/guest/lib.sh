@@ -205,9 +205,9 @@ line_holder() { rk-gpio-edges holder "$1" "$(line_attr "$1" value)"; }
 # not. Runs are classed by the nearest nominal length (geometric midpoints)
 # and each class's median must be within 30 % of the table: one late wake-up
 # of a loaded guest moves one run, not the verdict.
-#   fault       SOS: dot 150, dash 450 lit; gaps 150 / 450 / 1050
+#   fault       SOS: dot 170, dash 510 lit; gaps 170 / 510 / 1190
 #   queued      500 lit (or more: a busy blink may run into it), 1500 dark, 500 lit
-#   registered  off, busy blinks (125 / 125), one solid 3000, off
+#   registered  off, busy blinks (250 / 250), one solid 3000, off
 runs_match() {
     echo "$2" | awk -v kind="$1" '
         # Nearest of two or three nominal lengths, split at their geometric
@@ -239,13 +239,13 @@ runs_match() {
             if (kind == "fault") {
                 code = ""
                 for (i = 1; i <= k; i++) {
-                    if (lvl[i] == 1) { cls[i] = near(len[i], 150, 260, 450, 0, 0); code = code (cls[i] == 150 ? "." : "-") }
-                    else { cls[i] = near(len[i], 150, 260, 450, 687, 1050); code = code (cls[i] == 150 ? "" : cls[i] == 450 ? " " : " / ") }
+                    if (lvl[i] == 1) { cls[i] = near(len[i], 170, 294, 510, 0, 0); code = code (cls[i] == 170 ? "." : "-") }
+                    else { cls[i] = near(len[i], 170, 294, 510, 779, 1190); code = code (cls[i] == 170 ? "" : cls[i] == 510 ? " " : " / ") }
                 }
                 cycle = "... --- ... / "; cycles = cycle cycle cycle cycle
                 if (k < 12) why = why " only " k " whole runs;"
                 else if (index(cycles, code) == 0) why = why " marks \"" code "\" are not SOS;"
-                for (c = 1; c <= 3; c++) { nominal = (c == 1 ? 150 : c == 2 ? 450 : 1050); check_class(nominal) }
+                for (c = 1; c <= 3; c++) { nominal = (c == 1 ? 170 : c == 2 ? 510 : 1190); check_class(nominal) }
             } else if (kind == "queued") {
                 # Shown for 3 s after a press was queued: flash, gap, flash.
                 # The first flash may run on from a lit busy blink, so it is
@@ -263,10 +263,10 @@ runs_match() {
                 else {
                     if (len[solid] < 2700 || len[solid] > 3600) why = why " solid run of " len[solid] " ms, not 3000;"
                     blinks = 0
-                    for (i = 1; i < solid; i++) { cls[i] = 125; if (lvl[i] == 1) blinks++ }
+                    for (i = 1; i < solid; i++) { cls[i] = 250; if (lvl[i] == 1) blinks++ }
                     if (blinks < 2) why = why " " blinks " busy blinks before it;"
                     cls[solid] = -1
-                    check_class(125)
+                    check_class(250)
                 }
             } else why = "unknown pattern " kind
             if (why != "") { print substr(why, 2); exit 1 }
