@@ -57,7 +57,7 @@ pub struct Network {
 }
 
 impl Network {
-    /// The network with `weights` in the order of [`super::net_shape`].
+    /// The network with `weights` in the order of [`net_shape`].
     pub fn with_weights(weights: &[f32]) -> Result<Network, String> {
         if weights.len() != weight_count() {
             return Err(format!(

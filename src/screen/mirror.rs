@@ -76,9 +76,8 @@ fn draw_mjpeg(
 ) -> Result<(), MirrorError> {
     let d = match &mut decoder.decompressor {
         Some(d) => d,
-        empty => empty.insert(
-            Decompressor::new().map_err(|e| crate::camera::encode::ScaledDecodeError::from(e))?,
-        ),
+        empty => empty
+            .insert(Decompressor::new().map_err(crate::camera::encode::ScaledDecodeError::from)?),
     };
     // The smallest scale whose picture is at least as wide as what the area shows of it.
     let shown = (frame.width as f32 * map.scale).ceil() as usize;
