@@ -27,7 +27,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$RB_REPO/target}
 # cargo never rebuilds for a changed environment.
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$RB_REPO" log -1 --format=%ct 2>/dev/null || date +%s)}
 
-RB_BOARD_FEATURES=(--no-default-features --features face)
+RB_BOARD_FEATURES=(--no-default-features --features face,screen)
 RB_BOARD_TARGETS=(x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf)
 RB_STATIC_FEATURES=(--no-default-features)
 RB_STATIC_TARGET=aarch64-unknown-linux-musl

@@ -35,9 +35,9 @@ if [[ -n ${SHIP_TARGETS:-} ]] && bash .ci/skip --ci; then
     exit 1
 fi
 TARGETS=(${SHIP_TARGETS:-${RB_BOARD_TARGETS[*]} $RB_STATIC_TARGET})
-# The model's node names are strings inside an ONNX file: in the binary exactly when it embeds
-# the model.
-MODEL_MARK='Identity_3:0'
+# The header src/build.rs puts before the face model's weights: in the binary exactly when it
+# embeds them.
+MODEL_MARK='enrolld blazeface weights 1'
 has_face() { [[ $1 != "$RB_STATIC_TARGET" ]]; }
 
 OUT="$CARGO_TARGET_DIR/ship"

@@ -19,7 +19,7 @@ use super::Devices;
 use super::ports::{self, Live, Press, Shot, ShotError};
 use crate::camera::{self, CameraConfig, CameraError, CaptureError, Frame};
 use crate::config::Config;
-use crate::display::{Display, DisplayError};
+use crate::display::{DisplayConfig, DisplayError};
 use crate::face::FaceCheck;
 use crate::face::search::{self, SearchError};
 use crate::gpio::{
@@ -82,8 +82,7 @@ pub fn open(config: &Config) -> Result<(Devices, mpsc::Sender<Press>), DevicesEr
     // The font is read and checked now: a missing one is a configuration error at start,
     // never a blank screen later. The screen itself is looked for by its thread.
     let display: Box<dyn ports::Display> = if config.display.enabled {
-        let renderer = crate::display::renderer(&config.display).map_err(DevicesError::Display)?;
-        Box::new(ScreenPort(Display::start(&config.display, renderer)))
+        screen_port(&config.display)?
     } else {
         Box::new(NoScreen)
     };
@@ -245,9 +244,25 @@ impl ports::Camera for CameraPort {
     }
 }
 
-/// The screen's thread behind the daemon's port.
-struct ScreenPort(Display);
+#[cfg(feature = "screen")]
+fn screen_port(config: &DisplayConfig) -> Result<Box<dyn ports::Display>, DevicesError> {
+    let renderer = crate::display::renderer(config).map_err(DevicesError::Display)?;
+    Ok(Box::new(ScreenPort(crate::display::Display::start(
+        config, renderer,
+    ))))
+}
 
+/// The configuration refuses `display.enabled` in a build without the screen.
+#[cfg(not(feature = "screen"))]
+fn screen_port(_: &DisplayConfig) -> Result<Box<dyn ports::Display>, DevicesError> {
+    Ok(Box::new(NoScreen))
+}
+
+/// The screen's thread behind the daemon's port.
+#[cfg(feature = "screen")]
+struct ScreenPort(crate::display::Display);
+
+#[cfg(feature = "screen")]
 impl ports::Display for ScreenPort {
     fn show(&self, scene: &crate::screen::Scene, frame: Option<Arc<Frame>>) {
         self.0.show(scene, frame);

@@ -469,6 +469,11 @@ mod tests {
                 Some(PromptKey::Registered),
             ),
             (
+                State::SeeReception,
+                View::Result(Outcome::Registered),
+                Some(PromptKey::SeeReception),
+            ),
+            (
                 State::AlreadyRegistered,
                 View::Result(Outcome::Registered),
                 Some(PromptKey::Registered),

@@ -21,8 +21,9 @@ pub const PNG_SIZE: Size = Size {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DisplayConfig {
-    /// Drive a screen. On by default: a terminal without a panel finds none and runs with the
-    /// LED alone, picking the screen up when one is plugged in.
+    /// Drive a screen. On by default (in builds with the `screen` feature): a terminal without
+    /// a panel finds none and runs with the LED alone, picking the screen up when one is
+    /// plugged in.
     pub enabled: bool,
     /// `"auto"` or a DRM device node (`/dev/dri/card1`).
     pub device: String,
@@ -48,7 +49,7 @@ pub struct DisplayConfig {
 impl Default for DisplayConfig {
     fn default() -> Self {
         DisplayConfig {
-            enabled: true,
+            enabled: cfg!(feature = "screen"),
             device: AUTO.to_owned(),
             png_file: None,
             width: None,
@@ -64,6 +65,13 @@ impl Default for DisplayConfig {
 
 impl DisplayConfig {
     pub fn validate(&self) -> Result<(), Invalid> {
+        if self.enabled && !cfg!(feature = "screen") {
+            return Err(Invalid::new(
+                "enabled",
+                "this build of enrolld has no screen (the static build leaves it out): set \
+                 enabled = false, or install the Debian package, which has it",
+            ));
+        }
         if self.device != AUTO && !self.device.starts_with('/') {
             return Err(Invalid::new(
                 "device",

@@ -5,12 +5,16 @@
 
 pub use enrolld_blazeface::{Network, Outputs};
 
-/// The weights in the network's order (`$OUT_DIR/blazeface_weights.bin`, made by src/build.rs).
+/// The weights in the network's order (`$OUT_DIR/blazeface_weights.bin`, made by src/build.rs)
+/// after a header that marks them (.ci/ship-check.sh looks for it in the shipped binaries).
 static WEIGHTS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blazeface_weights.bin"));
+const HEADER: &[u8] = b"enrolld blazeface weights 1\n";
 
 /// The embedded weights as numbers.
 pub fn weights() -> Vec<f32> {
     WEIGHTS
+        .strip_prefix(HEADER)
+        .expect("src/build.rs writes the header")
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect()

@@ -17,18 +17,36 @@
 //! | `render.rs` | a scene and a frame to a picture: the chrome layer over the camera picture |
 //! | `picture.rs` | the output: XRGB8888 in the panel's orientation; PNG |
 
+//!
+//! The pixels (every file but `scene`, `layout` and `texts`) are in builds with the `screen`
+//! feature only: the static build leaves them out for its size budget, and refuses
+//! `display.enabled = true`.
+
 pub mod layout;
+#[cfg(feature = "screen")]
 pub mod mirror;
+#[cfg(feature = "screen")]
 pub mod picture;
+#[cfg(feature = "screen")]
 pub mod render;
 pub mod scene;
+#[cfg(feature = "screen")]
 pub mod shapes;
+#[cfg(feature = "screen")]
 pub mod text;
 pub mod texts;
 
 pub use layout::{Rotation, Size};
+#[cfg(feature = "screen")]
 pub use picture::Picture;
+#[cfg(feature = "screen")]
 pub use render::Renderer;
 pub use scene::{Arrow, Outcome, Scene, Setup, View, WatchEvent};
-pub use text::{DEFAULT_FONT, FONT_PACKAGE, Font, FontError};
+#[cfg(feature = "screen")]
+pub use text::{Font, FontError};
 pub use texts::{TextError, Texts};
+
+/// The font the screen uses unless `display.font` names another.
+pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
+/// The Debian package that installs [`DEFAULT_FONT`] (a dependency of enrolld's package).
+pub const FONT_PACKAGE: &str = "fonts-dejavu-core";

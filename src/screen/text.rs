@@ -14,10 +14,7 @@ use tiny_skia::{Pixmap, PremultipliedColorU8};
 
 use super::layout::Area;
 
-/// The font the screen uses unless `display.font` names another.
-pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
-/// The Debian package that installs [`DEFAULT_FONT`] (a dependency of enrolld's package).
-pub const FONT_PACKAGE: &str = "fonts-dejavu-core";
+pub use super::{DEFAULT_FONT, FONT_PACKAGE};
 /// The smallest a text is set before it is cut, as a share of its size.
 pub const SMALLEST: f32 = 0.72;
 const ELLIPSIS: char = '…';
