@@ -451,7 +451,8 @@ cam_capture_ok() {
 RK_STANDIN_ADDR=127.0.0.1:8443
 
 # start_standin [<behaviour>]: `enrolld-standin` on loopback over TLS, with
-# the guest's token and template id; its CA in $RK_RUN/standin-ca.pem, the
+# the guest's token and template id (RK_TEMPLATE_ID, default the guest
+# configuration's; a whole number for api.version = 3); its CA in $RK_RUN/standin-ca.pem, the
 # requests it saw in $RK_RUN/standin.jsonl (token and image left out), its
 # output in $RK_RUN/standin.log. Returns once it listens (1 if it did not
 # within 30 s). Switch behaviour later with standin_behaviour.
@@ -461,7 +462,7 @@ start_standin() {
     echo "${1:-ok}" >"$RK_RUN/standin-behaviour"
     enrolld-standin --listen "$RK_STANDIN_ADDR" --ca-out "$RK_RUN/standin-ca.pem" \
         --records "$RK_RUN/standin.jsonl" --token-file /etc/enrolld/token \
-        --template-id real-kernel-test --behaviour "${1:-ok}" \
+        --template-id "${RK_TEMPLATE_ID:-real-kernel-test}" --behaviour "${1:-ok}" \
         --behaviour-file "$RK_RUN/standin-behaviour" --jpeg-dir "$RK_RUN/standin-jpeg" \
         >"$RK_RUN/standin.log" 2>&1 &
     RK_STANDIN_PID=$!
@@ -475,10 +476,11 @@ standin_behaviour() {
     wait_for_file "$RK_RUN/standin.log" 10 "behaviour is now $1\$"
 }
 
-# standin_registrations: how many registration requests the stand-in saw.
+# standin_registrations: how many registration requests the stand-in saw (v1's
+# "register" and v3's "register_v3").
 standin_registrations() {
     [ -e "$RK_RUN/standin.jsonl" ] || { echo 0; return; }
-    grep -c '"endpoint":"register"' "$RK_RUN/standin.jsonl"
+    grep -c '"endpoint":"register' "$RK_RUN/standin.jsonl"
 }
 
 # standin_requests [<endpoint>]: how many requests the stand-in saw, of every kind, or of one
