@@ -95,7 +95,9 @@ fn the_textfile_passes_promtool_and_is_never_seen_half_written() {
     // (the finished enrollment's event, which came with the count, has had a second to land).
     std::thread::sleep(Duration::from_secs(1));
     let before_idle = version(&prom);
-    d.wait_status("idle again", Duration::from_secs(10), |s| s["state"] == "idle");
+    d.wait_status("idle again", Duration::from_secs(10), |s| {
+        s["state"] == "idle"
+    });
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         version(&prom),

@@ -239,7 +239,10 @@ impl Textfile {
         if let Err(e) = std::fs::remove_file(&self.path)
             && e.kind() != std::io::ErrorKind::NotFound
         {
-            log::warn!("metrics.textfile: cannot remove {}: {e}", self.path.display());
+            log::warn!(
+                "metrics.textfile: cannot remove {}: {e}",
+                self.path.display()
+            );
         }
     }
 }
@@ -327,12 +330,7 @@ mod tests {
         let mut feed = super::super::Feed::default();
         let updates = feed.updates();
         let (stopper, shutdown) = crate::shutdown::channel();
-        let task = tokio::spawn(run(
-            path.clone(),
-            updates,
-            feed.counters.clone(),
-            shutdown,
-        ));
+        let task = tokio::spawn(run(path.clone(), updates, feed.counters.clone(), shutdown));
         let mut status = Status::starting("t1", 1);
         status.counters.insert("registered".into(), 1);
         feed.status(&status);
@@ -356,6 +354,9 @@ mod tests {
 
         stopper.stop();
         task.await.unwrap();
-        assert!(!path.exists(), "the stopped daemon's figures were left behind");
+        assert!(
+            !path.exists(),
+            "the stopped daemon's figures were left behind"
+        );
     }
 }

@@ -38,7 +38,10 @@ pub fn read(disk: &Path, scratch: &Path) -> Result<Found, String> {
     let dump = scratch.join("dump");
     std::fs::create_dir_all(&dump).map_err(|e| format!("{}: {e}", dump.display()))?;
     let copy = scratch.join("disk.img");
-    run(Command::new("cp").arg("--sparse=always").arg(disk).arg(&copy))?;
+    run(Command::new("cp")
+        .arg("--sparse=always")
+        .arg(disk)
+        .arg(&copy))?;
     // 0: nothing to replay; 1: the journal was replayed (the file system "fixed").
     let status = Command::new("e2fsck")
         .args(["-E", "journal_only", "-y"])
@@ -156,7 +159,9 @@ fn read_record(path: &Path, key: &QueueKey) -> Result<String, String> {
 fn read_tickets(path: &Path, found: &mut Found) {
     let copy = path.with_file_name("tickets-read.json");
     if std::fs::copy(path, &copy).is_err() {
-        found.unreadable.push("./tickets.json: cannot copy".to_owned());
+        found
+            .unreadable
+            .push("./tickets.json: cannot copy".to_owned());
         return;
     }
     match Tickets::open(&copy, usize::MAX) {

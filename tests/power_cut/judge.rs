@@ -710,7 +710,9 @@ mod tests {
     #[test]
     fn a_guest_listing_that_differs_from_the_host_reading_is_a_harness_fault() {
         let mut boots = chain(vec![request("ann", "c1")], &[]);
-        boots[1].events.insert(0, "PC-FILES-BEFORE ./tickets.json".into());
+        boots[1]
+            .events
+            .insert(0, "PC-FILES-BEFORE ./tickets.json".into());
         assert_eq!(kinds(&boots), [Kind::Harness]);
     }
 }
