@@ -30,8 +30,8 @@ pub const CAP_VIDEO_CAPTURE: u32 = 0x0000_0001;
 const LOOPBACK_DRIVER: &str = "v4l2 loopback";
 /// Buffers queued to the driver.
 const BUFFERS: u32 = 4;
-/// Frames the driver flags as damaged (or whose size passes what the negotiated format can
-/// hold) are skipped, up to this many in a row.
+/// Frames the driver flags as damaged (or MJPEG frames longer than the negotiated size can
+/// take) are skipped, up to this many in a row.
 const MAX_DAMAGED_IN_A_ROW: u32 = 8;
 
 pub struct V4l2Camera {
@@ -290,11 +290,16 @@ impl FrameSource for V4l2Camera {
         let (driver, device_caps) = (open.driver.clone(), open.device_caps);
         // Every copy below is bounded by the negotiated size, never by the driver's buffer.
         let cap = format.max_frame_bytes(stride, width, height);
+        // A raw frame may come with more bytes than it needs (v4l2loopback reports its whole
+        // page-aligned buffer): the frame is whole, and only its first `cap` bytes are copied.
+        // An MJPEG frame over its bound cannot be cut without losing its end: damaged.
+        let too_big = |used: usize| format == PixelFormat::Mjpeg && used > cap;
         let mut damaged = 0;
         let result = loop {
             match open.stream.next() {
                 Ok((_, meta))
-                    if (meta.flags.contains(BufFlags::ERROR) || meta.bytesused as usize > cap)
+                    if (meta.flags.contains(BufFlags::ERROR)
+                        || too_big(meta.bytesused as usize))
                         && damaged < MAX_DAMAGED_IN_A_ROW =>
                 {
                     damaged += 1;
@@ -331,8 +336,8 @@ impl FrameSource for V4l2Camera {
         };
         if damaged > 0 {
             log::warn!(
-                "{}: {damaged} damaged frame(s) skipped (flagged by the driver, or over the \
-                 {cap} bytes a {width}x{height} {format} frame can hold)",
+                "{}: {damaged} damaged frame(s) skipped (flagged by the driver, or an MJPEG frame \
+                 over the {cap} bytes a {width}x{height} one can take)",
                 self.path.display()
             );
         }
