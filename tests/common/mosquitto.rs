@@ -340,6 +340,10 @@ impl Broker {
             .dir
             .path()
             .join(format!("sub-{}.txt", fastrand::u64(..)));
+        // Subscribed once the broker logged its SUBSCRIBE for this filter: counted before the
+        // client starts, since it may subscribe before this thread reads the log again.
+        let log_has = || self.log().matches(&format!("{filter} (QoS 1)")).count();
+        let before = log_has();
         let mut cmd = Command::new("mosquitto_sub");
         self.client_args(&mut cmd, APP, APP_PASSWORD);
         // Retain flag, topic and the payload in hex: one line per message,
@@ -352,9 +356,6 @@ impl Broker {
             child: cmd.spawn().expect("mosquitto_sub starts"),
             out,
         };
-        // Subscribed once the broker logged its SUBSCRIBE for this filter.
-        let log_has = || self.log().matches(&format!("{filter} (QoS 1)")).count();
-        let before = log_has();
         wait_for(Duration::from_secs(10), || {
             (log_has() > before).then_some(())
         })

@@ -580,6 +580,11 @@ ${RK_DAEMON_CAMERA:-$RK_VIVID_CAMERA}
 enabled = ${RK_FACE_CHECK:-false}
 ${RK_FACE_EXTRA:-}
 
+# The guest has no panel and no font package (an initramfs, not the .deb, which depends on
+# fonts-dejavu-core): the screen stays off, as a site's terminal without one would set it.
+[display]
+enabled = false
+
 [status]
 path = "$RK_STATUS"
 
