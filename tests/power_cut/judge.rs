@@ -422,7 +422,7 @@ fn cuts_from(boots: &[BootData], from: usize) -> String {
 
 /// Each judged boot left only files the daemon knows: nothing damaged, no leftovers.
 fn clean_starts(boots: &[BootData], add: &mut impl FnMut(Kind, String)) {
-    const KNOWN: [&str; 8] = [
+    const KNOWN: [&str; 9] = [
         "./lost+found",
         "./tickets.json",
         "./queue",
@@ -430,6 +430,7 @@ fn clean_starts(boots: &[BootData], add: &mut impl FnMut(Kind, String)) {
         "./queue/queue.key",
         "./queue/sequence",
         "./queue/corrupt",
+        "./queue/review",
         "./queue/unknown",
     ];
     for b in boots {
@@ -466,7 +467,12 @@ fn clean_starts(boots: &[BootData], add: &mut impl FnMut(Kind, String)) {
         for files in b.events("PC-FILES-AFTER") {
             let odd: Vec<&str> = files
                 .split_whitespace()
-                .filter(|f| !KNOWN.contains(f) && !f.starts_with("./queue/unknown/"))
+                // Unknown deliveries and flagged registrations wait for an operator.
+                .filter(|f| {
+                    !KNOWN.contains(f)
+                        && !f.starts_with("./queue/unknown/")
+                        && !f.starts_with("./queue/review/")
+                })
                 .collect();
             if !odd.is_empty() {
                 add(
