@@ -207,6 +207,31 @@ pub fn remove_durable(path: &Path) -> Result<(), FsError> {
     }
 }
 
+/// Removes the temporary files a replacement of `path` left behind when it was cut short (a
+/// power cut between writing the temporary file and renaming it into place); returns how many.
+/// `path` itself is untouched: it holds the last replacement that completed.
+pub fn remove_leftover_temps(path: &Path) -> Result<usize, FsError> {
+    let dir = parent_of(path);
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Ok(0);
+    };
+    let prefix = format!("{TEMP_PREFIX}{name}.");
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(FsError::new(dir, "list", &e)),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(|e| FsError::new(dir, "list", &e))?;
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            remove_durable(&entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// fsyncs a directory so the names created, renamed or removed in it persist.
 pub fn sync_dir(dir: &Path) -> Result<(), FsError> {
     File::open(dir)
