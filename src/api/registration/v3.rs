@@ -161,7 +161,9 @@ fn refused(status: u16, response: &DetectionResponse) -> Outcome {
             message: format!(
                 "IDMeta asks for {fields}, which its documented v3 request does not have{}: \
                  set api.version = 1 until IDMeta's v3 accepts the documented request",
-                message.map(|m| format!(" ({m})")).unwrap_or_default()
+                message
+                    .map(|m| format!(" ({})", shortened(&m, QUOTED_MESSAGE_CHARS)))
+                    .unwrap_or_default()
             ),
         };
     }
@@ -177,8 +179,22 @@ fn refused(status: u16, response: &DetectionResponse) -> Outcome {
     )
 }
 
+/// How much of the server's own message a refusal naming fields quotes: the whole text, with
+/// at most three fields of at most 32 characters, stays within what an outcome may carry.
+const QUOTED_MESSAGE_CHARS: usize = 80;
+
+/// `text` cut to `max` characters, the cut shown by an ellipsis.
+fn shortened(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
+}
+
 /// The fields a validation refusal asks for: the keys of `errors` (Laravel's 422), or the `X`
-/// of a message "The X field is required." Cleaned, at most five.
+/// of a message "The X field is required." Cleaned, at most three of at most 32 characters.
 fn fields_asked_for(response: &DetectionResponse) -> Vec<String> {
     let mut fields: Vec<String> = match &response.errors {
         Some(Value::Object(errors)) => errors.keys().cloned().collect(),
@@ -198,8 +214,8 @@ fn fields_asked_for(response: &DetectionResponse) -> Vec<String> {
     fields
         .iter()
         .map(|f| clean_server_text(f))
-        .filter(|f| !f.is_empty() && f.chars().count() <= 64)
-        .take(5)
+        .filter(|f| !f.is_empty() && f.chars().count() <= 32)
+        .take(3)
         .collect()
 }
 

@@ -280,3 +280,37 @@ fn the_screening_counts_every_match_and_keeps_a_bounded_list() {
     assert_eq!(s.matches, 42);
     assert_eq!(s.details.len(), crate::api::screening::MAX_KEPT_MATCHES);
 }
+
+/// Found by the fuzzer: a refusal naming long fields and quoting a long message grew past
+/// what an outcome may carry (400 characters, shown in logs and the status file).
+#[test]
+fn a_refusal_naming_fields_stays_short_whatever_the_server_says() {
+    let long = "x".repeat(60);
+    let errors: serde_json::Map<String, Value> = (0..6)
+        .map(|i| (format!("{i}{}", "f".repeat(31)), json!(["required"])))
+        .collect();
+    let body = json!({
+        "message": format!("The {long} field is required. {}", "y".repeat(300)),
+        "errors": errors,
+    })
+    .to_string();
+    let outcome = v3(422, &body);
+    assert!(matches!(outcome, Outcome::Rejected { .. }), "{outcome:?}");
+    let shown = outcome.to_string();
+    assert!(
+        shown.chars().count() <= 400,
+        "{} characters: {shown}",
+        shown.chars().count()
+    );
+    let crash = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fuzz/corpus/api_response/v3-fields-and-long-message"
+    ))
+    .unwrap();
+    let shown = v3(422, std::str::from_utf8(&crash[3..]).unwrap()).to_string();
+    assert!(
+        shown.chars().count() <= 400,
+        "{} characters: {shown}",
+        shown.chars().count()
+    );
+}
