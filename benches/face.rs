@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 mod reference;
 
 use enrolld::camera::{Frame, PixelFormat, sim};
-use enrolld::demo::scene::{self, ASTRONAUT_FACE, FaceBox, Placement};
+use enrolld::demo::scene::{self, ASTRONAUT_FACE, Placement};
 use enrolld::face::blazeface::Window;
 use enrolld::face::fused;
 use enrolld::face::input::InputMaker;
@@ -38,14 +38,7 @@ fn median(samples: &mut [Duration]) -> Duration {
 /// astronaut.png placed in a 1280x720 frame, its face `width` of the frame's width, centred.
 fn face_frame(width: f32) -> RgbImage {
     let photo = scene::load_photo("astronaut.png").unwrap_or_else(|e| panic!("{e}"));
-    let placement = Placement {
-        face: FaceBox {
-            centre_x: 0.5,
-            centre_y: 0.45,
-            width,
-        },
-        rotate_deg: 0.0,
-    };
+    let placement = Placement::centred(width);
     scene::frame(&photo, ASTRONAUT_FACE, 1280, 720, placement)
 }
 

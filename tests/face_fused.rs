@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use enrolld::camera::{PixelFormat, sim::pack};
-use enrolld::demo::scene::{self, ASTRONAUT_FACE, FaceBox, Placement};
+use enrolld::demo::scene::{self, ASTRONAUT_FACE, Placement};
 use enrolld::face::Detection;
 use enrolld::face::blazeface::{self, RawOutputs, Window};
 use enrolld::face::fused::{self, Network, Outputs};
@@ -135,14 +135,7 @@ fn inputs() -> Vec<(String, Vec<f32>, Window)> {
     let mut maker = InputMaker::new().unwrap();
     let mut out = Vec::new();
     for width in [0.09, 0.13, 0.25, 0.5] {
-        let placement = Placement {
-            face: FaceBox {
-                centre_x: 0.5,
-                centre_y: 0.45,
-                width,
-            },
-            rotate_deg: 0.0,
-        };
+        let placement = Placement::centred(width);
         let frame = scene::frame(&astronaut, ASTRONAUT_FACE, 1280, 720, placement);
         let window = Window::centre(1280, 720, 128).unwrap();
         let f = pack(&frame, PixelFormat::Yuyv);

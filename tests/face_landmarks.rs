@@ -100,14 +100,7 @@ fn measure() -> Vec<Row> {
         let photo = scene::load_photo(name).unwrap();
         let size = (photo.width() as f32, photo.height() as f32);
         for width in WIDTHS {
-            let placement = Placement {
-                face: FaceBox {
-                    centre_x: 0.5,
-                    centre_y: 0.45,
-                    width,
-                },
-                rotate_deg: 0.0,
-            };
+            let placement = Placement::centred(width);
             let frame = pack(
                 &scene::frame(&photo, face, W, H, placement),
                 PixelFormat::Yuyv,
