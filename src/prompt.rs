@@ -144,7 +144,7 @@ impl PromptKey {
             Refusal::OffCentre | Refusal::CutOff => PromptKey::MoveIntoGuide,
             Refusal::Tilted => PromptKey::HeadStraight,
             Refusal::Turned => PromptKey::LookAtCamera,
-            Refusal::FaceBlurred => PromptKey::HoldStill,
+            Refusal::FaceBlurred | Refusal::NotSteady => PromptKey::HoldStill,
             Refusal::FaceDark => PromptKey::TooDark,
             Refusal::FaceBright => PromptKey::TooBright,
             Refusal::Unreadable => PromptKey::CameraProblem,

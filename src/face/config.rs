@@ -47,6 +47,13 @@ pub struct FaceConfig {
     /// What the privacy crop adds on each side, as a fraction of the face's width (height:
     /// of its height). IDMeta answers "too close to the border" for tight crops.
     pub crop_margin: f32,
+    /// With a screen (`display.enabled`): the frame is taken once the same passing face has
+    /// held still for this many checked frames in a row (1: the first passing frame, as
+    /// without a screen).
+    pub steady_frames: u32,
+    /// ... its centre moving less than this many pixels from one checked frame to the next,
+    /// in pixels of a 1280-wide frame (scaled to the negotiated width).
+    pub steady_px: u32,
 }
 
 impl Default for FaceConfig {
@@ -67,6 +74,8 @@ impl Default for FaceConfig {
             max_checks_per_second: 10,
             crop: false,
             crop_margin: 0.6,
+            steady_frames: 10,
+            steady_px: 15,
         }
     }
 }
@@ -107,6 +116,8 @@ impl FaceConfig {
         Invalid::check_range("deadline_ms", self.deadline_ms, 200..=60_000)?;
         Invalid::check_range("max_checks_per_second", self.max_checks_per_second, 1..=60)?;
         Invalid::check_range("crop_margin", self.crop_margin, 0.2..=3.0)?;
+        Invalid::check_range("steady_frames", self.steady_frames, 1..=60)?;
+        Invalid::check_range("steady_px", self.steady_px, 1..=400)?;
         Ok(())
     }
 
@@ -234,6 +245,27 @@ mod tests {
                 "crop_margin",
                 FaceConfig {
                     crop_margin: 9.0,
+                    ..base.clone()
+                },
+            ),
+            (
+                "steady_frames",
+                FaceConfig {
+                    steady_frames: 0,
+                    ..base.clone()
+                },
+            ),
+            (
+                "steady_frames",
+                FaceConfig {
+                    steady_frames: 61,
+                    ..base.clone()
+                },
+            ),
+            (
+                "steady_px",
+                FaceConfig {
+                    steady_px: 0,
                     ..base.clone()
                 },
             ),

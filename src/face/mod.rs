@@ -32,6 +32,7 @@
 //! - [`annotate`]: the installer's picture: box, landmarks and margins drawn on the frame.
 //! - [`crop`]: the optional privacy crop.
 //! - [`search`]: a capture that looks at frames until one passes or the deadline.
+//! - [`steady`]: with a screen, whether the passing face has held still long enough to be taken.
 
 pub mod annotate;
 pub mod blazeface;
@@ -42,6 +43,7 @@ pub mod detection;
 pub mod input;
 pub mod reason;
 pub mod search;
+pub mod steady;
 
 #[cfg(feature = "face")]
 pub mod fused;

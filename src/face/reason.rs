@@ -34,10 +34,13 @@ pub enum Refusal {
     /// `face.crop` is on and the face's crop cannot be made (less than 2x2 pixels): the frame
     /// is refused rather than sent whole.
     CropFailed,
+    /// With a screen, the face passed but kept moving: it never held still for
+    /// `face.steady_frames` frames before the deadline (see `face::steady`).
+    NotSteady,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 13] = [
+    pub const ALL: [Refusal; 14] = [
         Refusal::NoFace,
         Refusal::SeveralFaces,
         Refusal::TooFar,
@@ -51,6 +54,7 @@ impl Refusal {
         Refusal::FaceBright,
         Refusal::Unreadable,
         Refusal::CropFailed,
+        Refusal::NotSteady,
     ];
 
     /// The stable name (status file, journal, MQTT events).
@@ -69,6 +73,7 @@ impl Refusal {
             Refusal::FaceBright => "face_bright",
             Refusal::Unreadable => "unreadable",
             Refusal::CropFailed => "crop_failed",
+            Refusal::NotSteady => "not_steady",
         }
     }
 
@@ -88,6 +93,7 @@ impl Refusal {
             Refusal::FaceBright => "face too bright: less light on the face",
             Refusal::Unreadable => "the camera's picture could not be read",
             Refusal::CropFailed => "the face cannot be cut out of the picture: step closer",
+            Refusal::NotSteady => "the face kept moving: hold still until the picture is taken",
         }
     }
 
