@@ -326,3 +326,219 @@ fn the_face_checks_frames_drive_the_prompt_and_the_countdown() {
     );
     d.terminate(Duration::from_secs(20));
 }
+
+/// Capture when the face is right (`face.steady_frames`): with the screen on, a face that
+/// keeps moving is shown "hold still" with its progress and is not taken; once it holds still
+/// for the run, the frame that completed it is the one registered.
+#[cfg(feature = "face")]
+mod steady {
+    use super::*;
+    use enrolld::camera::PixelFormat;
+    use enrolld::camera::sim::pack;
+    use enrolld::demo::scene::{self, ASTRONAUT_FACE, FaceBox, Placement};
+    use enrolld::face::{FaceCheck, FaceConfig};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// The harness's camera size.
+    const W: u32 = 640;
+    const H: u32 = 480;
+    /// Where the face stands in the two pictures: both pass the check, 0.16 of the width
+    /// (102 px of 640) apart, far beyond `steady_px` (15 px at 1280: 7.5 px here).
+    const LEFT: f32 = 0.42;
+    const RIGHT: f32 = 0.58;
+    const STEADY_FRAMES: u32 = 6;
+
+    fn face_at(dir: &Path, name: &str, centre_x: f32) -> PathBuf {
+        let photo = scene::load_photo("astronaut.png").unwrap();
+        let placement = Placement {
+            face: FaceBox {
+                centre_x,
+                ..Placement::well_placed().face
+            },
+            ..Placement::well_placed()
+        };
+        let path = dir.join(name);
+        scene::frame(&photo, ASTRONAUT_FACE, W, H, placement)
+            .save(&path)
+            .unwrap();
+        path
+    }
+
+    /// Replaces the camera's picture with `from` at once (a copy renamed over it: the
+    /// simulated camera shows it from its next frame).
+    fn show(from: &Path, shown: &Path) {
+        let tmp = shown.with_extension("next.png");
+        std::fs::copy(from, &tmp).unwrap();
+        std::fs::rename(&tmp, shown).unwrap();
+    }
+
+    /// A person who cannot keep still: the face jumps between two places every 150 ms (at
+    /// most 10 checks a second, so at most two checked frames in one place) until stopped.
+    struct Fidget {
+        stop: Arc<AtomicBool>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl Fidget {
+        /// Between the pictures [`started`] wrote.
+        fn start(h: &Harness) -> Fidget {
+            let [left, right, shown] = ["left.png", "right.png", "shown.png"].map(|n| h.path(n));
+            let stop = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&stop);
+            let thread = std::thread::spawn(move || {
+                for n in 0.. {
+                    if flag.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    show(if n % 2 == 0 { &left } else { &right }, &shown);
+                    std::thread::sleep(Duration::from_millis(150));
+                }
+            });
+            Fidget {
+                stop,
+                thread: Some(thread),
+            }
+        }
+
+        fn stop(mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+            if let Some(t) = self.thread.take() {
+                t.join().unwrap();
+            }
+        }
+    }
+
+    impl Drop for Fidget {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// A daemon with the screen and the face check on, looking for `deadline_ms`, its camera
+    /// showing `shown.png` (the face on the left at first), a ticket for "ann"; the pictures
+    /// of the face on the left and on the right, and the camera's.
+    fn started(deadline_ms: u64) -> (Harness, common::daemon::Daemon, [PathBuf; 3]) {
+        started_showing(deadline_ms, None)
+    }
+
+    /// [`started`], the screen `display` lines instead of the picture file.
+    fn started_showing(
+        deadline_ms: u64,
+        display: Option<String>,
+    ) -> (Harness, common::daemon::Daemon, [PathBuf; 3]) {
+        let mut h = Harness::new(Behaviour::Ok);
+        let left = face_at(h.dir.path(), "left.png", LEFT);
+        let right = face_at(h.dir.path(), "right.png", RIGHT);
+        let shown = h.path("shown.png");
+        show(&left, &shown);
+        let mut knobs = screen_knobs(&h, "");
+        if let Some(display) = display {
+            knobs.display_extra = display;
+        }
+        knobs.face_extra = format!(
+            "enabled = true\ndeadline_ms = {deadline_ms}\nsteady_frames = {STEADY_FRAMES}\n"
+        );
+        knobs.paths = vec![("camera", "simulated_image", shown.clone())];
+        h.write_config(&knobs);
+        let d = h.start();
+        h.enroll("ann");
+        // The capture waits for a still face only with a screen that shows it.
+        let want_screen = knobs.display_extra.contains("png_file");
+        d.wait_status("the display looked for", Duration::from_secs(10), |s| {
+            s["display"]["ok"] == want_screen
+        });
+        (h, d, [left, right, shown])
+    }
+
+    fn progress_of(line: &str) -> Option<u64> {
+        serde_json::from_str::<Value>(line).ok()?["progress"].as_u64()
+    }
+
+    #[test]
+    fn a_moving_face_is_not_taken_until_it_holds_still_for_the_run() {
+        let (h, d, [_, right, shown]) = started(20_000);
+        let mut w = Watcher::start(&h);
+        w.until("idle", |v| v["state"] == "idle");
+        let fidget = Fidget::start(&h);
+        d.trigger().unwrap();
+        let holding = w.until("hold still with its progress", |v| {
+            v["prompt"] == "hold_still" && v["progress"].as_u64().is_some_and(|p| p < 100)
+        });
+        assert_eq!(holding["state"], "capturing", "{holding}");
+        // Three seconds of fidgeting, some 30 passing frames: none is taken.
+        std::thread::sleep(Duration::from_secs(3));
+        assert_eq!(h.requests(), 0, "a moving face reached IDMeta");
+        assert_eq!(d.status()["state"], "capturing");
+        let fidgeting = w.seen.len();
+        fidget.stop();
+        show(&right, &shown);
+
+        w.until("registered", |v| v["outcome"] == "registered");
+        let regs = h.registrations();
+        assert_eq!(regs.len(), 1, "{regs:?}");
+        // The run built up before the frame went. (`watch` carries the latest screen: a
+        // watcher that reads late sees fewer steps, so only one step is asked for, not all.)
+        let run: Vec<u64> = w.seen[fidgeting..]
+            .iter()
+            .take_while(|l| !l.contains("\"state\":\"submitting\""))
+            .filter_map(|l| progress_of(l))
+            .collect();
+        assert!(
+            run.iter().any(|p| *p > 0 && *p < 100),
+            "no run building: {}",
+            w.seen.join("\n")
+        );
+        // What was sent is the held-still face: where the person stopped, on the right.
+        let jpeg = regs[0].jpeg.as_ref().expect("a JPEG");
+        let sent = image::load_from_memory(jpeg).unwrap().to_rgb8();
+        let mut check = FaceCheck::load(&FaceConfig {
+            enabled: true,
+            ..FaceConfig::default()
+        })
+        .unwrap();
+        let report = check.check(&pack(&sent, PixelFormat::Rgb24));
+        let face = report.verdict.expect("the sent picture passes").face;
+        let x = face.bounds.centre().x;
+        assert!(
+            (x - RIGHT).abs() < 0.05,
+            "the sent face is at {x}, not {RIGHT}"
+        );
+        d.terminate(Duration::from_secs(20));
+    }
+
+    #[test]
+    fn a_face_that_never_holds_still_sends_nothing_and_asks_to_hold_still() {
+        let (h, d, _) = started(2500);
+        let fidget = Fidget::start(&h);
+        d.trigger().unwrap();
+        let status = d.wait_counter("retake", 1, Duration::from_secs(20));
+        fidget.stop();
+        assert_eq!(h.requests(), 0, "a moving face reached IDMeta");
+        assert_eq!(status["face"]["last_reason"], "not_steady", "{status}");
+        assert!(
+            d.stderr().contains("enrolld_face_reason=not_steady"),
+            "{}",
+            d.stderr()
+        );
+        d.terminate(Duration::from_secs(20));
+    }
+
+    /// No panel found (a headless terminal on the default `display.enabled`): nobody sees a
+    /// "hold still", so the capture takes the first passing frame as before, moving or not.
+    #[test]
+    fn without_a_panel_found_the_first_passing_frame_is_taken_as_before() {
+        let not_a_card =
+            std::env::temp_dir().join(format!("enrolld-no-card-{}", std::process::id()));
+        std::fs::write(&not_a_card, b"").unwrap();
+        let display = format!("enabled = true\ndevice = \"{}\"\n", not_a_card.display());
+        let (h, d, _) = started_showing(10_000, Some(display));
+        let fidget = Fidget::start(&h);
+        // A moving face never completes a run: only the first-passing-frame rule registers it.
+        d.press_until("registered", 1);
+        fidget.stop();
+        let _ = std::fs::remove_file(&not_a_card);
+        assert_eq!(h.registrations().len(), 1);
+        d.terminate(Duration::from_secs(20));
+    }
+}

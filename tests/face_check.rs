@@ -197,6 +197,21 @@ fn camera_config(picture: &std::path::Path, format: FormatChoice) -> CameraConfi
     }
 }
 
+/// What a capture in these tests wants: `cam_cfg`'s frames from the start, under 1.5 MB.
+fn from_start(cam_cfg: &CameraConfig, steady: bool) -> Wanted<'_> {
+    Wanted {
+        camera: cam_cfg,
+        max_bytes: 1_500_000,
+        since: Duration::ZERO,
+        steady,
+    }
+}
+
+/// A person where the terminal wants them, as `face.png` in `dir`.
+fn well_placed_picture(dir: &std::path::Path) -> std::path::PathBuf {
+    write_png(dir, "face.png", &astronaut_at(Placement::well_placed()))
+}
+
 fn write_png(dir: &std::path::Path, name: &str, picture: &RgbImage) -> std::path::PathBuf {
     let path = dir.join(name);
     picture.save(&path).unwrap();
@@ -206,22 +221,14 @@ fn write_png(dir: &std::path::Path, name: &str, picture: &RgbImage) -> std::path
 #[test]
 fn the_capture_encodes_a_passing_frame_and_the_crop_sends_only_the_face() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_png(
-        dir.path(),
-        "face.png",
-        &astronaut_at(Placement::well_placed()),
-    );
+    let path = well_placed_picture(dir.path());
     for format in [FormatChoice::Yuyv, FormatChoice::Mjpeg, FormatChoice::Nv12] {
         for crop in [false, true] {
             let cam_cfg = camera_config(&path, format);
             let face_cfg = FaceConfig { crop, ..config() };
             let mut camera = Session::new(SimCamera::new(&cam_cfg).unwrap(), &cam_cfg);
             let mut check = FaceCheck::load(&face_cfg).unwrap();
-            let wanted = Wanted {
-                camera: &cam_cfg,
-                max_bytes: 1_500_000,
-                since: Duration::ZERO,
-            };
+            let wanted = from_start(&cam_cfg, false);
             let found = search::capture(&mut camera, &mut check, wanted).unwrap();
             let jpeg = image::load_from_memory(&found.shot.jpeg).unwrap();
             if crop {
@@ -262,11 +269,7 @@ fn without_a_face_nothing_is_encoded_until_the_deadline() {
     let mut camera = Session::new(SimCamera::new(&cam_cfg).unwrap(), &cam_cfg);
     let mut check = FaceCheck::load(&face_cfg).unwrap();
     let started = Instant::now();
-    let wanted = Wanted {
-        camera: &cam_cfg,
-        max_bytes: 1_500_000,
-        since: Duration::ZERO,
-    };
+    let wanted = from_start(&cam_cfg, false);
     let err = search::capture(&mut camera, &mut check, wanted).unwrap_err();
     let waited = started.elapsed();
     match err {
@@ -288,4 +291,43 @@ fn without_a_face_nothing_is_encoded_until_the_deadline() {
         waited >= Duration::from_millis(600),
         "gave up after {waited:?}"
     );
+}
+
+/// With a screen (`Wanted::steady`) a face standing still is taken on the `steady_frames`-th
+/// passing frame, every one of them reported with the run's progress; `steady_frames = 1`
+/// takes the first burst's frame as without a screen.
+#[test]
+fn a_still_face_is_taken_once_it_held_for_steady_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = well_placed_picture(dir.path());
+    let cam_cfg = camera_config(&path, FormatChoice::Yuyv);
+    for (steady_frames, want_checked) in [(5, 5), (1, 1)] {
+        let face_cfg = FaceConfig {
+            steady_frames,
+            ..config()
+        };
+        let mut camera = Session::new(SimCamera::new(&cam_cfg).unwrap(), &cam_cfg);
+        let mut check = FaceCheck::load(&face_cfg).unwrap();
+        let wanted = from_start(&cam_cfg, true);
+        let mut seen = Vec::new();
+        let mut passed = 0;
+        let found = search::capture_announcing(
+            &mut camera,
+            &mut check,
+            wanted,
+            &mut |_, _, progress| seen.push(progress.map(|p| (p.held, p.of))),
+            &mut || passed += 1,
+        )
+        .unwrap();
+        assert_eq!(found.checked, want_checked, "steady_frames {steady_frames}");
+        assert_eq!(passed, 1, "announced once");
+        if steady_frames > 1 {
+            let want: Vec<_> = (1..=steady_frames)
+                .map(|k| Some((k, steady_frames)))
+                .collect();
+            assert_eq!(seen, want);
+        } else {
+            assert!(seen.iter().all(Option::is_none), "{seen:?}");
+        }
+    }
 }

@@ -98,11 +98,14 @@ fn with_face_check(
         camera: camera_config,
         max_bytes: config.api.max_image_bytes,
         since: crate::time::monotonic(),
+        // The installer's one-off check takes the first passing frame (no screen to hold
+        // still for).
+        steady: false,
     };
     let mut seen = 0;
     // The last frame checked and its report, or the passing one: what --annotate draws.
     let mut shown: Option<(Frame, Report)> = None;
-    let result = search::capture_watched(cam, &mut check, wanted, &mut |frame, report| {
+    let result = search::capture_watched(cam, &mut check, wanted, &mut |frame, report, _| {
         seen += 1;
         let verdict = match &report.verdict {
             Ok(_) => "passed".to_owned(),

@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::display::{DisplayConfig, DisplayError};
 use crate::face::FaceCheck;
 use crate::face::search::{self, SearchError};
+use crate::face::steady::Progress;
 use crate::gpio::{
     self, GpioError, IndicatorHandle, IndicatorKind, Layout, TriggerHandle, TriggerHealth,
 };
@@ -152,10 +153,16 @@ struct CameraPort {
 }
 
 /// What the screen is handed of one frame: the frame itself only when a screen shows it.
-fn live_of(mirror: bool, frame: &Frame, report: Option<&crate::face::Report>) -> Live {
+fn live_of(
+    mirror: bool,
+    frame: &Frame,
+    report: Option<&crate::face::Report>,
+    steady: Option<Progress>,
+) -> Live {
     Live {
         frame: mirror.then(|| Arc::new(frame.clone())),
         report: report.cloned(),
+        steady,
     }
 }
 
@@ -164,6 +171,7 @@ impl ports::Camera for CameraPort {
         &mut self,
         max_bytes: usize,
         since: Option<Duration>,
+        steady: bool,
         live: &mut dyn FnMut(Live),
         passed: &mut dyn FnMut(),
     ) -> Result<Shot, ShotError> {
@@ -184,10 +192,11 @@ impl ports::Camera for CameraPort {
             camera: &self.config,
             max_bytes,
             since,
+            steady,
         };
         let mirror = self.mirror;
-        let mut watch = |frame: &Frame, report: &crate::face::Report| {
-            live(live_of(mirror, frame, Some(report)));
+        let mut watch = |frame: &Frame, report: &crate::face::Report, steady| {
+            live(live_of(mirror, frame, Some(report), steady));
         };
         match search::capture_announcing(camera, check, wanted, &mut watch, passed) {
             Ok(found) => Ok(found.shot),
@@ -236,7 +245,7 @@ impl ports::Camera for CameraPort {
                 }
                 last = Some(std::time::Instant::now());
                 let report = self.face.as_mut().map(|check| check.check(&frame));
-                live(live_of(self.mirror, &frame, report.as_ref()));
+                live(live_of(self.mirror, &frame, report.as_ref(), None));
             }
         };
         self.camera.release();

@@ -168,6 +168,7 @@ impl Daemon {
         let inputs = self.inputs.clone();
         let max_bytes = self.config.api.max_image_bytes;
         let since = self.press_edge.map(Duration::from_nanos);
+        let steady = self.screen_shown();
         tokio::task::spawn_blocking(move || {
             let frames = inputs.clone();
             // Each checked frame for the screen; a full loop drops one rather than wait.
@@ -182,6 +183,7 @@ impl Daemon {
             let result = camera.lock().unwrap_or_else(|p| p.into_inner()).shoot(
                 max_bytes,
                 since,
+                steady,
                 &mut live,
                 &mut passed,
             );

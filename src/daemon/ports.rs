@@ -53,6 +53,9 @@ pub struct Live {
     pub frame: Option<Arc<Frame>>,
     /// The face check's verdict (`None` when the check is off).
     pub report: Option<crate::face::Report>,
+    /// How long the passing face has held still, when the capture waits for that
+    /// (`face.steady_frames`, with a screen); `None` otherwise or after a refused frame.
+    pub steady: Option<crate::face::steady::Progress>,
 }
 
 /// The camera as the daemon sees it. Blocking: called on a blocking thread.
@@ -62,11 +65,14 @@ pub trait Camera: Send + 'static {
     /// Every frame the face check looks at is handed to `live` on the way.
     /// `passed` is called once, the moment a frame passed (the face check,
     /// or without it the frame chosen) and before it is encoded: the daemon
-    /// asks IDMeta for a verification then, never before.
+    /// asks IDMeta for a verification then, never before. `steady`: a screen shows the person
+    /// the capture, so the frame is taken only once the face has held still
+    /// (`face.steady_frames`); without one, the first passing frame, as always.
     fn shoot(
         &mut self,
         max_bytes: usize,
         since: Option<Duration>,
+        steady: bool,
         live: &mut dyn FnMut(Live),
         passed: &mut dyn FnMut(),
     ) -> Result<Shot, ShotError>;

@@ -89,7 +89,7 @@ pub(super) fn scene_of(seen: &Seen<'_>) -> Scene {
     if state == State::Capturing {
         scene.countdown = seen.seconds_left;
         scene.arrow = arrow(seen);
-        scene.progress = passed(seen).then_some(100);
+        scene.progress = progress(seen);
     }
     if state == State::Retake {
         scene.reason = seen.reason;
@@ -113,6 +113,18 @@ fn verdict(seen: &Seen<'_>) -> Option<Result<(), Refusal>> {
 
 fn passed(seen: &Seen<'_>) -> bool {
     verdict(seen) == Some(Ok(()))
+}
+
+/// The capture's progress: how long the passing face has held still when the capture waits
+/// for that (`face.steady_frames`), else full as soon as a frame passed (it is the one taken).
+fn progress(seen: &Seen<'_>) -> Option<u8> {
+    if !passed(seen) {
+        return None;
+    }
+    match seen.live.and_then(|l| l.steady) {
+        Some(steady) => Some(steady.percent()),
+        None => Some(100),
+    }
 }
 
 /// The one prompt while the camera looks: what the last checked frame needs.
@@ -359,6 +371,16 @@ impl Daemon {
         self.show_scene();
     }
 
+    /// A screen shows the person what the camera sees now (a panel was found, or the demo's
+    /// picture file): then a capture waits for the face to hold still (`face.steady_frames`).
+    /// Without one (none configured, none found) captures are taken as before.
+    pub fn screen_shown(&self) -> bool {
+        self.display
+            .as_ref()
+            .and_then(|d| d.status())
+            .is_some_and(|s| s.ok)
+    }
+
     pub fn wake_display(&self) {
         if let Some(display) = &self.display {
             display.wake();
@@ -413,6 +435,7 @@ impl Daemon {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::face::steady::Progress;
     use crate::face::{Detection, Rect, Report};
 
     fn live(verdict: Result<(), Refusal>, x: f32) -> Live {
@@ -440,6 +463,7 @@ mod tests {
                 faces: vec![face],
                 took: Duration::ZERO,
             }),
+            steady: None,
         }
     }
 
@@ -523,6 +547,14 @@ mod tests {
         assert_eq!(scene_of(&presence).prompt, Some(PromptKey::StepUp));
     }
 
+    /// The scene while capturing, `live` the last checked frame.
+    fn capturing(live: &Live) -> Scene {
+        scene_of(&Seen {
+            live: Some(live),
+            ..seen(State::Capturing)
+        })
+    }
+
     #[test]
     fn the_mirror_asks_for_what_the_last_frame_needs() {
         let off = live(Err(Refusal::OffCentre), 0.15);
@@ -536,20 +568,21 @@ mod tests {
         assert_eq!(s.arrow, Some(Arrow::Left));
         assert_eq!(s.countdown, Some(2));
         assert_eq!(s.progress, None);
-        let far = live(Err(Refusal::TooFar), 0.5);
-        let s = scene_of(&Seen {
-            live: Some(&far),
-            ..seen(State::Capturing)
-        });
+        let s = capturing(&live(Err(Refusal::TooFar), 0.5));
         assert_eq!((s.prompt, s.arrow), (Some(PromptKey::StepCloser), None));
-        let good = live(Ok(()), 0.5);
-        let s = scene_of(&Seen {
-            live: Some(&good),
-            ..seen(State::Capturing)
-        });
+        let s = capturing(&live(Ok(()), 0.5));
         assert_eq!(
             (s.prompt, s.progress),
             (Some(PromptKey::HoldStill), Some(100))
+        );
+        // Waiting for the face to hold still: the bar shows the run so far.
+        let s = capturing(&Live {
+            steady: Some(Progress { held: 3, of: 10 }),
+            ..live(Ok(()), 0.5)
+        });
+        assert_eq!(
+            (s.prompt, s.progress),
+            (Some(PromptKey::HoldStill), Some(30))
         );
         let no_check = Seen {
             face_check: false,

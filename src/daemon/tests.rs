@@ -38,6 +38,7 @@ impl Camera for FakeCamera {
         &mut self,
         _: usize,
         _: Option<Duration>,
+        _: bool,
         _: &mut dyn FnMut(super::ports::Live),
         passed: &mut dyn FnMut(),
     ) -> Result<Shot, ShotError> {

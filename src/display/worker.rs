@@ -130,6 +130,11 @@ pub fn run(
         };
         let now = Instant::now();
         let fresh = screen.keep_output(opener.as_mut(), now);
+        if fresh {
+            // Known at once: a press now is taken the way a screen in front of the person
+            // asks (`face.steady_frames`), not only after the first picture's pacing.
+            report(&shared, &screen);
+        }
         let Some(mut scene) = scene else { continue };
         let changed = generation != shown_generation;
         if changed || wake {

@@ -47,7 +47,7 @@ pub struct FaceConfig {
     /// What the privacy crop adds on each side, as a fraction of the face's width (height:
     /// of its height). IDMeta answers "too close to the border" for tight crops.
     pub crop_margin: f32,
-    /// With a screen (`display.enabled`): the frame is taken once the same passing face has
+    /// With a screen showing (`display.enabled` and a panel found): the frame is taken once the same passing face has
     /// held still for this many checked frames in a row (1: the first passing frame, as
     /// without a screen).
     pub steady_frames: u32,

@@ -8,12 +8,18 @@
 //! the rest read and dropped, so a presence sensor's long wait costs a bounded share of a
 //! core. The reason reported when nothing passes is the one most frames were refused for
 //! (ties: the latest), which is what the person most needs to change.
+//!
+//! With a screen (`Wanted::steady`, `face.steady_frames` above 1) a passing frame is not taken
+//! at once: the frame taken is the one that completes a run of passing frames in which the
+//! face held still ([`super::steady`]), and `passed` is called then. A passing frame whose face
+//! jumped counts as `not_steady`; time running out while a run builds ends with that reason.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::crop;
 use super::reason::Refusal;
+use super::steady::{Fed, Progress, Steady};
 use super::{FaceCheck, Passed, Report};
 use crate::camera::choose::FrameScore;
 use crate::camera::convert::{self, I420};
@@ -67,6 +73,11 @@ struct Tally {
 }
 
 impl Tally {
+    /// A frame checked that passed but is not taken (yet).
+    fn looked(&mut self) {
+        self.checked += 1;
+    }
+
     fn refused(&mut self, r: Refusal) {
         self.checked += 1;
         *self.counts.entry(r).or_default() += 1;
@@ -89,6 +100,10 @@ pub struct Wanted<'a> {
     pub camera: &'a CameraConfig,
     pub max_bytes: usize,
     pub since: Duration,
+    /// A screen shows the person the capture: take the frame only once the face has held
+    /// still (`face.steady_frames`, see [`super::steady`]). Off: the sharpest passing frame
+    /// of the first burst that has one.
+    pub steady: bool,
 }
 
 /// Captures until a frame passes the face check, and encodes that one (cropped to the face
@@ -98,7 +113,7 @@ pub fn capture(
     check: &mut FaceCheck,
     wanted: Wanted<'_>,
 ) -> Result<FaceShot, SearchError> {
-    capture_announcing(camera, check, wanted, &mut |_, _| {}, &mut || {})
+    capture_announcing(camera, check, wanted, &mut |_, _, _| {}, &mut || {})
 }
 
 /// [`capture`], showing `watch` every frame checked and its report (the screen's mirror and
@@ -108,7 +123,7 @@ pub fn capture_announcing(
     camera: &mut dyn Camera,
     check: &mut FaceCheck,
     wanted: Wanted<'_>,
-    watch: &mut dyn FnMut(&Frame, &Report),
+    watch: &mut dyn FnMut(&Frame, &Report, Option<Progress>),
     passed: &mut dyn FnMut(),
 ) -> Result<FaceShot, SearchError> {
     let result = search(camera, check, wanted, watch, passed);
@@ -122,7 +137,7 @@ pub fn capture_watched(
     camera: &mut dyn Camera,
     check: &mut FaceCheck,
     wanted: Wanted<'_>,
-    watch: &mut dyn FnMut(&Frame, &Report),
+    watch: &mut dyn FnMut(&Frame, &Report, Option<Progress>),
 ) -> Result<FaceShot, SearchError> {
     let result = search(camera, check, wanted, watch, &mut || {});
     camera.release();
@@ -133,7 +148,7 @@ fn search(
     camera: &mut dyn Camera,
     check: &mut FaceCheck,
     wanted: Wanted<'_>,
-    watch: &mut dyn FnMut(&Frame, &Report),
+    watch: &mut dyn FnMut(&Frame, &Report, Option<Progress>),
     passed: &mut dyn FnMut(),
 ) -> Result<FaceShot, SearchError> {
     let started = Instant::now();
@@ -145,6 +160,10 @@ fn search(
     let mut since = wanted.since;
     let mut first_burst = true;
     let mut announced = false;
+    let mut steady = wanted
+        .steady
+        .then(|| Steady::from_config(check.config()))
+        .flatten();
     loop {
         let t = Instant::now();
         let frames = camera.frames_since(since, None)?;
@@ -160,11 +179,30 @@ fn search(
             }
             last_check = Some(Instant::now());
             let report = check.check(&frame);
-            watch(&frame, &report);
             timings.face += report.took;
-            match report.verdict {
-                Ok(face) => passing.push((frame, face)),
-                Err(refusal) => tally.refused(refusal),
+            let Some(steady) = steady.as_mut() else {
+                watch(&frame, &report, None);
+                match report.verdict {
+                    Ok(face) => passing.push((frame, face)),
+                    Err(refusal) => tally.refused(refusal),
+                }
+                continue;
+            };
+            let face = report.verdict.as_ref().ok().map(|p| &p.face.bounds);
+            let fed = steady.feed(face, frame.width, frame.height);
+            watch(&frame, &report, fed.progress());
+            match (report.verdict, fed) {
+                (Err(refusal), _) => tally.refused(refusal),
+                // Passed, but not where the face was: a frame that cannot count yet.
+                (Ok(_), Fed::Jumped(_)) => tally.refused(Refusal::NotSteady),
+                (Ok(face), fed) => {
+                    tally.looked();
+                    if fed.progress().is_some_and(Progress::done) {
+                        // The frame that completed the run is the one taken, at once.
+                        passing.push((frame, face));
+                        break;
+                    }
+                }
             }
         }
         first_burst = false;
@@ -178,7 +216,8 @@ fn search(
                 announced = true;
                 passed();
             }
-            let checked = tally.checked + 1;
+            // With the steadiness rule the taken frame was counted as it was checked.
+            let checked = tally.checked + u32::from(steady.is_none());
             let crop = check.config().crop.then_some(check.config().crop_margin);
             match encode(&frame, &face, wanted, crop, timings) {
                 Ok(mut shot) => {
@@ -191,13 +230,24 @@ fn search(
                     });
                 }
                 // Refused like any other frame: the whole frame is never the fallback.
-                Err(Encoded::Refused(refusal)) => tally.refused(refusal),
+                Err(Encoded::Refused(refusal)) => {
+                    tally.refused(refusal);
+                    if let Some(steady) = steady.as_mut() {
+                        steady.feed(None, frame.width, frame.height);
+                    }
+                }
                 Err(Encoded::Failed(e)) => return Err(e),
             }
         }
         if Instant::now() >= deadline {
+            // A run still building when time ran out: what the person needed was to hold still.
+            let reason = if steady.as_ref().is_some_and(Steady::building) {
+                Refusal::NotSteady
+            } else {
+                tally.reason()
+            };
             return Err(SearchError::NoFace {
-                reason: tally.reason(),
+                reason,
                 checked: tally.checked,
                 waited_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 refusals: tally.counts,
@@ -299,6 +349,7 @@ mod tests {
             camera: &camera,
             max_bytes: 1_000_000,
             since: Duration::ZERO,
+            steady: false,
         };
         let got = encode(&frame, &passed, wanted, Some(0.6), StageTimings::default());
         assert!(

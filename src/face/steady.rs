@@ -1,6 +1,7 @@
-//! Capture when the face is right: a frame is taken only once the same passing face has held
-//! still for `face.steady_frames` checked frames, its centre moving less than `face.steady_px`
-//! from one to the next (IDMeta's capture SDK waits for 10 frames and 15 px at 720p).
+//! Capture when the face is right, with a screen showing the person the capture: a frame is
+//! taken only once the same passing face has held still for `face.steady_frames` checked
+//! frames, its centre moving less than `face.steady_px` from one to the next (IDMeta's capture
+//! SDK waits for 10 frames and 15 px at 720p).
 //!
 //! Pure and bounded: the tracker is fed each checked frame's verdict and holds nothing of the
 //! picture, only the last passing face's centre and how many frames it has held. What counts:
