@@ -1,7 +1,7 @@
 //! Every screen a person (or an installer) can see, rendered and compared pixel for pixel with
 //! the reference pictures in tests/screen/golden/: every prompt, the countdown, the arrows,
-//! each outcome, the setup view, in landscape (800x480), portrait (480x800), a panel turned
-//! on its side and a 1080p monitor.
+//! the progress of a face holding still, each outcome, the setup view, in landscape (800x480),
+//! portrait (480x800), a panel turned on its side and a 1080p monitor.
 //!
 //! A reference is missing or differs: the test fails and writes what it rendered to
 //! target/screen-golden/actual/ beside it. After a deliberate change, look at the new
@@ -177,6 +177,17 @@ fn screens(size: Size, rotation: Rotation) -> BTreeMap<String, Case> {
         ..scene(size, rotation, "capturing", View::Mirror)
     };
     add("mirror-hold_still".into(), hold, centred());
+    // Capture when the face is right (`face.steady_frames`, 10 by default): the bar is the
+    // run of still frames so far, from its first frame to the one before the picture is taken.
+    for (held, countdown) in [(1, 3), (9, 2)] {
+        let run = Scene {
+            prompt: Some(PromptKey::HoldStill),
+            countdown: Some(countdown),
+            progress: Some(held * 10),
+            ..scene(size, rotation, "capturing", View::Mirror)
+        };
+        add(format!("mirror-hold_still-{held}_of_10"), run, centred());
+    }
     let blurred = Scene {
         prompt: Some(PromptKey::HoldStill),
         countdown: Some(1),
