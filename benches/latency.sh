@@ -6,6 +6,10 @@
 # fswebcam + base64 + curl) without and with one skipped frame, all in one
 # guest run; prints median/min/max, the ratios, and where enrolld's time went.
 # RK_BENCH_PRESSES (default 20) sets the presses per row; CI runs it once with 2.
+# RK_BENCH_REFERENCE=<enrolld binary> (another build for the guest's architecture, from
+# benches/latency-reference.sh <commit>) adds a "-reference" row beside each face row, pressed
+# alternately with this build in blocks of RK_BENCH_BLOCK presses (default 5) in the same guest
+# run, and the ratios this build / the reference: what a change costs.
 # Installs what it needs: the real-kernel tests' prerequisites plus the Debian
 # packages gpiod, fswebcam and curl on the host (their binaries and libraries
 # are copied into the guest). Exit status 1 if a row is missing or failed.
