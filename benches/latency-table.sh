@@ -23,10 +23,10 @@ $1 == "ENROLLD-BENCH" { name = $2; $1 = ""; $2 = ""; vals[name] = $0; order[++k]
 $1 == "ENROLLD-STAGES" { key = $2 " " $3; $1 = ""; $2 = ""; $3 = ""; vals[key] = $0; stages[++ns] = key }
 $1 == "ENROLLD-RESULT" && $3 == "FAIL" { fails = fails "  " $0 "\n" }
 END {
-    printf "%-22s %7s %12s %10s %10s\n", "pull -> request", "presses", "median ms", "min ms", "max ms"
+    printf "%-32s %7s %12s %10s %10s\n", "pull -> request", "presses", "median ms", "min ms", "max ms"
     for (i = 1; i <= k; i++) {
         m[order[i]] = median(order[i])
-        printf "%-22s %7d %12.1f %10.1f %10.1f\n", order[i], count[order[i]], m[order[i]], lo[order[i]], hi[order[i]]
+        printf "%-32s %7d %12.1f %10.1f %10.1f\n", order[i], count[order[i]], m[order[i]], lo[order[i]], hi[order[i]]
     }
     print ""
     ratio("enrolld-streaming", "script", "goal <= 0.10")
@@ -45,9 +45,9 @@ END {
     }
     if (ns) {
         print ""
-        printf "%-46s %12s %10s %10s\n", "where enrolld spends it (ms per press)", "median", "min", "max"
+        printf "%-56s %12s %10s %10s\n", "where enrolld spends it (ms per press)", "median", "min", "max"
         for (i = 1; i <= ns; i++)
-            printf "%-46s %12.1f %10.1f %10.1f\n", stages[i], median(stages[i]), lo[stages[i]], hi[stages[i]]
+            printf "%-56s %12.1f %10.1f %10.1f\n", stages[i], median(stages[i]), lo[stages[i]], hi[stages[i]]
     }
     split("enrolld-on-demand enrolld-streaming enrolld-mjpeg enrolld-mjpeg-face enrolld-streaming-face script script-skip-1", required, " ")
     for (i in required) if (!(required[i] in m)) fails = fails "  no " required[i] " row\n"
