@@ -36,7 +36,10 @@ RB_STATIC_TARGET=aarch64-unknown-linux-musl
 # no face check and no screen, so enrolld's own hot loops there are the YUV conversion before
 # libjpeg-turbo's encode; the board packages keep 3 (docs/shipping.md).
 RB_STATIC_PROFILE=(--config 'profile.release.opt-level="s"')
+# RB_GUEST_TARGET_ONLY=<target>: the guests' tools (and the board binary they run) for that one
+# target, for a run of one guest architecture alone (benches/latency.sh): CI builds both.
 RB_GUEST_TARGETS=(x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu)
+[[ -z ${RB_GUEST_TARGET_ONLY:-} ]] || RB_GUEST_TARGETS=("$RB_GUEST_TARGET_ONLY")
 
 # Where a release binary of a target is: rb_bin <target> <name> (examples: examples/<name>).
 rb_bin() { echo "$CARGO_TARGET_DIR/$1/release/$2"; }

@@ -8,6 +8,19 @@
 # fail naming the missing tool.
 BENCH_TOOLS=(gpiomon fswebcam curl)
 
+# RK_BENCH_REFERENCE=<path>: another build of enrolld for the guest's architecture (the board
+# build of an earlier commit, say), packed as /usr/bin/enrolld-reference with its C runtime: the
+# face rows then press it and this build alternately in the same guest run
+# (guest/bench/latency.inc, run_latency_vs_reference), so a change is measured against the code
+# before it under the same guest and the same load.
+pack_bench_reference() { # stage-dir
+    [ -n "${RK_BENCH_REFERENCE:-}" ] || return 0
+    [ -x "$RK_BENCH_REFERENCE" ] || die "RK_BENCH_REFERENCE=$RK_BENCH_REFERENCE is not an executable file"
+    cp "$RK_BENCH_REFERENCE" "$1/usr/bin/enrolld-reference"
+    pack_runtime "$1" "$RK_BENCH_REFERENCE"
+    step "bench reference: $RK_BENCH_REFERENCE ($("$RK_BENCH_REFERENCE" --version 2>/dev/null || echo 'no --version'))"
+}
+
 pack_bench_tools() { # stage-dir
     local stage=$1 tool path lib
     [ "$ARCH" = x86_64 ] || { step "bench tools: only packed for the x86_64 guest"; return 0; }

@@ -55,6 +55,7 @@ pack_initramfs() {
     cp "$HERE/guest/token" "$stage/etc/enrolld/"
     chmod 600 "$stage/etc/enrolld/token"
     cp "$ENROLLD_BIN" "$stage/usr/bin/enrolld"
+    [ "${RK_SCENARIOS:-scenarios}" != bench ] || pack_bench_reference "$stage"
     cp "$STANDIN_BIN" "$stage/usr/bin/enrolld-standin"
     cp "$GPIO_EDGES_BIN" "$stage/usr/bin/rk-gpio-edges"
     pack_loopback "$stage"
