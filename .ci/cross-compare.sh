@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Heavy check, not part of .ci/test: the two routes to a board binary give the same bytes. The
+# cross build of the run (.ci/release-builds.sh: `cross` in the local image) is compared with a
+# container-free build of the same commit (cargo on the host with Debian's cross compilers,
+# .cargo/config.toml), byte for byte; where they differ, section by section.
+#
+#   bash .ci/cross-compare.sh [TARGET...]    # default: aarch64-unknown-linux-gnu
+#
+# Costs a second release build of each target (all its dependencies, fat LTO), which is why CI
+# does not run it: run it when cross/image.sh's recipe, the toolchain pin or the cross version
+# (cross/env.sh) changes, and record its last line in docs/shipping.md ("Cross and
+# container-free agree"); the ship check fails while the record names another recipe, toolchain
+# or cross.
+#
+# The container-free build goes to target/cross-compare with the path prefixes remapped to the
+# container's names (its CARGO_HOME to /cargo, the checkout to /project, its target directory to
+# /target): cargo names each crate's source files by its CARGO_HOME and a panic's location keeps
+# that name, so without the remapping every such string, and every offset after it, differs.
+# Same toolchain (cross/env.sh's pin), features and SOURCE_DATE_EPOCH as the cross build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=/dev/null
+. .ci/release-builds.sh --paths
+
+CMP_DIR="$CARGO_TARGET_DIR/cross-compare"
+
+say() { printf 'cross-compare: %s\n' "$*"; }
+die() {
+    printf 'cross-compare FAILED: %s\n' "$*" >&2
+    exit 1
+}
+
+features_of() {
+    if [ "$1" = "$RB_STATIC_TARGET" ]; then echo "${RB_STATIC_FEATURES[*]}"; else echo "${RB_BOARD_FEATURES[*]}"; fi
+}
+
+# Section name, size and sha256 of each section with contents in the file, one per line (by the
+# offsets readelf gives, so any architecture's ELF file).
+sections() {
+    local bin=$1 name type off size
+    readelf --section-headers --wide "$bin" |
+        sed -n 's/^ *\[ *[0-9]*\] \([^ ][^ ]*\) *\([A-Z_]*\) *[0-9a-f]* \([0-9a-f]*\) \([0-9a-f]*\) .*/\1 \2 \3 \4/p' |
+        while read -r name type off size; do
+            case $type in NOBITS | NULL) continue ;; esac
+            printf '%s %d %s\n' "$name" "$((16#$size))" \
+                "$(tail -c +$((16#$off + 1)) "$bin" | head -c $((16#$size)) | sha256sum | cut -c1-16)"
+        done
+}
+
+# Identical files, or the sections that differ and the strings found in one file only. Returns 1
+# when they differ.
+compare() {
+    local a=$1 b=$2
+    if cmp -s "$a" "$b"; then
+        say "identical: $(stat -c %s "$a") bytes, sha256 $(sha256sum <"$a" | cut -c1-16)"
+        return 0
+    fi
+    say "different: $(stat -c %s "$a") and $(stat -c %s "$b") bytes; sections (name, size, sha256), '<' cross only, '>' container-free only:"
+    local differing
+    differing=$(diff <(sections "$a") <(sections "$b") | grep '^[<>]' || true)
+    printf '%s\n' "${differing:-  none: every section is the same (the ELF headers or the section table differ)}"
+    say "strings (at least 12 characters) in one of them only, first 20:"
+    diff <(strings -n 12 "$a" | sort -u) <(strings -n 12 "$b" | sort -u) | grep '^[<>]' | head -20 || true
+    return 1
+}
+
+# The comparison must see a difference of one byte: a copy of the first binary with one byte of
+# .text changed must be reported as differing, in .text.
+self_test() {
+    local bin=$1 flipped=$CMP_DIR/self-test-flipped offset byte out
+    cp "$bin" "$flipped"
+    offset=$(readelf --section-headers --wide "$bin" | sed -n 's/^ *\[ *[0-9]*\] \.text *PROGBITS *[0-9a-f]* \([0-9a-f]*\) .*/\1/p')
+    [ -n "$offset" ] || die "self-test: no .text section in $bin"
+    offset=$((16#$offset + 4096))
+    byte=$(od -An -tu1 -j "$offset" -N1 "$bin" | tr -d ' ')
+    printf '%b' "$(printf '\\0%03o' $(((byte + 1) % 256)))" | dd of="$flipped" bs=1 seek="$offset" conv=notrunc status=none
+    if out=$(compare "$bin" "$flipped"); then
+        die "self-test: a binary with one byte of .text changed was reported identical"
+    fi
+    grep -q '^< \.text ' <<<"$out" || die "self-test: the changed byte was not found in .text: $out"
+    rm -f "$flipped"
+    say "self-test: one changed byte of .text is reported (in .text)"
+}
+
+main() {
+    local targets=("$@") target features bin ours status=0
+    ((${#targets[@]})) || targets=(aarch64-unknown-linux-gnu)
+    mkdir -p "$CMP_DIR"
+    for target in "${targets[@]}"; do
+        rb_by_cross "$target" || die "$target is not built by cross (cross/local-image.toml)"
+    done
+    # The cross builds of the run (nothing is compiled when they are up to date).
+    bash .ci/release-builds.sh board
+    local home
+    home=$(realpath -m "${CARGO_HOME:-$HOME/.cargo}")
+    for target in "${targets[@]}"; do
+        read -ra features <<<"$(features_of "$target")"
+        bin=$(rb_bin "$target" enrolld)
+        rb_from_container "$bin" || die "$bin did not come out of cross's container"
+        say "$target: the container-free build (cargo +$CROSS_TOOLCHAIN, ${features[*]}, prefixes remapped)"
+        # RUSTFLAGS applies to the target's crates only (--target is given), as the remapping must.
+        CARGO_TARGET_DIR=$CMP_DIR RUSTFLAGS="--remap-path-prefix=$home=/cargo --remap-path-prefix=$PWD=/project --remap-path-prefix=$CMP_DIR=/target" \
+            cargo "+$CROSS_TOOLCHAIN" build --release --locked "${features[@]}" --target "$target" --bin enrolld
+        ours="$CMP_DIR/$target/release/enrolld"
+        self_test "$bin"
+        if compare "$bin" "$ours"; then
+            echo "cross-compare: $target identical (image recipe $(bash cross/image.sh --key), toolchain $CROSS_TOOLCHAIN, cross $CROSS_VERSION, $(git log -1 --format=%h))"
+        else
+            status=1
+        fi
+    done
+    return "$status"
+}
+
+main "$@"
