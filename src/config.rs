@@ -17,7 +17,7 @@ use toml::de::{DeTable, DeValue};
 
 pub use crate::invalid::ConfigError;
 use crate::invalid::Invalid;
-use crate::{api, camera, control, face, fleet, gpio, queue, status, terminal};
+use crate::{api, camera, control, display, face, fleet, gpio, queue, status, terminal};
 
 /// Where the daemon looks when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/enrolld/enrolld.toml";
@@ -37,6 +37,8 @@ pub struct Config {
     pub camera: camera::CameraConfig,
     #[serde(default)]
     pub face: face::FaceConfig,
+    #[serde(default)]
+    pub display: display::DisplayConfig,
     #[serde(default)]
     pub status: status::StatusConfig,
     #[serde(default)]
@@ -104,11 +106,20 @@ impl Config {
         within("indicator", self.indicator.validate())?;
         within("camera", self.camera.validate())?;
         within("face", self.face.validate())?;
+        within("display", self.display.validate())?;
         within("status", self.status.validate())?;
         within("queue", self.queue.validate())?;
         within("control", self.control.validate())?;
         within("mqtt", self.mqtt.validate())?;
         within("metrics", self.metrics.validate())?;
+        // The PNG file holds the camera's picture: a face, never stored on a real terminal.
+        if self.display.png_file.is_some() && self.camera.source != camera::SourceKind::Simulated {
+            return Err(Invalid::new(
+                "display.png_file",
+                "writes the camera's picture to a file: only with camera.source = \"simulated\" \
+                 (the demo, tests); a terminal shows the picture on its panel only",
+            ));
+        }
         // The terminal id is a level of every MQTT topic.
         if self.mqtt.enabled()
             && let Err(why) = fleet::config::topic_segment(&self.terminal.effective_id())
@@ -251,6 +262,48 @@ mod tests {
         let e = err(&format!("{MINIMAL}connect_timeout_ms = 60000\n"));
         assert_eq!(e.key(), Some("api.request_timeout_ms"));
         assert_eq!(e.line(), Some(1));
+    }
+
+    #[test]
+    fn api_version_is_1_by_default_and_only_1_or_3() {
+        let c = parse(MINIMAL, Path::new("t.toml")).unwrap();
+        assert_eq!(c.api.version, api::ApiVersion::V1);
+        let c = parse(
+            &format!(
+                "{MINIMAL}version = 3
+"
+            ),
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.api.version, api::ApiVersion::V3);
+        let e = err(&format!(
+            "{MINIMAL}version = 2
+"
+        ));
+        assert_eq!(e.key(), Some("api.version"));
+        assert_eq!(e.line(), Some(4));
+        assert!(e.to_string().contains("must be 1 (IDMeta's v1"), "{e}");
+    }
+
+    #[test]
+    fn under_v3_the_trust_flow_id_must_be_an_integer() {
+        let text = "[api]\nversion = 3\nbase_url = \"https://integrate.idmetagroup.com\"\n\
+                    template_id = \"flow-a\"\n";
+        let e = err(text);
+        assert_eq!(e.key(), Some("api.template_id"));
+        assert_eq!(e.line(), Some(4));
+        assert!(
+            e.to_string()
+                .contains("`flow-a` is not a whole number; api.version = 3 sends it as the integer trustFlowId"),
+            "{e}"
+        );
+        // The same id is fine under v1, where template_id is a string.
+        parse(
+            &text.replace("version = 3", "version = 1"),
+            Path::new("t.toml"),
+        )
+        .unwrap();
     }
 
     #[test]

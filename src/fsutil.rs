@@ -113,6 +113,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError>
 /// Like [`write_atomic`], writing several slices one after the other (a
 /// header and a body) without first joining them in memory.
 pub fn write_atomic_parts(path: &Path, parts: &[&[u8]], mode: u32) -> Result<(), FsError> {
+    replace(path, parts, mode, Durability::Synced)
+}
+
+/// Replaces `path` with `bytes` atomically for readers (a reader sees the old
+/// content or the new, never half), but not durably: nothing is fsynced. For
+/// derived state that is written again at every start (the metrics textfile),
+/// where an fsync would only wear the SD card: after a power cut the file may
+/// hold an older version (ext4's `auto_da_alloc` keeps a replaced file from
+/// coming back empty).
+pub fn replace_unsynced(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+    replace(path, &[bytes], mode, Durability::Unsynced)
+}
+
+/// Whether a replacement must survive a power cut once it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    Synced,
+    Unsynced,
+}
+
+fn replace(path: &Path, parts: &[&[u8]], mode: u32, durability: Durability) -> Result<(), FsError> {
     let dir = parent_of(path);
     let name = path
         .file_name()
@@ -123,7 +144,7 @@ pub fn write_atomic_parts(path: &Path, parts: &[&[u8]], mode: u32) -> Result<(),
         std::process::id(),
         TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let result = write_new_synced(&temp, parts, mode).and_then(|()| {
+    let result = write_new(&temp, parts, mode, durability).and_then(|()| {
         fs::rename(&temp, path).map_err(|e| FsError::new(path, "rename into place", &e))
     });
     if result.is_err() {
@@ -132,11 +153,20 @@ pub fn write_atomic_parts(path: &Path, parts: &[&[u8]], mode: u32) -> Result<(),
         let _ = fs::remove_file(&temp);
     }
     result?;
-    sync_dir(dir)
+    match durability {
+        Durability::Synced => sync_dir(dir),
+        Durability::Unsynced => Ok(()),
+    }
 }
 
-/// Creates `path` (which must not exist) with `mode`, writes and fsyncs it.
-fn write_new_synced(path: &Path, parts: &[&[u8]], mode: u32) -> Result<(), FsError> {
+/// Creates `path` (which must not exist) with `mode` and writes it; fsyncs it
+/// when it must be durable.
+fn write_new(
+    path: &Path,
+    parts: &[&[u8]],
+    mode: u32,
+    durability: Durability,
+) -> Result<(), FsError> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -151,7 +181,10 @@ fn write_new_synced(path: &Path, parts: &[&[u8]], mode: u32) -> Result<(), FsErr
     // wider requested mode (0644 status file) must not become narrower.
     file.set_permissions(Permissions::from_mode(mode))
         .map_err(|e| FsError::new(path, "set the mode of", &e))?;
-    fsync(&file).map_err(|e| FsError::new(path, "fsync", &e))
+    match durability {
+        Durability::Synced => fsync(&file).map_err(|e| FsError::new(path, "fsync", &e)),
+        Durability::Unsynced => Ok(()),
+    }
 }
 
 /// Renames durably: the rename, then an fsync of the directory (or both
@@ -172,6 +205,31 @@ pub fn remove_durable(path: &Path) -> Result<(), FsError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(FsError::new(path, "remove", &e)),
     }
+}
+
+/// Removes the temporary files a replacement of `path` left behind when it was cut short (a
+/// power cut between writing the temporary file and renaming it into place); returns how many.
+/// `path` itself is untouched: it holds the last replacement that completed.
+pub fn remove_leftover_temps(path: &Path) -> Result<usize, FsError> {
+    let dir = parent_of(path);
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Ok(0);
+    };
+    let prefix = format!("{TEMP_PREFIX}{name}.");
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(FsError::new(dir, "list", &e)),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(|e| FsError::new(dir, "list", &e))?;
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            remove_durable(&entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// fsyncs a directory so the names created, renamed or removed in it persist.

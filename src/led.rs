@@ -9,27 +9,30 @@
 pub enum Pattern {
     /// Idle, starting or stopping: dark.
     Off,
-    /// Capturing or submitting (4 Hz blink).
+    /// Capturing or submitting (2 Hz blink).
     Busy,
     /// Registered or already registered (solid).
     Success,
+    /// Registered, and the person is asked to see reception (solid, then blinking).
+    SeeReception,
     /// The face was not usable (too dark, no face...): step closer and retry (double blink).
     Retake,
-    /// Failed (fast blink).
+    /// Failed (long blinks on one LED, solid red on a pair).
     Failed,
     /// Offline: the enrollment is stored and will be delivered later (slow blink).
     Queued,
     /// Camera or GPIO broken, or deliveries paused (SOS).
     Fault,
-    /// A press that cannot be served, e.g. nobody to enroll (three short blinks).
+    /// A press that cannot be served, e.g. nobody to enroll (three short flashes).
     Refused,
 }
 
 impl Pattern {
-    pub const ALL: [Pattern; 8] = [
+    pub const ALL: [Pattern; 9] = [
         Pattern::Off,
         Pattern::Busy,
         Pattern::Success,
+        Pattern::SeeReception,
         Pattern::Retake,
         Pattern::Failed,
         Pattern::Queued,
@@ -43,6 +46,7 @@ impl Pattern {
             Pattern::Off => "off",
             Pattern::Busy => "busy",
             Pattern::Success => "success",
+            Pattern::SeeReception => "see_reception",
             Pattern::Retake => "retake",
             Pattern::Failed => "failed",
             Pattern::Queued => "queued",

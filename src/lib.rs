@@ -16,6 +16,7 @@ pub mod control;
 pub mod daemon;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod display;
 pub mod exit;
 pub mod face;
 pub mod fleet;
@@ -28,6 +29,7 @@ pub mod machine;
 pub mod press;
 pub mod prompt;
 pub mod queue;
+pub mod screen;
 pub mod secret;
 pub mod shutdown;
 pub mod status;

@@ -139,7 +139,7 @@ impl PromptKey {
         match refusal {
             Refusal::NoFace => PromptKey::LookAtScreen,
             Refusal::SeveralFaces => PromptKey::OnePerson,
-            Refusal::TooFar => PromptKey::StepCloser,
+            Refusal::TooFar | Refusal::CropFailed => PromptKey::StepCloser,
             Refusal::TooClose => PromptKey::StepBack,
             Refusal::OffCentre | Refusal::CutOff => PromptKey::MoveIntoGuide,
             Refusal::Tilted => PromptKey::HeadStraight,

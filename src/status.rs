@@ -76,6 +76,22 @@ pub struct Status {
     /// The face check, when `face.enabled`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub face: Option<FaceStatus>,
+    /// The person's screen, when `display.enabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<DisplayStatus>,
+}
+
+/// The person's screen at a glance (docs/operations.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplayStatus {
+    /// A screen is being shown on.
+    pub ok: bool,
+    /// Which (`/dev/dri/card0 HDMI-A-1 800x480@60`).
+    pub device: Option<String>,
+    /// Blanked after idle.
+    pub asleep: bool,
+    /// Why there is no screen and what to do, while there is none.
+    pub detail: Option<String>,
 }
 
 /// The face check at a glance (docs/operations.md): why presses sent nothing.
@@ -95,7 +111,8 @@ pub struct FaceStatus {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MqttHealth {
     pub connected: bool,
-    /// What is wrong, in words, while not connected.
+    /// What is wrong, in words: why it is not connected, or what is wrong with the
+    /// connection (a refused topic, a dropped message, a client id taken by another client).
     pub detail: Option<String>,
     /// Connection attempts since start (the first included).
     pub connect_attempts: u64,
@@ -129,6 +146,10 @@ pub struct QueueStatus {
     /// Enrollments that may or may not have reached IDMeta, on record for
     /// an operator (`enrolld queue list`).
     pub unknown_deliveries: usize,
+    /// Registrations IDMeta's watchlist screening flagged (v3), on record for the operator
+    /// (`enrolld queue list`) until dropped or `queue.max_age_secs`.
+    #[serde(default)]
+    pub review: usize,
     /// IDMeta refused the token or the URL: deliveries wait (every entry
     /// kept) until the configuration is fixed and reloaded.
     #[serde(default)]
@@ -143,6 +164,7 @@ impl QueueStatus {
             bytes: snapshot.bytes,
             oldest_age_secs: snapshot.oldest_age_secs,
             unknown_deliveries: snapshot.unknown_deliveries,
+            review: snapshot.review,
             paused,
         }
     }
@@ -190,6 +212,7 @@ impl Status {
             gpio: Health::ok(),
             mqtt: None,
             face: None,
+            display: None,
         }
     }
 
@@ -435,6 +458,7 @@ mod tests {
             bytes: 300,
             oldest_age_secs: Some(9),
             unknown_deliveries: 1,
+            review: 5,
             tickets_pending: 4,
         };
         let s = QueueStatus::of(&snapshot, true);
@@ -444,9 +468,10 @@ mod tests {
                 s.bytes,
                 s.oldest_age_secs,
                 s.unknown_deliveries,
+                s.review,
                 s.paused
             ),
-            (2, 300, Some(9), 1, true)
+            (2, 300, Some(9), 1, 5, true)
         );
     }
 

@@ -15,6 +15,10 @@ pub struct TerminalConfig {
     /// Username for a press with no pending ticket, e.g. `"{terminal_id}-{timestamp}"`.
     /// Without it, such a press is refused.
     pub username_template: Option<String>,
+    /// When IDMeta's watchlist screening flags a registration (v3), the LED (and a screen)
+    /// ask the person to see reception. Off by default: a match may be the same person
+    /// enrolling twice, and the operator sees every flag either way.
+    pub see_reception: bool,
 }
 
 impl TerminalConfig {

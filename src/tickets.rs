@@ -186,6 +186,9 @@ impl Tickets {
             // stop the start, not the first ticket.
             fsutil::check_can_write(path)?;
         }
+        // A save cut short by a power cut leaves its temporary file; the file itself holds
+        // the last save that completed.
+        fsutil::remove_leftover_temps(path)?;
         let mut tickets = Tickets {
             path: path.to_owned(),
             max,
@@ -506,6 +509,26 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"version\": 2"), "{text}");
         assert!(text.contains("\"next_id\": 3"), "{text}");
+    }
+
+    #[test]
+    fn a_save_cut_short_leaves_no_temporary_file_after_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tickets.json");
+        let mut q = Tickets::open(&path, 10).unwrap();
+        q.push(t("ana")).unwrap();
+        drop(q);
+        let leftover = dir.path().join(".tmp.tickets.json.135.7");
+        std::fs::write(&leftover, b"{\"version\":2,\"pend").unwrap();
+        let other = dir.path().join(".tmp.status.json.1.1");
+        std::fs::write(&other, b"not ours").unwrap();
+        let q = Tickets::open(&path, 10).unwrap();
+        assert!(
+            !leftover.exists(),
+            "the cut save's temporary file is still there"
+        );
+        assert!(other.exists(), "another file's temporary file was removed");
+        assert_eq!(names(&q), vec![(1, "ana".to_string())]);
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{Env, TOKEN, jpeg};
+use enrolld::api::ApiVersion;
+use enrolld_standin::answer::BLOCKLISTED_NAME;
 use enrolld_standin::{Behaviour, Endpoint};
 use serde_json::Value;
 
@@ -19,7 +21,11 @@ struct Cli {
 
 impl Cli {
     fn new(behaviour: Behaviour, finalize: bool) -> Cli {
-        let env = Env::start(behaviour);
+        Cli::speaking(ApiVersion::V1, behaviour, finalize)
+    }
+
+    fn speaking(version: ApiVersion, behaviour: Behaviour, finalize: bool) -> Cli {
+        let env = Env::start_in(version, behaviour);
         let config = env.write_cli_config(TOKEN, finalize, 2000);
         let dir = env.dir.path();
         let image = dir.join("face.jpg");
@@ -131,4 +137,78 @@ fn bad_input_is_refused_before_sending() {
     assert_eq!(code, 65);
     assert!(stderr.contains("max_image_bytes"), "{stderr}");
     assert!(cli.env.server.records().is_empty(), "nothing was sent");
+}
+
+/// v3: the registration goes to biometrics-detection between v1's create and finalize; a
+/// watchlist match is registered (exit 0, finalized) and flagged, the whole answer (whom it
+/// matched included) printed for the operator who ran the command, and nothing on stderr.
+#[test]
+fn v3_registers_and_a_watchlist_match_is_printed_for_the_operator() {
+    let cli = Cli::speaking(ApiVersion::V3, Behaviour::WatchlistMatch, true);
+    let (code, json, stderr) = cli.run(&cli.image, &[]);
+    assert_eq!(code, 0, "{json} {stderr}");
+    assert_eq!(json["code"], "registered_review");
+    assert_eq!(json["screening"]["matches"], 1);
+    assert_eq!(json["screening"]["details"][0]["name"], BLOCKLISTED_NAME);
+    assert_eq!(json["finalize"]["finalized"], true, "{json}");
+    assert!(!stderr.contains(BLOCKLISTED_NAME), "{stderr}");
+    let endpoints: Vec<_> = cli
+        .env
+        .server
+        .records()
+        .iter()
+        .map(|r| r.endpoint)
+        .collect();
+    assert_eq!(
+        endpoints,
+        [
+            Some(Endpoint::CreateVerification),
+            Some(Endpoint::RegisterV3),
+            Some(Endpoint::FinalizeVerification)
+        ]
+    );
+}
+
+/// `check-config`: `api.version` other than 1 or 3, and under 3 a trust flow id that is not a
+/// whole number, are exit 78 naming the key and its line; a valid choice is explained.
+#[test]
+fn check_config_refuses_a_bad_api_version_or_trust_flow_and_explains_the_choice() {
+    let cli = Cli::speaking(ApiVersion::V3, Behaviour::Ok, false);
+    let check = |text: &str| {
+        std::fs::write(&cli.config, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_enrolld"))
+            .arg("--config")
+            .arg(&cli.config)
+            .arg("check-config")
+            .env("ENROLLD_API_TOKEN", TOKEN)
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    let good = std::fs::read_to_string(&cli.config).unwrap();
+    assert!(good.contains("version = 3\n"), "{good}");
+    let (code, text) = check(&good);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("# api version 3: POST /api/v3/verifications/biometrics-detection"),
+        "{text}"
+    );
+    let (code, text) = check(&good.replace("version = 3", "version = 1"));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("# api version 1: POST /api/v1/verification/biometricsregistration"));
+    let (code, text) = check(&good.replace("version = 3", "version = 2"));
+    assert_eq!(code, Some(78), "{text}");
+    assert!(
+        text.contains(":2: api.version: must be 1 (IDMeta's v1"),
+        "{text}"
+    );
+    let (code, text) = check(&good.replace("template_id = \"129\"", "template_id = \"flow-a\""));
+    assert_eq!(code, Some(78), "{text}");
+    assert!(
+        text.contains(":4: api.template_id: `flow-a` is not a whole number"),
+        "{text}"
+    );
 }

@@ -15,10 +15,12 @@ use enrolld::control::{Command, ControlConfig, Reply, client};
 use enrolld::status::Status;
 use enrolld::tickets::{Pushed, Tickets};
 
-/// A daemon stand-in: tickets on disk, a press counter, a status document.
+/// A daemon stand-in: tickets on disk, a press counter, a status document, the screen's
+/// events for `watch`.
 struct TestDaemon {
     tickets: Mutex<Tickets>,
     presses: AtomicUsize,
+    events: tokio::sync::watch::Sender<Arc<str>>,
 }
 
 impl Handler for TestDaemon {
@@ -39,7 +41,13 @@ impl Handler for TestDaemon {
                 Reply::ok().with("status", status)
             }
             Command::Queue(_) => Reply::error("no queue in this test"),
+            Command::Display(_) => Reply::ok(),
+            Command::Watch => Reply::error("watch reached the handler"),
         }
+    }
+
+    fn watch(&self) -> Option<tokio::sync::watch::Receiver<Arc<str>>> {
+        Some(self.events.subscribe())
     }
 }
 
@@ -65,6 +73,7 @@ fn start_in(tmp: tempfile::TempDir, config: ControlConfig) -> Server {
     let daemon = Arc::new(TestDaemon {
         tickets: Mutex::new(tickets),
         presses: AtomicUsize::new(0),
+        events: tokio::sync::watch::channel(Arc::from(r#"{"state":"idle"}"#)).0,
     });
     let listener = bind(&config).unwrap();
     let (stop, stopped) = enrolld::shutdown::channel();
@@ -438,4 +447,106 @@ async fn absurd_usernames_from_the_cli_are_refused_with_the_reason() {
     }
     assert_eq!(server.daemon.tickets.lock().unwrap().pending(), 0);
     server.stop().await;
+}
+
+/// A watcher on a raw connection: the reply line, then the stream.
+fn watcher(socket: &Path) -> BufReader<UnixStream> {
+    let mut s = UnixStream::connect(socket).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    s.write_all(b"{\"cmd\":\"watch\"}\n").unwrap();
+    BufReader::new(s)
+}
+
+fn next_line(r: &mut BufReader<UnixStream>) -> String {
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    line.trim_end().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_streams_every_change_holds_no_request_slot_and_is_bounded() {
+    let server = start();
+    let sock = server.socket();
+    let (first, mut streams) = blocking({
+        let sock = sock.clone();
+        move || {
+            let mut streams: Vec<_> = (0..enrolld::control::MAX_WATCHERS)
+                .map(|_| watcher(&sock))
+                .collect();
+            let first: Vec<String> = (0..2).map(|_| next_line(&mut streams[0])).collect();
+            for s in &mut streams[1..] {
+                assert_eq!(next_line(s), r#"{"ok":true,"watching":true}"#);
+                assert_eq!(next_line(s), r#"{"state":"idle"}"#);
+            }
+            (first, streams)
+        }
+    })
+    .await;
+    assert_eq!(
+        first,
+        [r#"{"ok":true,"watching":true}"#, r#"{"state":"idle"}"#]
+    );
+
+    // One more watcher is refused in words; requests are still served (the streams hold
+    // no request slot, so all MAX_CONNECTIONS are free).
+    let extra = blocking({
+        let sock = sock.clone();
+        move || {
+            let mut extra = watcher(&sock);
+            let refused = next_line(&mut extra);
+            let statuses: Vec<_> = (0..enrolld::control::server::MAX_CONNECTIONS)
+                .map(|_| client::status(&sock).unwrap())
+                .collect();
+            (refused, statuses.len())
+        }
+    })
+    .await;
+    assert!(extra.0.contains("already 4 watch streams"), "{}", extra.0);
+    assert_eq!(extra.1, enrolld::control::server::MAX_CONNECTIONS);
+
+    // Each change reaches every watcher.
+    server
+        .daemon
+        .events
+        .send_replace(Arc::from(r#"{"state":"capturing","prompt":"step_closer"}"#));
+    let streams_back = blocking(move || {
+        for s in &mut streams {
+            assert_eq!(
+                next_line(s),
+                r#"{"state":"capturing","prompt":"step_closer"}"#
+            );
+        }
+        // A watcher that leaves frees its place.
+        drop(streams.pop());
+        streams
+    })
+    .await;
+    let sock2 = sock.clone();
+    let again = blocking(move || {
+        // The server notices the close when it next reads: poll until a place is free.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let mut w = watcher(&sock2);
+            let reply = next_line(&mut w);
+            if reply.contains("\"watching\":true") || std::time::Instant::now() > deadline {
+                return reply;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    })
+    .await;
+    assert_eq!(again, r#"{"ok":true,"watching":true}"#);
+
+    // The daemon stops: every stream ends.
+    server.stop().await;
+    let ended = blocking(move || {
+        let mut streams = streams_back;
+        streams.iter_mut().all(|s| {
+            let mut rest = String::new();
+            s.read_to_string(&mut rest).is_ok()
+        })
+    })
+    .await;
+    assert!(ended);
 }

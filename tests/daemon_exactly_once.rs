@@ -1,7 +1,8 @@
 //! "Once, under the right name", proven on the real daemon as a process
 //! against the HTTPS stand-in: what happens to a request on the wire at a
 //! stop, to gateway errors, to a server asking to wait, to a refused token
-//! during a drain, and what an operator can do with `enrolld queue`.
+//! during a drain, and what an operator can do with `enrolld queue`. Every
+//! scenario runs for both registration API versions (`name::v1`, `name::v3`).
 
 mod common;
 
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use common::TOKEN;
 use common::daemon::{Daemon, Harness, Knobs, wait_for};
+use enrolld::api::ApiVersion;
 use enrolld_standin::Behaviour;
 
 fn ticket_knobs() -> Knobs {
@@ -33,10 +35,9 @@ fn wait_registrations(h: &Harness, n: usize, within: Duration) {
 /// the daemon waits for it (up to the request timeout), exits 0 well inside
 /// the unit's TimeoutStopSec, records it as an unknown delivery, and never
 /// binds that ticket to another capture.
-#[test]
-fn sigterm_with_a_stalled_request_exits_cleanly_and_never_reuses_the_ticket() {
+fn sigterm_with_a_stalled_request_exits_cleanly_and_never_reuses_the_ticket(version: ApiVersion) {
     let mut h = Harness::new(Behaviour::Stall(Duration::from_secs(30)));
-    h.write_config(&ticket_knobs());
+    h.write_config(&ticket_knobs().speaking(version));
     let mut d = h.start();
     h.enroll("ann");
     h.enroll("bob");
@@ -69,11 +70,10 @@ fn sigterm_with_a_stalled_request_exits_cleanly_and_never_reuses_the_ticket() {
 
 /// A gateway that answered 502 or 504 may have passed the request on: it
 /// is sent once, recorded for an operator, never retried.
-#[test]
-fn gateway_errors_are_sent_once_and_recorded() {
+fn gateway_errors_are_sent_once_and_recorded(version: ApiVersion) {
     for status in [502, 504] {
         let mut h = Harness::new(Behaviour::Status(status));
-        h.write_config(&ticket_knobs());
+        h.write_config(&ticket_knobs().speaking(version));
         let d = h.start();
         h.enroll("ann");
         d.press_until("unknown_delivery", 1);
@@ -90,14 +90,13 @@ fn gateway_errors_are_sent_once_and_recorded() {
 
 /// 503 and 429 mean "not now": queued, and sent again no sooner than the
 /// Retry-After the server gave.
-#[test]
-fn unavailable_and_rate_limited_are_retried_after_retry_after() {
+fn unavailable_and_rate_limited_are_retried_after_retry_after(version: ApiVersion) {
     for behaviour in [
         Behaviour::Unavailable { retry_after_s: 2 },
         Behaviour::RateLimited { retry_after_s: 2 },
     ] {
         let mut h = Harness::new(behaviour.clone());
-        h.write_config(&ticket_knobs());
+        h.write_config(&ticket_knobs().speaking(version));
         let d = h.start();
         h.enroll("ann");
         d.press_until("queued", 1);
@@ -127,8 +126,7 @@ fn unavailable_and_rate_limited_are_retried_after_retry_after() {
 /// An outage, then the server is back but refuses the token: every entry is
 /// kept, at most one probe per interval goes out, and after the token is
 /// fixed and reloaded (SIGHUP) each entry is delivered exactly once.
-#[test]
-fn a_refused_token_while_draining_keeps_everything_until_a_reload() {
+fn a_refused_token_while_draining_keeps_everything_until_a_reload(version: ApiVersion) {
     let mut h = Harness::new(Behaviour::Refuse);
     let token_file = h.path("token");
     std::fs::write(&token_file, "42|a-token-the-server-refuses").unwrap();
@@ -137,7 +135,7 @@ fn a_refused_token_while_draining_keeps_everything_until_a_reload() {
         paused_probe_secs: Some(2),
         ..Knobs::default()
     };
-    h.write_config(&knobs);
+    h.write_config(&knobs.speaking(version));
     let d = h.start();
     for i in 1..=3 {
         d.press_until("queued", i);
@@ -163,13 +161,11 @@ fn a_refused_token_while_draining_keeps_everything_until_a_reload() {
         s["queue"]["depth"] == 0 && s["queue"]["paused"] == false
     });
     d.terminate(Duration::from_secs(15));
-    let accepted: Vec<String> = h
-        .registrations()
-        .into_iter()
-        .filter(|r| r.token_ok)
-        .map(|r| r.field("username").unwrap().to_owned())
-        .collect();
-    assert_eq!(accepted, ["t-1", "t-2", "t-3"].map(str::to_owned));
+    assert!(h.registrations().iter().all(|r| r.token_ok));
+    assert_eq!(
+        h.registered_names(),
+        ["t-1", "t-2", "t-3"].map(str::to_owned)
+    );
 }
 
 fn list(h: &Harness) -> Vec<serde_json::Value> {
@@ -188,10 +184,9 @@ fn unknown_ids(h: &Harness) -> Vec<u64> {
 
 /// Two unknown deliveries: one resent (and registered), one dropped; then
 /// the same commands with the daemon stopped, working on the files.
-#[test]
-fn an_operator_lists_resends_drops_and_resumes_running_and_stopped() {
+fn an_operator_lists_resends_drops_and_resumes_running_and_stopped(version: ApiVersion) {
     let mut h = Harness::new(Behaviour::Status(504));
-    h.write_config(&ticket_knobs());
+    h.write_config(&ticket_knobs().speaking(version));
     let d = h.start();
     for (i, name) in ["t-1", "t-2", "t-3"].into_iter().enumerate() {
         h.enroll(name);
@@ -260,10 +255,11 @@ fn an_operator_lists_resends_drops_and_resumes_running_and_stopped() {
 /// mixed up on the way) is not a registration of this person: live and from
 /// the queue, it is an unknown delivery on record for an operator, logged
 /// with the reason, and never counted as registered.
-#[test]
-fn a_success_for_another_verification_is_an_unknown_delivery_not_a_registration() {
+fn a_success_for_another_verification_is_an_unknown_delivery_not_a_registration(
+    version: ApiVersion,
+) {
     let mut h = Harness::new(Behaviour::OtherVerification);
-    h.write_config(&ticket_knobs());
+    h.write_config(&ticket_knobs().speaking(version));
     let d = h.start();
     // Live.
     h.enroll("ann");
@@ -307,10 +303,9 @@ fn a_success_for_another_verification_is_an_unknown_delivery_not_a_registration(
 /// registration is filed under it. The capture waits in the queue (nothing
 /// was sent), the log says why, and once IDMeta answers for this request
 /// it is registered, once.
-#[test]
-fn a_verification_created_for_another_trust_flow_is_not_used() {
+fn a_verification_created_for_another_trust_flow_is_not_used(version: ApiVersion) {
     let mut h = Harness::new(Behaviour::OtherVerification);
-    h.write_config(&Knobs::default());
+    h.write_config(&Knobs::default().speaking(version));
     let d = h.start();
     d.press_until("queued", 1);
     wait_for(Duration::from_secs(10), || {
@@ -328,3 +323,77 @@ fn a_verification_created_for_another_trust_flow_is_not_used() {
     assert_eq!(h.registered_names(), ["t-1"]);
     d.terminate(Duration::from_secs(15));
 }
+
+/// An unknown delivery an operator resends while its first send had in fact got through: v3's
+/// duplicate detection matches the record enrolled moments before. It counts as registered and
+/// is shown, not hidden: `registered_review`, a review record listing what it matched (the first
+/// send's reference id), the log line with the count only. v1 has no screening: registered.
+fn a_resend_matching_the_record_its_first_send_enrolled_is_shown_to_the_operator(
+    version: ApiVersion,
+) {
+    let mut h = Harness::new(Behaviour::Status(504));
+    h.write_config(&ticket_knobs().speaking(version));
+    let d = h.start();
+    h.enroll("ann");
+    d.press_until("unknown_delivery", 1);
+    let first = h.registrations()[0].seq;
+    h.standin.set_behaviour(Behaviour::WatchlistMatch);
+    let id = unknown_ids(&h)[0];
+    let (code, _, err) = h.queue_command(&["resend", &id.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    let s = d.wait_counter("delivered_from_queue", 1, Duration::from_secs(20));
+    assert_eq!(
+        sent(&h, "ann"),
+        2,
+        "the first send and the operator's resend"
+    );
+    match version {
+        ApiVersion::V1 => {
+            assert_eq!(Daemon::counter(&s, "registered"), 1, "{s:#}");
+            assert_eq!(s["queue"]["review"], 0, "{s:#}");
+            assert!(list(&h).is_empty());
+        }
+        ApiVersion::V3 => {
+            assert_eq!(Daemon::counter(&s, "registered_review"), 1, "{s:#}");
+            assert_eq!(Daemon::counter(&s, "registered"), 0, "{s:#}");
+            assert_eq!(s["queue"]["review"], 1, "{s:#}");
+            let listed = list(&h);
+            assert_eq!(listed.len(), 1, "{listed:#?}");
+            let r = &listed[0];
+            assert_eq!(r["state"], "review");
+            assert_eq!(r["username"], "ann");
+            assert_eq!(r["last_answer"], "registered_review");
+            let reference = enrolld_standin::answer::reference_of(first);
+            let matched = &r["answer"]["screening"]["details"][0];
+            assert_eq!(matched["reference_id"], reference.as_str(), "{r:#}");
+            let logs = h.daemon_logs();
+            let line = logs
+                .lines()
+                .find(|l| l.contains("delivered: registered_review"))
+                .unwrap_or_else(|| panic!("no delivery line:\n{logs}"));
+            assert!(line.contains("resent by an operator"), "{line}");
+            assert!(line.contains("enrolld_screen_matches=1"), "{line}");
+            assert!(
+                !logs.contains(&reference),
+                "the match's reference id was logged"
+            );
+            // Reviewed: the operator drops the record.
+            let (code, out, _) = h.queue_command(&["drop", &id.to_string()]);
+            assert_eq!(code, 0);
+            assert!(out.contains("ann"), "{out}");
+            assert!(list(&h).is_empty());
+        }
+    }
+    d.terminate(Duration::from_secs(15));
+}
+
+for_each_version!(
+    a_resend_matching_the_record_its_first_send_enrolled_is_shown_to_the_operator,
+    sigterm_with_a_stalled_request_exits_cleanly_and_never_reuses_the_ticket,
+    gateway_errors_are_sent_once_and_recorded,
+    unavailable_and_rate_limited_are_retried_after_retry_after,
+    a_refused_token_while_draining_keeps_everything_until_a_reload,
+    an_operator_lists_resends_drops_and_resumes_running_and_stopped,
+    a_success_for_another_verification_is_an_unknown_delivery_not_a_registration,
+    a_verification_created_for_another_trust_flow_is_not_used,
+);

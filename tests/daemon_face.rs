@@ -1,5 +1,6 @@
 //! The face check in the whole daemon, as a process: a press in front of a camera that sees
-//! no face sends nothing to IDMeta (no registration, nothing in the queue), ends as a retake
+//! no face sends nothing to IDMeta (no request of any kind: no create-verification, no
+//! registration, no finalize; nothing in the queue), ends as a retake
 //! with the reason in the status file and the journal's fields, and leaves the ticket first in
 //! line; a press with one well-placed face registers once, and what was sent shows the face;
 //! with `face.crop` only the face and its margin leave. The camera is the simulated one
@@ -11,7 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::daemon::{Harness, Knobs, wait_for};
+use common::daemon::{Daemon, Harness, Knobs, wait_for};
 use enrolld::camera::PixelFormat;
 use enrolld::camera::sim::pack;
 use enrolld::demo::scene::{self, ASTRONAUT_FACE, Placement};
@@ -44,12 +45,19 @@ fn knobs(image: PathBuf, deadline_ms: u64, face: &str) -> Knobs {
     }
 }
 
+/// A daemon whose camera shows a person (`face`) or a photo without one, looking for
+/// `deadline_ms`, with `extra` `[face]` lines.
+fn started(face: bool, deadline_ms: u64, extra: &str) -> (Harness, Daemon) {
+    let mut h = Harness::new(Behaviour::Ok);
+    let shown = picture(h.dir.path(), "shown.png", face);
+    h.write_config(&knobs(shown, deadline_ms, extra));
+    let d = h.start();
+    (h, d)
+}
+
 #[test]
 fn no_face_sends_nothing_and_asks_for_a_retake_naming_the_reason() {
-    let mut h = Harness::new(Behaviour::Ok);
-    let coffee = picture(h.dir.path(), "coffee.png", false);
-    h.write_config(&knobs(coffee, 1500, ""));
-    let d = h.start();
+    let (h, d) = started(false, 1500, "");
     h.enroll("ann");
     d.trigger().unwrap();
     let status = d.wait_counter("retake", 1, Duration::from_secs(20));
@@ -83,15 +91,39 @@ fn no_face_sends_nothing_and_asks_for_a_retake_naming_the_reason() {
     );
 }
 
+/// Without a ticket the terminal makes its own verification, but only once a frame passed: a
+/// press whose frames all fail the check reaches IDMeta with nothing at all, however often.
+#[test]
+fn presses_without_a_face_make_no_request_of_any_kind() {
+    let (h, d) = started(false, 1000, "");
+    for n in 1..=2 {
+        d.press_until("retake", n);
+        d.wait_status("state idle", Duration::from_secs(10), |s| {
+            s["state"] == "idle"
+        });
+    }
+    assert_eq!(
+        h.requests(),
+        0,
+        "requests reached IDMeta: {:?}",
+        h.standin
+            .records()
+            .iter()
+            .map(|r| r.path.clone())
+            .collect::<Vec<_>>()
+    );
+    d.terminate(Duration::from_secs(15));
+}
+
 #[test]
 fn one_face_registers_once_and_what_is_sent_shows_it() {
-    let mut h = Harness::new(Behaviour::Ok);
-    let face = picture(h.dir.path(), "face.png", true);
-    h.write_config(&knobs(face, 1500, ""));
-    let d = h.start();
+    let (h, d) = started(true, 1500, "");
     d.press_until("registered", 1);
     let regs = h.registrations();
     assert_eq!(regs.len(), 1, "{regs:?}");
+    // Its verification was created once the face passed, and only that one.
+    assert_eq!(h.verifications_created(), 1);
+    assert_eq!(h.requests(), 2);
     let jpeg = regs[0].jpeg.as_ref().expect("a JPEG");
     let sent = image::load_from_memory(jpeg).unwrap().to_rgb8();
     assert_eq!((sent.width(), sent.height()), (W, H));
@@ -113,10 +145,7 @@ fn one_face_registers_once_and_what_is_sent_shows_it() {
 
 #[test]
 fn the_privacy_crop_sends_only_the_face_and_its_margin() {
-    let mut h = Harness::new(Behaviour::Ok);
-    let face = picture(h.dir.path(), "face.png", true);
-    h.write_config(&knobs(face, 1500, "crop = true\n"));
-    let d = h.start();
+    let (h, d) = started(true, 1500, "crop = true\n");
     d.press_until("registered", 1);
     let regs = h.registrations();
     let jpeg = regs[0].jpeg.as_ref().expect("a JPEG");

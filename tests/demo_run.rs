@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use enrolld_standin::answer::{BLOCKLISTED_NAME, BLOCKLISTED_REFERENCE};
+
 const TOKEN: &str = "4242|demo-token-that-must-never-leak-7f3a";
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -13,12 +15,17 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// The token, the JPEG start-of-image marker and its base64 form. Queue
-/// files are ciphertext, where three given bytes occur by chance, so the raw
-/// marker is looked for everywhere else.
+/// files are ciphertext and the screen's picture is compressed, where three
+/// given bytes occur by chance, so the raw marker is looked for everywhere else.
 fn assert_clean(bytes: &[u8], place: &str) {
     assert!(!contains(bytes, TOKEN.as_bytes()), "token in {place}");
+    // Whom a watchlist match named (the blocklist entry, or a score) is kept sealed for the
+    // operator, never shown.
+    for whom in [BLOCKLISTED_NAME, BLOCKLISTED_REFERENCE, "similarity"] {
+        assert!(!contains(bytes, whom.as_bytes()), "`{whom}` in {place}");
+    }
     assert!(!contains(bytes, b"/9j/"), "base64 JPEG in {place}");
-    if !place.contains("/queue/") {
+    if !place.contains("/queue/") && !place.ends_with("screen.png") {
         assert!(!contains(bytes, &[0xFF, 0xD8, 0xFF]), "raw JPEG in {place}");
     }
 }
@@ -58,12 +65,14 @@ fn demo_tells_its_story_and_leaks_nothing() {
     let status: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("status.json")).unwrap()).unwrap();
     let count = |code: &str| status["counters"][code].as_u64().unwrap_or(0);
-    // The scripted acts: registered, retake, duplicate, then the outage
-    // (queued) and its recovery (delivered from the queue).
+    // The scripted acts: registered, retake, duplicate, a watchlist match
+    // (registered, flagged), then the outage (queued) and its recovery
+    // (delivered from the queue).
     for code in [
         "registered",
         "retake",
         "already_registered",
+        "registered_review",
         "queued",
         "delivered_from_queue",
     ] {
@@ -73,6 +82,30 @@ fn demo_tells_its_story_and_leaks_nothing() {
         );
     }
     assert!(stdout.contains("IDMeta unreachable"), "{stdout}");
+    assert!(stdout.contains("watchlist screening matches"), "{stdout}");
+    // It speaks v3: every registration went to biometrics-detection.
+    let records = std::fs::read_to_string(dir.path().join("standin-records.jsonl")).unwrap();
+    assert!(
+        records.contains("\"endpoint\":\"register_v3\"")
+            && !records.contains("\"endpoint\":\"register\""),
+        "{records}"
+    );
+    // The flagged registration waits for the operator, its screening kept with it.
+    assert!(
+        status["queue"]["review"].as_u64().unwrap_or(0) >= 1,
+        "{status}"
+    );
+    // The screen a person would see, kept current as a picture whose path is printed.
+    let screen = dir.path().join("screen.png");
+    assert!(
+        stdout.contains(&format!(
+            "the terminal's screen, kept current: {}",
+            screen.display()
+        )),
+        "{stdout}"
+    );
+    let shown = enrolld::screen::Picture::read_png(&std::fs::read(&screen).unwrap()).unwrap();
+    assert_eq!(shown.size, enrolld::screen::Size::new(800, 480));
     assert!(stdout.contains("IDMeta is back"), "{stdout}");
     assert!(stderr.contains("enrolld stopped"), "{stderr}");
 

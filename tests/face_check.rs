@@ -96,7 +96,7 @@ fn one_well_placed_face_passes_in_every_format() {
 fn the_same_face_badly_placed_is_refused_for_the_matching_reason() {
     let mut check = FaceCheck::load(&config()).unwrap();
     let cases = [
-        ("small", at(0.5, 0.45, 0.11, 0.0), Refusal::TooFar),
+        ("small", at(0.5, 0.45, 0.07, 0.0), Refusal::TooFar),
         ("too close", at(0.5, 0.5, 0.75, 0.0), Refusal::TooClose),
         ("in a corner", at(0.13, 0.22, 0.18, 0.0), Refusal::OffCentre),
         ("cut: right", at(0.9, 0.45, 0.25, 0.0), Refusal::CutOff),

@@ -1,7 +1,8 @@
 //! `[metrics] textfile`: the daemon as a process writes the file that
 //! node_exporter's textfile collector reads; Prometheus's own `promtool`
-//! (Debian's `prometheus` package) checks it, and a reader racing the
-//! daemon's rewrites never sees half of it.
+//! (Debian's `prometheus` package) checks it, a reader racing the daemon's
+//! rewrites never sees half of it, it is written only when a figure in it
+//! changes, and it goes when the daemon stops.
 
 mod common;
 
@@ -90,6 +91,19 @@ fn the_textfile_passes_promtool_and_is_never_seen_half_written() {
             std::fs::read_to_string(&prom)
         )
     });
+    // The result's end (registered, then idle) moves no figure: the file is not written again
+    // (the finished enrollment's event, which came with the count, has had a second to land).
+    std::thread::sleep(Duration::from_secs(1));
+    let before_idle = version(&prom);
+    d.wait_status("idle again", Duration::from_secs(10), |s| {
+        s["state"] == "idle"
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        version(&prom),
+        before_idle,
+        "the file was written again though no figure in it changed"
+    );
     stop.store(true, Ordering::Relaxed);
     let reads = reader.join().expect("no partial file was read");
     assert!(reads > 0, "the reader never read the file");
@@ -127,6 +141,17 @@ fn the_textfile_passes_promtool_and_is_never_seen_half_written() {
         .collect();
     assert_eq!(names, ["enrolld.prom"]);
     d.terminate(Duration::from_secs(15));
+    assert!(
+        !prom.exists(),
+        "a stopped daemon's figures were left for node_exporter"
+    );
+}
+
+/// Which version of the file is there: each write replaces it with a new inode.
+fn version(path: &std::path::Path) -> (u64, i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (m.ino(), m.mtime(), m.mtime_nsec())
 }
 
 #[test]

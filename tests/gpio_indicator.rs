@@ -46,12 +46,12 @@ async fn starts_dark() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn busy_blinks_at_4_hz() {
+async fn busy_blinks_at_2_hz() {
     let (handle, leds) = start(Layout::Single).await;
     handle.show(Pattern::Busy);
     sleep_ms(1_010).await;
-    let expected: Vec<(u64, Levels)> = (0..9)
-        .map(|i| (i * 125, if i % 2 == 0 { ON } else { OFF }))
+    let expected: Vec<(u64, Levels)> = (0..5)
+        .map(|i| (i * 250, if i % 2 == 0 { ON } else { OFF }))
         .collect();
     assert_eq!(since(&leds, 0)[1..], expected[..]);
 }
@@ -69,12 +69,12 @@ async fn a_new_pattern_replaces_the_current_one_mid_step() {
     let (handle, leds) = start(Layout::Single).await;
     handle.show(Pattern::Queued); // on 500 ms, off 1500 ms
     sleep_ms(100).await;
-    handle.show(Pattern::Failed); // 10 Hz from now; still lit, so no write at 100
-    sleep_ms(120).await;
-    // Queued would stay lit until 500: the dark step at 150 is Failed's.
+    handle.show(Pattern::Failed); // on 700, off 300 from now; still lit, so no write at 100
+    sleep_ms(1_100).await;
+    // Queued would go dark at 500 and stay dark until 2000: these are Failed's.
     assert_eq!(
         since(&leds, 0),
-        vec![(0, OFF), (0, ON), (150, OFF), (200, ON)]
+        vec![(0, OFF), (0, ON), (800, OFF), (1_100, ON)]
     );
 }
 
@@ -104,14 +104,90 @@ async fn pair_shows_failure_in_red_and_sos_for_a_fault() {
     handle.show(Pattern::Fault);
     settle().await;
     assert_eq!(leds.render(), "green [ ] red [*]");
-    sleep_ms(5_150).await; // one SOS is 5.1 s; then it starts again
+    sleep_ms(5_800).await; // one SOS is 5.78 s; then it starts again
     let marks: Vec<u64> = since(&leds, 3_100)
         .windows(2)
         .filter(|w| w[0].1 == RED)
         .map(|w| w[1].0 - w[0].0)
         .collect();
-    assert_eq!(marks, vec![150, 150, 150, 450, 450, 450, 150, 150, 150]);
+    assert_eq!(marks, vec![170, 170, 170, 510, 510, 510, 170, 170, 170]);
     assert_eq!(leds.current(), RED, "the SOS repeats until replaced");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pattern_cutting_in_waits_in_the_dark_rather_than_flash_too_soon() {
+    let (handle, leds) = start(Layout::Single).await;
+    handle.show(Pattern::Retake); // flashes start at 0 and 340
+    sleep_ms(520).await;
+    handle.show(Pattern::Refused); // three flashes, 340 ms apart, from now
+    sleep_ms(1_500).await;
+    // Refused's first flash would start 180 ms after the retake's second: it waits until
+    // 334 ms after it (674), then plays whole.
+    assert_eq!(
+        since(&leds, 0),
+        vec![
+            (0, OFF),
+            (0, ON),
+            (170, OFF),
+            (340, ON),
+            (510, OFF),
+            (674, ON),
+            (774, OFF),
+            (1_014, ON),
+            (1_114, OFF),
+            (1_354, ON),
+            (1_454, OFF),
+        ]
+    );
+}
+
+/// Every start of a flash on each line, in ms.
+fn onsets(leds: &SimLeds) -> [Vec<u64>; 2] {
+    let mut out = [Vec::new(), Vec::new()];
+    let mut lit = OFF;
+    for (at, levels) in since(leds, 0) {
+        for line in 0..2 {
+            if levels[line] && !lit[line] {
+                out[line].push(at);
+            }
+        }
+        lit = levels;
+    }
+    out
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_switching_of_patterns_makes_a_line_flash_more_than_three_times_a_second() {
+    for layout in [Layout::Single, Layout::Pair] {
+        let (handle, leds) = start(layout).await;
+        // A fixed seed: the same 400 switches at random moments every run.
+        let mut rng = fastrand::Rng::with_seed(28);
+        for _ in 0..400 {
+            let pattern = Pattern::ALL[rng.usize(..Pattern::ALL.len())];
+            handle.show(pattern);
+            sleep_ms(rng.u64(1..700)).await;
+        }
+        for (line, starts) in onsets(&leds).iter().enumerate().take(layout.width()) {
+            let closest = starts.windows(2).map(|w| w[1] - w[0]).min();
+            assert!(
+                closest.is_some_and(|ms| ms >= 334),
+                "{layout:?} line {line}: flashes {closest:?} ms apart ({} flashes)",
+                starts.len()
+            );
+            let most = (0..starts.len())
+                .map(|i| {
+                    starts[i..]
+                        .iter()
+                        .take_while(|&&t| t < starts[i] + 1_000)
+                        .count()
+                })
+                .max();
+            assert!(
+                most <= Some(3),
+                "{layout:?} line {line}: {most:?} flashes in one second"
+            );
+        }
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The modules that own a section of the configuration file.
-const SECTIONS: [&str; 8] = [
-    "api", "camera", "control", "fleet", "gpio", "queue", "status", "terminal",
+const SECTIONS: [&str; 9] = [
+    "api", "camera", "control", "display", "fleet", "gpio", "queue", "status", "terminal",
 ];
 /// Modules that must not use any other module of the crate.
 const LEAVES: [&str; 3] = ["invalid", "led", "press"];

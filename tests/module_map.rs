@@ -6,7 +6,8 @@
 //!
 //! In a map a `name.rs` names a file, `dir/` a folder (everything in it),
 //! `dir/*.rs` every file of a folder. A heading's folders are in `src/`
-//! unless written from the repository's root (`tests/standin/`); names are
+//! unless written from the repository's root (`tests/standin/`, or a crate of
+//! the workspace at the root: `blazeface/src/`); names are
 //! read from the heading's folder, or from its parent when they start with
 //! one of the heading's folders (`store/mod.rs` under "`store/` and `queue/`").
 
@@ -57,6 +58,12 @@ fn resolve(section: &Section, name: &str) -> Result<String, String> {
     }
 }
 
+/// Whether `folder` lies in a crate of its own at the repository's root (`blazeface/src`).
+fn workspace_member(folder: &str) -> bool {
+    let first = folder.split('/').next().unwrap_or_default();
+    root().join(first).join("Cargo.toml").is_file()
+}
+
 /// The sections of docs/architecture.md's module map: one per `###` heading.
 fn architecture_map() -> Vec<Section> {
     let text = std::fs::read_to_string(root().join("docs/architecture.md")).unwrap();
@@ -73,7 +80,11 @@ fn architecture_map() -> Vec<Section> {
                 .filter(|w| w.ends_with('/') && !w.contains('*'))
                 .map(|w| {
                     let w = w.trim_end_matches('/');
-                    if w == "src" || w.starts_with("src/") || w.starts_with("tests/") {
+                    if w == "src"
+                        || w.starts_with("src/")
+                        || w.starts_with("tests/")
+                        || workspace_member(w)
+                    {
                         w.to_owned()
                     } else {
                         format!("src/{w}")

@@ -5,7 +5,7 @@
 //!
 //! Mounting needs CAP_SYS_ADMIN (root, as in CI and the development
 //! container). Without it the test FAILS with a message rather than skip:
-//! set ENROLLD_SKIP_MOUNT_TESTS=1 to skip it deliberately and visibly.
+//! `ENROLLD_SKIP=mount` skips it deliberately and visibly, outside CI.
 
 use std::path::{Path, PathBuf};
 

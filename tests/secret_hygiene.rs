@@ -1,7 +1,8 @@
 //! Secret hygiene: a token and image bytes unique to this run go through
 //! `enrolld register` (the real binary) and through the library's queue,
 //! client and status file, under every stand-in behaviour (a server that
-//! quotes the request back included). Neither the token nor the image, in
+//! quotes the request back included); the library's path in both API
+//! versions (v3's review records among the files scanned). Neither the token nor the image, in
 //! any form (see `common::leaks`), may appear in stdout, stderr, outcomes,
 //! what the daemon would log, the status file, queue files, unknown-delivery
 //! records, or panic messages.
@@ -14,7 +15,7 @@ use std::sync::Mutex;
 
 use common::leaks::Secrets;
 use common::{Env, client_for, unique_jpeg, unique_token};
-use enrolld::api::Outcome;
+use enrolld::api::ApiVersion;
 use enrolld::machine::fate::{self, QueueFate};
 use enrolld::queue::SentFate;
 use enrolld::queue::{NewEntry, Now, Queue, QueueConfig};
@@ -140,12 +141,11 @@ fn scan_dir(secrets: &Secrets, dir: &Path) -> usize {
     files.len()
 }
 
-#[test]
-fn queue_client_and_status_leak_nothing_under_any_behaviour() {
+fn queue_client_and_status_leak_nothing_under_any_behaviour(version: ApiVersion) {
     collect_panics();
     let (token, image) = (unique_token(), unique_jpeg());
     let secrets = Secrets::new(&token, &image);
-    let env = Env::start_for_token(StandInOptions::default(), &token);
+    let env = Env::start_for_token(StandInOptions::default(), &token).speaking(version);
     let mut api = env.api_config();
     api.request_timeout_ms = REQUEST_TIMEOUT_MS;
     let client = client_for(&api, &token);
@@ -201,6 +201,10 @@ fn queue_client_and_status_leak_nothing_under_any_behaviour() {
                 not_before: None,
                 answer: outcome.code().to_owned(),
             },
+            QueueFate::Delivered { review: true, .. } => SentFate::Review {
+                verification_id: used.clone(),
+                answer: serde_json::to_value(&outcome).unwrap(),
+            },
             QueueFate::Delivered { .. } | QueueFate::Refused => SentFate::Delete,
         };
         if let Some(record) = queue.settle(id, settle).unwrap() {
@@ -210,10 +214,7 @@ fn queue_client_and_status_leak_nothing_under_any_behaviour() {
         status.last_outcome = Some(LastOutcome {
             code: outcome.code().to_owned(),
             message: outcome.to_string(),
-            face_id: match &outcome {
-                Outcome::Registered { face_id, .. } => Some(face_id.clone()),
-                _ => None,
-            },
+            face_id: outcome.face_id().map(str::to_owned),
             username: entry.username.clone(),
             verification_id: used,
             at: enrolld::time::rfc3339(now.unix),
@@ -224,6 +225,7 @@ fn queue_client_and_status_leak_nothing_under_any_behaviour() {
             bytes: queue.bytes(),
             oldest_age_secs: queue.oldest_age(&now).map(|a| a.as_secs()),
             unknown_deliveries: queue.unknown_count(),
+            review: queue.review_count(),
             tickets_pending: 0,
         };
         status.queue = QueueStatus::of(&snapshot, false);
@@ -253,7 +255,12 @@ fn queue_client_and_status_leak_nothing_under_any_behaviour() {
     secrets.assert_absent(panics.as_bytes(), "panic messages");
     assert!(log.contains("registered"), "{log}");
     assert!(files_scanned > 60, "{files_scanned} files scanned");
+    if version == ApiVersion::V3 {
+        assert!(log.contains("registered_review"), "{log}");
+    }
 }
+
+for_each_version!(queue_client_and_status_leak_nothing_under_any_behaviour);
 
 #[test]
 fn the_scanner_finds_each_form_of_leak() {

@@ -1,5 +1,7 @@
 //! The IDMeta client: the three calls the terminal makes, each returning a
-//! classified [`Outcome`] rather than a transport error.
+//! classified [`Outcome`] rather than a transport error. The registration is
+//! made in the configured API version (`registration`); create and finalize
+//! are the same in both.
 //!
 //! Nothing here logs or formats the token, the image or its base64: the
 //! request body lives only in a local buffer handed to the socket, the
@@ -8,22 +10,18 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde::Serialize;
 use ureq::http::HeaderValue;
 
 use super::config::ApiConfig;
-use super::outcome::{
-    Answer, Body, Outcome, Sent, classify_other, classify_registration, names_other,
-    parse_json_object,
-};
+use super::outcome::{Answer, Body, Outcome, classify_other, names_other, parse_json_object};
+use super::registration::{ApiVersion, Sent};
 use super::sanitize::clean_server_text;
 use super::transport::{TransportSettings, agent_for_one_call, classify_transport_error, describe};
 use super::url::BaseUrl;
 use super::wire::{
     CREATE_VERIFICATION_PATH, CreateVerificationRequest, CreateVerificationResponse,
     FINALIZE_VERIFICATION_PATH, FinalizeVerificationRequest, FinalizeVerificationResponse,
-    JPEG_DATA_URI_PREFIX, REGISTRATION_PATH, RegistrationRequest,
 };
 use super::{ApiError, tls};
 use crate::secret::ApiToken;
@@ -47,6 +45,7 @@ pub struct Finalized {
 #[derive(Debug)]
 pub struct Client {
     base: BaseUrl,
+    version: ApiVersion,
     template_id: String,
     token: ApiToken,
     transport: TransportSettings,
@@ -55,9 +54,14 @@ pub struct Client {
 impl Client {
     pub fn new(config: &ApiConfig, token: ApiToken) -> Result<Client, ApiError> {
         let base = BaseUrl::parse(&config.base_url).map_err(ApiError::BaseUrl)?;
+        if config.version == ApiVersion::V3 {
+            super::registration::check_trust_flow_id(&config.template_id)
+                .map_err(ApiError::TemplateId)?;
+        }
         let tls = tls::client_config(config)?;
         Ok(Client {
             base,
+            version: config.version,
             template_id: config.template_id.clone(),
             token,
             transport: TransportSettings {
@@ -68,18 +72,25 @@ impl Client {
         })
     }
 
-    /// `POST biometricsregistration` with one JPEG.
+    /// The registration API this client speaks.
+    pub fn version(&self) -> ApiVersion {
+        self.version
+    }
+
+    /// The registration of one JPEG (`username` goes only where the version has a place for
+    /// it: v1's body).
     pub fn register(&self, jpeg: &[u8], username: &str, verification_id: &str) -> Outcome {
-        let body = registration_body(jpeg, username, &self.template_id, verification_id);
-        let outcome = match self.post_json(REGISTRATION_PATH, body) {
-            Ok(answer) => classify_registration(
-                &answer,
-                &Sent {
-                    verification_id,
-                    template_id: &self.template_id,
-                },
-            ),
-            Err(outcome) => outcome,
+        let sent = Sent {
+            verification_id,
+            template_id: &self.template_id,
+        };
+        let outcome = match self.version.registration_body(jpeg, username, &sent) {
+            // Checked by `Client::new`: nothing left, nothing may be sent again.
+            Err(reason) => Outcome::NotSent { reason },
+            Ok(body) => match self.post_json(self.version.registration_path(), body) {
+                Ok(answer) => self.version.classify(&answer, &sent),
+                Err(outcome) => outcome,
+            },
         };
         outcome.redact(self.token.expose())
     }
@@ -170,23 +181,21 @@ impl Client {
     }
 }
 
-/// The registration's JSON body for one JPEG (`image` as a base64 data URI).
-/// Public for the request-body benchmark.
+/// v1's registration body for one JPEG (`image` as a base64 data URI). Public for the
+/// request-body benchmark.
 pub fn registration_body(
     jpeg: &[u8],
     username: &str,
     template_id: &str,
     verification_id: &str,
 ) -> Vec<u8> {
-    let mut image = String::with_capacity(JPEG_DATA_URI_PREFIX.len() + jpeg.len() * 4 / 3 + 4);
-    image.push_str(JPEG_DATA_URI_PREFIX);
-    base64::engine::general_purpose::STANDARD.encode_string(jpeg, &mut image);
-    to_json(&RegistrationRequest {
-        image: &image,
-        username,
-        template_id,
+    let sent = Sent {
         verification_id,
-    })
+        template_id,
+    };
+    ApiVersion::V1
+        .registration_body(jpeg, username, &sent)
+        .unwrap_or_default()
 }
 
 fn to_json(value: &impl Serialize) -> Vec<u8> {

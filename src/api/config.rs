@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::registration::ApiVersion;
 use crate::invalid::Invalid;
 
 /// `[api]`: how to reach IDMeta.
@@ -12,7 +13,12 @@ use crate::invalid::Invalid;
 pub struct ApiConfig {
     /// `https://<environment>.idmetagroup.com`; `http://` only for loopback hosts.
     pub base_url: String,
-    /// The trust flow id sent as `template_id`.
+    /// The registration API: 1 (`biometricsregistration`, the default) or 3
+    /// (`biometrics-detection`, with watchlist screening).
+    #[serde(default)]
+    pub version: ApiVersion,
+    /// The trust flow id: sent as `template_id` (a string), and under v3 as
+    /// the registration's `trustFlowId` (an integer).
     pub template_id: String,
     /// A file holding the bearer token, used when no systemd credential `api-token` is given.
     #[serde(default)]
@@ -55,6 +61,10 @@ impl ApiConfig {
             .map_err(|e| Invalid::new("base_url", e.to_string()))?;
         if self.template_id.trim().is_empty() {
             return Err(Invalid::new("template_id", "must not be empty"));
+        }
+        if self.version == ApiVersion::V3 {
+            super::registration::check_trust_flow_id(&self.template_id)
+                .map_err(|why| Invalid::new("template_id", why))?;
         }
         if self.ca_file_only && self.ca_file.is_none() {
             return Err(Invalid::new("ca_file_only", "needs api.ca_file"));

@@ -15,7 +15,8 @@ use serde::Serialize;
 
 use super::retry_after::parse_retry_after;
 use super::sanitize::clean_server_text;
-use super::wire::{ApiRequestInfo, RegisteredFace, RegistrationResponse};
+use super::screening::Screening;
+use super::wire::RegistrationResponse;
 
 /// The seven documented face-quality answers: the face was not usable, take
 /// another picture. Matched case-insensitively on their first sentence, so
@@ -103,7 +104,7 @@ fn normalize(s: &str) -> String {
 
 /// "already registered" / "Account already exists": the official SDK treats
 /// these as success, and so does the terminal.
-fn means_already_registered(message: &str) -> bool {
+pub(crate) fn means_already_registered(message: &str) -> bool {
     let text = normalize(message);
     text.contains("already registered") || text.contains("account already exists")
 }
@@ -118,6 +119,16 @@ pub enum Outcome {
         associated_verification_id: Option<String>,
         image_url: Option<String>,
         timestamp: Option<String>,
+    },
+    /// Registered (v3), and IDMeta's watchlist screening matched: a blocklist entry, or the
+    /// same face enrolled before (the same person under another name, or a resend whose first
+    /// send had got through). Counts as registered; flagged for an operator's review.
+    RegisteredReview {
+        face_id: String,
+        associated_verification_id: Option<String>,
+        timestamp: Option<String>,
+        /// Boxed: the other outcomes are small, and most calls never hold this one.
+        screening: Box<Screening>,
     },
     /// The face or user is already enrolled; counts as success.
     AlreadyRegistered { message: String },
@@ -153,6 +164,7 @@ impl Outcome {
     pub fn code(&self) -> &'static str {
         match self {
             Outcome::Registered { .. } => "registered",
+            Outcome::RegisteredReview { .. } => "registered_review",
             Outcome::AlreadyRegistered { .. } => "already_registered",
             Outcome::Retake { .. } => "retake",
             Outcome::Rejected { .. } => "rejected",
@@ -170,7 +182,9 @@ impl Outcome {
     pub fn exit_code(&self) -> i32 {
         use crate::exit::outcome::*;
         match self {
-            Outcome::Registered { .. } | Outcome::AlreadyRegistered { .. } => crate::exit::OK,
+            Outcome::Registered { .. }
+            | Outcome::RegisteredReview { .. }
+            | Outcome::AlreadyRegistered { .. } => crate::exit::OK,
             Outcome::Retake { .. } => RETAKE,
             Outcome::Rejected { .. } => REJECTED,
             Outcome::Unauthorized { .. } => UNAUTHORIZED,
@@ -183,12 +197,32 @@ impl Outcome {
         }
     }
 
-    /// Registered, or already registered.
+    /// Registered (flagged or not), or already registered.
     pub fn is_success(&self) -> bool {
         matches!(
             self,
-            Outcome::Registered { .. } | Outcome::AlreadyRegistered { .. }
+            Outcome::Registered { .. }
+                | Outcome::RegisteredReview { .. }
+                | Outcome::AlreadyRegistered { .. }
         )
+    }
+
+    /// The face id of a registration this answer made (none for "already registered").
+    pub fn face_id(&self) -> Option<&str> {
+        match self {
+            Outcome::Registered { face_id, .. } | Outcome::RegisteredReview { face_id, .. } => {
+                Some(face_id)
+            }
+            _ => None,
+        }
+    }
+
+    /// The watchlist screening of a flagged registration.
+    pub fn screening(&self) -> Option<&Screening> {
+        match self {
+            Outcome::RegisteredReview { screening, .. } => Some(screening),
+            _ => None,
+        }
     }
 
     /// The answer a non-2xx status alone decides, or `None` for the 2xx and
@@ -234,6 +268,17 @@ impl Outcome {
                 image_url: image_url.map(r),
                 timestamp: timestamp.map(r),
             },
+            Outcome::RegisteredReview {
+                face_id,
+                associated_verification_id,
+                timestamp,
+                screening,
+            } => Outcome::RegisteredReview {
+                face_id: r(face_id),
+                associated_verification_id: associated_verification_id.map(r),
+                timestamp: timestamp.map(r),
+                screening: Box::new(screening.redact(secret)),
+            },
             Outcome::AlreadyRegistered { message } => Outcome::AlreadyRegistered {
                 message: r(message),
             },
@@ -258,6 +303,14 @@ impl fmt::Display for Outcome {
         let code = self.code();
         match self {
             Outcome::Registered { face_id, .. } => write!(f, "{code}: face id {face_id}"),
+            Outcome::RegisteredReview {
+                face_id, screening, ..
+            } => write!(
+                f,
+                "{code}: face id {face_id}; IDMeta's watchlist screening matched {} record(s) \
+                 (`enrolld queue list --json` shows them)",
+                screening.matches
+            ),
             Outcome::AlreadyRegistered { message } => write!(f, "{code}: {message}"),
             Outcome::Retake { quality } => write!(f, "{code}: {}", quality.message()),
             Outcome::Rejected { status, message } => write!(f, "{code} (HTTP {status}): {message}"),
@@ -295,6 +348,18 @@ pub struct Answer {
     pub body: Body,
 }
 
+impl Answer {
+    /// A whole answer with this status and body, no `Retry-After` (tests).
+    #[cfg(test)]
+    pub(crate) fn complete(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            retry_after: None,
+            body: Body::Complete(body.as_bytes().to_vec()),
+        }
+    }
+}
+
 /// The response body as read under the size cap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
@@ -309,124 +374,14 @@ pub enum Body {
     },
 }
 
-/// What a registration request named, which its answer must name back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sent<'a> {
-    pub verification_id: &'a str,
-    pub template_id: &'a str,
-}
-
-/// Classifies a biometrics-registration answer to the request `sent`.
-pub fn classify_registration(answer: &Answer, sent: &Sent<'_>) -> Outcome {
-    if let Some(by_status) = Outcome::from_status(answer.status, answer.retry_after.as_deref()) {
-        return by_status;
-    }
-    let status = answer.status;
-    let client_error = (400..=499).contains(&status);
-    let bytes = match &answer.body {
-        Body::Complete(b) => b,
-        // A 2xx whose body broke off: IDMeta may well have registered the
-        // face, and we do not know its id. That is not a bad answer, it is
-        // an unknown one.
-        Body::Broken { reason } if !client_error => {
-            return Outcome::UnknownDelivery {
-                reason: format!("HTTP {status} answer cut off: {reason}"),
-            };
-        }
-        Body::OverCap { cap } if !client_error => {
-            return Outcome::BadResponse {
-                reason: format!("HTTP {status} answer longer than {cap} bytes"),
-            };
-        }
-        // A 4xx is a refusal whatever its body says.
-        Body::Broken { .. } | Body::OverCap { .. } => &Vec::new(),
-    };
-    let parsed = parse_json_object(bytes);
-    if client_error {
-        let message = parsed
-            .ok()
-            .and_then(|r| server_message(&r))
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        return refusal(status, message);
-    }
-    let response = match parsed {
-        Ok(r) => r,
-        Err(reason) => {
-            return Outcome::BadResponse {
-                reason: format!("HTTP {status} answer {reason}"),
-            };
-        }
-    };
-    let failed = response.status == Some(false)
-        || response
-            .result
-            .as_ref()
-            .and_then(|r| r.status.as_deref())
-            .is_some_and(|s| s.trim().eq_ignore_ascii_case("failed"));
-    let message = server_message(&response);
-    if failed {
-        return refusal(
-            status,
-            message.unwrap_or_else(|| "failed without a message".to_owned()),
-        );
-    }
-    let api_request = response.api_request;
-    let face = response.result.and_then(|r| r.result);
-    let face_id = face
-        .as_ref()
-        .and_then(|f| f.face_id.as_deref())
-        .map(str::trim)
-        .filter(|id| !id.is_empty());
-    match (face_id, face.as_ref()) {
-        (Some(_), Some(face))
-            if let Some(reason) = names_another(sent, face, api_request.as_ref()) =>
-        {
-            Outcome::UnknownDelivery { reason }
-        }
-        (Some(id), Some(face)) => Outcome::Registered {
-            face_id: clean_server_text(id),
-            associated_verification_id: face
-                .associated_verification_id
-                .as_deref()
-                .map(clean_server_text),
-            image_url: face.image_url.as_deref().map(clean_server_text),
-            timestamp: face.timestamp.as_deref().map(clean_server_text),
-        },
-        _ => match message {
-            Some(m) if means_already_registered(&m) => Outcome::AlreadyRegistered { message: m },
-            _ => Outcome::BadResponse {
-                reason: format!("HTTP {status} answer has no faceId"),
-            },
-        },
-    }
-}
-
-/// A success that names another verification or trust flow than the one
-/// sent is an answer to another request (a proxy or gateway mixed answers
-/// up): it does not say this person was registered, nor that they were
-/// not. Fields the answer leaves out are not held against it.
-fn names_another(
-    sent: &Sent<'_>,
-    face: &RegisteredFace,
-    api_request: Option<&ApiRequestInfo>,
+/// The reason of an [`Outcome::UnknownDelivery`] for a success answer whose fields name
+/// another request than the one sent: the first of `checks` (field, what the answer named, what
+/// was sent) that differs. A success naming another verification or trust flow is an answer to
+/// another request (a proxy or gateway mixed answers up): it does not say this person was
+/// registered, nor that they were not. Fields the answer leaves out are not held against it.
+pub(crate) fn another_request<'a>(
+    checks: impl IntoIterator<Item = (&'a str, Option<&'a str>, &'a str)>,
 ) -> Option<String> {
-    let checks = [
-        (
-            "result.result.associatedVerificationId",
-            face.associated_verification_id.as_deref(),
-            sent.verification_id,
-        ),
-        (
-            "apiRequest.verification_id",
-            api_request.and_then(|r| r.verification_id.as_deref()),
-            sent.verification_id,
-        ),
-        (
-            "apiRequest.template_id",
-            api_request.and_then(|r| r.template_id.as_deref()),
-            sent.template_id,
-        ),
-    ];
     let other = checks
         .into_iter()
         .find_map(|(field, named, sent)| names_other(field, named, sent))?;
@@ -479,7 +434,7 @@ pub fn classify_other(answer: &Answer) -> Result<&[u8], Outcome> {
 
 /// A refusal with a message: a face-quality retake, "already registered",
 /// or a plain rejection.
-fn refusal(status: u16, message: String) -> Outcome {
+pub(crate) fn refusal(status: u16, message: String) -> Outcome {
     if let Some(quality) = FaceQuality::from_message(&message) {
         Outcome::Retake { quality }
     } else if means_already_registered(&message) {
@@ -491,7 +446,7 @@ fn refusal(status: u16, message: String) -> Outcome {
 
 /// `result.message`, falling back to `message` (as the official SDK does),
 /// cleaned for display.
-fn server_message(r: &RegistrationResponse) -> Option<String> {
+pub(crate) fn server_message(r: &RegistrationResponse) -> Option<String> {
     r.result
         .as_ref()
         .and_then(|b| b.message.as_deref())
@@ -527,6 +482,12 @@ impl Outcome {
                 associated_verification_id: None,
                 image_url: None,
                 timestamp: None,
+            },
+            Outcome::RegisteredReview {
+                face_id: "f".into(),
+                associated_verification_id: None,
+                timestamp: None,
+                screening: Box::new(Screening::one_match()),
             },
             Outcome::AlreadyRegistered {
                 message: "m".into(),

@@ -106,6 +106,7 @@ mod tests {
 
     fn api(ca_file: Option<PathBuf>, only: bool) -> ApiConfig {
         ApiConfig {
+            version: Default::default(),
             base_url: "https://example.com".into(),
             template_id: "1".into(),
             token_file: None,

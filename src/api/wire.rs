@@ -1,4 +1,5 @@
-//! The JSON IDMeta speaks, as serde types.
+//! The JSON IDMeta's v1 API speaks (registration, and the create and finalize calls both
+//! versions use), as serde types; v3's registration is in `wire_v3`.
 //!
 //! Requests are written exactly as documented. Responses are read leniently:
 //! unknown fields are ignored, and every field we read tolerates the type
@@ -137,7 +138,7 @@ pub struct FinalizeVerificationResponse {
 }
 
 /// Any JSON value; reads as `None` when it does not fit `T`.
-fn loose<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
+pub(super) fn loose<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
     let v = Value::deserialize(d)?;
@@ -145,7 +146,7 @@ fn loose<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
 }
 
 /// A string, or a number or boolean written as text; anything else is absent.
-fn loose_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(super) fn loose_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::String(s) => Some(s),
         Value::Number(n) => Some(n.to_string()),
@@ -155,7 +156,7 @@ fn loose_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Erro
 }
 
 /// `true`/`false`, `"true"`/`"false"`, `1`/`0`, `"success"`/`"failed"`.
-fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+pub(super) fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Bool(b) => Some(b),
         Value::Number(n) => n.as_i64().map(|i| i != 0),

@@ -10,7 +10,7 @@
 use turbojpeg::{Compressor, Decompressor, Image, PixelFormat as TjPixel, ScalingFactor, Subsamp};
 
 use super::convert::{self, I420};
-use super::frame::{Frame, PixelFormat};
+use super::frame::{Frame, MjpegSizeMismatch, PixelFormat};
 use super::scale;
 
 /// The byte-cap loop never goes below this quality: under it a face is no
@@ -63,13 +63,8 @@ pub enum EncodeError {
     },
     #[error("MJPEG frame does not decode: {0}")]
     CorruptMjpeg(String),
-    #[error("MJPEG frame is {got_w}x{got_h}, {asked_w}x{asked_h} was asked")]
-    MjpegSize {
-        asked_w: u32,
-        asked_h: u32,
-        got_w: u32,
-        got_h: u32,
-    },
+    #[error(transparent)]
+    MjpegSize(#[from] MjpegSizeMismatch),
     #[error("cannot convert the frame: {0}")]
     Convert(#[from] convert::ConvertError),
     #[error("libjpeg-turbo: {0}")]
@@ -141,25 +136,27 @@ impl Encoder {
         Ok(self.compressor.compress_yuv_planes_to_vec(&planes)?)
     }
 
+    /// The header of an MJPEG frame, checked to give the negotiated size: every buffer a
+    /// decode needs is then sized by the camera's settings, never by the frame's own claim.
+    fn checked_header(
+        &mut self,
+        frame: &Frame,
+    ) -> Result<turbojpeg::DecompressHeader, EncodeError> {
+        let header = self
+            .decompressor
+            .read_header(&frame.data)
+            .map_err(|e| EncodeError::CorruptMjpeg(e.to_string()))?;
+        super::frame::check_mjpeg_size(frame, header.width, header.height)?;
+        Ok(header)
+    }
+
     /// Checks an MJPEG frame fully decodes and has the size asked for, and
     /// returns its luma at a quarter of the size (libjpeg-turbo scales in the
     /// DCT, so this costs little more than the check itself).
-    pub fn mjpeg_luma(
-        &mut self,
-        data: &[u8],
-        width: u32,
-        height: u32,
-    ) -> Result<(Vec<u8>, usize, usize), EncodeError> {
+    pub fn mjpeg_luma(&mut self, frame: &Frame) -> Result<(Vec<u8>, usize, usize), EncodeError> {
         let corrupt = |e: turbojpeg::Error| EncodeError::CorruptMjpeg(e.to_string());
-        let header = self.decompressor.read_header(data).map_err(corrupt)?;
-        if (header.width, header.height) != (width as usize, height as usize) {
-            return Err(EncodeError::MjpegSize {
-                asked_w: width,
-                asked_h: height,
-                got_w: header.width as u32,
-                got_h: header.height as u32,
-            });
-        }
+        let data = &frame.data;
+        let header = self.checked_header(frame)?;
         let factor = ScalingFactor::ONE_QUARTER;
         self.decompressor.set_scaling_factor(factor)?;
         let (w, h) = (factor.scale(header.width), factor.scale(header.height));
@@ -182,7 +179,7 @@ impl Encoder {
     /// (frames without Huffman tables, a maximum dimension, or over the cap).
     pub fn pass_mjpeg(&mut self, frame: &Frame, s: &EncodeSettings) -> Result<Jpeg, EncodeError> {
         debug_assert_eq!(frame.format, PixelFormat::Mjpeg);
-        self.mjpeg_luma(&frame.data, frame.width, frame.height)?;
+        self.mjpeg_luma(frame)?;
         let fits = frame.data.len() <= s.max_bytes
             && scale::fitted_size(frame.width, frame.height, s.max_dimension).is_none();
         if fits && has_huffman_tables(&frame.data) {
@@ -193,17 +190,14 @@ impl Encoder {
                 quality: None,
             });
         }
-        let i420 = self.decode_to_i420(&frame.data, frame.width, frame.height)?;
+        let i420 = self.decode_to_i420(frame)?;
         self.encode_i420(&i420, s)
     }
 
-    /// Decodes a JPEG to I420 (for a crop or a re-encode).
-    pub fn decode_to_i420(
-        &mut self,
-        data: &[u8],
-        width: u32,
-        height: u32,
-    ) -> Result<I420, EncodeError> {
+    /// Decodes an MJPEG frame to I420 (for a crop or a re-encode), at its negotiated size.
+    pub fn decode_to_i420(&mut self, frame: &Frame) -> Result<I420, EncodeError> {
+        self.checked_header(frame)?;
+        let (width, height) = (frame.width, frame.height);
         let (w, h) = (width as usize, height as usize);
         let mut rgb = vec![0u8; w * h * 3];
         let image = Image {
@@ -214,7 +208,7 @@ impl Encoder {
             format: TjPixel::RGB,
         };
         self.decompressor
-            .decompress(data, image)
+            .decompress(&frame.data, image)
             .map_err(|e| EncodeError::CorruptMjpeg(e.to_string()))?;
         let frame = Frame {
             format: PixelFormat::Rgb24,
@@ -225,6 +219,63 @@ impl Encoder {
             captured_at: None,
         };
         Ok(convert::to_i420(&frame)?)
+    }
+}
+
+/// Decodes an MJPEG frame into `out` (pixels of `format`) at the smallest of libjpeg-turbo's
+/// DCT scales (1/8, 1/4, 1/2, 1) whose width and height satisfy `enough` (full size if none
+/// does): scaling in the DCT costs far less than decoding whole and shrinking, and at 1/8 little
+/// more than the DC coefficients are read. Returns the decoded width and height.
+///
+/// The output is sized from the frame's header, so a header that disagrees with the negotiated
+/// size (`frame.width` x `frame.height`) is refused before anything is allocated.
+pub fn decode_scaled(
+    decompressor: &mut Decompressor,
+    frame: &Frame,
+    enough: impl Fn(usize, usize) -> bool,
+    format: TjPixel,
+    out: &mut Vec<u8>,
+) -> Result<(usize, usize), ScaledDecodeError> {
+    let data = &frame.data[..];
+    let header = decompressor.read_header(data)?;
+    super::frame::check_mjpeg_size(frame, header.width, header.height)?;
+    let factor = [
+        ScalingFactor::ONE_EIGHTH,
+        ScalingFactor::ONE_QUARTER,
+        ScalingFactor::ONE_HALF,
+        ScalingFactor::ONE,
+    ]
+    .into_iter()
+    .find(|f| enough(f.scale(header.width), f.scale(header.height)))
+    .unwrap_or(ScalingFactor::ONE);
+    decompressor.set_scaling_factor(factor)?;
+    let (w, h) = (factor.scale(header.width), factor.scale(header.height));
+    out.resize(w * h * format.size(), 0);
+    let image = Image {
+        pixels: &mut out[..],
+        width: w,
+        pitch: w * format.size(),
+        height: h,
+        format,
+    };
+    let result = decompressor.decompress(data, image);
+    decompressor.set_scaling_factor(ScalingFactor::ONE)?;
+    result?;
+    Ok((w, h))
+}
+
+/// Why [`decode_scaled`] read no picture.
+#[derive(Debug, thiserror::Error)]
+pub enum ScaledDecodeError {
+    #[error(transparent)]
+    Size(#[from] MjpegSizeMismatch),
+    #[error("MJPEG frame unreadable: {0}")]
+    Corrupt(String),
+}
+
+impl From<turbojpeg::Error> for ScaledDecodeError {
+    fn from(e: turbojpeg::Error) -> Self {
+        Self::Corrupt(e.to_string())
     }
 }
 

@@ -94,6 +94,19 @@ pub enum CameraError {
         got_format: String,
     },
     #[error(
+        "{}: the driver says each {width}-pixel {format} line takes {stride} bytes, more than \
+         the {max} enrolld accepts (a driver fault); set camera.format to another format \
+         `enrolld probe` lists",
+        device.display()
+    )]
+    LineTooLong {
+        device: PathBuf,
+        format: PixelFormat,
+        width: u32,
+        stride: usize,
+        max: usize,
+    },
+    #[error(
         "{}: the stream could not be stopped ({source}); restart enrolld to recover the camera",
         device.display()
     )]
@@ -112,6 +125,7 @@ impl CameraError {
                 | CameraError::NeedsLibcamera { .. }
                 | CameraError::FormatNotOffered { .. }
                 | CameraError::SizeNotOffered { .. }
+                | CameraError::LineTooLong { .. }
                 | CameraError::StreamStuck { .. }
         )
     }

@@ -51,6 +51,26 @@ impl PixelFormat {
         }
     }
 
+    /// The longest line a driver may report for a `width`-pixel line: a tight line plus as
+    /// much again (at least 4 KiB) of padding. Drivers pad lines by a few dozen bytes; a stride
+    /// taken on trust would size every frame copy (and overflow `stride * height` on a 32-bit
+    /// board). MJPEG has no lines: 0.
+    pub fn max_stride(self, width: u32) -> usize {
+        let tight = self.min_stride(width);
+        if tight == 0 {
+            return 0;
+        }
+        tight + tight.max(4096)
+    }
+
+    /// The most bytes taken from one frame's buffer: a raw frame's layout, an MJPEG frame an
+    /// uncompressed RGB picture of the negotiated size (a camera's JPEG is a fraction of it:
+    /// 1280x720 at quality 100 is about a fifth). The buffer's own length comes from the driver.
+    pub fn max_frame_bytes(self, stride: usize, width: u32, height: u32) -> usize {
+        self.frame_len(stride, height)
+            .unwrap_or(width as usize * height as usize * 3)
+    }
+
     /// Bytes a raw frame needs with the given stride (`None` for MJPEG).
     pub fn frame_len(self, stride: usize, height: u32) -> Option<usize> {
         let h = height as usize;
@@ -89,6 +109,38 @@ pub fn negotiate(offered: &[PixelFormat], wanted: FormatChoice) -> Option<PixelF
         FormatChoice::Rgb24 => &[PixelFormat::Rgb24],
     };
     preference.iter().copied().find(|f| offered.contains(f))
+}
+
+/// An MJPEG frame whose own header gives another size than the one negotiated with the camera:
+/// a damaged frame. Nothing sized from camera data may trust the header instead (a header
+/// claiming 65,500 x 65,500 would ask for gigabytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "MJPEG frame's header says {got_w}x{got_h} where the camera was set to {asked_w}x{asked_h} \
+     (a damaged frame)"
+)]
+pub struct MjpegSizeMismatch {
+    pub asked_w: u32,
+    pub asked_h: u32,
+    pub got_w: usize,
+    pub got_h: usize,
+}
+
+/// Checks an MJPEG header's size (`got_w` x `got_h`) against the frame's negotiated size.
+pub fn check_mjpeg_size(
+    frame: &Frame,
+    got_w: usize,
+    got_h: usize,
+) -> Result<(), MjpegSizeMismatch> {
+    if (got_w, got_h) == (frame.width as usize, frame.height as usize) {
+        return Ok(());
+    }
+    Err(MjpegSizeMismatch {
+        asked_w: frame.width,
+        asked_h: frame.height,
+        got_w,
+        got_h,
+    })
 }
 
 /// One frame as the camera delivered it.
@@ -130,6 +182,20 @@ mod tests {
         assert_eq!(negotiate(&[Yuyv, Nv12], FormatChoice::Auto), Some(Nv12));
         assert_eq!(negotiate(&[Yuyv], FormatChoice::Mjpeg), None);
         assert_eq!(negotiate(&[], FormatChoice::Auto), None);
+    }
+
+    #[test]
+    fn what_a_driver_may_claim_is_bounded_by_the_negotiated_size() {
+        use PixelFormat::*;
+        assert_eq!(Yuyv.max_stride(1280), 2560 + 4096);
+        assert_eq!(Rgb24.max_stride(8192), 2 * 3 * 8192);
+        assert_eq!(Mjpeg.max_stride(1280), 0);
+        assert_eq!(Yuyv.max_frame_bytes(2560, 1280, 720), 2560 * 720);
+        assert_eq!(Nv12.max_frame_bytes(1280, 1280, 720), 1280 * 720 * 3 / 2);
+        assert_eq!(Mjpeg.max_frame_bytes(0, 1280, 720), 1280 * 720 * 3);
+        // The largest configurable frame with the longest accepted line fits 32 bits.
+        let stride = Rgb24.max_stride(8192);
+        assert!(Rgb24.max_frame_bytes(stride, 8192, 8192) < u32::MAX as usize);
     }
 
     #[test]

@@ -53,7 +53,9 @@ pub mod v4l2;
 pub use config::{CameraConfig, CaptureMode, FormatChoice, SourceKind};
 pub use error::CameraError;
 pub use frame::{Frame, PixelFormat};
-pub use pipeline::{CaptureError, Shot, StageTimings, capture_jpeg, capture_jpeg_since};
+pub use pipeline::{
+    CaptureError, Shot, StageTimings, capture_jpeg, capture_jpeg_announcing, capture_jpeg_since,
+};
 
 /// A camera as the daemon sees it. Blocking; every call is bounded in time.
 pub trait Camera: Send {

@@ -138,6 +138,18 @@ pub fn capture_jpeg_since(
     max_bytes: usize,
     since: Duration,
 ) -> Result<Shot, CaptureError> {
+    capture_jpeg_announcing(camera, config, max_bytes, since, &mut || {})
+}
+
+/// [`capture_jpeg_since`], calling `announce` the moment a frame of the burst is chosen, before
+/// it is converted and encoded (the daemon overlaps its create-verification with that work).
+pub fn capture_jpeg_announcing(
+    camera: &mut dyn Camera,
+    config: &CameraConfig,
+    max_bytes: usize,
+    since: Duration,
+    announce: &mut dyn FnMut(),
+) -> Result<Shot, CaptureError> {
     let mut timings = StageTimings::default();
     let mut encoder = Encoder::new()?;
 
@@ -165,6 +177,7 @@ pub fn capture_jpeg_since(
     };
     let score = scores[chosen].expect("chosen frames have a score");
     timings.choose = t.elapsed();
+    announce();
 
     let frame = &frames[chosen];
     let settings = EncodeSettings {
@@ -197,7 +210,7 @@ pub fn score_frame(encoder: &mut Encoder, frame: &Frame) -> Result<FrameScore, E
     let (width, height) = (frame.width as usize, frame.height as usize);
     let layout = match frame.format {
         PixelFormat::Mjpeg => {
-            let (luma, w, h) = encoder.mjpeg_luma(&frame.data, frame.width, frame.height)?;
+            let (luma, w, h) = encoder.mjpeg_luma(frame)?;
             return Ok(choose::score(LumaView {
                 data: &luma,
                 width: w,

@@ -30,7 +30,8 @@ pub const CAP_VIDEO_CAPTURE: u32 = 0x0000_0001;
 const LOOPBACK_DRIVER: &str = "v4l2 loopback";
 /// Buffers queued to the driver.
 const BUFFERS: u32 = 4;
-/// Frames the driver flags as damaged are skipped, up to this many in a row.
+/// Frames the driver flags as damaged (or MJPEG frames longer than the negotiated size can
+/// take) are skipped, up to this many in a row.
 const MAX_DAMAGED_IN_A_ROW: u32 = 8;
 
 pub struct V4l2Camera {
@@ -95,7 +96,18 @@ impl V4l2Camera {
                 got_format: got.fourcc.to_string(),
             });
         }
-        Ok((got.stride as usize).max(format.min_stride(self.width)))
+        let stride = (got.stride as usize).max(format.min_stride(self.width));
+        let max = format.max_stride(self.width);
+        if format != PixelFormat::Mjpeg && stride > max {
+            return Err(CameraError::LineTooLong {
+                device: self.path.clone(),
+                format,
+                width: self.width,
+                stride,
+                max,
+            });
+        }
+        Ok(stride)
     }
 }
 
@@ -276,11 +288,19 @@ impl FrameSource for V4l2Camera {
         open.stream.set_timeout(timeout);
         let (format, stride) = (open.format, open.stride);
         let (driver, device_caps) = (open.driver.clone(), open.device_caps);
+        // Every copy below is bounded by the negotiated size, never by the driver's buffer.
+        let cap = format.max_frame_bytes(stride, width, height);
+        // A raw frame may come with more bytes than it needs (v4l2loopback reports its whole
+        // page-aligned buffer): the frame is whole, and only its first `cap` bytes are copied.
+        // An MJPEG frame over its bound cannot be cut without losing its end: damaged.
+        let too_big = |used: usize| format == PixelFormat::Mjpeg && used > cap;
         let mut damaged = 0;
         let result = loop {
             match open.stream.next() {
                 Ok((_, meta))
-                    if meta.flags.contains(BufFlags::ERROR) && damaged < MAX_DAMAGED_IN_A_ROW =>
+                    if (meta.flags.contains(BufFlags::ERROR)
+                        || too_big(meta.bytesused as usize))
+                        && damaged < MAX_DAMAGED_IN_A_ROW =>
                 {
                     damaged += 1;
                 }
@@ -288,7 +308,8 @@ impl FrameSource for V4l2Camera {
                     let used = match meta.bytesused as usize {
                         0 => buf.len(),
                         n => n.min(buf.len()),
-                    };
+                    }
+                    .min(cap);
                     let monotonic =
                         meta.flags & BufFlags::TIMESTAMP_MASK == BufFlags::TIMESTAMP_MONOTONIC;
                     let ts = meta.timestamp;
@@ -313,6 +334,13 @@ impl FrameSource for V4l2Camera {
                 Err(e) => break Err(e),
             }
         };
+        if damaged > 0 {
+            log::warn!(
+                "{}: {damaged} damaged frame(s) skipped (flagged by the driver, or an MJPEG frame \
+                 over the {cap} bytes a {width}x{height} one can take)",
+                self.path.display()
+            );
+        }
         result.map_err(|source| {
             // Never call next() on this stream again (see the module docs).
             self.close();

@@ -22,7 +22,7 @@ pub fn run(config_path: &Path, _args: &CheckConfigArgs) -> i32 {
         }
     };
     let terminal_id = config.terminal.effective_id();
-    let mqtt_line = match crate::fleet::mqtt::check(&config.mqtt, &terminal_id) {
+    let mqtt_line = match crate::fleet::setup::check(&config.mqtt, &terminal_id) {
         Ok(line) => format!("# mqtt: {line}"),
         Err(e) => {
             eprintln!("enrolld: {e}");
@@ -33,6 +33,7 @@ pub fn run(config_path: &Path, _args: &CheckConfigArgs) -> i32 {
     println!("{token_line}");
     println!("{mqtt_line}");
     println!("# terminal id: {terminal_id}");
+    println!("# api version {}", config.api.version.explain());
     print!("{}", config.to_toml());
     crate::exit::OK
 }

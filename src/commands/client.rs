@@ -47,6 +47,31 @@ pub struct StatusArgs {
     socket: SocketArgs,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    socket: SocketArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DisplayArgs {
+    #[command(subcommand)]
+    what: DisplayWhat,
+    #[command(flatten)]
+    socket: SocketArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::Subcommand)]
+pub enum DisplayWhat {
+    /// The installer's setup view: the camera's picture with every face found, the margins,
+    /// the score, the reason and the frame rate (off by itself after ten minutes).
+    Setup,
+    /// Back to what a person sees.
+    Normal,
+    /// Wake a screen that went to sleep after idle.
+    Wake,
+}
+
 pub fn enroll(config_path: &Path, args: &EnrollArgs) -> i32 {
     with_socket(config_path, &args.socket, |socket| {
         let position = client::enroll(socket, &args.username, args.verification_id.as_deref())?;
@@ -73,6 +98,45 @@ pub fn status(config_path: &Path, args: &StatusArgs) -> i32 {
             "{}",
             serde_json::to_string_pretty(&status).unwrap_or_default()
         );
+        Ok(())
+    })
+}
+
+/// Prints every line the daemon streams (one JSON object per change of the screen) until it
+/// stops.
+pub fn watch(config_path: &Path, args: &WatchArgs) -> i32 {
+    with_socket(config_path, &args.socket, |socket| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        // A closed stdout (`enrolld watch | head`) ends the stream.
+        client::watch(socket, |line| {
+            writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
+        })
+    })
+}
+
+pub fn display(config_path: &Path, args: &DisplayArgs) -> i32 {
+    with_socket(config_path, &args.socket, |socket| {
+        let request = match args.what {
+            DisplayWhat::Setup => Request::DisplaySetup,
+            DisplayWhat::Normal => Request::DisplayNormal,
+            DisplayWhat::Wake => Request::DisplayWake,
+        };
+        let reply = client::request(socket, &request)?;
+        let screen = reply.get("display");
+        let shown = screen.and_then(|d| d["device"].as_str());
+        let problem = screen.and_then(|d| d["detail"].as_str());
+        match (args.what, shown, problem) {
+            (_, None, Some(problem)) => println!("no screen: {problem}"),
+            (_, None, None) => println!("no screen (display.enabled = false)"),
+            (DisplayWhat::Setup, Some(on), _) => {
+                println!(
+                    "setup view on {on} (`enrolld display normal` ends it; it ends by itself after ten minutes)"
+                );
+            }
+            (DisplayWhat::Normal, Some(on), _) => println!("normal view on {on}"),
+            (DisplayWhat::Wake, Some(on), _) => println!("{on} awake"),
+        }
         Ok(())
     })
 }

@@ -31,8 +31,10 @@ pub struct QueueArgs {
 
 #[derive(Debug, Subcommand)]
 enum QueueAction {
-    /// Queued, in-flight and unknown records: id, state, age, username,
-    /// verification id, last answer (never the image).
+    /// Queued, in-flight, unknown and review records: id, state, age,
+    /// username, verification id, last answer (never the image; `--json`: a
+    /// review record's whole answer, what the watchlist screening matched
+    /// included).
     List {
         /// One JSON array instead of a table.
         #[arg(long)]
@@ -42,7 +44,8 @@ enum QueueAction {
     /// accept that it may register twice ("already registered" then counts
     /// as registered).
     Resend { id: u64 },
-    /// Delete a queued entry or an unknown delivery for good.
+    /// Delete a queued entry, an unknown delivery or a review record (once
+    /// looked at) for good.
     Drop { id: u64 },
     /// Resume deliveries paused because IDMeta refused the token or the URL
     /// (after fixing it; `systemctl reload enrolld` does the same).
@@ -209,7 +212,7 @@ fn act_as_owner_of(dir: &Path) -> Result<(), String> {
 
 fn print_table(records: &[Value]) {
     if records.is_empty() {
-        println!("no queued entries and no unknown deliveries");
+        println!("no queued entries, no unknown deliveries and no registrations to review");
         return;
     }
     println!(
@@ -224,6 +227,10 @@ fn print_table(records: &[Value]) {
         }
         if r["state"] == "unknown" && r["resendable"] == false {
             last = format!("{last}; no image on record, can only be dropped");
+        }
+        // The count only: whom it matched is for `--json`.
+        if let Some(n) = r["answer"]["screening"]["matches"].as_u64() {
+            last = format!("{last}: the watchlist screening matched {n} (see --json)");
         }
         println!(
             "{:<6} {:<8} {:>6}  {:<24} {:<38} {last}",

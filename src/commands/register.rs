@@ -151,7 +151,7 @@ pub fn run(config_path: &Path, args: &RegisterArgs) -> i32 {
     let mut out = outcome_json(&outcome);
     out["verification_id"] = json!(verification_id);
     out["verification_created"] = json!(created);
-    if config.api.finalize && matches!(outcome, Outcome::Registered { .. }) {
+    if config.api.finalize && outcome.face_id().is_some() {
         // A failed finalize does not undo the registration: reported, not fatal.
         out["finalize"] = match client.finalize_verification(&verification_id) {
             Ok(f) => serde_json::to_value(f).unwrap_or(Value::Null),

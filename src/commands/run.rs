@@ -56,7 +56,9 @@ pub fn run(config_path: &Path, args: &RunArgs) -> i32 {
                 // The simulated LEDs' record is a file written at run time.
                 return match e {
                     devices::DevicesError::Record(_) => exit::CANT_CREATE,
-                    devices::DevicesError::Face(_) => exit::CONFIG,
+                    devices::DevicesError::Face(_) | devices::DevicesError::Display(_) => {
+                        exit::CONFIG
+                    }
                     _ => exit::FAILURE,
                 };
             }

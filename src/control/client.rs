@@ -27,29 +27,71 @@ pub enum ClientError {
 
 /// Sends one request and returns the successful reply.
 pub fn request(socket: &Path, request: &Request) -> Result<Reply, ClientError> {
-    let io_err = |e: std::io::Error| ClientError::Io {
+    let mut reader = send(socket, request)?;
+    read_reply(socket, &mut reader)
+}
+
+fn io_error(socket: &Path) -> impl Fn(std::io::Error) -> ClientError + '_ {
+    move |e| ClientError::Io {
         path: socket.to_owned(),
         reason: crate::fsutil::describe(&e),
-    };
+    }
+}
+
+/// Connects and sends `request`; the reader waits at most [`TIMEOUT`] for each read.
+fn send(socket: &Path, request: &Request) -> Result<BufReader<UnixStream>, ClientError> {
+    let io_err = io_error(socket);
     let mut stream = UnixStream::connect(socket).map_err(|e| ClientError::Connect {
         path: socket.to_owned(),
         reason: crate::fsutil::describe(&e),
     })?;
-    stream.set_read_timeout(Some(TIMEOUT)).map_err(io_err)?;
-    stream.set_write_timeout(Some(TIMEOUT)).map_err(io_err)?;
+    stream.set_read_timeout(Some(TIMEOUT)).map_err(&io_err)?;
+    stream.set_write_timeout(Some(TIMEOUT)).map_err(&io_err)?;
     let mut line = serde_json::to_vec(request).expect("request serializes");
     line.push(b'\n');
-    stream.write_all(&line).map_err(io_err)?;
+    stream.write_all(&line).map_err(&io_err)?;
+    Ok(BufReader::new(stream))
+}
+
+fn read_reply(socket: &Path, reader: &mut BufReader<UnixStream>) -> Result<Reply, ClientError> {
     let mut reply = Vec::new();
-    BufReader::new(&stream)
+    reader
+        .by_ref()
         .take(1 << 20)
         .read_until(b'\n', &mut reply)
-        .map_err(io_err)?;
+        .map_err(io_error(socket))?;
     let reply = Reply::from_line(&reply).ok_or(ClientError::BadReply)?;
     match reply.error_message() {
         _ if reply.is_ok() => Ok(reply),
         Some(message) => Err(ClientError::Refused(message.to_owned())),
         None => Err(ClientError::BadReply),
+    }
+}
+
+/// `watch`: hands every line the daemon streams to `line` until the daemon closes the
+/// stream (it stopped) or `line` returns false. Waits for lines without a timeout.
+pub fn watch(socket: &Path, mut line: impl FnMut(&str) -> bool) -> Result<(), ClientError> {
+    let mut reader = send(socket, &Request::Watch)?;
+    read_reply(socket, &mut reader)?;
+    reader
+        .get_ref()
+        .set_read_timeout(None)
+        .map_err(io_error(socket))?;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = reader
+            .by_ref()
+            .take(1 << 20)
+            .read_until(b'\n', &mut buf)
+            .map_err(io_error(socket))?;
+        if n == 0 {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&buf);
+        if !line(text.trim_end()) {
+            return Ok(());
+        }
     }
 }
 

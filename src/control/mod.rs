@@ -9,8 +9,16 @@
 //! {"cmd":"enroll","username":"Ann Lee","verification_id":"3f1c..."}  -> {"ok":true,"position":1}
 //! {"cmd":"trigger"}                                                  -> {"ok":true}
 //! {"cmd":"status"}                                                   -> {"ok":true,"status":{...}}
+//! {"cmd":"display_setup"} (or display_wake, display_normal)          -> {"ok":true}
+//! {"cmd":"watch"}                              -> {"ok":true,"watching":true}, then one line per change:
+//!     {"state":"capturing","view":"mirror","prompt":"step_closer","reason":null,"arrow":null,
+//!      "countdown_s":2,"progress":null,"outcome":null}      (and "name" with display.show_name)
 //! anything wrong                                                     -> {"ok":false,"error":"..."}
 //! ```
+//!
+//! A `watch` connection takes no more requests: it is a stream until the client closes it or
+//! the daemon stops. It holds none of the request slots; at most [`MAX_WATCHERS`] are served
+//! at once.
 //!
 //! Lines are capped at [`MAX_LINE`] bytes; a connection that sends
 //! [`MAX_BAD_REQUESTS`] malformed requests, or a line too long, is answered
@@ -26,12 +34,14 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::invalid::Invalid;
-pub use protocol::{Command, QueueCommand, Reply};
+pub use protocol::{Command, DisplayCommand, QueueCommand, Reply};
 
 /// Longest request line accepted, in bytes (newline excluded).
 pub const MAX_LINE: usize = 4096;
 /// Malformed requests tolerated on one connection before it is closed.
 pub const MAX_BAD_REQUESTS: usize = 3;
+/// `watch` streams served at once; more are refused.
+pub const MAX_WATCHERS: usize = 4;
 /// Socket file mode: the service user and its group may connect.
 pub const SOCKET_MODE: u32 = 0o660;
 

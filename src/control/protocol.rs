@@ -28,6 +28,11 @@ pub enum Request {
         id: u64,
     },
     QueueResume,
+    /// Stream what the screen shows, one JSON line per change, until the client closes.
+    Watch,
+    DisplayWake,
+    DisplaySetup,
+    DisplayNormal,
 }
 
 /// An operator's command on the records (`enrolld queue ...`).
@@ -53,6 +58,20 @@ pub enum Command {
     /// The live status.
     Status,
     Queue(QueueCommand),
+    /// Stream the screen's events (served by the socket itself, never the daemon's loop).
+    Watch,
+    Display(DisplayCommand),
+}
+
+/// What the screen is asked (`enrolld display ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisplayCommand {
+    /// Wake a screen that went to sleep after idle.
+    Wake,
+    /// The installer's setup view on (it turns itself off after ten minutes).
+    Setup,
+    /// Back to what a person sees.
+    Normal,
 }
 
 /// The flat shape every request line must have. (serde's
@@ -69,7 +88,7 @@ struct Wire {
     transaction: Option<String>,
 }
 
-const COMMANDS: &str = "\"enroll\", \"trigger\", \"status\", \"queue_list\", \"queue_resend\", \"queue_drop\", \"queue_resume\"";
+const COMMANDS: &str = "\"enroll\", \"trigger\", \"status\", \"queue_list\", \"queue_resend\", \"queue_drop\", \"queue_resume\", \"watch\", \"display_wake\", \"display_setup\", \"display_normal\"";
 
 /// The rule of each request field, for a value of the wrong JSON type.
 fn field_rule(field: &str) -> Option<String> {
@@ -186,6 +205,10 @@ fn check(wire: Wire) -> Result<Command, String> {
         "status" => no_arguments(Command::Status),
         "queue_list" => no_arguments(Command::Queue(QueueCommand::List)),
         "queue_resume" => no_arguments(Command::Queue(QueueCommand::Resume)),
+        "watch" => no_arguments(Command::Watch),
+        "display_wake" => no_arguments(Command::Display(DisplayCommand::Wake)),
+        "display_setup" => no_arguments(Command::Display(DisplayCommand::Setup)),
+        "display_normal" => no_arguments(Command::Display(DisplayCommand::Normal)),
         "queue_resend" => id_only(QueueCommand::Resend),
         "queue_drop" => id_only(QueueCommand::Drop),
         other => Err(format!(
@@ -263,6 +286,11 @@ mod tests {
             Ok(Command::Queue(QueueCommand::List))
         );
         assert_eq!(parse_line(b"{\"cmd\":\"status\"}\r"), Ok(Command::Status));
+        assert_eq!(parse_line(br#"{"cmd":"watch"}"#), Ok(Command::Watch));
+        assert_eq!(
+            parse_line(br#"{"cmd":"display_setup"}"#),
+            Ok(Command::Display(DisplayCommand::Setup))
+        );
         assert_eq!(
             parse_line(br#"{"cmd":"enroll","username":"Ann","verification_id":"v1"}"#),
             Ok(Command::Enroll(Ticket::new("Ann", Some("v1")).unwrap()))
@@ -301,7 +329,7 @@ mod tests {
         assert!(err(br#"{"cmd":"status"} {}"#).contains("more than one JSON value"));
         assert_eq!(
             err(br#"{"cmd":"reboot"}"#),
-            r#"unknown command `reboot`; known: "enroll", "trigger", "status", "queue_list", "queue_resend", "queue_drop", "queue_resume""#
+            r#"unknown command `reboot`; known: "enroll", "trigger", "status", "queue_list", "queue_resend", "queue_drop", "queue_resume", "watch", "display_wake", "display_setup", "display_normal""#
         );
         assert_eq!(
             err(br#"{"cmd":"queue_drop"}"#),

@@ -12,12 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
 use super::protocol::{Command, Reply, parse_line};
 use super::slots::{Slot, Slots};
-use super::{ControlConfig, MAX_BAD_REQUESTS, MAX_LINE, SOCKET_MODE};
+use super::{ControlConfig, MAX_BAD_REQUESTS, MAX_LINE, MAX_WATCHERS, SOCKET_MODE};
 use crate::fsutil::{self, FsError};
 use crate::shutdown::Shutdown;
 
@@ -37,6 +38,10 @@ pub const REPLY_WITHIN: Duration = Duration::from_secs(5);
 /// What the daemon implements to answer commands.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, command: Command) -> impl Future<Output = Reply> + Send;
+    /// The screen's events for `watch`: the latest line, and each change (`None`: not served).
+    fn watch(&self) -> Option<watch::Receiver<Arc<str>>> {
+        None
+    }
 }
 
 /// Why the socket could not be set up.
@@ -128,6 +133,7 @@ pub async fn run<H: Handler>(listener: UnixListener, handler: Arc<H>, shutdown: 
     // once all are gone.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let slots = Slots::new(MAX_CONNECTIONS);
+    let watchers = Arc::new(Semaphore::new(MAX_WATCHERS));
     loop {
         // Accepted at once, whoever holds the slots: a connection left in
         // the kernel's backlog would wait on the slowest client.
@@ -150,12 +156,20 @@ pub async fn run<H: Handler>(listener: UnixListener, handler: Arc<H>, shutdown: 
         let handler = Arc::clone(&handler);
         let stop = shutdown.clone();
         let done = done_tx.clone();
+        let watchers = Arc::clone(&watchers);
         tokio::spawn(async move {
-            tokio::select! {
-                _ = serve(stream, &*handler, &slot) => {}
-                _ = stop.wait() => {}
-            }
+            let watching = tokio::select! {
+                watching = serve(stream, &*handler, &slot, &watchers) => watching,
+                _ = stop.wait() => None,
+            };
+            // A watcher streams on without a request slot.
             drop(slot);
+            if let Some(watching) = watching {
+                tokio::select! {
+                    _ = watching.stream() => {}
+                    _ = stop.wait() => {}
+                }
+            }
             drop(done);
         });
     }
@@ -182,7 +196,12 @@ enum Next {
 /// one that says nothing. Eviction (see [`Slots`]) is what keeps a full
 /// house from delaying a newcomer; the deadlines only bound how long a slot
 /// is kept while there is room.
-async fn serve<H: Handler>(stream: UnixStream, handler: &H, slot: &Slot) {
+async fn serve<H: Handler>(
+    stream: UnixStream,
+    handler: &H,
+    slot: &Slot,
+    watchers: &Arc<Semaphore>,
+) -> Option<Watching> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let mut bad = 0;
@@ -199,7 +218,7 @@ async fn serve<H: Handler>(stream: UnixStream, handler: &H, slot: &Slot) {
                     "closing this connection: all {MAX_CONNECTIONS} connections are taken and this \
                      one had no request in progress; connect again to send one"
                 )).to_line());
-                return;
+                return None;
             }
         };
         let complete = match next {
@@ -210,9 +229,9 @@ async fn serve<H: Handler>(stream: UnixStream, handler: &H, slot: &Slot) {
                 ));
                 let _ = write.try_write(&reply.to_line());
                 drain(&mut reader).await;
-                return;
+                return None;
             }
-            Ok(Ok(Next::Eof) | Err(_)) => return, // the peer went away
+            Ok(Ok(Next::Eof) | Err(_)) => return None, // the peer went away
             Err(_elapsed) => {
                 let _ = write.try_write(
                     &Reply::error(format!(
@@ -221,13 +240,30 @@ async fn serve<H: Handler>(stream: UnixStream, handler: &H, slot: &Slot) {
                     ))
                     .to_line(),
                 );
-                return;
+                return None;
             }
         };
         if !slot.busy() {
-            return; // given to another connection meanwhile
+            return None; // given to another connection meanwhile
         }
         let reply = match parse_line(&line) {
+            Ok(Command::Watch) => match (handler.watch(), Arc::clone(watchers).try_acquire_owned())
+            {
+                (Some(events), Ok(permit)) => {
+                    let ok = Reply::ok().with("watching", true).to_line();
+                    let sent = tokio::time::timeout(REPLY_WITHIN, write.write_all(&ok)).await;
+                    return matches!(sent, Ok(Ok(()))).then_some(Watching {
+                        reader,
+                        write,
+                        events,
+                        _permit: permit,
+                    });
+                }
+                (Some(_), Err(_)) => Reply::error(format!(
+                    "already {MAX_WATCHERS} watch streams; close one and try again"
+                )),
+                (None, _) => Reply::error("watch is served on the control socket only"),
+            },
             Ok(command) => handler.handle(command).await,
             Err(message) => {
                 bad += 1;
@@ -239,7 +275,7 @@ async fn serve<H: Handler>(stream: UnixStream, handler: &H, slot: &Slot) {
                     // The drain waits on the client: it may lose its slot meanwhile.
                     slot.waiting();
                     drain(&mut reader).await;
-                    return;
+                    return None;
                 }
                 Reply::error(message)
             }
@@ -254,9 +290,42 @@ async fn serve<H: Handler>(stream: UnixStream, handler: &H, slot: &Slot) {
             () = slot.evicted() => false,
         };
         if !sent || !complete {
-            return; // not read, or the peer closed after an unterminated last line
+            return None; // not read, or the peer closed after an unterminated last line
         }
         within = NEXT_REQUEST_WITHIN;
+    }
+}
+
+/// A `watch` connection: every change of the screen as one line, until the client closes
+/// it, stops reading, or the daemon stops.
+struct Watching {
+    reader: BufReader<OwnedReadHalf>,
+    write: OwnedWriteHalf,
+    events: watch::Receiver<Arc<str>>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Watching {
+    async fn stream(mut self) {
+        let mut sink = [0u8; 256];
+        loop {
+            let line = self.events.borrow_and_update().clone();
+            if !line.is_empty() {
+                let mut bytes = Vec::with_capacity(line.len() + 1);
+                bytes.extend_from_slice(line.as_bytes());
+                bytes.push(b'\n');
+                // A watcher that does not read loses its stream, never holds up the daemon.
+                let sent = tokio::time::timeout(REPLY_WITHIN, self.write.write_all(&bytes)).await;
+                if !matches!(sent, Ok(Ok(()))) {
+                    return;
+                }
+            }
+            tokio::select! {
+                changed = self.events.changed() => if changed.is_err() { return },
+                // Anything the client sends is ignored; its close ends the stream.
+                read = self.reader.read(&mut sink) => if matches!(read, Ok(0) | Err(_)) { return },
+            }
+        }
     }
 }
 

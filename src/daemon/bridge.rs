@@ -1,7 +1,9 @@
 //! The control socket's handler: forwards each command into the main loop and
 //! waits for its reply, so every decision is taken in one place.
 
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::messages::Input;
 use crate::control::server::Handler;
@@ -9,6 +11,8 @@ use crate::control::{Command, Reply};
 
 pub struct Bridge {
     pub inputs: mpsc::Sender<Input>,
+    /// The screen's events for `watch` (the control socket's bridge; MQTT's has none).
+    pub watchers: Option<watch::Receiver<Arc<str>>>,
 }
 
 impl Handler for Bridge {
@@ -19,5 +23,9 @@ impl Handler for Bridge {
         }
         rx.await
             .unwrap_or_else(|_| Reply::error("enrolld is stopping"))
+    }
+
+    fn watch(&self) -> Option<watch::Receiver<Arc<str>>> {
+        self.watchers.clone()
     }
 }

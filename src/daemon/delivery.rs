@@ -49,12 +49,17 @@ pub enum Command {
 /// One step of the worker, for logs and counters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Report {
-    /// Registered: deleted. `already`: IDMeta said it already was.
+    /// Registered: deleted. `already`: IDMeta said it already was. `screening`: the
+    /// watchlist screening flagged it (a review record was kept).
     Delivered {
         id: EntryId,
         username: String,
+        /// The verification it was registered under: under v3 the only link between the
+        /// name on this terminal and the enrollment in IDMeta.
+        verification_id: Option<String>,
         already: bool,
         resent: bool,
+        screening: Option<crate::api::Screening>,
     },
     /// Refused for good: deleted.
     Refused {
@@ -191,6 +196,13 @@ pub async fn run<S, F, G, R>(
             report(Report::Resumed { by_probe: true });
         }
         let (settle, mut delay) = match queue_fate {
+            QueueFate::Delivered { review: true, .. } => (
+                SentFate::Review {
+                    verification_id: sent.verification_id.clone(),
+                    answer: super::submit::kept_answer(&sent.outcome),
+                },
+                None,
+            ),
             QueueFate::Delivered { .. } | QueueFate::Refused => (SentFate::Delete, None),
             QueueFate::Retry { after } => {
                 let delay = backoff.after_failure(after);
@@ -220,13 +232,15 @@ pub async fn run<S, F, G, R>(
         };
         match store.run(move |s| s.queue_mut().settle(id, settle)).await {
             Ok(Ok(unknown)) => match queue_fate {
-                QueueFate::Delivered { already } => {
+                QueueFate::Delivered { already, .. } => {
                     backoff.failures = 0;
                     report(Report::Delivered {
                         id,
                         username,
+                        verification_id: sent.verification_id.clone(),
                         already,
                         resent,
+                        screening: sent.outcome.screening().cloned(),
                     });
                 }
                 QueueFate::Refused => {

@@ -59,6 +59,8 @@ impl Daemon {
         }
         // For the capture this press may start (read by start_capture).
         self.press_edge = press.edge_monotonic_ns;
+        // A press (or the presence sensor) wakes a sleeping screen, whatever it starts.
+        self.wake_display();
         let clock_plausible = crate::time::wall_clock_plausible(crate::time::unix_now());
         let actions = self.handle(Event::Press {
             who,
@@ -73,6 +75,10 @@ impl Daemon {
             Action::Bind { attempt, who } => self.bind(attempt, who),
             Action::StartCapture { attempt } => self.start_capture(attempt),
             Action::CreateVerification { attempt } => self.create_verification(attempt),
+            Action::AbandonVerification {
+                attempt,
+                verification_id,
+            } => self.abandon_verification(attempt, verification_id),
             Action::Store {
                 attempt,
                 record,
@@ -97,6 +103,7 @@ impl Daemon {
                 conclusion,
             } => {
                 let context = self.attempts.remove(&attempt).unwrap_or_default();
+                self.keep_for_result(&context);
                 let mut event = reports::conclude(&mut self.status, attempt, context, conclusion);
                 self.write_status();
                 event.queue_depth = self.status.queue.depth;
@@ -156,15 +163,28 @@ impl Daemon {
     }
 
     fn start_capture(&mut self, attempt: u64) {
+        self.capture_started();
         let camera = Arc::clone(&self.camera);
         let inputs = self.inputs.clone();
         let max_bytes = self.config.api.max_image_bytes;
         let since = self.press_edge.map(Duration::from_nanos);
         tokio::task::spawn_blocking(move || {
-            let result = camera
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .shoot(max_bytes, since);
+            let frames = inputs.clone();
+            // Each checked frame for the screen; a full loop drops one rather than wait.
+            let mut live = |l| {
+                let _ = frames.try_send(Input::Live(attempt, l));
+            };
+            // The moment a frame passed, the loop hears of it (and asks IDMeta for a
+            // verification while the frame is encoded).
+            let mut passed = || {
+                let _ = inputs.blocking_send(Input::FramePassed(attempt));
+            };
+            let result = camera.lock().unwrap_or_else(|p| p.into_inner()).shoot(
+                max_bytes,
+                since,
+                &mut live,
+                &mut passed,
+            );
             let _ = inputs.blocking_send(Input::Shot(attempt, result));
         });
     }
@@ -176,6 +196,36 @@ impl Daemon {
             let started = Instant::now();
             let result = api.create_verification();
             let _ = inputs.blocking_send(Input::Verification(attempt, result, started.elapsed()));
+        });
+    }
+
+    /// finalize-verification of a verification the terminal created that no request will use:
+    /// IDMeta's API has no cancel, and finalizing closes it (shown incomplete, the registration
+    /// missing) instead of leaving it open in the customer's account. Either way the journal
+    /// names it.
+    fn abandon_verification(&mut self, attempt: u64, verification_id: String) {
+        log::info!(
+            enrolld_verification_id = verification_id.as_str();
+            "enrollment {attempt}: verification {verification_id} will not be used (nothing was \
+             sent with it); finalizing it so IDMeta closes it"
+        );
+        let api = self.api();
+        let inputs = self.inputs.clone();
+        tokio::task::spawn_blocking(move || {
+            match api.finalize(&verification_id) {
+                Ok(f) => log::info!(
+                    enrolld_verification_id = verification_id.as_str();
+                    "unused verification {verification_id} finalized: {}",
+                    f.status_message.as_deref().unwrap_or("(no status message)")
+                ),
+                Err(o) => log::warn!(
+                    enrolld_verification_id = verification_id.as_str();
+                    "unused verification {verification_id} could not be finalized ({}): it stays \
+                     open, with nothing sent under it, in IDMeta's account",
+                    submit::describe(&o)
+                ),
+            }
+            let _ = inputs.blocking_send(Input::Abandoned(attempt));
         });
     }
 
@@ -273,6 +323,14 @@ impl Daemon {
                 verification_id,
                 reason: answer,
             },
+            Fate::RegisteredReview => SentFate::Review {
+                verification_id,
+                answer: ctx
+                    .outcome
+                    .as_ref()
+                    .map(submit::kept_answer)
+                    .unwrap_or_default(),
+            },
         };
         let wake = matches!(fate, Fate::Queued { .. });
         let deliveries = self.deliveries.clone();
@@ -326,9 +384,19 @@ impl Daemon {
     /// The grace ran out with a request still on the wire: it is recorded as
     /// an unknown delivery on the way out (its name is never reused).
     pub fn give_up_waiting(&mut self) {
-        log::warn!(
-            "stopping: a request is still on the wire; it will be recorded as an unknown delivery"
-        );
+        if self.machine.busy() {
+            log::warn!(
+                "stopping: a request is still on the wire; it will be recorded as an unknown \
+                 delivery"
+            );
+        }
+        let loose = self.machine.loose_verifications();
+        if loose > 0 {
+            log::warn!(
+                "stopping: {loose} unused verification(s) not finalized in time: they stay open \
+                 in IDMeta's account (their ids are in the log above)"
+            );
+        }
         self.end_loop();
     }
 
@@ -341,6 +409,9 @@ impl Daemon {
         // Lines off last, on every path out (the real driver also does it on drop).
         if let Some(indicator) = self.indicator.take() {
             indicator.shutdown().await;
+        }
+        if let Some(display) = self.display.take() {
+            display.shutdown().await;
         }
         log::info!("enrolld stopped");
     }

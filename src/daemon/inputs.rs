@@ -8,7 +8,7 @@ use super::messages::Input;
 use super::ports::{Press, Shot, ShotError};
 use super::reports;
 use super::state::Daemon;
-use crate::control::{Command, QueueCommand, Reply};
+use crate::control::{Command, DisplayCommand, QueueCommand, Reply};
 use crate::machine::{Action, Bound, Component, Event, Refusal, State};
 use crate::queue::{EntryId, Now};
 use crate::tickets::Pushed;
@@ -17,6 +17,7 @@ impl Daemon {
     pub fn input(&mut self, input: Input) {
         match input {
             Input::Control(command, reply) => self.control(command, reply),
+            Input::FramePassed(attempt) => drop(self.handle(Event::FramePassed { attempt })),
             Input::Shot(attempt, result) => self.shot(attempt, result),
             Input::Bound(attempt, result) => {
                 let result = match result {
@@ -45,13 +46,14 @@ impl Daemon {
                 self.handle(Event::Bound { attempt, result });
             }
             Input::Verification(attempt, result, took) => {
-                let ctx = self.attempts.entry(attempt).or_default();
-                ctx.stage("create_verification", took);
-                if let Ok(v) = &result {
-                    ctx.verification_id.get_or_insert_with(|| v.clone());
+                // The attempt may be over (the machine then finalizes what was created); the
+                // id an enrollment goes out with is the one its store step is given.
+                if let Some(ctx) = self.attempts.get_mut(&attempt) {
+                    ctx.stage("create_verification", took);
                 }
                 self.handle(Event::VerificationCreated { attempt, result });
             }
+            Input::Abandoned(attempt) => drop(self.handle(Event::Abandoned { attempt })),
             Input::Stored(attempt, result) => {
                 if let Err(e) = &result {
                     log::error!("enrollment {attempt}: could not be stored: {e}");
@@ -90,6 +92,8 @@ impl Daemon {
                 }
             }
             Input::CameraRecovery(result) => self.camera_recovered(result),
+            Input::Live(attempt, live) => self.live(attempt, live),
+            Input::PreviewEnded(result) => self.preview_ended(result),
             Input::Reloaded(result) => self.reloaded(*result),
             Input::StoreChanged => self.write_status(),
         }
@@ -208,6 +212,21 @@ impl Daemon {
                     }
                     Err(e) => Reply::error(e.to_string()),
                 });
+            }
+            Command::Watch => {
+                let _ = reply.send(Reply::error("watch is served on the control socket only"));
+            }
+            Command::Display(command) => {
+                match command {
+                    DisplayCommand::Wake => self.wake_display(),
+                    DisplayCommand::Setup => self.set_setup_view(true),
+                    DisplayCommand::Normal => self.set_setup_view(false),
+                }
+                self.refresh_status();
+                let answer = Reply::ok()
+                    .with("setup_view", self.screen.setup_until.is_some())
+                    .with("display", &self.status.display);
+                let _ = reply.send(answer);
             }
             Command::Queue(QueueCommand::Resume) => {
                 log::info!("deliveries resumed by an operator");

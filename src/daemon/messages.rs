@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::delivery::Report;
-use super::ports::{Registrar, Shot, ShotError};
+use super::ports::{Live, Registrar, Shot, ShotError};
 use crate::api::{ApiError, Outcome};
 use crate::config::Config;
 use crate::control::{Command, Reply};
@@ -31,15 +31,24 @@ pub(crate) enum StoreStepError {
 
 pub(crate) enum Input {
     Control(Command, oneshot::Sender<Reply>),
+    /// A frame of the attempt's capture passed; its JPEG is being made.
+    FramePassed(u64),
     Shot(u64, Result<Shot, ShotError>),
     Bound(u64, Result<BoundName, StoreStepError>),
-    /// An early create-verification finished: the attempt, its result, how long it took.
+    /// A create-verification finished: the attempt, its result, how long it took.
     Verification(u64, Result<String, Outcome>, Duration),
+    /// The finalize of an attempt's unused verification is done (logged where it ran).
+    Abandoned(u64),
     Stored(u64, Result<(), StoreStepError>),
     Answered(u64, Outcome, Duration),
     Settled(u64, Result<(), StoreStepError>),
     Delivery(Report),
     CameraRecovery(Result<(), crate::camera::CameraError>),
+    /// A frame the face check looked at during a capture (attempt number) or the setup view's
+    /// preview (attempt 0).
+    Live(u64, Live),
+    /// The setup view's preview stopped (asked to, or the camera failed).
+    PreviewEnded(Result<(), crate::camera::CameraError>),
     Reloaded(Box<Reloaded>),
     /// A control command changed the store (a ticket, a resend, a drop):
     /// the status file shows it now rather than at the next tick.

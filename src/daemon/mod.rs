@@ -18,6 +18,7 @@
 //! | `reload.rs` | SIGHUP |
 //! | `reports.rs` | log lines and counters for conclusions and deliveries |
 //! | `status_view.rs` | the status file and systemd's STATUS= line |
+//! | `screen_view.rs` | the screen's scene from the same state (and the live frames), for the display and `enrolld watch`; the setup view's camera preview |
 //! | `delivery.rs`, `worker.rs` | the offline queue's worker, and its wiring to the current client |
 //! | `submit.rs` | one registration (register, then finalize if configured), for the live path and the queue alike |
 //! | `budgets.rs` | every deadline, derived from the configuration |
@@ -42,6 +43,7 @@ pub mod notify;
 pub mod ports;
 mod reload;
 mod reports;
+mod screen_view;
 mod state;
 mod status_view;
 pub mod submit;
@@ -57,7 +59,7 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use self::ports::{Camera, Indicator, Press, Registrar, TriggerControl};
+use self::ports::{Camera, Display, Indicator, Press, Registrar, TriggerControl};
 use self::state::{Daemon, Hardware};
 use crate::config::Config;
 use crate::control;
@@ -76,6 +78,8 @@ pub struct Devices {
     pub trigger: Box<dyn TriggerControl>,
     pub indicator: Box<dyn Indicator>,
     pub camera: Box<dyn Camera>,
+    /// The person's screen (or none).
+    pub display: Box<dyn Display>,
     /// Faults already known at start (a camera that would not open, say):
     /// the daemon starts in `fault` and recovers by itself.
     pub initial_faults: Vec<(Component, String)>,
@@ -148,10 +152,13 @@ pub async fn run(
     let (stopper, shutdown) = shutdown::channel();
     let (inputs_tx, mut inputs) = mpsc::channel::<Input>(64);
     let (deliveries, delivery_commands) = mpsc::channel::<delivery::Command>(16);
+    // What the screen shows, as `enrolld watch` lines: the latest one, for every watcher.
+    let (screen_events, watchers) = tokio::sync::watch::channel(Arc::<str>::from(""));
     let control_task = tokio::spawn(control::server::run(
         listener,
         Arc::new(bridge::Bridge {
             inputs: inputs_tx.clone(),
+            watchers: Some(watchers),
         }),
         shutdown.clone(),
     ));
@@ -162,6 +169,7 @@ pub async fn run(
         &config.terminal.effective_id(),
         Arc::new(bridge::Bridge {
             inputs: inputs_tx.clone(),
+            watchers: None,
         }),
         shutdown.clone(),
     );
@@ -171,6 +179,7 @@ pub async fn run(
         trigger,
         indicator,
         camera,
+        display,
         initial_faults,
     } = devices;
     let mut d = Daemon::new(
@@ -181,6 +190,7 @@ pub async fn run(
             trigger,
             indicator,
             camera,
+            display,
             initial_faults,
         },
         inputs_tx,
@@ -188,6 +198,7 @@ pub async fn run(
         shutdown.clone(),
     );
     d.fleet = feed;
+    d.screen.events = screen_events;
     let delivery_task = tokio::spawn(d.delivery_worker(delivery_commands));
     d.start();
 
@@ -200,6 +211,7 @@ pub async fn run(
     let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
     while !d.exit() {
         let deadline = d.deadline().map(tokio::time::Instant::from_std);
+        let countdown = d.screen_tick().map(tokio::time::Instant::from_std);
         tokio::select! {
             _ = sigterm.recv(), if stop_by.is_none() => stop_by = Some(d.begin_stop("SIGTERM", grace)),
             _ = sigint.recv(), if stop_by.is_none() => stop_by = Some(d.begin_stop("SIGINT", grace)),
@@ -209,6 +221,7 @@ pub async fn run(
             Some(press) = presses.recv() => drop(d.press(press)),
             Some(input) = inputs.recv() => d.input(input),
             _ = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => drop(d.handle(Event::TimerExpired)),
+            _ = tokio::time::sleep_until(countdown.unwrap_or(far)), if countdown.is_some() => d.show_scene(),
             _ = tick.tick() => d.tick(),
         }
     }

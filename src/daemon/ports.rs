@@ -5,12 +5,16 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::api::{Client, Finalized, Outcome};
-use crate::camera::CameraError;
+use crate::camera::{CameraError, Frame};
 use crate::gpio::GpioError;
 use crate::machine::Pattern;
+use crate::screen::Scene;
+use crate::status::DisplayStatus;
 
 /// A press, as the GPIO trigger sends it (the kernel's CLOCK_MONOTONIC edge
 /// time) or as the control socket and the demo keyboard push it (no time).
@@ -40,13 +44,56 @@ pub enum ShotError {
     },
 }
 
+/// One frame the camera looked at while a person stood there, and what the face check made
+/// of it: the screen's mirror and prompt follow it. Held in memory only, as long as the
+/// screen shows it.
+#[derive(Debug, Clone)]
+pub struct Live {
+    /// The frame, when a screen shows it (`display.enabled`).
+    pub frame: Option<Arc<Frame>>,
+    /// The face check's verdict (`None` when the check is off).
+    pub report: Option<crate::face::Report>,
+}
+
 /// The camera as the daemon sees it. Blocking: called on a blocking thread.
 pub trait Camera: Send + 'static {
     /// Warm-up, burst, frame choice and encoding under `max_bytes`, from
     /// frames taken after `since` (CLOCK_MONOTONIC; `None`: after this call).
-    fn shoot(&mut self, max_bytes: usize, since: Option<Duration>) -> Result<Shot, ShotError>;
+    /// Every frame the face check looks at is handed to `live` on the way.
+    /// `passed` is called once, the moment a frame passed (the face check,
+    /// or without it the frame chosen) and before it is encoded: the daemon
+    /// asks IDMeta for a verification then, never before.
+    fn shoot(
+        &mut self,
+        max_bytes: usize,
+        since: Option<Duration>,
+        live: &mut dyn FnMut(Live),
+        passed: &mut dyn FnMut(),
+    ) -> Result<Shot, ShotError>;
     /// While in fault: try to reopen the device. `Ok` clears the fault.
     fn recover(&mut self) -> Result<(), CameraError>;
+    /// The installer's setup view: frames, each checked, handed to `live` until `stop` is
+    /// set. Nothing is encoded, stored or sent. A camera without a picture to show returns
+    /// at once.
+    fn preview(
+        &mut self,
+        stop: &AtomicBool,
+        live: &mut dyn FnMut(Live),
+    ) -> Result<(), CameraError> {
+        let _ = (stop, live);
+        Ok(())
+    }
+}
+
+/// The person's screen. Every call returns at once (a thread of its own renders and shows).
+pub trait Display: Send + 'static {
+    /// Shows `scene`, with the camera frame it shows (the mirror, the captured face).
+    fn show(&self, scene: &Scene, frame: Option<Arc<Frame>>);
+    /// Wakes a screen that went to sleep after idle.
+    fn wake(&self);
+    /// For the status file; `None` when no screen is configured.
+    fn status(&self) -> Option<DisplayStatus>;
+    fn shutdown(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 }
 
 /// The LED(s). `show` never blocks; `shutdown` leaves the lines off.

@@ -32,8 +32,8 @@ impl Daemon {
                 *self.api.write().unwrap_or_else(|p| p.into_inner()) = client;
                 self.config.api = new.api;
                 self.config.terminal = new.terminal;
-                // Created under the old template id, perhaps.
-                self.machine.forget_spare();
+                self.machine
+                    .set_see_reception(self.config.terminal.see_reception);
                 // A fixed token or URL: deliveries paused on a refusal resume.
                 self.tell_worker(DeliveryCommand::Resume);
                 if needs_restart.is_empty() {

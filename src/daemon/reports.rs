@@ -1,14 +1,16 @@
 //! Log lines and counters: how each enrollment ended, what the queue's
 //! worker did, what opening the store found. The journal fields
-//! (`ENROLLD_OUTCOME`, `ENROLLD_USERNAME`, ...) are documented in
-//! docs/operations.md.
+//! (`ENROLLD_OUTCOME`, `ENROLLD_USERNAME`, `ENROLLD_SCREEN_MATCHES`, ...) are
+//! documented in docs/operations.md. A watchlist screening is logged as its
+//! count only: whom it matched is personal data of someone else, kept with
+//! the review record for the operator.
 
 use super::delivery::Report;
 use super::state::Context;
 use super::submit::describe;
 use crate::fleet::EnrollmentEvent;
 use crate::machine::{Conclusion, Fate, QueuedBecause, Refusal};
-use crate::queue::{OpenReport, UnknownDelivery};
+use crate::queue::{Expiring, OpenReport, UnknownDelivery};
 use crate::status::{LastOutcome, Status};
 use crate::store::Store;
 use crate::store::actor::StoreGone;
@@ -139,10 +141,12 @@ pub(super) fn conclude(
         ),
     };
     let username = ctx.username.clone().unwrap_or_default();
-    let face_id = match &ctx.outcome {
-        Some(crate::api::Outcome::Registered { face_id, .. }) => Some(face_id.clone()),
-        _ => None,
-    };
+    let face_id = ctx
+        .outcome
+        .as_ref()
+        .and_then(|o| o.face_id())
+        .map(str::to_owned);
+    let screen_matches = screen_matches(ctx.outcome.as_ref().and_then(|o| o.screening()));
     let total = ctx.started.map(|s| s.elapsed()).unwrap_or_default();
     let mut stages_ms = ctx.stages_ms;
     stages_ms.insert(
@@ -161,6 +165,7 @@ pub(super) fn conclude(
         enrolld_face_id = face_id.as_deref().unwrap_or(""),
         enrolld_verification_id = ctx.verification_id.as_deref().unwrap_or(""),
         enrolld_face_reason = ctx.face_reason.map_or("", |r| r.name()),
+        enrolld_screen_matches = screen_matches.map(|n| n.to_string()).unwrap_or_default(),
         enrolld_duration_ms = total.as_millis() as u64;
         "enrollment {attempt} for {username}: {message}"
     );
@@ -185,6 +190,7 @@ pub(super) fn conclude(
         at: crate::time::rfc3339(now),
         at_unix: now,
         username: username.clone(),
+        screen_matches,
     };
     status.last_outcome = Some(LastOutcome {
         code: code.to_owned(),
@@ -196,6 +202,11 @@ pub(super) fn conclude(
         stages_ms,
     });
     event
+}
+
+/// The count of a flagged registration's matches (the journal's `ENROLLD_SCREEN_MATCHES`).
+fn screen_matches(screening: Option<&crate::api::Screening>) -> Option<u32> {
+    screening.map(|s| s.matches)
 }
 
 fn queued_because(why: QueuedBecause, problem: &str) -> String {
@@ -231,25 +242,46 @@ pub(super) fn delivery(report: &Report, status: &mut Status) {
         Report::Delivered {
             id,
             username,
+            verification_id,
             already,
             resent,
+            screening,
         } => {
-            let code = if *already {
-                "already_registered"
-            } else {
-                "registered"
+            let code = match (already, screening) {
+                (true, _) => "already_registered",
+                (false, Some(_)) => "registered_review",
+                (false, None) => "registered",
             };
             status.count(code);
             status.count("delivered_from_queue");
-            let note = if *resent && !*already {
-                " (resent by an operator; IDMeta knew it already if it said so)"
-            } else {
-                ""
+            let note = match (resent, screening) {
+                // Most likely the first send had got through, and this is its duplicate.
+                (true, Some(_)) => {
+                    " (resent by an operator: the screening's match may be the record its first \
+                     send enrolled; see `enrolld queue list --json`, then tidy up in IDMeta)"
+                }
+                (false, Some(_)) => " (`enrolld queue list --json` shows what it matched)",
+                (true, None) if !*already => {
+                    " (resent by an operator; IDMeta knew it already if it said so)"
+                }
+                _ => "",
             };
-            log::info!(
+            let matches = screen_matches(screening.as_ref());
+            let level = if screening.is_some() {
+                log::Level::Warn
+            } else {
+                log::Level::Info
+            };
+            log::log!(
+                level,
                 enrolld_outcome = code,
-                enrolld_username = username.as_str();
-                "{id} for {username} delivered: {code}{note}"
+                enrolld_username = username.as_str(),
+                enrolld_verification_id = verification_id.as_deref().unwrap_or(""),
+                enrolld_screen_matches = matches.map(|n| n.to_string()).unwrap_or_default();
+                "{id} for {username} delivered: {code}{}{note}",
+                matches
+                    .map(|n| format!(", the watchlist screening matched {n} record(s)"))
+                    .unwrap_or_default()
             );
         }
         Report::Refused {
@@ -295,6 +327,14 @@ pub(super) fn delivery(report: &Report, status: &mut Status) {
                 ""
             }
         ),
+        Report::Expired(e) if e.was == Expiring::Review => log::info!(
+            enrolld_username = e.username.as_str();
+            "{}: the review record of {}'s registration deleted after {} s (older than \
+             queue.max_age_secs)",
+            e.id,
+            e.username,
+            e.age.as_secs()
+        ),
         Report::Expired(e) => {
             status.count("expired");
             log::warn!(
@@ -305,7 +345,11 @@ pub(super) fn delivery(report: &Report, status: &mut Status) {
                 e.id,
                 e.username,
                 e.age.as_secs(),
-                if e.was_unknown { "; it was an unknown delivery" } else { "" }
+                if e.was == Expiring::Unknown {
+                    "; it was an unknown delivery"
+                } else {
+                    ""
+                }
             );
         }
         Report::Corrupt {

@@ -13,7 +13,7 @@ use super::budgets;
 use super::delivery::Command as DeliveryCommand;
 use super::messages::Input;
 use super::notify::Notifier;
-use super::ports::{Camera, Indicator, Registrar, TriggerControl};
+use super::ports::{Camera, Display, Indicator, Live, Registrar, TriggerControl};
 use crate::api::Outcome;
 use crate::config::Config;
 use crate::machine::{Component, Event, Machine};
@@ -26,6 +26,7 @@ pub(super) struct Hardware {
     pub trigger: Box<dyn TriggerControl>,
     pub indicator: Box<dyn Indicator>,
     pub camera: Box<dyn Camera>,
+    pub display: Box<dyn Display>,
     pub initial_faults: Vec<(Component, String)>,
 }
 
@@ -71,6 +72,9 @@ pub(super) struct Daemon {
     pub trigger: Box<dyn TriggerControl>,
     pub indicator: Option<Box<dyn Indicator>>,
     pub camera: Arc<Mutex<Box<dyn Camera>>>,
+    pub display: Option<Box<dyn Display>>,
+    /// What the screen shows, beyond the machine's state (`screen_view`).
+    pub screen: ScreenState,
     pub inputs: mpsc::Sender<Input>,
     pub deliveries: mpsc::Sender<DeliveryCommand>,
     pub shutdown: Shutdown,
@@ -98,16 +102,20 @@ impl Daemon {
         let now = Instant::now();
         let mut status = Status::starting(&config.terminal.effective_id(), crate::time::unix_now());
         status.face = config.face.enabled.then(crate::status::FaceStatus::default);
+        let mut machine = Machine::new(now, budgets::budgets(&config));
+        machine.set_see_reception(config.terminal.see_reception);
         Daemon {
             status,
             status_file: BackgroundWriter::spawn(&config.status),
-            machine: Machine::new(now, budgets::budgets(&config)),
+            machine,
             config,
             api: Arc::new(RwLock::new(api)),
             store,
             trigger: hw.trigger,
             indicator: Some(hw.indicator),
             camera: Arc::new(Mutex::new(hw.camera)),
+            display: Some(hw.display),
+            screen: ScreenState::default(),
             inputs,
             deliveries,
             shutdown,
@@ -148,6 +156,59 @@ impl Daemon {
     pub fn end_loop(&mut self) {
         self.exit = true;
     }
+}
+
+/// What the screen shows beyond the machine's state, held between events. Frames are faces:
+/// each is let go as soon as the screen stops showing it (at rest at the latest).
+#[derive(Debug)]
+pub(super) struct ScreenState {
+    /// The latest frame the face check looked at, and the attempt it belongs to (0: the setup
+    /// view's preview).
+    pub live: Option<(u64, Live)>,
+    /// The capture's own frame, shown while sending and with the result.
+    pub still: Option<Arc<crate::camera::Frame>>,
+    /// When the face check of the capture in progress gives up (the countdown's end).
+    pub capture_deadline: Option<Instant>,
+    /// What the result screen says, kept when the enrollment's context goes: the reason to
+    /// try again and the name (only with `display.show_name`).
+    pub reason: Option<crate::prompt::PromptKey>,
+    pub name: Option<String>,
+    /// The setup view is on until then.
+    pub setup_until: Option<Instant>,
+    pub preview: Preview,
+    /// When the latest checked frames came (frames per second in the setup view).
+    pub checked_at: std::collections::VecDeque<Instant>,
+    /// The last scene handed to the display and the watchers.
+    pub last: Option<crate::screen::Scene>,
+    /// The watchers' channel: the last scene as an `enrolld watch` line.
+    pub events: tokio::sync::watch::Sender<Arc<str>>,
+}
+
+impl Default for ScreenState {
+    fn default() -> Self {
+        ScreenState {
+            live: None,
+            still: None,
+            capture_deadline: None,
+            reason: None,
+            name: None,
+            setup_until: None,
+            preview: Preview::default(),
+            checked_at: std::collections::VecDeque::new(),
+            last: None,
+            events: tokio::sync::watch::channel(Arc::<str>::from("")).0,
+        }
+    }
+}
+
+/// The setup view's camera preview, run on a blocking thread while the terminal is idle.
+#[derive(Debug, Default)]
+pub(super) struct Preview {
+    pub running: bool,
+    /// Set to end it (a press, the view turned off).
+    pub stop: Arc<std::sync::atomic::AtomicBool>,
+    /// After a failure: not again before then.
+    pub not_before: Option<Instant>,
 }
 
 /// The drivers' faults, and the camera's recovery ([`super::faults`] acts on them).

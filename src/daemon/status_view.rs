@@ -1,5 +1,6 @@
 //! The status file and systemd's STATUS= line, from the machine's state and
-//! the store's snapshot (never from the disk).
+//! the store's snapshot (never from the disk); the screen is derived at the same moments
+//! (`screen_view`).
 
 use super::state::Daemon;
 use crate::status::QueueStatus;
@@ -13,6 +14,7 @@ impl Daemon {
         self.status.tickets_pending = snapshot.tickets_pending;
         self.status.queue = QueueStatus::of(&snapshot, self.machine.paused());
         self.status.mqtt = self.fleet.mqtt_health();
+        self.status.display = self.display.as_ref().and_then(|d| d.status());
     }
 
     /// Writes the status file (and hands it to MQTT and the metrics) when
@@ -20,6 +22,8 @@ impl Daemon {
     pub fn write_status(&mut self) {
         let before = self.status.state.clone();
         self.refresh_status();
+        // The screen follows the same state, at the same moments.
+        self.show_scene();
         if !self.status_file.submit(&self.status) {
             return;
         }

@@ -102,10 +102,23 @@ pub fn never_sent(create: Outcome) -> Outcome {
     }
 }
 
-/// A one-line human message for logs and the status file.
+/// An answer as a review record keeps it for the operator: the outcome as `enrolld register`
+/// prints it, the watchlist screening's matches included.
+pub fn kept_answer(outcome: &Outcome) -> serde_json::Value {
+    serde_json::to_value(outcome).unwrap_or_default()
+}
+
+/// A one-line human message for logs and the status file (never whom a screening matched).
 pub fn describe(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Registered { face_id, .. } => format!("registered, face id {face_id}"),
+        Outcome::RegisteredReview {
+            face_id, screening, ..
+        } => format!(
+            "registered, face id {face_id}; flagged for review: IDMeta's watchlist screening \
+             matched {} record(s) (`enrolld queue list --json` shows them)",
+            screening.matches
+        ),
         Outcome::AlreadyRegistered { message } => format!("already registered: {message}"),
         Outcome::Retake { quality } => format!("retake: {}", quality.message()),
         Outcome::Rejected { status, message } => format!("rejected (HTTP {status}): {message}"),

@@ -26,15 +26,32 @@ enum Take {
     Retake,
     /// No well-placed face before the face check's deadline.
     NoFace,
+    /// A frame passed, then its JPEG could not be made (over the byte cap, say), after `delay`.
+    PassedThenFailed(Duration),
     Stall(std::sync::mpsc::Receiver<()>),
 }
 
 struct FakeCamera(Arc<Mutex<VecDeque<Take>>>);
 
 impl Camera for FakeCamera {
-    fn shoot(&mut self, _: usize, _: Option<Duration>) -> Result<Shot, ShotError> {
+    fn shoot(
+        &mut self,
+        _: usize,
+        _: Option<Duration>,
+        _: &mut dyn FnMut(super::ports::Live),
+        passed: &mut dyn FnMut(),
+    ) -> Result<Shot, ShotError> {
         let take = self.0.lock().unwrap().pop_front().unwrap_or(Take::Jpeg);
+        if matches!(take, Take::Jpeg | Take::PassedThenFailed(_)) {
+            passed();
+        }
         match take {
+            Take::PassedThenFailed(delay) => {
+                std::thread::sleep(delay);
+                Err(ShotError::Failed(
+                    "the JPEG does not fit the byte cap".into(),
+                ))
+            }
             Take::Jpeg => Ok(Shot {
                 jpeg: b"\xff\xd8 a face \xff\xd9".to_vec(),
                 width: 4,
@@ -89,17 +106,31 @@ impl TriggerControl for NoTrigger {
 }
 
 /// IDMeta from a script of register answers (then `registered`), each
-/// after `delay`; it records the usernames it was sent.
+/// after `delay`; it records the usernames it was sent, counts the
+/// verifications it created (each after `create_delay`) and records those
+/// finalized.
 #[derive(Default)]
 struct FakeApi {
     answers: Mutex<VecDeque<Outcome>>,
     delay: Mutex<Duration>,
+    create_delay: Mutex<Duration>,
     registered: Mutex<Vec<String>>,
     creates: AtomicUsize,
+    finalized: Mutex<Vec<String>>,
+}
+
+impl FakeApi {
+    /// Every call made, of any kind.
+    fn calls(&self) -> usize {
+        self.creates.load(Ordering::SeqCst)
+            + self.registered.lock().unwrap().len()
+            + self.finalized.lock().unwrap().len()
+    }
 }
 
 impl Registrar for FakeApi {
     fn create_verification(&self) -> Result<String, Outcome> {
+        std::thread::sleep(*self.create_delay.lock().unwrap());
         let n = self.creates.fetch_add(1, Ordering::SeqCst);
         Ok(format!("v-{n}"))
     }
@@ -119,9 +150,15 @@ impl Registrar for FakeApi {
             })
     }
 
-    fn finalize(&self, _: &str) -> Result<Finalized, Outcome> {
-        Err(Outcome::NotSent {
-            reason: "not used".into(),
+    fn finalize(&self, verification_id: &str) -> Result<Finalized, Outcome> {
+        self.finalized
+            .lock()
+            .unwrap()
+            .push(verification_id.to_owned());
+        Ok(Finalized {
+            finalized: Some(true),
+            status: Some("4".into()),
+            status_message: Some("INCOMPLETE".into()),
         })
     }
 }
@@ -201,6 +238,7 @@ impl Terminal {
             trigger: Box::new(NoTrigger),
             indicator: Box::new(FakeLeds(leds.clone())),
             camera: Box::new(FakeCamera(takes.clone())),
+            display: Box::new(super::devices::NoScreen),
             initial_faults: Vec::new(),
         };
         let setup = Setup {
@@ -442,5 +480,75 @@ fn a_capture_stuck_past_its_deadline_is_a_camera_fault_and_the_ticket_returns() 
         assert!(t.api.registered.lock().unwrap().is_empty());
         release.send(()).unwrap();
         t.stop().await;
+    });
+}
+
+/// A press or a presence wake in which no frame passed makes no call of any kind: no
+/// create-verification (the press has no ticket: the terminal would make its own), no
+/// registration, no finalize.
+#[test]
+fn no_passing_frame_no_call_to_idmeta_of_any_kind() {
+    multi_thread().block_on(async {
+        let trigger = "kind = \"presence\"\nline = \"presence\"";
+        let mut t = Terminal::start_with(true, &[], trigger).await;
+        t.takes
+            .lock()
+            .unwrap()
+            .extend([Take::NoFace, Take::NoFace, Take::Retake]);
+        t.presses.send(Press::from_line(1, 2)).await.unwrap();
+        t.until("nobody", |t| t.counter("nobody") == 1).await;
+        t.until("idle", |t| t.state() == "idle").await;
+        t.press().await;
+        t.until("retake", |t| t.counter("retake") == 1).await;
+        t.until("idle", |t| t.state() == "idle").await;
+        t.press().await;
+        t.until("second retake", |t| t.counter("retake") == 2).await;
+        t.stop().await;
+        assert_eq!(t.api.calls(), 0, "IDMeta was called");
+        assert!(t.records().is_empty());
+    });
+}
+
+/// A frame passed (so the verification was asked for) but its JPEG could not be made: the
+/// verification is finalized, whether it came back before the capture failed or after, and a
+/// stop waits for that.
+#[test]
+fn a_verification_no_request_will_use_is_finalized() {
+    multi_thread().block_on(async {
+        for create_delay in [Duration::ZERO, Duration::from_millis(400)] {
+            let mut t = Terminal::start(true, &[]).await;
+            *t.api.create_delay.lock().unwrap() = create_delay;
+            t.takes
+                .lock()
+                .unwrap()
+                .push_back(Take::PassedThenFailed(Duration::from_millis(100)));
+            t.press().await;
+            t.until("failed", |t| t.counter("capture_failed") == 1)
+                .await;
+            // Stopped at once: the finalize of the late one is waited for.
+            t.stop().await;
+            assert_eq!(t.api.creates.load(Ordering::SeqCst), 1);
+            assert_eq!(
+                *t.api.finalized.lock().unwrap(),
+                ["v-0"],
+                "{create_delay:?}"
+            );
+            assert!(t.api.registered.lock().unwrap().is_empty());
+        }
+    });
+}
+
+/// A press with a passing frame: one create-verification, the registration under it, no
+/// finalize (api.finalize is off).
+#[test]
+fn a_passing_frame_makes_one_verification_that_the_registration_uses() {
+    multi_thread().block_on(async {
+        let mut t = Terminal::start(true, &[]).await;
+        t.press().await;
+        t.until("registered", |t| t.counter("registered") == 1)
+            .await;
+        t.stop().await;
+        assert_eq!(t.api.creates.load(Ordering::SeqCst), 1);
+        assert_eq!(t.api.calls(), 2);
     });
 }

@@ -20,7 +20,7 @@ pub fn simulated_terminal(
 ) -> DocumentMut {
     let file = |name: &str| dir.join(name).display().to_string();
     let mut doc = DocumentMut::new();
-    let sections: [(&str, Vec<(&str, Value)>); 9] = [
+    let sections: [(&str, Vec<(&str, Value)>); 10] = [
         ("terminal", vec![("id", "simulated-terminal".into())]),
         (
             "api",
@@ -49,6 +49,8 @@ pub fn simulated_terminal(
         // The generated picture is no face to a real detector: stories that need the face
         // check turn it on with a real photo (`scene`).
         ("face", vec![("enabled", false.into())]),
+        // No panel: stories that show the screen write it to a PNG (`display.png_file`).
+        ("display", vec![("enabled", false.into())]),
         ("status", vec![("path", file("status.json").into())]),
         ("queue", vec![("dir", file("queue").into())]),
         (

@@ -10,9 +10,12 @@
 //! person, placed as a terminal's camera would frame them: [`scene`]), the
 //! trigger (Enter, or a timer) and the LED (drawn in the terminal).
 //!
-//! A director thread steers the stand-in through a short story: a
-//! registration, a retake, a duplicate, then an outage (enrollments queue)
-//! and the recovery (the queue drains), then a random mix.
+//! The terminal speaks IDMeta's v3 API (`api.version = 3`) with
+//! `terminal.see_reception` on. A director thread steers the stand-in through
+//! a short story: a registration, a retake, a duplicate, a watchlist match
+//! (registered, flagged for review, the person sent to reception), then an
+//! outage (enrollments queue) and the recovery (the queue drains), then a
+//! random mix.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -34,8 +37,11 @@ use enrolld_standin::{Behaviour, Endpoint, Expectations, StandIn, StandInOptions
 
 /// The stand-in refuses connections this long in the outage act.
 const OUTAGE: Duration = Duration::from_secs(20);
-const TEMPLATE_ID: &str = "demo-trust-flow";
+/// A whole number: v3 sends it as the integer `trustFlowId`.
+const TEMPLATE_ID: &str = "4242";
 const DEMO_WIDTH: u32 = 1280;
+/// The screen a person at the terminal would see, as a picture in the demo's directory.
+pub const SCREEN_FILE: &str = "screen.png";
 const DEMO_HEIGHT: u32 = 720;
 
 #[derive(Debug, Clone, Default)]
@@ -109,6 +115,10 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
         "  files (config, status.json, queue, leds.jsonl): {}",
         dir.display()
     );
+    println!(
+        "  the terminal's screen, kept current: {}",
+        dir.join(SCREEN_FILE).display()
+    );
     println!("  IDMeta stand-in: {}", standin.url());
     println!(
         "  try in another terminal: enrolld --config {} status | enroll --username Ann",
@@ -172,11 +182,7 @@ pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
         let _ = thread.join();
     }
     screen::end_status();
-    let registrations = standin
-        .records()
-        .iter()
-        .filter(|r| r.endpoint == Some(Endpoint::Register))
-        .count();
+    let registrations = registrations(&standin);
     println!(
         "\nenrolld demo: {registrations} registration request(s) reached the stand-in; files kept in {}",
         dir.display()
@@ -216,9 +222,23 @@ fn demo_config(dir: &Path, url: &str, ca: &Path, face: &Path) -> String {
     set(&mut doc, "face", "enabled", cfg!(feature = "face"));
     set(&mut doc, "terminal", "id", "demo-terminal");
     set(&mut doc, "terminal", "username_template", "visitor-{seq}");
+    // IDMeta's current API, with its watchlist screening shown at the wall.
+    set(&mut doc, "api", "version", 3);
+    set(&mut doc, "terminal", "see_reception", true);
     // A green and a red LED, so the status line can name the colour.
     set(&mut doc, "indicator", "green", "GREEN");
     set(&mut doc, "indicator", "red", "RED");
+    // The screen as a 7-inch panel would show it, kept current as a PNG; awake throughout, and
+    // with the visitor's name, so a newcomer sees every part of it.
+    set(&mut doc, "display", "enabled", true);
+    set(
+        &mut doc,
+        "display",
+        "png_file",
+        dir.join(SCREEN_FILE).display().to_string(),
+    );
+    set(&mut doc, "display", "show_name", true);
+    set(&mut doc, "display", "blank_after_secs", 0);
     set(&mut doc, "api", "connect_timeout_ms", 2000);
     set(&mut doc, "api", "request_timeout_ms", 10000);
     set(&mut doc, "queue", "backoff_base_ms", 1000);
@@ -276,11 +296,7 @@ fn spawn_director(standin: Arc<StandIn>, shutdown: Shutdown) {
         let mut last_seen = usize::MAX;
         while !shutdown.is_triggered() {
             std::thread::sleep(Duration::from_millis(50));
-            let seen = standin
-                .records()
-                .iter()
-                .filter(|r| r.endpoint == Some(Endpoint::Register))
-                .count();
+            let seen = registrations(&standin);
             let next = match (seen, outage_until) {
                 (_, Some(until)) if Instant::now() < until => continue,
                 (_, Some(_)) => {
@@ -289,11 +305,12 @@ fn spawn_director(standin: Arc<StandIn>, shutdown: Shutdown) {
                     screen::say("[stand-in] IDMeta is back: the queue will drain");
                     Behaviour::Ok
                 }
-                (0, None) | (3, None) => Behaviour::Ok,
+                (0, None) => Behaviour::Ok,
                 (1, None) => {
                     Behaviour::parse("retake:face_too_small").expect("a documented quality")
                 }
                 (2, None) => Behaviour::AlreadyRegistered,
+                (3, None) => Behaviour::WatchlistMatch,
                 (_, None) if !outage_done => {
                     outage_until = Some(Instant::now() + OUTAGE);
                     screen::say(&format!(
@@ -305,19 +322,35 @@ fn spawn_director(standin: Arc<StandIn>, shutdown: Shutdown) {
                 }
                 _ if seen == last_seen => continue,
                 _ => match fastrand::u8(..100) {
-                    0..75 => Behaviour::Ok,
-                    75..90 => {
+                    0..70 => Behaviour::Ok,
+                    70..85 => {
                         Behaviour::Retake(FACE_QUALITY[fastrand::usize(..FACE_QUALITY.len())])
                     }
-                    _ => Behaviour::AlreadyRegistered,
+                    85..95 => Behaviour::AlreadyRegistered,
+                    _ => Behaviour::WatchlistMatch,
                 },
             };
             last_seen = seen;
             if standin.behaviour() != next {
+                if next == Behaviour::WatchlistMatch {
+                    screen::say(
+                        "[stand-in] IDMeta's watchlist screening matches the next face: \
+                         registered, flagged for review, the visitor sent to reception",
+                    );
+                }
                 standin.set_behaviour(next);
             }
         }
     });
+}
+
+/// Registration requests the stand-in saw (either API version).
+fn registrations(standin: &StandIn) -> usize {
+    standin
+        .records()
+        .iter()
+        .filter(|r| r.endpoint.is_some_and(Endpoint::is_registration))
+        .count()
 }
 
 /// The bottom line of the screen: the LED as drawn from the recorded levels,
@@ -342,7 +375,10 @@ fn spawn_status_line(
                     (
                         v["state"].as_str().unwrap_or("?").to_owned(),
                         v["queue"]["depth"].as_u64().unwrap_or(0),
-                        v["counters"]["registered"].as_u64().unwrap_or(0),
+                        ["registered", "registered_review"]
+                            .iter()
+                            .filter_map(|c| v["counters"][c].as_u64())
+                            .sum(),
                     )
                 })
                 .unwrap_or_default();

@@ -38,11 +38,17 @@ impl Placement {
     /// A face a quarter of the frame's width, centred a little above the middle: a person
     /// standing where the terminal wants them.
     pub fn well_placed() -> Placement {
+        Placement::centred(0.25)
+    }
+
+    /// A face `width` of the frame's width (a distance from the camera), centred where
+    /// [`Placement::well_placed`] puts it, held straight.
+    pub fn centred(width: f32) -> Placement {
         Placement {
             face: FaceBox {
                 centre_x: 0.5,
                 centre_y: 0.45,
-                width: 0.25,
+                width,
             },
             rotate_deg: 0.0,
         }

@@ -119,5 +119,10 @@ mod tests {
         assert!(line.starts_with("LED ○ red slow blink (queued)"), "{line}");
         let line = describe("idle", [false, false], Layout::Single, 0, 0);
         assert!(line.starts_with("LED ○ off (idle)"), "{line}");
+        let line = describe("see_reception", [false, true], Layout::Pair, 0, 3);
+        assert!(
+            line.starts_with("LED ● green solid, then red blinking 2 Hz (see_reception)"),
+            "{line}"
+        );
     }
 }

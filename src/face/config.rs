@@ -55,7 +55,7 @@ impl Default for FaceConfig {
             enabled: cfg!(feature = "face"),
             min_score: 0.7,
             second_face_score: 0.6,
-            min_width: 0.15,
+            min_width: 0.10,
             max_width: 0.7,
             margin: 0.15,
             max_tilt_deg: 20.0,

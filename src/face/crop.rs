@@ -2,8 +2,12 @@
 //! room behind the person. The margin must stay wide: IDMeta answers "Face is too close to the
 //! border" for a tight crop, so `face.crop_margin` adds a fraction of the face's size on each
 //! side (0.6 by default: the crop is 2.2 faces wide).
+//!
+//! The crop fails closed: a frame whose crop cannot be made (less than 2x2 pixels, a face
+//! outside the frame) is refused as [`Refusal::CropFailed`], never sent whole.
 
 use super::detection::{PixelRect, Rect};
+use super::reason::Refusal;
 use crate::camera::convert::I420;
 
 /// The region to keep, as fractions of the frame: the face widened by `margin` of its width
@@ -22,11 +26,13 @@ pub fn region(face: &Rect, margin: f32) -> Rect {
     }
 }
 
-/// `region` of an I420 picture, its corners moved to even pixels so the half-size chroma
-/// planes are cut at the same place as the luma (4:2:0 needs even offsets and sides).
-/// `None` when the region holds less than 2x2 pixels.
-pub fn crop_i420(img: &I420, region: &Rect) -> Option<I420> {
-    let px = region.to_pixels(img.width, img.height)?;
+/// The pixels of a `width` x `height` frame the crop of `face` keeps: [`region`], its corners
+/// moved to even pixels so the half-size chroma planes are cut at the same place as the luma
+/// (4:2:0 needs even offsets and sides). `Err(CropFailed)` when it holds less than 2x2 pixels.
+pub fn keep(face: &Rect, margin: f32, width: u32, height: u32) -> Result<PixelRect, Refusal> {
+    let px = region(face, margin)
+        .to_pixels(width, height)
+        .ok_or(Refusal::CropFailed)?;
     let even = |v: u32| v & !1;
     let x = even(px.x);
     let y = even(px.y);
@@ -39,14 +45,20 @@ pub fn crop_i420(img: &I420, region: &Rect) -> Option<I420> {
         height: bottom - y,
     };
     if keep.width < 2 || keep.height < 2 {
-        return None;
+        return Err(Refusal::CropFailed);
     }
+    Ok(keep)
+}
+
+/// The crop of `face` out of an I420 picture (see [`keep`]).
+pub fn crop_i420(img: &I420, face: &Rect, margin: f32) -> Result<I420, Refusal> {
+    let keep = keep(face, margin, img.width, img.height)?;
     let mut out = I420::new(keep.width, keep.height);
     copy_plane(&img.y, img.width as usize, &mut out.y, keep, 1);
     let cw = img.chroma_width();
     copy_plane(&img.u, cw, &mut out.u, keep, 2);
     copy_plane(&img.v, cw, &mut out.v, keep, 2);
-    Some(out)
+    Ok(out)
 }
 
 /// Copies `keep` (in luma pixels) of a plane subsampled by `sub` into a tight plane.
@@ -96,13 +108,14 @@ mod tests {
         for (i, v) in img.u.iter_mut().enumerate() {
             *v = (i % 8) as u8;
         }
-        let region = Rect {
+        // A margin of 0: the region is the face's box.
+        let face = Rect {
             left: 5.0 / 16.0,
             top: 3.0 / 8.0,
             width: 6.0 / 16.0,
             height: 4.0 / 8.0,
         };
-        let out = crop_i420(&img, &region).unwrap();
+        let out = crop_i420(&img, &face, 0.0).unwrap();
         // Pixels 5..11 become the even 4..10, rows 3..7 become 2..6.
         assert_eq!((out.width, out.height), (6, 4));
         assert_eq!(&out.y[..6], &[4, 5, 6, 7, 8, 9]);
@@ -111,7 +124,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sliver_is_no_crop() {
+    fn a_sliver_or_a_face_outside_is_refused_not_passed_whole() {
         let img = I420::new(16, 8);
         let sliver = Rect {
             left: 0.5,
@@ -119,6 +132,11 @@ mod tests {
             width: 0.01,
             height: 1.0,
         };
-        assert!(crop_i420(&img, &sliver).is_none());
+        assert_eq!(crop_i420(&img, &sliver, 0.2), Err(Refusal::CropFailed));
+        let outside = Rect {
+            left: 1.5,
+            ..sliver
+        };
+        assert_eq!(keep(&outside, 0.2, 16, 8), Err(Refusal::CropFailed));
     }
 }

@@ -55,17 +55,17 @@ pub fn placement(
             Refusal::NoFace
         });
     };
-    let someone_else = detections
-        .iter()
-        .any(|d| d.score >= config.second_face_score && d.bounds.iou(&best.bounds) < SAME_FACE_IOU);
+    let someone_else = detections.iter().any(|d| {
+        d.score >= config.second_face_score && !at_least(d.bounds.iou(&best.bounds), SAME_FACE_IOU)
+    });
     if someone_else {
         return Err(Refusal::SeveralFaces);
     }
     let b = best.bounds;
-    if b.width < config.min_width {
+    if !at_least(b.width, config.min_width) {
         return Err(Refusal::TooFar);
     }
-    if b.width > config.max_width {
+    if !at_most(b.width, config.max_width) {
         return Err(Refusal::TooClose);
     }
     if !b.inside_frame() {
@@ -73,14 +73,15 @@ pub fn placement(
     }
     let c = b.centre();
     let m = config.margin;
-    if c.x < m || c.x > 1.0 - m || c.y < m || c.y > 1.0 - m {
+    let inside = |v: f32| at_least(v, m) && at_most(v, 1.0 - m);
+    if !inside(c.x) || !inside(c.y) {
         return Err(Refusal::OffCentre);
     }
     let pose = Pose::of(&best, frame);
-    if pose.tilt_deg.abs() > config.max_tilt_deg {
+    if !at_most(pose.tilt_deg.abs(), config.max_tilt_deg) {
         return Err(Refusal::Tilted);
     }
-    if pose.turn > config.max_turn {
+    if !at_most(pose.turn, config.max_turn) {
         return Err(Refusal::Turned);
     }
     Ok(best)
@@ -89,16 +90,26 @@ pub fn placement(
 /// Checks the face itself: exposure first (a dark face is also a low-contrast one), then
 /// sharpness.
 pub fn quality(q: FaceQuality, config: &FaceConfig) -> Result<(), Refusal> {
-    if q.luma < f32::from(config.min_luma) {
+    if !at_least(q.luma, f32::from(config.min_luma)) {
         return Err(Refusal::FaceDark);
     }
-    if q.luma > f32::from(config.max_luma) {
+    if !at_most(q.luma, f32::from(config.max_luma)) {
         return Err(Refusal::FaceBright);
     }
-    if q.sharpness < config.min_sharpness {
+    if !at_least(q.sharpness, config.min_sharpness) {
         return Err(Refusal::FaceBlurred);
     }
     Ok(())
+}
+
+/// The rules pass a value only when it is shown to be within its bound: a measure that is not
+/// a number (NaN: a detector fault) fails every rule instead of slipping past `>`.
+fn at_least(value: f32, min: f32) -> bool {
+    value >= min
+}
+
+fn at_most(value: f32, max: f32) -> bool {
+    value <= max
 }
 
 /// Which way the head is held, from the landmarks.
@@ -181,6 +192,20 @@ mod tests {
         }
     }
 
+    /// Every landmark not a number (a detector fault).
+    fn nan_landmarks(mut d: Detection) -> Detection {
+        let nan = p(f32::NAN, f32::NAN);
+        d.landmarks = Landmarks {
+            right_eye: nan,
+            left_eye: nan,
+            nose: nan,
+            mouth: nan,
+            right_ear: nan,
+            left_ear: nan,
+        };
+        d
+    }
+
     fn with_nose(mut d: Detection, dx: f32) -> Detection {
         d.landmarks.nose.x += dx;
         d
@@ -207,10 +232,14 @@ mod tests {
         let c = FaceConfig::default();
         let good = face(0.9, 0.5, 0.45, 0.25);
         // One detection each.
-        let one: [(&str, Detection, Result<(), Refusal>); 15] = [
+        let one: [(&str, Detection, Result<(), Refusal>); 16] = [
             ("one good face", good, Ok(())),
             ("a weak find", face(0.5, 0.5, 0.5, 0.25), Err(NoFace)),
-            ("a weak, small find", face(0.65, 0.5, 0.5, 0.1), Err(TooFar)),
+            (
+                "a weak, small find",
+                face(0.65, 0.5, 0.5, 0.07),
+                Err(TooFar),
+            ),
             ("small", face(0.9, 0.5, 0.5, 0.08), Err(TooFar)),
             ("huge", face(0.9, 0.5, 0.5, 0.8), Err(TooClose)),
             ("past the left", face(0.9, 0.1, 0.5, 0.25), Err(CutOff)),
@@ -223,6 +252,7 @@ mod tests {
             ("upside down", tilted(good, 180.0), Err(Tilted)),
             ("nose near an eye", with_nose(good, 0.05), Err(Turned)),
             ("nose a little aside", with_nose(good, 0.01), Ok(())),
+            ("landmarks not numbers", nan_landmarks(good), Err(Tilted)),
         ];
         for (name, detection, want) in one {
             let got = placement(&[detection], FRAME, &c).map(|_| ());
@@ -268,6 +298,9 @@ mod tests {
             (q(120.0, 5.0), Err(Refusal::FaceBlurred)),
             // Dark and blurred: the light is what to fix first.
             (q(30.0, 5.0), Err(Refusal::FaceDark)),
+            // Measures that are not numbers never pass.
+            (q(f32::NAN, 200.0), Err(Refusal::FaceDark)),
+            (q(120.0, f32::NAN), Err(Refusal::FaceBlurred)),
         ];
         for (input, want) in cases {
             assert_eq!(quality(input, &c), want, "{input:?}");

@@ -1,21 +1,24 @@
-//! From a camera frame to what the face check reads: the detector's 128x128 input, and the
-//! face's own luma for its quality, decoding no more than needed.
+//! From a camera frame to what the face check reads: the detector's inputs (the whole frame,
+//! and its central square at the model's full resolution), and the face's own luma for its
+//! quality, decoding no more than needed.
 //!
 //! Raw frames (YUYV, NV12, RGB24) are sampled where they lie: each input pixel is the mean of
 //! a 3x3 grid of samples spread over the frame pixels it covers (a box filter's worth of
-//! smoothing for a tenth of the reads). MJPEG frames are decoded by libjpeg-turbo at the
-//! smallest DCT scale that still covers the input (1/8 for 720p: mostly the DC coefficients),
-//! and again at a larger scale, in grey, for the face's quality only when the face is worth
-//! measuring.
+//! smoothing for a tenth of the reads). MJPEG frames are decoded once by libjpeg-turbo at the
+//! smallest DCT scale that still covers every input (1/4 for 720p with the central square,
+//! 1/8 for the whole frame alone: mostly the DC coefficients), and again at a larger scale, in
+//! grey, for the face's quality only when the face is worth measuring.
 
 use std::fmt;
 
-use turbojpeg::{Decompressor, Image, PixelFormat as TjPixel, ScalingFactor};
+use turbojpeg::{Decompressor, PixelFormat as TjPixel};
 
-use super::blazeface::{INPUT_SIZE, Letterbox};
+use super::blazeface::Window;
 use super::decide::FaceQuality;
 use super::detection::{PixelRect, Rect};
 use crate::camera::convert::{self, ConvertError};
+use crate::camera::encode::ScaledDecodeError;
+use crate::camera::frame::MjpegSizeMismatch;
 use crate::camera::{Frame, PixelFormat};
 
 /// Side of the square the face is resampled to before its sharpness is measured, so
@@ -24,25 +27,32 @@ pub const QUALITY_SIZE: usize = 64;
 /// Samples per side averaged into one resampled pixel.
 const GRID: usize = 3;
 
-/// The detector's input: NHWC, RGB in [-1, 1], the frame letterboxed into the square.
+/// One detector input: `window.width` x `window.height` pixels, channels last, RGB in
+/// [-1, 1], showing the window's region of the frame.
 pub struct DetectorInput {
     pub tensor: Vec<f32>,
-    pub letterbox: Letterbox,
+    pub window: Window,
 }
 
 impl fmt::Debug for DetectorInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DetectorInput")
-            .field("letterbox", &self.letterbox)
+            .field("window", &self.window)
             .finish_non_exhaustive()
     }
 }
+
+/// The installer's annotated picture is at most this many pixels on its longer side, whatever
+/// the camera's size: it is for a person to look at, and its decode stays bounded.
+pub const ANNOTATED_MAX_SIDE: usize = 1920;
 
 /// Why a frame could not be read for the check. Never holds image bytes.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
     #[error("MJPEG frame does not decode: {0}")]
     Mjpeg(String),
+    #[error(transparent)]
+    MjpegSize(#[from] MjpegSizeMismatch),
     #[error(transparent)]
     Layout(#[from] ConvertError),
 }
@@ -61,39 +71,31 @@ impl InputMaker {
         })
     }
 
-    /// The detector's input for `frame`.
-    pub fn detector_input(&mut self, frame: &Frame) -> Result<DetectorInput, InputError> {
-        let letterbox = Letterbox::of(frame.width, frame.height);
-        let picture = self.picture(frame, INPUT_SIZE, TjPixel::RGB)?;
-        let (x0, y0, w, h) = letterbox.content_pixels();
-        // Padding is mid-grey (0 in [-1, 1]): neither a dark nor a bright edge for the
-        // detector to react to.
-        let mut tensor = vec![0.0f32; INPUT_SIZE * INPUT_SIZE * 3];
-        // The sample positions of each output column and row, computed once.
-        let columns = positions(0, picture.width, w);
-        let rows = positions(0, picture.height, h);
-        let yuv = matches!(picture.layout, Layout::Yuyv | Layout::Nv12);
-        for (oy, ys) in rows.iter().enumerate() {
-            let line = &mut tensor[((y0 + oy) * INPUT_SIZE + x0) * 3..][..w * 3];
-            for (px, xs) in line.chunks_exact_mut(3).zip(&columns) {
-                let mut sum = [0u32; 3];
-                for &y in ys {
-                    for &x in xs {
-                        let s = picture.sample(x, y);
-                        sum[0] += s[0];
-                        sum[1] += s[1];
-                        sum[2] += s[2];
-                    }
-                }
-                let n = (ys.len() * xs.len()) as f32;
-                let mean = sum.map(|v| v as f32 / n);
-                let rgb = if yuv { yuv_to_rgb(mean) } else { mean };
-                for (out, v) in px.iter_mut().zip(rgb) {
-                    *out = v / 127.5 - 1.0;
-                }
-            }
-        }
-        Ok(DetectorInput { tensor, letterbox })
+    /// The detector's inputs for `frame`, one per window, from one read of the frame (one
+    /// decode of an MJPEG frame, at the scale the most demanding window needs).
+    pub fn detector_inputs(
+        &mut self,
+        frame: &Frame,
+        windows: &[Window],
+    ) -> Result<Vec<DetectorInput>, InputError> {
+        let (fw, fh) = (frame.width.max(1) as f32, frame.height.max(1) as f32);
+        let long = fw.max(fh);
+        // The longer side a decode needs so each region has at least its content's pixels.
+        let needed = windows
+            .iter()
+            .map(|w| {
+                let (_, _, cw, ch) = w.content;
+                let across = cw as f32 / (w.region.width * fw) * long;
+                let down = ch as f32 / (w.region.height * fh) * long;
+                across.max(down).ceil() as usize
+            })
+            .max()
+            .unwrap_or(1);
+        let picture = self.picture(frame, needed, TjPixel::RGB)?;
+        Ok(windows
+            .iter()
+            .map(|w| sample_window(&picture, *w))
+            .collect())
     }
 
     /// How the face inside `face` (the frame's fractions) looks: mean luma and sharpness of the
@@ -118,13 +120,18 @@ impl InputMaker {
         })
     }
 
-    /// The whole frame as RGB, at its full size (for the installer's annotated picture).
+    /// The whole frame as RGB (for the installer's annotated picture), at its own size or
+    /// shrunk to [`ANNOTATED_MAX_SIDE`] on its longer side.
     pub fn rgb_image(&mut self, frame: &Frame) -> Result<image::RgbImage, InputError> {
-        let picture = self.picture(frame, usize::MAX, TjPixel::RGB)?;
+        let picture = self.picture(frame, ANNOTATED_MAX_SIDE, TjPixel::RGB)?;
         let yuv = matches!(picture.layout, Layout::Yuyv | Layout::Nv12);
-        let (w, h) = (picture.width as u32, picture.height as u32);
-        Ok(image::RgbImage::from_fn(w, h, |x, y| {
-            let s = picture.sample(x as usize, y as usize).map(|v| v as f32);
+        let (pw, ph) = (picture.width, picture.height);
+        let long = pw.max(ph).max(1);
+        let fit = |side: usize| (side * ANNOTATED_MAX_SIDE.min(long) / long).max(1);
+        let (w, h) = (fit(pw), fit(ph));
+        Ok(image::RgbImage::from_fn(w as u32, h as u32, |x, y| {
+            let (x, y) = (x as usize * pw / w, y as usize * ph / h);
+            let s = picture.sample(x, y).map(|v| v as f32);
             let rgb = if yuv { yuv_to_rgb(s) } else { s };
             image::Rgb(rgb.map(|v| v.round() as u8))
         }))
@@ -161,43 +168,18 @@ impl InputMaker {
         long_side: usize,
         format: TjPixel,
     ) -> Result<Picture<'_>, InputError> {
-        let corrupt = |e: turbojpeg::Error| InputError::Mjpeg(e.to_string());
-        let header = self
-            .decompressor
-            .read_header(&frame.data)
-            .map_err(corrupt)?;
-        let long = header.width.max(header.height);
-        // libjpeg-turbo scales in the DCT: 1/8 decodes little more than the DC coefficients.
-        let factor = [
-            ScalingFactor::ONE_EIGHTH,
-            ScalingFactor::ONE_QUARTER,
-            ScalingFactor::ONE_HALF,
-            ScalingFactor::ONE,
-        ]
-        .into_iter()
-        .find(|f| f.scale(long) >= long_side)
-        .unwrap_or(ScalingFactor::ONE);
-        self.decompressor
-            .set_scaling_factor(factor)
-            .map_err(corrupt)?;
-        let (w, h) = (factor.scale(header.width), factor.scale(header.height));
-        let channels = format.size();
-        self.decoded.resize(w * h * channels, 0);
-        let image = Image {
-            pixels: &mut self.decoded[..],
-            width: w,
-            pitch: w * channels,
-            height: h,
+        let (w, h) = crate::camera::encode::decode_scaled(
+            &mut self.decompressor,
+            frame,
+            |w, h| w.max(h) >= long_side,
             format,
-        };
-        let result = self
-            .decompressor
-            .decompress(&frame.data, image)
-            .map_err(corrupt);
-        self.decompressor
-            .set_scaling_factor(ScalingFactor::ONE)
-            .map_err(corrupt)?;
-        result?;
+            &mut self.decoded,
+        )
+        .map_err(|e| match e {
+            ScaledDecodeError::Size(size) => InputError::MjpegSize(size),
+            ScaledDecodeError::Corrupt(why) => InputError::Mjpeg(why),
+        })?;
+        let channels = format.size();
         Ok(Picture {
             data: &self.decoded,
             width: w,
@@ -210,6 +192,47 @@ impl InputMaker {
             },
         })
     }
+}
+
+/// `window`'s region of `picture`, sampled into the detector's input.
+fn sample_window(picture: &Picture<'_>, window: Window) -> DetectorInput {
+    let (x0, y0, w, h) = window.content;
+    let (pw, ph) = (picture.width as f32, picture.height as f32);
+    let r = window.region;
+    let px = |v: f32, of: f32| ((v * of).round().max(0.0) as usize).min(of as usize);
+    let (left, top) = (px(r.left, pw), px(r.top, ph));
+    let (right, bottom) = (
+        px(r.right(), pw).max(left + 1),
+        px(r.bottom(), ph).max(top + 1),
+    );
+    // Padding is mid-grey (0 in [-1, 1]): neither a dark nor a bright edge for the
+    // detector to react to.
+    let mut tensor = vec![0.0f32; window.width * window.height * 3];
+    // The sample positions of each output column and row, computed once.
+    let columns = positions(left, right - left, w);
+    let rows = positions(top, bottom - top, h);
+    let yuv = matches!(picture.layout, Layout::Yuyv | Layout::Nv12);
+    for (oy, ys) in rows.iter().enumerate() {
+        let line = &mut tensor[((y0 + oy) * window.width + x0) * 3..][..w * 3];
+        for (px, xs) in line.chunks_exact_mut(3).zip(&columns) {
+            let mut sum = [0u32; 3];
+            for &y in ys {
+                for &x in xs {
+                    let s = picture.sample(x, y);
+                    sum[0] += s[0];
+                    sum[1] += s[1];
+                    sum[2] += s[2];
+                }
+            }
+            let n = (ys.len() * xs.len()) as f32;
+            let mean = sum.map(|v| v as f32 / n);
+            let rgb = if yuv { yuv_to_rgb(mean) } else { mean };
+            for (out, v) in px.iter_mut().zip(rgb) {
+                *out = v / 127.5 - 1.0;
+            }
+        }
+    }
+    DetectorInput { tensor, window }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -360,27 +383,38 @@ mod tests {
             }
         });
         let mut maker = InputMaker::new().unwrap();
+        let whole = Window::whole(320, 180);
+        // The central square (frame x 70..250) at 96 px a side: red left of frame x 160,
+        // its middle, blue right of it.
+        let centre = Window::centre(320, 180, 96).unwrap();
         for format in [
             PixelFormat::Rgb24,
             PixelFormat::Yuyv,
             PixelFormat::Nv12,
             PixelFormat::Mjpeg,
         ] {
-            let input = maker.detector_input(&frame(&img, format)).unwrap();
-            let (x0, y0, w, h) = input.letterbox.content_pixels();
-            assert_eq!((x0, y0, w, h), (0, 28, 128, 72), "{format}");
-            let px = |x: usize, y: usize| {
-                let i = (y * INPUT_SIZE + x) * 3;
+            let inputs = maker
+                .detector_inputs(&frame(&img, format), &[whole, centre])
+                .unwrap();
+            let [input, middle] = inputs.as_slice() else {
+                panic!("two inputs")
+            };
+            assert_eq!(input.window.content, (0, 4, 128, 72), "{format}");
+            let px = |input: &DetectorInput, x: usize, y: usize| {
+                let i = (y * input.window.width + x) * 3;
                 [input.tensor[i], input.tensor[i + 1], input.tensor[i + 2]]
             };
-            let (left, right) = (px(20, 64), px(108, 64));
+            let (left, right) = (px(input, 20, 40), px(input, 108, 40));
             assert!(left[0] > 0.4 && left[2] < -0.4, "{format}: left {left:?}");
             assert!(
                 right[2] > 0.4 && right[0] < -0.4,
                 "{format}: right {right:?}"
             );
             // The padding above the picture is neutral.
-            assert_eq!(px(64, 5), [0.0, 0.0, 0.0], "{format}");
+            assert_eq!(px(input, 64, 1), [0.0, 0.0, 0.0], "{format}");
+            let (red, blue) = (px(middle, 30, 48), px(middle, 66, 48));
+            assert!(red[0] > 0.4 && red[2] < -0.4, "{format}: {red:?}");
+            assert!(blue[2] > 0.4 && blue[0] < -0.4, "{format}: {blue:?}");
         }
     }
 
@@ -407,19 +441,75 @@ mod tests {
         }
     }
 
+    /// `jpeg` with the size in its start-of-frame marker replaced by `w` x `h`.
+    fn claim_size(jpeg: &mut [u8], w: u16, h: u16) {
+        let sof = jpeg
+            .windows(2)
+            .position(|m| m[0] == 0xFF && matches!(m[1], 0xC0..=0xC2))
+            .expect("a start-of-frame marker");
+        jpeg[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
+        jpeg[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
+    }
+
+    #[test]
+    fn a_header_claiming_another_size_is_damaged_and_allocates_nothing() {
+        let mut maker = InputMaker::new().unwrap();
+        let picture = RgbImage::from_pixel(64, 48, Rgb([120, 100, 90]));
+        for (w, h) in [(65_500, 65_500), (32, 24)] {
+            let mut lying = frame(&picture, PixelFormat::Mjpeg);
+            claim_size(&mut lying.data, w, h);
+            let want = Err(InputError::MjpegSize(MjpegSizeMismatch {
+                asked_w: 64,
+                asked_h: 48,
+                got_w: usize::from(w),
+                got_h: usize::from(h),
+            }));
+            let whole = [Window::whole(64, 48)];
+            let got = maker.detector_inputs(&lying, &whole).map(drop);
+            assert_eq!(got, want, "{w}x{h}");
+            let face = Rect {
+                left: 0.4,
+                top: 0.4,
+                width: 0.01,
+                height: 0.01,
+            };
+            assert_eq!(maker.face_quality(&lying, &face).map(drop), want);
+            assert_eq!(maker.rgb_image(&lying).map(drop), want);
+        }
+        // Nothing was sized from the claim (65,500 x 65,500 at 1/8 would be about 200 MB).
+        assert_eq!(maker.decoded.capacity(), 0);
+    }
+
+    #[test]
+    fn the_annotated_picture_is_bounded() {
+        let mut maker = InputMaker::new().unwrap();
+        let big = RgbImage::from_pixel(4000, 2000, Rgb([10, 200, 30]));
+        for format in [PixelFormat::Rgb24, PixelFormat::Mjpeg] {
+            let out = maker.rgb_image(&frame(&big, format)).unwrap();
+            assert_eq!((out.width(), out.height()), (1920, 960), "{format}");
+            let p = out.get_pixel(960, 480);
+            assert!(p[1] > 180 && p[0] < 40, "{format}: {p:?}");
+        }
+        let small = maker
+            .rgb_image(&frame(&RgbImage::new(640, 480), PixelFormat::Yuyv))
+            .unwrap();
+        assert_eq!((small.width(), small.height()), (640, 480));
+    }
+
     #[test]
     fn damaged_frames_are_errors_not_panics() {
         let mut maker = InputMaker::new().unwrap();
         let mut bad = frame(&RgbImage::new(64, 48), PixelFormat::Mjpeg);
         bad.data.truncate(20);
+        let whole = [Window::whole(64, 48)];
         assert!(matches!(
-            maker.detector_input(&bad),
+            maker.detector_inputs(&bad, &whole),
             Err(InputError::Mjpeg(_))
         ));
         let mut short = frame(&RgbImage::new(64, 48), PixelFormat::Yuyv);
         short.data.truncate(100);
         assert!(matches!(
-            maker.detector_input(&short),
+            maker.detector_inputs(&short, &whole),
             Err(InputError::Layout(_))
         ));
     }

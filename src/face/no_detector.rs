@@ -3,8 +3,6 @@
 //! `[face] enabled = true` is refused at start in such a build (`FaceConfig::validate`), so
 //! the daemon never gets here; `enrolld face-check` does, and says so.
 
-use std::time::Duration;
-
 use super::detection::Detection;
 use super::input::DetectorInput;
 
@@ -32,10 +30,10 @@ impl Detector {
     }
 
     pub fn detect(
-        &self,
+        &mut self,
         _input: &DetectorInput,
         _min_score: f32,
-    ) -> Result<(Vec<Detection>, Duration), DetectError> {
+    ) -> Result<Vec<Detection>, DetectError> {
         Err(DetectError::NotBuilt)
     }
 }

@@ -31,10 +31,13 @@ pub enum Refusal {
     FaceBright,
     /// The frame could not be read for the check (damaged camera data).
     Unreadable,
+    /// `face.crop` is on and the face's crop cannot be made (less than 2x2 pixels): the frame
+    /// is refused rather than sent whole.
+    CropFailed,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 12] = [
+    pub const ALL: [Refusal; 13] = [
         Refusal::NoFace,
         Refusal::SeveralFaces,
         Refusal::TooFar,
@@ -47,6 +50,7 @@ impl Refusal {
         Refusal::FaceDark,
         Refusal::FaceBright,
         Refusal::Unreadable,
+        Refusal::CropFailed,
     ];
 
     /// The stable name (status file, journal, MQTT events).
@@ -64,6 +68,7 @@ impl Refusal {
             Refusal::FaceDark => "face_dark",
             Refusal::FaceBright => "face_bright",
             Refusal::Unreadable => "unreadable",
+            Refusal::CropFailed => "crop_failed",
         }
     }
 
@@ -82,6 +87,7 @@ impl Refusal {
             Refusal::FaceDark => "face too dark: more light on the face",
             Refusal::FaceBright => "face too bright: less light on the face",
             Refusal::Unreadable => "the camera's picture could not be read",
+            Refusal::CropFailed => "the face cannot be cut out of the picture: step closer",
         }
     }
 

@@ -98,7 +98,22 @@ pub fn capture(
     check: &mut FaceCheck,
     wanted: Wanted<'_>,
 ) -> Result<FaceShot, SearchError> {
-    capture_watched(camera, check, wanted, &mut |_, _| {})
+    capture_announcing(camera, check, wanted, &mut |_, _| {}, &mut || {})
+}
+
+/// [`capture`], showing `watch` every frame checked and its report (the screen's mirror and
+/// prompt), and calling `passed` the moment a frame passed, before it is encoded (the daemon
+/// asks IDMeta for a verification then: a press in which no frame passes reaches nobody).
+pub fn capture_announcing(
+    camera: &mut dyn Camera,
+    check: &mut FaceCheck,
+    wanted: Wanted<'_>,
+    watch: &mut dyn FnMut(&Frame, &Report),
+    passed: &mut dyn FnMut(),
+) -> Result<FaceShot, SearchError> {
+    let result = search(camera, check, wanted, watch, passed);
+    camera.release();
+    result
 }
 
 /// [`capture`], showing `watch` every frame checked and its report (the installer's
@@ -109,7 +124,7 @@ pub fn capture_watched(
     wanted: Wanted<'_>,
     watch: &mut dyn FnMut(&Frame, &Report),
 ) -> Result<FaceShot, SearchError> {
-    let result = search(camera, check, wanted, watch);
+    let result = search(camera, check, wanted, watch, &mut || {});
     camera.release();
     result
 }
@@ -119,6 +134,7 @@ fn search(
     check: &mut FaceCheck,
     wanted: Wanted<'_>,
     watch: &mut dyn FnMut(&Frame, &Report),
+    passed: &mut dyn FnMut(),
 ) -> Result<FaceShot, SearchError> {
     let started = Instant::now();
     let deadline = started + check.config().deadline();
@@ -128,6 +144,7 @@ fn search(
     let mut last_check: Option<Instant> = None;
     let mut since = wanted.since;
     let mut first_burst = true;
+    let mut announced = false;
     loop {
         let t = Instant::now();
         let frames = camera.frames_since(since, None)?;
@@ -146,7 +163,7 @@ fn search(
             watch(&frame, &report);
             timings.face += report.took;
             match report.verdict {
-                Ok(passed) => passing.push((frame, passed)),
+                Ok(face) => passing.push((frame, face)),
                 Err(refusal) => tally.refused(refusal),
             }
         }
@@ -154,17 +171,29 @@ fn search(
         let best = passing
             .into_iter()
             .max_by(|a, b| a.1.quality.sharpness.total_cmp(&b.1.quality.sharpness));
-        if let Some((frame, passed)) = best {
+        if let Some((frame, face)) = best {
+            // Once per capture: a frame whose crop is then refused has already started the
+            // verification, which the next passing frame goes out with.
+            if !announced {
+                announced = true;
+                passed();
+            }
             let checked = tally.checked + 1;
             let crop = check.config().crop.then_some(check.config().crop_margin);
-            let mut shot = encode(&frame, &passed, wanted, crop, timings)?;
-            shot.burst = checked as usize;
-            shot.face_checks = checked;
-            return Ok(FaceShot {
-                shot,
-                face: passed,
-                checked,
-            });
+            match encode(&frame, &face, wanted, crop, timings) {
+                Ok(mut shot) => {
+                    shot.burst = checked as usize;
+                    shot.face_checks = checked;
+                    return Ok(FaceShot {
+                        shot,
+                        face,
+                        checked,
+                    });
+                }
+                // Refused like any other frame: the whole frame is never the fallback.
+                Err(Encoded::Refused(refusal)) => tally.refused(refusal),
+                Err(Encoded::Failed(e)) => return Err(e),
+            }
         }
         if Instant::now() >= deadline {
             return Err(SearchError::NoFace {
@@ -177,15 +206,30 @@ fn search(
     }
 }
 
+/// Why the chosen frame was not encoded.
+#[derive(Debug)]
+enum Encoded {
+    /// The frame is refused (its crop cannot be made): look on.
+    Refused(Refusal),
+    Failed(SearchError),
+}
+
+impl<E: Into<SearchError>> From<E> for Encoded {
+    fn from(e: E) -> Encoded {
+        Encoded::Failed(e.into())
+    }
+}
+
 /// The chosen frame as the JPEG to send: MJPEG passed through when nothing needs changing,
-/// otherwise converted (and cropped) and encoded under the byte cap.
+/// otherwise converted (and cropped) and encoded under the byte cap. With a crop asked for,
+/// only the crop is ever encoded.
 fn encode(
     frame: &Frame,
     passed: &Passed,
     wanted: Wanted<'_>,
     crop_margin: Option<f32>,
     mut timings: StageTimings,
-) -> Result<Shot, SearchError> {
+) -> Result<Shot, Encoded> {
     let mut encoder = Encoder::new()?;
     let settings = EncodeSettings {
         quality: wanted.camera.jpeg_quality,
@@ -201,16 +245,12 @@ fn encode(
         }
         _ => {
             let mut i420: I420 = match frame.format {
-                PixelFormat::Mjpeg => {
-                    encoder.decode_to_i420(&frame.data, frame.width, frame.height)?
-                }
+                PixelFormat::Mjpeg => encoder.decode_to_i420(frame)?,
                 _ => convert::to_i420(frame).map_err(EncodeError::from)?,
             };
             if let Some(margin) = crop_margin {
-                let region = crop::region(&passed.face.bounds, margin);
-                if let Some(cropped) = crop::crop_i420(&i420, &region) {
-                    i420 = cropped;
-                }
+                i420 = crop::crop_i420(&i420, &passed.face.bounds, margin)
+                    .map_err(Encoded::Refused)?;
             }
             timings.convert = t.elapsed();
             let t = Instant::now();
@@ -229,6 +269,45 @@ fn encode(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::face::{Detection, FaceQuality, Rect};
+
+    #[test]
+    fn a_crop_that_cannot_be_made_refuses_the_frame_and_sends_nothing() {
+        let frame = crate::camera::sim::pack(
+            &image::RgbImage::from_pixel(64, 48, image::Rgb([120, 110, 100])),
+            PixelFormat::Yuyv,
+        );
+        // A face a hundredth of a pixel wide: its crop holds no 2x2 block.
+        let passed = Passed {
+            face: Detection {
+                score: 0.9,
+                bounds: Rect {
+                    left: 0.5,
+                    top: 0.5,
+                    width: 0.0001,
+                    height: 0.0001,
+                },
+                ..Detection::default()
+            },
+            quality: FaceQuality {
+                luma: 110.0,
+                sharpness: 100.0,
+            },
+        };
+        let camera = CameraConfig::default();
+        let wanted = Wanted {
+            camera: &camera,
+            max_bytes: 1_000_000,
+            since: Duration::ZERO,
+        };
+        let got = encode(&frame, &passed, wanted, Some(0.6), StageTimings::default());
+        assert!(
+            matches!(got, Err(Encoded::Refused(Refusal::CropFailed))),
+            "{got:?}"
+        );
+        // Without the crop the same frame is encoded whole.
+        assert!(encode(&frame, &passed, wanted, None, StageTimings::default()).is_ok());
+    }
 
     #[test]
     fn the_reason_is_the_most_frequent_then_the_latest() {

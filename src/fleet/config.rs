@@ -13,7 +13,7 @@ use crate::invalid::Invalid;
 pub struct MqttConfig {
     /// `mqtts://host:8883`, or `mqtt://` for a broker on loopback; unset: no MQTT.
     pub url: Option<String>,
-    /// Default: the terminal id.
+    /// Default: the terminal id and a suffix unique to this machine ([`super::client_id`]).
     pub client_id: Option<String>,
     pub username: Option<String>,
     /// Read when the systemd credential `mqtt-password` is absent.

@@ -3,13 +3,17 @@
 //!
 //! The collector reads the Prometheus *text* format (version 0.0.4) and
 //! rejects OpenMetrics (`# EOF`, `_created`), so this writes the plain text
-//! format by hand: a dozen families do not need a metrics crate. The file is
-//! replaced atomically (a temporary file in the same directory, renamed over
-//! it), so a scrape never sees half of it, on every change and every minute
-//! (the file's age then tells a dead daemon from an idle one). No label
+//! format by hand: a dozen families do not need a metrics crate. No label
 //! holds a username or an id: labels are outcome codes, reasons, fault
 //! kinds, stage names and the version, all from fixed sets.
-
+//!
+//! The file is derived state, written again at every start, so it costs the
+//! SD card as little as it can: it is written only when a figure in it
+//! changes (a status change that moves no figure, such as `capturing`,
+//! writes nothing, and an idle terminal writes nothing at all), replaced
+//! atomically (a temporary file in the same directory, renamed over it: a
+//! scrape never sees half of it) but never fsynced, and removed when enrolld
+//! stops, so a stopped daemon's figures disappear instead of going stale.
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -22,8 +26,8 @@ use crate::fsutil;
 use crate::shutdown::Shutdown;
 use crate::status::Status;
 
-/// How often the file is rewritten when nothing changes.
-pub const REFRESH: Duration = Duration::from_secs(60);
+/// How soon a write that failed is tried again when no figure changes.
+const RETRY: Duration = Duration::from_secs(60);
 /// Readable by node_exporter, which runs as another user.
 const FILE_MODE: u32 = 0o644;
 /// Outcome counters of the status file that are not enrollments' outcomes.
@@ -46,7 +50,10 @@ impl Figures {
         if let Some(reason) = &event.reason {
             *self.face_rejections.entry(reason.clone()).or_default() += 1;
         }
-        if matches!(event.outcome.as_str(), "registered" | "already_registered") {
+        if matches!(
+            event.outcome.as_str(),
+            "registered" | "registered_review" | "already_registered"
+        ) {
             self.last_registered_unix = Some(event.at_unix);
         }
     }
@@ -112,6 +119,12 @@ impl Figures {
             &one(s.queue.unknown_deliveries.to_string()),
         );
         family(
+            "enrolld_review_records",
+            "gauge",
+            "Registrations IDMeta's watchlist screening flagged, on record for an operator.",
+            &one(s.queue.review.to_string()),
+        );
+        family(
             "enrolld_paused",
             "gauge",
             "1 while deliveries are paused (IDMeta refused the token or the URL).",
@@ -173,14 +186,81 @@ fn seconds(ms: u64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
-/// The task that keeps the file: rewritten on every update and every
-/// [`REFRESH`]; a failed write is logged once until one succeeds.
+/// The file as last written: an update that changes no figure writes nothing.
+#[derive(Debug)]
+struct Textfile {
+    path: PathBuf,
+    /// The text on disk, `None` before the first write and after a failed one.
+    written: Option<String>,
+    /// A write failed and was logged; logged again only after one succeeds.
+    failing: bool,
+}
+
+impl Textfile {
+    fn new(path: PathBuf) -> Textfile {
+        Textfile {
+            path,
+            written: None,
+            failing: false,
+        }
+    }
+
+    /// Writes `text` unless the file already holds it.
+    async fn show(&mut self, text: String) {
+        if self.written.as_ref() == Some(&text) {
+            return;
+        }
+        let (path, bytes) = (self.path.clone(), text.clone());
+        let written = tokio::task::spawn_blocking(move || {
+            fsutil::replace_unsynced(&path, bytes.as_bytes(), FILE_MODE)
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {
+                self.written = Some(text);
+                if self.failing {
+                    self.failing = false;
+                    log::info!("metrics.textfile: written again");
+                }
+            }
+            Ok(Err(e)) => {
+                self.written = None;
+                if !self.failing {
+                    self.failing = true;
+                    log::error!("metrics.textfile: {e}");
+                }
+            }
+            Err(_) => self.written = None,
+        }
+    }
+
+    /// At a stop: the figures of a daemon that is gone are not shown.
+    fn remove(&self) {
+        if let Err(e) = std::fs::remove_file(&self.path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            log::warn!(
+                "metrics.textfile: cannot remove {}: {e}",
+                self.path.display()
+            );
+        }
+    }
+}
+
+/// The task that keeps the file: written at start and whenever a figure
+/// changes (a failed write is tried again a minute later), removed at the stop.
 pub async fn run(path: PathBuf, mut updates: Updates, counters: Arc<Counters>, shutdown: Shutdown) {
     let mut figures = Figures::default();
-    let mut tick = tokio::time::interval(REFRESH);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut failing = false;
+    let mut file = Textfile::new(path);
+    file.show(figures.render(&counters)).await;
     loop {
+        let retry = async {
+            if file.failing {
+                tokio::time::sleep(RETRY).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
         tokio::select! {
             () = shutdown.wait() => break,
             update = updates.next() => match update {
@@ -188,26 +268,11 @@ pub async fn run(path: PathBuf, mut updates: Updates, counters: Arc<Counters>, s
                 Some(Update::Event(e)) => figures.event(&e),
                 None => break,
             },
-            _ = tick.tick() => {}
+            () = retry => {}
         }
-        let text = figures.render(&counters);
-        let target = path.clone();
-        let written = tokio::task::spawn_blocking(move || {
-            fsutil::write_atomic(&target, text.as_bytes(), FILE_MODE)
-        })
-        .await;
-        match written {
-            Ok(Err(e)) if !failing => {
-                failing = true;
-                log::error!("metrics.textfile: {e}");
-            }
-            Ok(Ok(())) if failing => {
-                failing = false;
-                log::info!("metrics.textfile: written again");
-            }
-            _ => {}
-        }
+        file.show(figures.render(&counters)).await;
     }
+    file.remove();
 }
 
 #[cfg(test)]
@@ -226,5 +291,72 @@ mod tests {
         let text = Figures::default().render(&Counters::default());
         assert!(text.starts_with("# HELP enrolld_build_info"), "{text}");
         assert_eq!(text.lines().count(), 3, "{text}");
+    }
+
+    /// Which version of the file is on disk: a replacement is a new inode
+    /// written at a new instant.
+    fn version(path: &std::path::Path) -> Option<(u64, i64, i64)> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some((m.ino(), m.mtime(), m.mtime_nsec()))
+    }
+
+    /// Waits (in real time: the writes run on blocking threads) until the file holds `want`.
+    async fn until_it_shows(path: &std::path::Path, want: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !std::fs::read_to_string(path).is_ok_and(|t| t.contains(want)) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{want} never in {}",
+                path.display()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Lets the task take whatever was sent (in real time, for its blocking writes).
+    async fn settle() {
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(5));
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn written_only_when_a_figure_changes_never_while_idle_and_removed_at_the_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("enrolld.prom");
+        let mut feed = super::super::Feed::default();
+        let updates = feed.updates();
+        let (stopper, shutdown) = crate::shutdown::channel();
+        let task = tokio::spawn(run(path.clone(), updates, feed.counters.clone(), shutdown));
+        let mut status = Status::starting("t1", 1);
+        status.counters.insert("registered".into(), 1);
+        feed.status(&status);
+        until_it_shows(&path, "enrolld_enrollments_total{outcome=\"registered\"} 1").await;
+        let first = version(&path);
+
+        // A state change moves no figure: nothing written.
+        status.state = "capturing".into();
+        feed.status(&status);
+        settle().await;
+        // Ten idle minutes (the paused clock runs ahead): nothing written either.
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        settle().await;
+        assert_eq!(version(&path), first, "rewritten though no figure changed");
+
+        // A figure that changes is written.
+        status.counters.insert("registered".into(), 2);
+        feed.status(&status);
+        until_it_shows(&path, "enrolld_enrollments_total{outcome=\"registered\"} 2").await;
+        assert_ne!(version(&path), first);
+
+        stopper.stop();
+        task.await.unwrap();
+        assert!(
+            !path.exists(),
+            "the stopped daemon's figures were left behind"
+        );
     }
 }

@@ -15,18 +15,30 @@
 //! |---|---|
 //! | `config.rs` | `[mqtt]` and `[metrics]` |
 //! | `topics.rs` | the topic layout |
-//! | `mqtt.rs` | the connection: backoff, last will, resubscription, publishing |
+//! | `client_id.rs` | the MQTT client id: configured, or unique per machine |
+//! | `setup.rs` | the client's options, password and TLS settings; `check-config`'s line |
+//! | `mqtt.rs` | the connection: subscriptions, `online`, the checks that the broker lets it use its topics |
+//! | `link.rs` | the byte stream to the broker: TCP and TLS, an oversize message read past |
+//! | `reconnect.rs` | when to try again; a client id taken by another client |
+//! | `problems.rs` | what goes wrong with the broker, in words; said once |
+//! | `publisher.rs` | status changes and events onto the broker, never waiting |
 //! | `requests.rs` | a request message in, the control command and the response out |
 //! | `discovery.rs` | the Home Assistant device discovery message |
 //! | `password.rs` | the broker password: credential or file, never shown |
 //! | `metrics.rs` | the Prometheus textfile |
 
+pub mod client_id;
 pub mod config;
 pub mod discovery;
+pub mod link;
 pub mod metrics;
 pub mod mqtt;
 pub mod password;
+pub mod problems;
+pub mod publisher;
+pub mod reconnect;
 pub mod requests;
+pub mod setup;
 pub mod topics;
 
 use std::collections::BTreeMap;
@@ -64,6 +76,10 @@ pub struct EnrollmentEvent {
     /// Only published with `mqtt.publish_usernames = true`.
     #[serde(skip)]
     pub username: String,
+    /// How many records IDMeta's watchlist screening matched, for a registration it flagged
+    /// (`registered_review`); the count only, never whom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screen_matches: Option<u32>,
 }
 
 /// What a consumer gets.
@@ -204,6 +220,7 @@ mod tests {
             at: String::new(),
             at_unix: n,
             username: String::new(),
+            screen_matches: None,
         }
     }
 

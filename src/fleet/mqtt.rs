@@ -1,16 +1,21 @@
-//! The connection to the site's broker (MQTT 3.1.1 through `rumqttc`).
+//! The connection to the site's broker (MQTT 3.1.1 through `rumqttc`, over [`super::link`]).
 //!
 //! Three tasks, none of which the daemon's loop ever waits for:
-//! - the connection (`run`): polls the client's event loop. `rumqttc`
-//!   reconnects at the next poll with no delay and forgets subscriptions,
-//!   so after every failure this waits (exponential, with jitter, between
-//!   `reconnect_min_ms` and `reconnect_max_ms`) and after every ConnAck it
-//!   subscribes again and publishes `online`, the latest status and the
-//!   discovery message;
-//! - the publisher: status changes and events from the [`Feed`](super::Feed),
-//!   handed to the client with `try_publish` (a full client queue, as during
-//!   an outage, drops the message and counts it);
-//! - the requests: one at a time through the control socket's handler.
+//! - the connection (`run`): has the link connect to the broker, then polls the client's
+//!   event loop. `rumqttc` reconnects at the next poll with no delay and forgets
+//!   subscriptions, so after every failure this waits ([`super::reconnect`]: exponential
+//!   with jitter, reset only by a connection that lasted) and after every ConnAck it
+//!   subscribes again and publishes `online`, the latest status and the discovery message;
+//! - the publisher ([`super::publisher`]): status changes and events, never waiting;
+//! - the requests ([`super::requests::answer`]): one at a time through the control socket's
+//!   handler.
+//!
+//! After every ConnAck it also checks that the broker lets it use its topics. A refused
+//! subscription shows in the SUBACK; but many brokers (mosquitto 2.0 with an ACL file among
+//! them) grant every subscription and drop, without a word under MQTT 3.1.1, a publish
+//! their ACL forbids and a message the subscriber may not read. So its own `online` must
+//! come back through its subscription to `availability`, and its own probe through its
+//! subscription to the requests, within ten seconds (`ECHO_WITHIN`).
 //!
 //! The session is clean: a broker keeps nothing for the terminal while it is
 //! away, so a `trigger` published an hour ago never presses the button now.
@@ -19,20 +24,20 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rumqttc::{
-    AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, LastWill, MqttOptions,
-    Packet, QoS, SubscribeFilter, SubscribeReasonCode, TlsConfiguration, Transport,
+    AsyncClient, Event, EventLoop, Packet, QoS, SubAck, SubscribeFilter, SubscribeReasonCode,
 };
-use rustls::RootCertStore;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::sync::mpsc;
 
 use super::config::{Broker, MqttConfig};
-use super::topics::Topics;
-use super::{Counters, EnrollmentEvent, Update, Updates, discovery, password, requests};
+use super::link::{self, Ended, Link, Oversize};
+use super::problems::{self, Said};
+use super::reconnect::{Ending, Reconnect, Taken};
+use super::setup::{self, MAX_INCOMING};
+use super::topics::{self, Topics};
+use super::{Counters, Updates, client_id, discovery, publisher, requests};
 use crate::control::Reply;
 use crate::control::server::Handler;
 use crate::shutdown::Shutdown;
@@ -42,44 +47,54 @@ use crate::status::MqttHealth;
 const CLIENT_QUEUE: usize = 64;
 /// Requests waiting for the one being answered; more are answered "busy".
 const REQUEST_BACKLOG: usize = 8;
-/// Largest packet read from the broker: over-long requests still arrive
-/// whole, to be answered with an error rather than breaking the connection.
-const MAX_INCOMING: usize = 2 << 20;
 /// How long a clean stop waits for `offline` to reach the broker.
 const STOP_FLUSH: Duration = Duration::from_secs(2);
-/// How long after a ConnAck this terminal's own `online` must come back
-/// through its subscription. Many brokers (mosquitto 2.0 among them) grant
-/// a subscription and drop a publish their ACL forbids without a word under
-/// MQTT 3.1.1, so the echo is how a refusal shows.
+/// How long the TCP connection and the TLS handshake may take (`rumqttc`'s own default for
+/// the whole of it).
+const DIAL_WITHIN: Duration = Duration::from_secs(5);
+/// How long after a ConnAck this terminal's own `online` and probe must come back through
+/// its subscriptions.
 const ECHO_WITHIN: Duration = Duration::from_secs(10);
 
-/// Why the connection could not even be set up (the task then ends; the
-/// status says why).
-#[derive(Debug, thiserror::Error)]
-pub enum SetupError {
-    #[error(transparent)]
-    Password(#[from] password::PasswordError),
-    #[error(transparent)]
-    Tls(#[from] crate::api::tls::TlsSetupError),
-    #[error("mqtt.{key} {path}: {reason}")]
-    ClientCertificate {
-        key: &'static str,
-        path: String,
-        reason: String,
-    },
+/// Per ConnAck, which checks came back: each holds the number of the connection it
+/// concerns (the count of ConnAcks, `connections`).
+#[derive(Debug, Default)]
+struct Checks {
+    connections: AtomicU64,
+    /// Its own `online` came back.
+    online: AtomicU64,
+    /// Its own probe on the request topic came back.
+    probe: AtomicU64,
+    /// The SUBACK refused the requests (already said: the probe is not awaited).
+    requests_refused: AtomicU64,
+}
+
+impl Checks {
+    fn current(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    fn mark(&self, which: &AtomicU64) {
+        which.store(self.current(), Ordering::SeqCst);
+    }
+
+    fn is_current(&self, which: &AtomicU64, connection: u64) -> bool {
+        which.load(Ordering::SeqCst) == connection
+    }
 }
 
 struct Connection {
     client: AsyncClient,
     topics: Topics,
     terminal_id: String,
+    client_id: String,
+    broker: Broker,
     /// The last status payload, sent again after every ConnAck.
     latest_status: Arc<Mutex<Option<Vec<u8>>>>,
     counters: Arc<Counters>,
     requests: mpsc::Sender<(String, Vec<u8>)>,
-    /// Counts ConnAcks; `echoed` holds the count whose `online` came back.
-    connections: Arc<AtomicU64>,
-    echoed: Arc<AtomicU64>,
+    checks: Arc<Checks>,
+    said: Arc<Said>,
 }
 
 /// Runs the connection until `shutdown`; see the module's header.
@@ -92,8 +107,27 @@ pub async fn run<H: Handler>(
     shutdown: Shutdown,
 ) {
     let broker = config.broker().expect("checked by the configuration");
-    let options = match options(&config, &terminal_id, &broker) {
-        Ok(o) => o,
+    let id = client_id::of(&config, &terminal_id);
+    if let Some(note) = &id.note {
+        log::warn!("MQTT: the client id `{}` is {note}", id.id);
+    }
+    let set_up = async {
+        let link = Link::start(MAX_INCOMING).map_err(|e| {
+            format!(
+                "cannot open the link to the MQTT client: {}",
+                crate::fsutil::describe(&e)
+            )
+        })?;
+        let options = setup::options(&config, &id.id, &terminal_id, link.address())
+            .map_err(|e| e.to_string())?;
+        let tls = match broker.tls {
+            true => Some(setup::tls_config(&config).map_err(|e| e.to_string())?),
+            false => None,
+        };
+        Ok::<_, String>((link, options, tls))
+    };
+    let (link, options, tls) = match set_up.await {
+        Ok(parts) => parts,
         Err(e) => {
             log::error!("MQTT is off: {e}");
             set_health(&counters, |h| h.detail = Some(format!("off: {e}")));
@@ -108,13 +142,15 @@ pub async fn run<H: Handler>(
         client: client.clone(),
         topics: topics.clone(),
         terminal_id,
+        client_id: id.id,
+        broker,
         latest_status: latest_status.clone(),
         counters: counters.clone(),
         requests: requests_tx,
-        connections: Arc::new(AtomicU64::new(0)),
-        echoed: Arc::new(AtomicU64::new(0)),
+        checks: Arc::default(),
+        said: Arc::default(),
     };
-    let publisher = tokio::spawn(publish_updates(
+    let publisher = tokio::spawn(publisher::publish_updates(
         client.clone(),
         topics.clone(),
         updates,
@@ -122,13 +158,15 @@ pub async fn run<H: Handler>(
         counters.clone(),
         config.publish_usernames,
     ));
-    let answerer = tokio::spawn(answer_requests(
+    let answerer = tokio::spawn(requests::answer(
         client.clone(),
         topics.clone(),
         requests_rx,
         handler,
     ));
-    connection.poll(eventloop, &config, &broker, shutdown).await;
+    connection
+        .poll(eventloop, &config, &link, tls, shutdown)
+        .await;
     publisher.abort();
     answerer.abort();
 }
@@ -138,68 +176,66 @@ impl Connection {
         &self,
         mut eventloop: EventLoop,
         config: &MqttConfig,
-        broker: &Broker,
+        link: &Link,
+        tls: Option<Arc<rustls::ClientConfig>>,
         shutdown: Shutdown,
     ) {
-        let mut failures: u32 = 0;
+        let mut reconnect = Reconnect::new(config);
+        let mut dialled = false;
         let mut connected = false;
         set_health(&self.counters, |h| h.connect_attempts = 1);
         loop {
+            if !dialled {
+                let dial = tokio::select! {
+                    () = shutdown.wait() => break,
+                    dial = link.dial(&self.broker.host, self.broker.port, tls.clone(), DIAL_WITHIN) => dial,
+                };
+                if let Err(e) = dial {
+                    let detail = problems::dial_failure(&e, &self.broker);
+                    if self
+                        .wait_after_failure(&mut reconnect, Ending::NotConnected, detail, &shutdown)
+                        .await
+                    {
+                        break;
+                    }
+                    continue;
+                }
+                dialled = true;
+            }
             let event = tokio::select! {
                 () = shutdown.wait() => break,
                 event = eventloop.poll() => event,
             };
             match event {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    failures = 0;
                     connected = true;
-                    log::info!(
-                        "MQTT: connected to {}:{} as `{}`",
-                        broker.host,
-                        broker.port,
-                        eventloop.mqtt_options.client_id()
-                    );
-                    set_health(&self.counters, |h| {
-                        h.connected = true;
-                        h.detail = None;
-                    });
-                    self.on_connected();
+                    reconnect.connected(Instant::now());
+                    self.on_connected(&reconnect);
                 }
-                Ok(Event::Incoming(Packet::SubAck(ack))) => {
-                    let refused = ack
-                        .return_codes
-                        .iter()
-                        .any(|c| matches!(c, SubscribeReasonCode::Failure));
-                    if refused {
-                        let detail = format!(
-                            "the broker refused the subscription to {} (its ACL must let this \
-                             terminal read its own topics, {}/#): requests are not received",
-                            self.topics.requests_filter(),
-                            self.topics.base()
-                        );
-                        log::error!("MQTT: {detail}");
-                        set_health(&self.counters, |h| h.detail = Some(detail));
-                    }
-                }
+                Ok(Event::Incoming(Packet::SubAck(ack))) => self.on_suback(&ack),
                 Ok(Event::Incoming(Packet::Publish(p))) => self.on_publish(p),
                 Ok(_) => {}
                 Err(e) => {
-                    connected = false;
-                    failures = failures.saturating_add(1);
-                    let delay = backoff(config, failures);
-                    let detail = describe(&e, broker, config);
-                    log::warn!(
-                        "MQTT: {detail}; next attempt in {:.1} s",
-                        delay.as_secs_f64()
+                    let ended = link.ended();
+                    let ending = match (connected, &ended) {
+                        (false, _) => Ending::NotConnected,
+                        (true, Some(Ended::ByBroker)) => Ending::ClosedByBroker,
+                        (true, _) => Ending::Lost,
+                    };
+                    let detail = problems::connection_failure(
+                        &e,
+                        ended.as_ref(),
+                        connected,
+                        &self.broker,
+                        config,
                     );
-                    set_health(&self.counters, |h| {
-                        h.connected = false;
-                        h.detail = Some(detail);
-                        h.connect_attempts += 1;
-                    });
-                    tokio::select! {
-                        () = shutdown.wait() => break,
-                        () = tokio::time::sleep(delay) => {}
+                    dialled = false;
+                    connected = false;
+                    if self
+                        .wait_after_failure(&mut reconnect, ending, detail, &shutdown)
+                        .await
+                    {
+                        break;
                     }
                 }
             }
@@ -207,13 +243,72 @@ impl Connection {
         if connected {
             self.say_offline(&mut eventloop).await;
         }
+        // The client's side closed: what it wrote last (`offline`, DISCONNECT) goes on.
+        drop(eventloop);
+        link.finish(STOP_FLUSH).await;
     }
 
-    /// Subscriptions, `online`, the latest status and the discovery message,
-    /// queued behind whatever the client still holds (spawned: the client's
-    /// queue may be full until the event loop drains it).
-    fn on_connected(&self) {
-        self.expect_echo();
+    /// Says the failure (a client id taken by another client once, in its own words) and
+    /// waits before the next attempt. Returns whether `shutdown` came first.
+    async fn wait_after_failure(
+        &self,
+        reconnect: &mut Reconnect,
+        ending: Ending,
+        detail: String,
+        shutdown: &Shutdown,
+    ) -> bool {
+        let failure = reconnect.failed(ending, Instant::now());
+        let wait = failure.wait.as_secs_f64();
+        let detail = match failure.taken {
+            Taken::No => {
+                log::warn!("MQTT: {detail}; next attempt in {wait:.1} s");
+                detail
+            }
+            Taken::Now | Taken::Still => {
+                let taken = problems::client_id_taken(&self.broker, &self.client_id);
+                if failure.taken == Taken::Now {
+                    log::error!("MQTT: {taken}");
+                } else {
+                    log::debug!("MQTT: {detail}; next attempt in {wait:.1} s");
+                }
+                taken
+            }
+        };
+        set_health(&self.counters, |h| {
+            h.connected = false;
+            h.detail = Some(detail);
+            h.connect_attempts += 1;
+        });
+        tokio::select! {
+            () = shutdown.wait() => true,
+            () = tokio::time::sleep(failure.wait) => false,
+        }
+    }
+
+    /// Subscriptions, `online`, the latest status, the discovery message and the probe,
+    /// queued behind whatever the client still holds (spawned: the client's queue may be
+    /// full until the event loop drains it); then the checks.
+    fn on_connected(&self, reconnect: &Reconnect) {
+        let connection = self.checks.connections.fetch_add(1, Ordering::SeqCst) + 1;
+        let said = format!(
+            "MQTT: connected to {}:{} as `{}`",
+            self.broker.host, self.broker.port, self.client_id
+        );
+        let taken = reconnect.taken();
+        if taken {
+            // While another client takes the id in turns: said once, at the failure.
+            log::debug!("{said}");
+            self.after_lasting(connection, reconnect.lasting());
+        } else {
+            log::info!("{said}");
+        }
+        set_health(&self.counters, |h| {
+            h.connected = true;
+            if !taken {
+                h.detail = None;
+            }
+        });
+        self.expect_echoes(connection);
         let client = self.client.clone();
         let topics = self.topics.clone();
         let status = self.latest_status.lock().expect("not poisoned").clone();
@@ -221,13 +316,10 @@ impl Connection {
             .discovery_config()
             .map(|t| (t, discovery::config(&topics, &self.terminal_id)));
         tokio::spawn(async move {
-            let mut filters = vec![
-                SubscribeFilter::new(topics.requests_filter(), QoS::AtLeastOnce),
-                SubscribeFilter::new(topics.availability(), QoS::AtLeastOnce),
-            ];
-            if let Some(ha) = topics.ha_status() {
-                filters.push(SubscribeFilter::new(ha, QoS::AtLeastOnce));
-            }
+            let filters = topics
+                .subscriptions()
+                .into_iter()
+                .map(|f| SubscribeFilter::new(f, QoS::AtLeastOnce));
             let _ = client.subscribe_many(filters).await;
             let _ = client
                 .publish(topics.availability(), QoS::AtLeastOnce, true, "online")
@@ -240,36 +332,97 @@ impl Connection {
             if let Some((topic, payload)) = discovery {
                 let _ = client.publish(topic, QoS::AtLeastOnce, true, payload).await;
             }
+            let _ = client
+                .publish(
+                    topics.probe(),
+                    QoS::AtLeastOnce,
+                    false,
+                    connection.to_string(),
+                )
+                .await;
         });
     }
 
-    /// Reports a refusal when this connection's `online` has not come back
-    /// within [`ECHO_WITHIN`].
-    fn expect_echo(&self) {
-        let connection = self.connections.fetch_add(1, Ordering::SeqCst) + 1;
-        let (connections, echoed) = (self.connections.clone(), self.echoed.clone());
-        let (counters, base) = (self.counters.clone(), self.topics.base().to_owned());
+    /// The connection `connection` still up after `lasting`: the id is this terminal's alone
+    /// again, and the note goes.
+    fn after_lasting(&self, connection: u64, lasting: Duration) {
+        let (checks, counters) = (self.checks.clone(), self.counters.clone());
+        let taken = problems::client_id_taken(&self.broker, &self.client_id);
         tokio::spawn(async move {
-            tokio::time::sleep(ECHO_WITHIN).await;
-            let current = connections.load(Ordering::SeqCst) == connection;
-            if current && echoed.load(Ordering::SeqCst) != connection {
-                let detail = format!(
-                    "connected, but the broker refused this terminal's topics: its own \
-                     `online` on {base}/availability never came back (the broker's ACL must \
-                     let this user read and write {base}/#); requests are not received"
+            tokio::time::sleep(lasting).await;
+            let mut health = counters.mqtt.lock().expect("not poisoned");
+            let Some(h) = health.as_mut() else { return };
+            if checks.current() == connection && h.connected && h.detail.as_ref() == Some(&taken) {
+                h.detail = None;
+                log::info!(
+                    "MQTT: the connection has lasted {lasting:?}: no other client takes the \
+                     client id any more"
                 );
-                log::error!("MQTT: {detail}");
-                set_health(&counters, |h| h.detail = Some(detail));
             }
         });
     }
 
+    /// Reports a refusal when this connection's `online` or probe has not come back within
+    /// [`ECHO_WITHIN`].
+    fn expect_echoes(&self, connection: u64) {
+        let (checks, counters, said) = (
+            self.checks.clone(),
+            self.counters.clone(),
+            self.said.clone(),
+        );
+        let (availability, probe, base) = (
+            self.topics.availability(),
+            self.topics.probe(),
+            self.topics.base().to_owned(),
+        );
+        tokio::spawn(async move {
+            tokio::time::sleep(ECHO_WITHIN).await;
+            if checks.current() != connection {
+                return;
+            }
+            let online = !checks.is_current(&checks.online, connection);
+            let requests = !checks.is_current(&checks.probe, connection)
+                && !checks.is_current(&checks.requests_refused, connection);
+            if online || requests {
+                let detail = problems::missing_echoes(
+                    online.then_some(availability.as_str()),
+                    requests.then_some(probe.as_str()),
+                    &base,
+                );
+                report(&counters, &said, detail);
+            }
+        });
+    }
+
+    /// A SUBACK: a failure code for a filter is the broker's ACL refusing it.
+    fn on_suback(&self, ack: &SubAck) {
+        let refused: Vec<String> = self
+            .topics
+            .subscriptions()
+            .into_iter()
+            .zip(&ack.return_codes)
+            .filter(|(_, code)| matches!(code, SubscribeReasonCode::Failure))
+            .map(|(filter, _)| filter)
+            .collect();
+        if refused.is_empty() {
+            return;
+        }
+        let requests = refused.contains(&self.topics.requests_filter());
+        if requests {
+            self.checks.mark(&self.checks.requests_refused);
+        }
+        let detail = problems::refused_subscriptions(&refused, requests, self.topics.base());
+        report(&self.counters, &self.said, detail);
+    }
+
     fn on_publish(&self, p: rumqttc::Publish) {
+        if let Some(oversize) = link::oversize(&p) {
+            return self.on_oversize(&oversize, p.retain);
+        }
         if p.topic == self.topics.availability() {
             // Our own `online`, live (a retained copy may be an old one).
             if !p.retain && p.payload.as_ref() == b"online" {
-                self.echoed
-                    .store(self.connections.load(Ordering::SeqCst), Ordering::SeqCst);
+                self.checks.mark(&self.checks.online);
             }
             return;
         }
@@ -287,6 +440,13 @@ impl Connection {
         let Some(name) = self.topics.request_name(&p.topic) else {
             return;
         };
+        if name == topics::PROBE {
+            let ours = self.checks.current().to_string();
+            if !p.retain && p.payload.as_ref() == ours.as_bytes() {
+                self.checks.mark(&self.checks.probe);
+            }
+            return;
+        }
         if p.retain {
             // Someone left a request on the broker: executing it at every
             // connect would press the button at every reconnect.
@@ -304,12 +464,28 @@ impl Connection {
         {
             let request = requests::parse(&name, &payload);
             let reply = Reply::error("busy: too many requests at once; send it again");
-            let _ = self.client.try_publish(
-                self.topics.response(&name),
-                QoS::AtLeastOnce,
-                false,
-                requests::response(request.transaction.as_deref(), reply),
+            requests::answer_now(
+                &self.client,
+                &self.topics,
+                &name,
+                request.transaction.as_deref(),
+                reply,
             );
+        }
+    }
+
+    /// A message the link read past: a live request is answered as too large; anything
+    /// else is reported (a retained one comes again with every connection).
+    fn on_oversize(&self, oversize: &Oversize, retained: bool) {
+        match self.topics.request_name(&oversize.topic) {
+            Some(name) if !retained && name != topics::PROBE => {
+                let reply = requests::refused(name, requests::too_large(oversize.bytes));
+                requests::answer_now(&self.client, &self.topics, name, None, reply);
+            }
+            _ => {
+                let detail = problems::oversize(oversize, retained, MAX_INCOMING);
+                report(&self.counters, &self.said, detail);
+            }
         }
     }
 
@@ -332,309 +508,15 @@ impl Connection {
     }
 }
 
-/// What `check-config` says of `[mqtt]`: the broker and whether a password
-/// was found (never the password), or why the connection cannot be set up.
-pub fn check(config: &MqttConfig, terminal_id: &str) -> Result<String, SetupError> {
-    let Some(broker) = config.broker() else {
-        return Ok("off (no mqtt.url)".to_owned());
-    };
-    let options = options(config, terminal_id, &broker)?;
-    let login = match (&config.username, options.credentials()) {
-        (Some(user), Some(login)) if !login.password.is_empty() => {
-            format!("user {user}, password [redacted]")
-        }
-        (Some(user), _) => format!("user {user}, no password"),
-        (None, _) => "no user name".to_owned(),
-    };
-    Ok(format!(
-        "{}:{}{}, client id {}, {login}",
-        broker.host,
-        broker.port,
-        if broker.tls { " over TLS" } else { "" },
-        options.client_id()
-    ))
-}
-
-/// The connection's options: broker, identity, last will, TLS.
-fn options(
-    config: &MqttConfig,
-    terminal_id: &str,
-    broker: &Broker,
-) -> Result<MqttOptions, SetupError> {
-    let client_id = config.client_id.as_deref().unwrap_or(terminal_id);
-    let topics = Topics::new(&config.topic_prefix, terminal_id, &config.discovery_prefix);
-    let mut options = MqttOptions::new(client_id, broker.host.as_str(), broker.port);
-    options
-        .set_keep_alive(Duration::from_secs(config.keepalive_secs))
-        .set_clean_session(true)
-        .set_max_packet_size(MAX_INCOMING, MAX_INCOMING)
-        .set_last_will(LastWill::new(
-            topics.availability(),
-            "offline",
-            QoS::AtLeastOnce,
-            true,
-        ));
-    let password = password::load(config.password_file.as_deref())?;
-    if let Some(user) = &config.username {
-        options.set_credentials(user.as_str(), password.as_ref().map_or("", |p| p.expose()));
+/// A problem of the connection: in the status always, in the journal the first time.
+fn report(counters: &Counters, said: &Said, detail: String) {
+    if said.first_time(&detail) {
+        log::error!("MQTT: {detail}");
     }
-    if broker.tls {
-        options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
-            tls_config(config)?,
-        )));
-    }
-    Ok(options)
-}
-
-fn tls_config(config: &MqttConfig) -> Result<Arc<rustls::ClientConfig>, SetupError> {
-    let mut roots = RootCertStore::empty();
-    match &config.ca_file {
-        Some(path) => crate::api::tls::add_ca_file(&mut roots, path, "mqtt.ca_file")?,
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
-    let builder = crate::api::tls::ring_builder()?.with_root_certificates(roots);
-    let config = match (&config.cert_file, &config.key_file) {
-        (Some(cert), Some(key)) => {
-            let bad = |key: &'static str, path: &std::path::Path, reason: String| {
-                SetupError::ClientCertificate {
-                    key,
-                    path: path.display().to_string(),
-                    reason,
-                }
-            };
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-                .and_then(Iterator::collect)
-                .map_err(|e| bad("cert_file", cert, e.to_string()))?;
-            if certs.is_empty() {
-                return Err(bad("cert_file", cert, "no PEM certificate found".into()));
-            }
-            let private = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| bad("key_file", key, e.to_string()))?;
-            builder
-                .with_client_auth_cert(certs, private)
-                .map_err(|e| bad("key_file", key, e.to_string()))?
-        }
-        _ => builder.with_no_client_auth(),
-    };
-    Ok(Arc::new(config))
-}
-
-/// The wait before the next attempt after `failures` in a row: doubling
-/// from `reconnect_min_ms` up to `reconnect_max_ms`, then a random half of
-/// it taken off, so a fleet that lost its broker together does not come
-/// back all in the same instant.
-fn backoff(config: &MqttConfig, failures: u32) -> Duration {
-    let doubled = config
-        .reconnect_min_ms
-        .saturating_mul(1u64 << failures.saturating_sub(1).min(30));
-    let ceiling = doubled.min(config.reconnect_max_ms);
-    Duration::from_millis(ceiling - fastrand::u64(0..=ceiling / 2))
-}
-
-/// A connection failure in words, with what to check.
-fn describe(e: &ConnectionError, broker: &Broker, config: &MqttConfig) -> String {
-    let at = format!("{}:{}", broker.host, broker.port);
-    match e {
-        ConnectionError::ConnectionRefused(code) => match code {
-            ConnectReturnCode::BadUserNamePassword => format!(
-                "the broker at {at} refused the user name or password (check mqtt.username and \
-                 the `{}` credential or mqtt.password_file)",
-                password::CREDENTIAL_NAME
-            ),
-            // What mosquitto answers to a wrong password, too.
-            ConnectReturnCode::NotAuthorized => format!(
-                "the broker at {at} refused this terminal: not authorized (check mqtt.username \
-                 and its password, the `{}` credential or mqtt.password_file)",
-                password::CREDENTIAL_NAME
-            ),
-            ConnectReturnCode::BadClientId => format!(
-                "the broker at {at} refused the client id (mqtt.client_id, default the \
-                 terminal id)"
-            ),
-            other => format!("the broker at {at} refused the connection ({other:?})"),
-        },
-        ConnectionError::Io(io) => io_failure(io, &at),
-        ConnectionError::Tls(tls) => match tls {
-            rumqttc::TlsError::TLS(r) => tls_failure(r, &at),
-            rumqttc::TlsError::Io(io) => io_failure(io, &at),
-            other => format!("TLS with the broker at {at} failed: {other}"),
-        },
-        ConnectionError::NetworkTimeout => {
-            format!("no answer from the broker at {at} (is the address right and the port open?)")
-        }
-        ConnectionError::MqttState(state) => format!(
-            "the connection to the broker at {at} broke: {}",
-            crate::api::sanitize::clean_server_text(&state.to_string())
-        ),
-        other => format!(
-            "the connection to the broker at {at} failed: {}{}",
-            crate::api::sanitize::clean_server_text(&other.to_string()),
-            if config
-                .url
-                .as_deref()
-                .is_some_and(|u| u.starts_with("mqtt://"))
-            {
-                ""
-            } else {
-                " (mqtts://: is it a TLS port?)"
-            }
-        ),
-    }
-}
-
-fn io_failure(io: &std::io::Error, at: &str) -> String {
-    if let Some(r) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-        return tls_failure(r, at);
-    }
-    match io.kind() {
-        std::io::ErrorKind::ConnectionRefused => {
-            format!("cannot reach the broker at {at}: connection refused (is it running?)")
-        }
-        _ => format!(
-            "cannot reach the broker at {at}: {}",
-            crate::fsutil::describe(io)
-        ),
-    }
-}
-
-fn tls_failure(e: &rustls::Error, at: &str) -> String {
-    let why = match e {
-        rustls::Error::InvalidCertificate(_) => crate::api::tls_errors::explain(e),
-        other => other.to_string(),
-    };
-    format!("TLS with the broker at {at} failed: {why} (check mqtt.ca_file and mqtt.url's host)")
+    set_health(counters, |h| h.detail = Some(detail));
 }
 
 fn set_health(counters: &Counters, change: impl FnOnce(&mut MqttHealth)) {
     let mut health = counters.mqtt.lock().expect("not poisoned");
     change(health.get_or_insert_with(MqttHealth::default));
-}
-
-/// Status changes and events onto the broker, never waiting for it. While
-/// disconnected a status is only kept (the latest goes out after the
-/// ConnAck), so the client's queue holds events for afterwards.
-async fn publish_updates(
-    client: AsyncClient,
-    topics: Topics,
-    mut updates: Updates,
-    latest_status: Arc<Mutex<Option<Vec<u8>>>>,
-    counters: Arc<Counters>,
-    publish_usernames: bool,
-) {
-    while let Some(update) = updates.next().await {
-        match update {
-            Update::Status(status) => {
-                let payload = crate::status::render(&for_the_broker(&status, publish_usernames));
-                *latest_status.lock().expect("not poisoned") = Some(payload.clone());
-                let connected = counters
-                    .mqtt
-                    .lock()
-                    .expect("not poisoned")
-                    .as_ref()
-                    .is_some_and(|h| h.connected);
-                if connected {
-                    let _ = client.try_publish(topics.status(), QoS::AtLeastOnce, true, payload);
-                }
-            }
-            Update::Event(event) => {
-                let payload = event_payload(&event, publish_usernames);
-                if client
-                    .try_publish(topics.event(), QoS::AtLeastOnce, false, payload)
-                    .is_err()
-                {
-                    counters.dropped.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
-    }
-}
-
-/// The status document as the broker gets it: the file's, less the face id
-/// and (unless the site opted in) the name of the last person enrolled; the
-/// file is 0640 for those, a broker's readers are many.
-fn for_the_broker(
-    status: &crate::status::Status,
-    publish_usernames: bool,
-) -> crate::status::Status {
-    let mut status = status.clone();
-    if let Some(last) = &mut status.last_outcome {
-        last.face_id = None;
-        if !publish_usernames {
-            last.username.clear();
-        }
-    }
-    status
-}
-
-/// The `event` message: no image, token or face id; the name only when
-/// the site opted in.
-fn event_payload(event: &EnrollmentEvent, publish_usernames: bool) -> Vec<u8> {
-    let mut value = serde_json::to_value(event).unwrap_or_default();
-    if publish_usernames {
-        value["username"] = serde_json::Value::String(event.username.clone());
-    }
-    serde_json::to_vec(&value).unwrap_or_default()
-}
-
-/// One request at a time, through the control socket's handler.
-async fn answer_requests<H: Handler>(
-    client: AsyncClient,
-    topics: Topics,
-    mut requests: mpsc::Receiver<(String, Vec<u8>)>,
-    handler: Arc<H>,
-) {
-    while let Some((name, payload)) = requests.recv().await {
-        let request = requests::parse(&name, &payload);
-        let reply = match request.command {
-            Ok(command) => handler.handle(command).await,
-            Err(why) => {
-                log::warn!("MQTT: request/{} refused: {why}", clean_name(&name));
-                Reply::error(why)
-            }
-        };
-        let _ = client
-            .publish(
-                topics.response(&name),
-                QoS::AtLeastOnce,
-                false,
-                requests::response(request.transaction.as_deref(), reply),
-            )
-            .await;
-    }
-}
-
-fn clean_name(name: &str) -> String {
-    crate::api::sanitize::clean_server_text(name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_to_its_ceiling_with_jitter() {
-        let config = MqttConfig {
-            reconnect_min_ms: 1_000,
-            reconnect_max_ms: 8_000,
-            ..Default::default()
-        };
-        for (failures, ceiling) in [(1, 1_000), (2, 2_000), (3, 4_000), (4, 8_000), (40, 8_000)] {
-            let d = backoff(&config, failures).as_millis() as u64;
-            assert!((ceiling / 2..=ceiling).contains(&d), "{failures}: {d}");
-        }
-    }
-
-    #[test]
-    fn refusals_are_words() {
-        let broker = Broker {
-            host: "b".into(),
-            port: 1,
-            tls: true,
-        };
-        let c = MqttConfig::default();
-        let e = ConnectionError::ConnectionRefused(ConnectReturnCode::BadUserNamePassword);
-        assert!(describe(&e, &broker, &c).contains("user name or password"));
-        let e = ConnectionError::Io(std::io::ErrorKind::ConnectionRefused.into());
-        assert!(describe(&e, &broker, &c).contains("is it running"));
-    }
 }

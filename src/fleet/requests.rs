@@ -1,10 +1,17 @@
 //! A request message in, a control command out; a reply in, the response
 //! message out. The checks of the fields are the control socket's
 //! ([`crate::control::protocol::parse_fields`]); what is MQTT's own is here:
-//! the payload's size and shape, and the `transaction`.
+//! the payload's size and shape, and the `transaction`. Requests are answered
+//! one at a time ([`answer`]), by the control socket's handler.
 
+use std::sync::Arc;
+
+use rumqttc::{AsyncClient, QoS};
 use serde_json::{Map, Value};
+use tokio::sync::mpsc;
 
+use super::topics::Topics;
+use crate::control::server::Handler;
 use crate::control::{Command, Reply};
 use crate::tickets::check_transaction;
 
@@ -29,12 +36,14 @@ pub fn parse(name: &str, payload: &[u8]) -> Request {
     }
 }
 
+/// The answer to a request of `bytes` bytes, over [`MAX_PAYLOAD`].
+pub fn too_large(bytes: usize) -> String {
+    format!("request too large: {bytes} bytes (at most {MAX_PAYLOAD})")
+}
+
 fn read(name: &str, payload: &[u8], transaction: &mut Option<String>) -> Result<Command, String> {
     if payload.len() > MAX_PAYLOAD {
-        return Err(format!(
-            "request too large: {} bytes (at most {MAX_PAYLOAD})",
-            payload.len()
-        ));
+        return Err(too_large(payload.len()));
     }
     let text = std::str::from_utf8(payload).map_err(|_| "request is not valid UTF-8")?;
     let mut fields: Map<String, Value> = if text.trim().is_empty() {
@@ -73,8 +82,26 @@ fn read(name: &str, payload: &[u8], transaction: &mut Option<String>) -> Result<
     crate::control::protocol::parse_fields(name, fields)
 }
 
-/// The response message: the reply with the transaction echoed.
+/// The response message: the reply with the transaction echoed, less what is for the
+/// operator's eyes only (a review record's `answer`: whom IDMeta's watchlist screening matched;
+/// its `last_answer` still says `registered_review`). A broker's readers are many.
 pub fn response(transaction: Option<&str>, reply: Reply) -> Vec<u8> {
+    let reply = match reply.get("records").and_then(Value::as_array) {
+        Some(records) => {
+            let records: Vec<Value> = records
+                .iter()
+                .cloned()
+                .map(|mut r| {
+                    if let Some(r) = r.as_object_mut() {
+                        r.remove("answer");
+                    }
+                    r
+                })
+                .collect();
+            reply.with("records", records)
+        }
+        None => reply,
+    };
     let reply = match transaction {
         Some(t) => reply.with("transaction", t),
         None => reply,
@@ -82,6 +109,55 @@ pub fn response(transaction: Option<&str>, reply: Reply) -> Vec<u8> {
     let mut line = reply.to_line();
     line.pop();
     line
+}
+
+/// One request at a time, through the control socket's handler.
+pub async fn answer<H: Handler>(
+    client: AsyncClient,
+    topics: Topics,
+    mut requests: mpsc::Receiver<(String, Vec<u8>)>,
+    handler: Arc<H>,
+) {
+    while let Some((name, payload)) = requests.recv().await {
+        let request = parse(&name, &payload);
+        let reply = match request.command {
+            Ok(command) => handler.handle(command).await,
+            Err(why) => refused(&name, why),
+        };
+        let _ = client
+            .publish(
+                topics.response(&name),
+                QoS::AtLeastOnce,
+                false,
+                response(request.transaction.as_deref(), reply),
+            )
+            .await;
+    }
+}
+
+/// A request that is not carried out: logged, and answered with why.
+pub fn refused(name: &str, why: String) -> Reply {
+    log::warn!(
+        "MQTT: request/{} refused: {why}",
+        crate::api::sanitize::clean_server_text(name)
+    );
+    Reply::error(why)
+}
+
+/// Answers at once, without waiting for the client's queue (busy, too large).
+pub fn answer_now(
+    client: &AsyncClient,
+    topics: &Topics,
+    name: &str,
+    transaction: Option<&str>,
+    reply: Reply,
+) {
+    let _ = client.try_publish(
+        topics.response(name),
+        QoS::AtLeastOnce,
+        false,
+        response(transaction, reply),
+    );
 }
 
 #[cfg(test)]
@@ -129,6 +205,19 @@ mod tests {
         let r = parse("trigger", br#"{"transaction":"t","x":1}"#);
         assert_eq!(r.transaction.as_deref(), Some("t"));
         assert!(r.command.unwrap_err().contains("unknown field `x`"));
+    }
+
+    #[test]
+    fn a_review_records_answer_stays_off_the_broker() {
+        let record = serde_json::json!({"id": 7, "state": "review", "last_answer": "registered_review",
+            "answer": {"screening": {"details": [{"name": "Jane Listed"}]}}});
+        let r = response(None, Reply::ok().with("records", vec![record]));
+        let text = String::from_utf8(r).unwrap();
+        assert!(
+            !text.contains("Jane") && !text.contains("\"answer\""),
+            "{text}"
+        );
+        assert!(text.contains("registered_review"), "{text}");
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub const REQUESTS: [&str; 7] = [
     "queue_resume",
 ];
 
+/// The request name of the terminal's own probe (`request/_probe`), published at every
+/// connect to see that the broker delivers its requests to it; never answered.
+pub const PROBE: &str = "_probe";
+
 /// Home Assistant's own status topic (`online` after HA restarts).
 pub const HA_STATUS: &str = "status";
 
@@ -62,6 +66,18 @@ impl Topics {
             .strip_prefix("/request/")
     }
 
+    /// Where the terminal's own probe goes ([`PROBE`]).
+    pub fn probe(&self) -> String {
+        format!("{}/request/{PROBE}", self.base)
+    }
+
+    /// What the terminal subscribes to, in the order of its SUBSCRIBE (and its SUBACK).
+    pub fn subscriptions(&self) -> Vec<String> {
+        let mut filters = vec![self.requests_filter(), self.availability()];
+        filters.extend(self.ha_status());
+        filters
+    }
+
     pub fn response(&self, name: &str) -> String {
         format!("{}/response/{name}", self.base)
     }
@@ -98,6 +114,15 @@ mod tests {
         assert_eq!(t.request_name("enrolld/t1/request/enroll"), Some("enroll"));
         assert_eq!(t.request_name("enrolld/t2/request/enroll"), None);
         assert_eq!(t.response("enroll"), "enrolld/t1/response/enroll");
+        assert_eq!(t.request_name(&t.probe()), Some(PROBE));
+        assert_eq!(
+            t.subscriptions(),
+            [
+                "enrolld/t1/request/+",
+                "enrolld/t1/availability",
+                "homeassistant/status"
+            ]
+        );
         assert_eq!(
             t.discovery_config().as_deref(),
             Some("homeassistant/device/t1/config")
@@ -105,5 +130,6 @@ mod tests {
         let off = Topics::new("enrolld", "t1", "");
         assert_eq!(off.discovery_config(), None);
         assert_eq!(off.ha_status(), None);
+        assert_eq!(off.subscriptions().len(), 2);
     }
 }

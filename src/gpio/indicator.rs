@@ -1,7 +1,9 @@
 //! The indicator task: plays the latest [`Pattern`] on a [`LedDriver`].
 //!
 //! Callers never wait: [`IndicatorHandle::show`] only replaces the value in a
-//! `tokio::sync::watch` channel, and the task switches at once, mid-step.
+//! `tokio::sync::watch` channel, and the task switches at once, mid-step
+//! (holding a line dark for a moment where the new pattern's first flash would
+//! come too soon after the old one's last: `flash_limit.rs`).
 //! The LEDs end dark on every exit path: [`IndicatorHandle::shutdown`]
 //! switches them off and waits for it; dropping the handle makes the task do
 //! the same; and if the runtime itself is torn down (the daemon leaving on an
@@ -15,6 +17,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::error::GpioError;
+use super::flash_limit::FlashLimit;
 use super::patterns::{Layout, Levels, OFF, Pattern, Repeat};
 
 /// What drives the LED lines. `levels` has meaning for the first
@@ -96,6 +99,7 @@ pub fn spawn<D: LedDriver>(driver: D, layout: Layout) -> IndicatorHandle {
         shown: None,
         failed_at: None,
         fault: fault_tx,
+        flashes: FlashLimit::default(),
     };
     let task = tokio::spawn(player.run(rx));
     IndicatorHandle {
@@ -113,6 +117,8 @@ struct Player<D> {
     /// When the driver last failed, to pace recovery attempts.
     failed_at: Option<Instant>,
     fault: watch::Sender<Option<GpioError>>,
+    /// At most three flashes a second, also across a switch of pattern.
+    flashes: FlashLimit,
 }
 
 enum Played {
@@ -156,20 +162,11 @@ impl<D: LedDriver> Player<D> {
                 .iter()
                 .all(|s| s.levels == program.steps[0].levels)
         {
-            loop {
-                self.set(program.steps[0].levels);
-                // While the driver fails, wake up to retry it.
-                let retry = self.failed_at.map(|_| RECOVER_EVERY);
-                match self.wait_for_command(rx, retry).await {
-                    Played::Finished => {}
-                    other => return other,
-                }
-            }
+            return self.hold(program.steps[0].levels, None, rx).await;
         }
         loop {
             for step in &program.steps {
-                self.set(step.levels);
-                match self.wait_for_command(rx, Some(step.duration)).await {
+                match self.hold(step.levels, Some(step.duration), rx).await {
                     Played::Finished => {}
                     other => return other,
                 }
@@ -180,11 +177,41 @@ impl<D: LedDriver> Player<D> {
         }
     }
 
-    /// Waits `limit` (forever if `None`) unless a command arrives first.
+    /// Shows `levels` for `duration` (until a command if `None`). A flash the limit does not
+    /// allow yet waits in the dark, and the step then runs its whole length: a pattern cutting
+    /// into another starts up to a third of a second late rather than losing a flash. While the
+    /// driver fails, the lines are retried every [`RECOVER_EVERY`].
+    async fn hold(
+        &mut self,
+        levels: Levels,
+        duration: Option<Duration>,
+        rx: &mut watch::Receiver<Command>,
+    ) -> Played {
+        loop {
+            let (allowed, ask_again) = self.flashes.admit(levels, Instant::now());
+            self.set(allowed);
+            let Some(at) = ask_again else { break };
+            match self.wait_for_command(rx, Some(at)).await {
+                Played::Finished => {}
+                other => return other,
+            }
+        }
+        let end = duration.map(|d| Instant::now() + d);
+        loop {
+            let retry = self.failed_at.map(|_| Instant::now() + RECOVER_EVERY);
+            let wake = [end, retry].into_iter().flatten().min();
+            match self.wait_for_command(rx, wake).await {
+                Played::Finished if end.is_none_or(|e| Instant::now() < e) => self.set(levels),
+                other => return other,
+            }
+        }
+    }
+
+    /// Waits until `deadline` (forever if `None`) unless a command arrives first.
     async fn wait_for_command(
         &mut self,
         rx: &mut watch::Receiver<Command>,
-        limit: Option<Duration>,
+        deadline: Option<Instant>,
     ) -> Played {
         let changed = async {
             match rx.changed().await {
@@ -192,11 +219,11 @@ impl<D: LedDriver> Player<D> {
                 Err(_) => Played::Closed,
             }
         };
-        match limit {
+        match deadline {
             None => changed.await,
-            Some(d) => tokio::select! {
+            Some(at) => tokio::select! {
                 played = changed => played,
-                () = tokio::time::sleep(d) => Played::Finished,
+                () = tokio::time::sleep_until(at) => Played::Finished,
             },
         }
     }

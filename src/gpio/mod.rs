@@ -43,11 +43,13 @@
 //! - `trigger`: the reader thread (rules, fault and backoff) over an edge source.
 //! - `line_trigger`: the gpiocdev edge source (kernel debounce, software fallback).
 //! - `patterns`: LED patterns as data. `indicator`: the task that plays them.
+//! - `flash_limit`: at most three flashes a second when one pattern cuts into another.
 //! - `led_lines`: the gpiocdev LED driver. `sim`: simulated line and LEDs.
 //! - `probe`: the GPIO half of `enrolld probe`; `watch`: its `--watch` wiring check.
 
 mod config;
 mod error;
+mod flash_limit;
 mod indicator;
 mod led_lines;
 mod line_trigger;

@@ -2,19 +2,30 @@
 //! (levels, duration) steps played once or forever. Tests read the programs
 //! directly; the indicator task only plays them.
 //!
-//! | pattern    | single LED                 | green/red pair        |
-//! |------------|----------------------------|-----------------------|
-//! | Off        | off                        | off                   |
-//! | Busy       | blink 4 Hz                 | green blink 4 Hz      |
-//! | Success    | solid 3 s                  | green solid 3 s       |
-//! | Retake     | double blink, 3 s          | red double blink, 3 s |
-//! | Failed     | fast blink 10 Hz, 3 s      | red solid 3 s         |
-//! | Queued     | slow blink (0.5 s / 2 s)   | red slow blink        |
-//! | Fault      | SOS until replaced         | red SOS               |
-//! | Refused    | three short flashes        | three red flashes     |
+//! | pattern    | single LED                                   | green/red pair        |
+//! |------------|----------------------------------------------|-----------------------|
+//! | Off        | off                                          | off                   |
+//! | Busy       | blink 2 Hz (0.25 s on / 0.25 s off)          | green blink 2 Hz      |
+//! | Success    | solid 3 s                                    | green solid 3 s       |
+//! | SeeReception | solid 1 s, then 4 blinks at 2 Hz            | green solid 1 s, then 4 red blinks at 2 Hz |
+//! | Retake     | double blink once a second, 3 s              | red double blink, 3 s |
+//! | Failed     | long blinks (0.7 s on / 0.3 s off), 3 s      | red solid 3 s         |
+//! | Queued     | slow blink (0.5 s on / 1.5 s off)            | red slow blink        |
+//! | Fault      | SOS (dot 0.17 s) until replaced              | red SOS               |
+//! | Refused    | three short flashes (0.1 s, 0.34 s apart)    | three red flashes     |
 //!
 //! The 3 s patterns then fall back to the pattern the caller chose
 //! (`Off` unless told otherwise); the others last until replaced.
+//!
+//! Two rules every program keeps (the tests below read the tables for them):
+//! - **At most three flashes a second** (WCAG 2.3.1, for the person at the wall): a flash is
+//!   one lit run of one line, and two flashes start at least [`MIN_FLASH_SPACING`] apart, so
+//!   no one-second window holds more than three and no burst flickers faster either. The
+//!   indicator task keeps the rule when one pattern cuts into another (`indicator.rs`).
+//! - **Each pattern looks unlike every other** to a person who watches it from dark: some lit
+//!   or dark run differs in colour, or in length by at least half again (the tests'
+//!   `distinguishable`). The real-kernel scenarios' `runs_match`
+//!   (tests/real_kernel/guest/lib.sh) tells the patterns apart by the same run lengths.
 
 use std::time::Duration;
 
@@ -71,7 +82,14 @@ impl Program {
 }
 
 /// SOS timing unit: dot = 1, dash = 3, gap in a letter = 1, between letters = 3, after the word = 7.
-const SOS_UNIT_MS: u64 = 150;
+/// The dots of an S start two units apart: 170 ms keeps them [`MIN_FLASH_SPACING`] apart.
+const SOS_UNIT_MS: u64 = 170;
+
+/// The shortest time between the starts of two flashes of one LED: a third of a second
+/// (rounded up), so not even a short burst flickers faster than three times a second, and no
+/// one-second window holds more than three (WCAG 2.3.1). The indicator task holds a line dark until
+/// this has passed when one pattern replaces another mid-flash (`indicator.rs`).
+pub const MIN_FLASH_SPACING: Duration = Duration::from_millis(334);
 
 impl Pattern {
     pub fn program(self, layout: Layout) -> Program {
@@ -85,30 +103,46 @@ impl Pattern {
         let off = |ms| step(OFF, ms);
         match self {
             Pattern::Off => forever(vec![off(1_000)]),
-            Pattern::Busy => forever(vec![on(125), off(125)]),
+            Pattern::Busy => forever(vec![on(250), off(250)]),
             Pattern::Success => once(vec![on(3_000)]),
-            Pattern::Retake => once(times(3, &[on(150), off(150), on(150), off(550)])),
+            // Registered (the success colour first), then "look here" in the attention colour:
+            // 2 Hz, well under WCAG's three flashes a second, and unlike every other pattern.
+            Pattern::SeeReception => {
+                let (done, look) = match layout {
+                    Layout::Single => (FIRST, FIRST),
+                    Layout::Pair => (FIRST, SECOND),
+                };
+                let mut steps = vec![step(done, 1_000)];
+                steps.extend(times(4, &[step(OFF, 250), step(look, 250)]));
+                once(steps)
+            }
+            Pattern::Retake => once(times(3, &[on(170), off(170), on(170), off(490)])),
             Pattern::Failed => match layout {
-                Layout::Single => once(times(30, &[on(50), off(50)])),
+                // Mostly lit, like the pair's solid red, but broken: not the solid of success.
+                Layout::Single => once(times(3, &[on(700), off(300)])),
                 Layout::Pair => once(vec![on(3_000)]),
             },
             Pattern::Queued => forever(vec![on(500), off(1_500)]),
             Pattern::Fault => forever(morse("... --- ...", lit)),
-            Pattern::Refused => once(times(3, &[on(60), off(90)])),
+            Pattern::Refused => once(times(3, &[on(100), off(240)])),
         }
     }
 }
 
 impl Pattern {
     /// The pattern in words, as a person sees it: `"green solid"`,
-    /// `"red double blink"`, `"blinking 4 Hz"` (one LED has no colour to name).
+    /// `"red double blink"`, `"blinking 2 Hz"` (one LED has no colour to name).
     pub fn describe(self, layout: Layout) -> String {
         let how = match (self, layout) {
             (Pattern::Off, _) => return "off".to_owned(),
-            (Pattern::Busy, _) => "blinking 4 Hz",
+            (Pattern::Busy, _) => "blinking 2 Hz",
             (Pattern::Success, _) => "solid",
+            (Pattern::SeeReception, Layout::Single) => return "solid, then blinking 2 Hz".into(),
+            (Pattern::SeeReception, Layout::Pair) => {
+                return "green solid, then red blinking 2 Hz".into();
+            }
             (Pattern::Retake, _) => "double blink",
-            (Pattern::Failed, Layout::Single) => "fast blink",
+            (Pattern::Failed, Layout::Single) => "long blinks",
             (Pattern::Failed, Layout::Pair) => "solid",
             (Pattern::Queued, _) => "slow blink",
             (Pattern::Fault, _) => "SOS",
@@ -191,14 +225,14 @@ mod tests {
     }
 
     #[test]
-    fn busy_blinks_at_4_hz_forever() {
+    fn busy_blinks_at_2_hz_forever() {
         let p = Pattern::Busy.program(Layout::Single);
         assert_eq!(p.repeat, Repeat::Forever);
-        assert_eq!(p.period(), Duration::from_millis(250));
-        assert_eq!(lit_ms(&p, FIRST), vec![125]);
+        assert_eq!(p.period(), Duration::from_millis(500));
+        assert_eq!(lit_ms(&p, FIRST), vec![250]);
         assert_eq!(
             lit_ms(&Pattern::Busy.program(Layout::Pair), [true, false]),
-            vec![125],
+            vec![250],
             "green"
         );
     }
@@ -223,9 +257,9 @@ mod tests {
     }
 
     #[test]
-    fn failed_is_fast_blink_on_one_led_and_solid_red_on_a_pair() {
+    fn failed_is_long_blinks_on_one_led_and_solid_red_on_a_pair() {
         let single = Pattern::Failed.program(Layout::Single);
-        assert_eq!(lit_ms(&single, FIRST), vec![50; 30]);
+        assert_eq!(lit_ms(&single, FIRST), vec![700; 3]);
         let pair = Pattern::Failed.program(Layout::Pair);
         assert_eq!(pair.steps, vec![step(SECOND, 3_000)]);
     }
@@ -269,18 +303,18 @@ mod tests {
         assert_eq!(p.repeat, Repeat::Forever);
         assert_eq!(
             lit_ms(&p, FIRST),
-            vec![150, 150, 150, 450, 450, 450, 150, 150, 150]
+            vec![170, 170, 170, 510, 510, 510, 170, 170, 170]
         );
         let gaps = lit_ms(&p, OFF);
-        assert_eq!(gaps, vec![150, 150, 450, 150, 150, 450, 150, 150, 1_050]);
+        assert_eq!(gaps, vec![170, 170, 510, 170, 170, 510, 170, 170, 1_190]);
     }
 
     #[test]
-    fn refused_is_short_and_distinct_from_failed() {
+    fn refused_is_three_short_flashes_in_about_a_second() {
         let r = Pattern::Refused.program(Layout::Single);
         assert_eq!(r.repeat, Repeat::Once);
-        assert!(r.period() < Duration::from_secs(1));
-        assert_ne!(r, Pattern::Failed.program(Layout::Single));
+        assert_eq!(lit_ms(&r, FIRST), vec![100; 3]);
+        assert!(r.period() <= Duration::from_millis(1_100));
     }
 
     #[test]
@@ -292,5 +326,176 @@ mod tests {
                 assert!(prog.steps.iter().all(|s| !s.duration.is_zero()), "{p:?}");
             }
         }
+    }
+
+    // --- What a person sees: flash rate and telling patterns apart -----------------------
+
+    /// WCAG 2.3.1: nothing may flash more than three times in any one second.
+    const MAX_FLASHES: usize = 3;
+    const FLASH_WINDOW: Duration = Duration::from_secs(1);
+
+    /// Long enough to see every once-program end (then dark) and a whole SOS.
+    const WATCH_MS: u64 = 7_000;
+
+    /// The levels as runs, the way the program plays from dark for `window_ms`: a forever
+    /// program repeats, a once program is followed by dark (its fallback, `Off`). Adjacent
+    /// steps with the same levels make one run; the last run is cut by the window.
+    fn runs_seen(p: &Program, window_ms: u64) -> Vec<(Levels, u64)> {
+        let mut runs: Vec<(Levels, u64)> = Vec::new();
+        let mut push = |levels: Levels, ms: u64| match runs.last_mut() {
+            Some(last) if last.0 == levels => last.1 += ms,
+            _ => runs.push((levels, ms)),
+        };
+        let mut t = 0;
+        'play: loop {
+            for s in &p.steps {
+                let ms = (s.duration.as_millis() as u64).min(window_ms - t);
+                push(s.levels, ms);
+                t += ms;
+                if t == window_ms {
+                    break 'play;
+                }
+            }
+            if p.repeat == Repeat::Once {
+                push(OFF, window_ms - t);
+                break;
+            }
+        }
+        runs
+    }
+
+    /// When each flash of one line starts (ms from the start), played from dark.
+    fn onsets(p: &Program, line: usize) -> Vec<u64> {
+        // Forever programs over several periods, so the seam between two passes counts.
+        let window = WATCH_MS.max(3 * p.period().as_millis() as u64);
+        let mut out = Vec::new();
+        let (mut t, mut lit) = (0, false);
+        for (levels, ms) in runs_seen(p, window) {
+            if levels[line] && !lit {
+                out.push(t);
+            }
+            lit = levels[line];
+            t += ms;
+        }
+        out
+    }
+
+    /// The most flashes starting in any one-second window (WCAG 2.3.1's count).
+    fn most_in_a_second(onsets: &[u64]) -> usize {
+        let window = FLASH_WINDOW.as_millis() as u64;
+        (0..onsets.len())
+            .map(|i| {
+                onsets[i..]
+                    .iter()
+                    .take_while(|&&o| o < onsets[i] + window)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The shortest time between two flashes: no burst flickers faster than 3 Hz either.
+    fn closest(onsets: &[u64]) -> Option<u64> {
+        onsets.windows(2).map(|w| w[1] - w[0]).min()
+    }
+
+    fn every_program() -> impl Iterator<Item = (Pattern, Layout, Program)> {
+        Pattern::ALL.into_iter().flat_map(|p| {
+            [Layout::Single, Layout::Pair]
+                .into_iter()
+                .map(move |l| (p, l, p.program(l)))
+        })
+    }
+
+    #[test]
+    fn no_pattern_flashes_more_than_three_times_a_second() {
+        let spacing = MIN_FLASH_SPACING.as_millis() as u64;
+        for (p, layout, prog) in every_program() {
+            for line in 0..layout.width() {
+                let starts = onsets(&prog, line);
+                let most = most_in_a_second(&starts);
+                assert!(
+                    most <= MAX_FLASHES,
+                    "{p:?} {layout:?} line {line}: {most} flashes in one second"
+                );
+                if let Some(gap) = closest(&starts) {
+                    assert!(
+                        gap >= spacing,
+                        "{p:?} {layout:?} line {line}: flashes {gap} ms apart"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_flash_checks_catch_the_old_patterns() {
+        // Before: busy at 4 Hz, failed at 10 Hz, refused as three flashes at about 7 Hz (three
+        // in 450 ms: within WCAG's count, but a 7 Hz flicker, which the spacing catches).
+        let busy = onsets(&forever(vec![step(FIRST, 125), step(OFF, 125)]), 0);
+        let failed = onsets(&once(times(30, &[step(FIRST, 50), step(OFF, 50)])), 0);
+        let refused = onsets(&once(times(3, &[step(FIRST, 60), step(OFF, 90)])), 0);
+        assert_eq!(most_in_a_second(&busy), 4);
+        assert_eq!(most_in_a_second(&failed), 10);
+        assert_eq!(most_in_a_second(&refused), 3);
+        assert_eq!(closest(&refused), Some(150));
+        assert!(closest(&refused).unwrap() < MIN_FLASH_SPACING.as_millis() as u64);
+    }
+
+    /// How much longer one run must be than the other for a person to tell them apart at a
+    /// glance (not with a stopwatch): half again. `runs_match` (lib.sh) classes measured runs
+    /// at the geometric midpoints between nominal lengths, well inside that.
+    const TELLING_RATIO: f64 = 1.5;
+
+    /// Whether a person watching both from dark sees a difference: at some run one is lit and
+    /// the other dark or another colour, or one is at least [`TELLING_RATIO`] times as long as
+    /// the other. A run cut by the window is only a lower bound, so it can show a difference
+    /// by being the longer one, never by being the shorter.
+    fn distinguishable(a: &Program, b: &Program) -> bool {
+        let (ra, rb) = (runs_seen(a, WATCH_MS), runs_seen(b, WATCH_MS));
+        let (cut_a, cut_b) = (ra.len() - 1, rb.len() - 1);
+        ra.iter()
+            .zip(&rb)
+            .enumerate()
+            .any(|(i, (&(la, ma), &(lb, mb)))| {
+                let (ma, mb) = (ma as f64, mb as f64);
+                la != lb
+                    || (ma >= TELLING_RATIO * mb && i != cut_b)
+                    || (mb >= TELLING_RATIO * ma && i != cut_a)
+            })
+    }
+
+    #[test]
+    fn every_pattern_looks_unlike_every_other() {
+        for layout in [Layout::Single, Layout::Pair] {
+            for (i, a) in Pattern::ALL.iter().enumerate() {
+                for b in &Pattern::ALL[i + 1..] {
+                    assert!(
+                        distinguishable(&a.program(layout), &b.program(layout)),
+                        "{a:?} and {b:?} look alike on {layout:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn telling_apart_catches_look_alikes() {
+        let blink = |on, off| forever(vec![step(FIRST, on), step(OFF, off)]);
+        // 10 % apart: the same blink to a person.
+        assert!(!distinguishable(&blink(250, 250), &blink(230, 270)));
+        let busy = Pattern::Busy.program(Layout::Single);
+        assert!(!distinguishable(&busy, &busy));
+        // Flashes half again as long: told apart.
+        assert!(distinguishable(&blink(250, 250), &blink(375, 250)));
+        // Three flashes that stop, against the same flashes going on: told apart by the dark
+        // after the third (cut by the window: a lower bound, and the longer one).
+        let three = once(times(3, &[step(FIRST, 170), step(OFF, 170)]));
+        assert!(distinguishable(&three, &blink(170, 170)));
+        // A failed shown solid on one LED, as on a pair, would pass for success.
+        assert!(!distinguishable(
+            &Pattern::Success.program(Layout::Single),
+            &once(vec![step(FIRST, 3_000)])
+        ));
     }
 }

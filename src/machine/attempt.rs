@@ -2,17 +2,21 @@
 //! steps are done, and what follows from each event. Pure, like the rest of
 //! the machine.
 //!
-//! The binding, the capture and the verification run side by side; the
-//! capture is stored only once all three are settled, and sent only once it
-//! is durable. A name returns to the ticket list (a [`Action::Release`]) only
-//! when nothing was sent, or IDMeta asked for a retake.
+//! The binding and the capture start together; the terminal's own
+//! verification is created only once a frame passed (the face check, or
+//! without it the burst's chosen frame), alongside the JPEG's encoding, so a
+//! press in which no frame passed asks nothing of IDMeta. The capture is
+//! stored only once all three are settled, with the verification it goes out
+//! with, and sent only once it is durable. A name returns to the ticket list
+//! (a [`Action::Release`]) only when nothing was sent, or IDMeta asked for a
+//! retake; an own verification that no request will use is handed back to
+//! the machine, which finalizes it ([`Step::unused`]).
 
 use std::time::Instant;
 
 use super::conclusion::{Conclusion, Destination, QueuedBecause};
 use super::events::stale_name;
 use super::fate::{self, Fate};
-use super::spare::Spare;
 use super::{Action, Budgets, Event, State};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +40,8 @@ enum Cap {
 enum Verif {
     /// Not known until the binding says whether the ticket brought one.
     Undecided,
+    /// The terminal's own, asked for once a frame passed.
+    Wanted,
     Known(String),
     Creating {
         deadline: Instant,
@@ -63,6 +69,11 @@ pub(super) struct Step {
     pub pause: bool,
     /// The capture overran its deadline.
     pub camera_stuck: bool,
+    /// An own verification that no request will use: the machine finalizes it.
+    pub unused: Option<String>,
+    /// An own create-verification is still on the wire and the attempt no longer waits for
+    /// it: the machine finalizes what it returns.
+    pub orphaned_create: bool,
     pub then: Then,
     /// The event did not apply to the attempt's current step.
     pub ignored: Option<&'static str>,
@@ -86,6 +97,9 @@ pub(super) struct Attempt {
     capture_deadline: Instant,
     record: Rec,
     capture: Cap,
+    /// A frame passed (reported before its JPEG is ready, or with it): the terminal may now
+    /// ask IDMeta for a verification.
+    frame_passed: bool,
     verification: Verif,
     /// The verification held is the terminal's own (not a ticket's), so an
     /// unused one can serve the next press.
@@ -102,6 +116,7 @@ impl Attempt {
             capture_deadline,
             record: Rec::Pending,
             capture: Cap::Running,
+            frame_passed: false,
             verification: Verif::Undecided,
             own_verification: false,
             stage: Stage::Preparing,
@@ -136,7 +151,6 @@ impl Attempt {
         event: Event,
         now: Instant,
         budgets: &Budgets,
-        spare: &mut Spare,
         paused: bool,
         stopping: bool,
     ) -> Step {
@@ -146,18 +160,13 @@ impl Attempt {
                 match result {
                     Ok(b) => {
                         self.record = Rec::Bound(b.record);
-                        self.decide_verification(
-                            b.ticket_verification,
-                            now,
-                            budgets,
-                            spare,
-                            paused,
-                            stopping,
-                            &mut step,
-                        );
+                        self.decide_verification(b.ticket_verification);
                     }
                     Err(()) => self.record = Rec::Failed,
                 }
+            }
+            (Event::FramePassed { .. }, Stage::Preparing) if self.capture == Cap::Running => {
+                self.frame_passed = true;
             }
             (
                 Event::CaptureDone {
@@ -166,6 +175,7 @@ impl Attempt {
                 Stage::Preparing,
             ) if self.capture == Cap::Running => {
                 self.capture = Cap::Done { clock_plausible };
+                self.frame_passed = true;
             }
             (Event::CaptureFailed { fault, .. }, Stage::Preparing)
                 if self.capture == Cap::Running =>
@@ -185,12 +195,6 @@ impl Attempt {
                     Ok(v) => Verif::Known(v),
                     Err(outcome) => Verif::CreateFailed(fate::after_failed_create(&outcome)),
                 };
-                // Stored already without it (stopping, clock): the next press may use it.
-                if self.stage != Stage::Preparing
-                    && let Verif::Known(v) = std::mem::replace(&mut self.verification, Verif::Later)
-                {
-                    spare.keep(v, now);
-                }
             }
             (Event::Stored { ok, .. }, Stage::Storing(dest)) => {
                 return self.stored(ok, dest, now, budgets, stopping);
@@ -199,14 +203,14 @@ impl Attempt {
                 return self.answered(&outcome);
             }
             (event, _) => {
+                // (A created verification the attempt no longer waits for is the machine's:
+                // it knows the create as orphaned and never hands its answer here.)
                 step.ignored = Some(stale_name(&event));
-                if let Event::VerificationCreated { result: Ok(v), .. } = event {
-                    spare.keep(v, now);
-                }
                 return step;
             }
         }
-        let mut next = self.advance(now, spare, paused, stopping);
+        self.create_if_due(now, budgets, paused, stopping, &mut step);
+        let mut next = self.advance(paused, stopping);
         step.actions.append(&mut next.actions);
         Step {
             actions: step.actions,
@@ -214,25 +218,35 @@ impl Attempt {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn decide_verification(
+    /// A ticket's verification is used as it came; otherwise the terminal makes its own, once
+    /// a frame passed.
+    fn decide_verification(&mut self, ticket_verification: Option<String>) {
+        self.verification = match ticket_verification {
+            Some(v) => Verif::Known(v),
+            None => {
+                self.own_verification = true;
+                Verif::Wanted
+            }
+        };
+    }
+
+    /// create-verification, the moment both the binding (no ticket's verification) and a
+    /// passing frame are there: its round trip overlaps the JPEG's encoding, and a press in
+    /// which no frame passed never reaches IDMeta. Not while the request could not be sent
+    /// (clock, pause, stopping): the delivery worker creates it when it sends the entry.
+    fn create_if_due(
         &mut self,
-        ticket_verification: Option<String>,
         now: Instant,
         budgets: &Budgets,
-        spare: &mut Spare,
         paused: bool,
         stopping: bool,
         step: &mut Step,
     ) {
-        if let Some(v) = ticket_verification {
-            self.verification = Verif::Known(v);
+        let capture_alive = matches!(self.capture, Cap::Running | Cap::Done { .. });
+        if !(self.frame_passed && capture_alive && self.verification == Verif::Wanted) {
             return;
         }
-        self.own_verification = true;
-        self.verification = if let Some(v) = spare.take(now) {
-            Verif::Known(v)
-        } else if self.clock_plausible_at_press && !paused && !stopping {
+        self.verification = if self.clock_plausible_at_press && !paused && !stopping {
             step.actions
                 .push(Action::CreateVerification { attempt: self.id });
             Verif::Creating {
@@ -244,7 +258,7 @@ impl Attempt {
     }
 
     /// Moves on once what the next step needs is there.
-    fn advance(&mut self, now: Instant, spare: &mut Spare, paused: bool, stopping: bool) -> Step {
+    fn advance(&mut self, paused: bool, stopping: bool) -> Step {
         let mut step = Step::default();
         if self.stage != Stage::Preparing {
             return step;
@@ -253,8 +267,9 @@ impl Attempt {
             if self.capture == Cap::Running {
                 self.capture = Cap::Cancelled;
             }
-            self.keep_unused_verification(spare, now);
-            return self.end(Conclusion::NotStored, Some(State::Failed), Then::Over);
+            let mut step = self.end(Conclusion::NotStored, Some(State::Failed), Then::Over);
+            self.let_go_of_verification(&mut step);
+            return step;
         }
         let record = match (&self.record, self.capture) {
             (_, Cap::Running) | (Rec::Pending, _) => return step,
@@ -274,8 +289,8 @@ impl Attempt {
                 return self.store(record, clock_plausible, paused, stopping);
             }
         };
-        self.keep_unused_verification(spare, now);
         step = self.end(conclusion, show, Then::Finishing { show_after: None });
+        self.let_go_of_verification(&mut step);
         step.actions.push(Action::Release {
             attempt: self.id,
             record,
@@ -301,17 +316,19 @@ impl Attempt {
             _ => None,
         };
         let to = match (queue_because, &self.verification) {
+            // The capture is done, the person may step away: what remains (the
+            // verification, then the request) is submitting. Waited for also when the
+            // capture goes to the queue (stopping, a pause meanwhile): stored with it, the
+            // verification is used when the entry is sent, never left unused.
+            (_, Verif::Creating { .. }) => {
+                step.show = Some(State::Submitting);
+                return step;
+            }
             (Some(why), _) => {
                 self.conclusion = Some(Conclusion::Queued(why));
                 Destination::Queue { not_before: None }
             }
             (None, Verif::Known(_)) => Destination::Send,
-            // The capture is done, the person may step away: what remains
-            // (the verification, then the request) is submitting.
-            (None, Verif::Creating { .. }) => {
-                step.show = Some(State::Submitting);
-                return step;
-            }
             (None, Verif::CreateFailed(fate)) => {
                 step.pause = *fate == Fate::Paused;
                 self.conclusion = Some(Conclusion::Queued(if step.pause {
@@ -325,7 +342,7 @@ impl Attempt {
                 };
                 Destination::Queue { not_before }
             }
-            (None, Verif::Later | Verif::Undecided) => {
+            (None, Verif::Later | Verif::Undecided | Verif::Wanted) => {
                 self.conclusion = Some(Conclusion::Queued(QueuedBecause::NoVerification));
                 Destination::Queue { not_before: None }
             }
@@ -358,6 +375,7 @@ impl Attempt {
                 Some(State::Failed),
                 Then::Finishing { show_after: None },
             );
+            self.let_go_of_verification(&mut step);
             step.actions.push(Action::Release {
                 attempt: self.id,
                 record,
@@ -439,6 +457,17 @@ impl Attempt {
                     fate,
                 },
             ),
+            // Shown as `Registered` unless the operator turned `see_reception` on (the
+            // machine decides, see `Machine::carry_out`).
+            Fate::RegisteredReview => (
+                Some(State::SeeReception),
+                None,
+                Action::Settle {
+                    attempt: self.id,
+                    record,
+                    fate,
+                },
+            ),
             Fate::AlreadyRegistered => (
                 Some(State::AlreadyRegistered),
                 None,
@@ -466,21 +495,15 @@ impl Attempt {
 
     /// Shutdown: a capture in progress is abandoned (nothing was sent, so
     /// its name is released); a request on the wire is waited for.
-    pub fn stop(&mut self, now: Instant, spare: &mut Spare) -> Step {
+    pub fn stop(&mut self) -> Step {
         if self.stage == Stage::Preparing && self.capture == Cap::Running {
             self.capture = Cap::Cancelled;
         }
-        self.advance(now, spare, false, true)
+        self.advance(false, true)
     }
 
     /// A step overran its budget.
-    pub fn deadline_passed(
-        &mut self,
-        now: Instant,
-        spare: &mut Spare,
-        paused: bool,
-        stopping: bool,
-    ) -> Step {
+    pub fn deadline_passed(&mut self, now: Instant, paused: bool, stopping: bool) -> Step {
         if let Stage::Posting { deadline } = self.stage
             && now >= deadline
         {
@@ -500,22 +523,30 @@ impl Attempt {
                 self.record = Rec::Failed;
             }
         }
+        let mut orphaned_create = false;
         if let Verif::Creating { deadline } = self.verification
             && now >= deadline
         {
+            // Queued without it; should it come after all, the machine finalizes it.
             self.verification = Verif::CreateFailed(Fate::Queued { not_before: None });
+            orphaned_create = true;
         }
-        let mut step = self.advance(now, spare, paused, stopping);
+        let mut step = self.advance(paused, stopping);
         step.camera_stuck = camera_stuck;
+        step.orphaned_create |= orphaned_create;
         step
     }
 
-    /// An own verification that no request used goes to the next press.
-    fn keep_unused_verification(&mut self, spare: &mut Spare, now: Instant) {
-        if self.own_verification
-            && let Verif::Known(v) = std::mem::replace(&mut self.verification, Verif::Later)
-        {
-            spare.keep(v, now);
+    /// The attempt ends without its own verification going out with a request: one in hand
+    /// is handed to the machine to finalize, one still being created is left to it.
+    fn let_go_of_verification(&mut self, step: &mut Step) {
+        if !self.own_verification {
+            return;
+        }
+        match std::mem::replace(&mut self.verification, Verif::Later) {
+            Verif::Known(v) => step.unused = Some(v),
+            Verif::Creating { .. } => step.orphaned_create = true,
+            other => self.verification = other,
         }
     }
 

@@ -66,6 +66,12 @@ pub enum Event {
         attempt: u64,
         result: Result<Bound, ()>,
     },
+    /// A frame passed (the face check; without it, the burst's chosen frame), before its
+    /// JPEG is made: from now on the enrollment may reach IDMeta. Optional: a capture that
+    /// reports only [`Event::CaptureDone`] has its frame pass with it.
+    FramePassed {
+        attempt: u64,
+    },
     /// A JPEG is ready.
     CaptureDone {
         attempt: u64,
@@ -87,7 +93,7 @@ pub enum Event {
     CaptureNobody {
         attempt: u64,
     },
-    /// The early create-verification finished.
+    /// The create-verification of the attempt finished.
     VerificationCreated {
         attempt: u64,
         result: Result<String, Outcome>,
@@ -104,6 +110,10 @@ pub enum Event {
     },
     /// [`Action::Settle`] or [`Action::Release`] is done on disk.
     Settled {
+        attempt: u64,
+    },
+    /// [`Action::AbandonVerification`] is done (finalized, or failed and logged).
+    Abandoned {
         attempt: u64,
     },
     /// The delivery worker found the token or URL refused.
@@ -142,6 +152,13 @@ pub enum Action {
     /// create-verification; report [`Event::VerificationCreated`].
     CreateVerification {
         attempt: u64,
+    },
+    /// An own verification that no request will use: finalize it, the one way the API offers
+    /// to close a verification (IDMeta then shows it incomplete instead of leaving it open),
+    /// and log it; report [`Event::Abandoned`].
+    AbandonVerification {
+        attempt: u64,
+        verification_id: String,
     },
     /// Make the capture durable (as sending, or queued) with this
     /// verification id; report [`Event::Stored`].
@@ -197,6 +214,7 @@ pub enum Action {
 pub(super) fn event_attempt(event: &Event) -> Option<u64> {
     match event {
         Event::Bound { attempt, .. }
+        | Event::FramePassed { attempt }
         | Event::CaptureDone { attempt, .. }
         | Event::CaptureFailed { attempt, .. }
         | Event::CaptureRetake { attempt }
@@ -213,6 +231,7 @@ pub(super) fn event_attempt(event: &Event) -> Option<u64> {
 pub(super) fn stale_name(event: &Event) -> &'static str {
     match event {
         Event::Bound { .. } => "stale bound",
+        Event::FramePassed { .. } => "stale frame_passed",
         Event::CaptureDone { .. } => "stale capture_done",
         Event::CaptureFailed { .. } => "stale capture_failed",
         Event::CaptureRetake { .. } => "stale capture_retake",

@@ -15,6 +15,8 @@ use crate::api::Outcome;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fate {
     Registered,
+    /// Registered, and flagged for an operator's review (v3's watchlist screening matched).
+    RegisteredReview,
     AlreadyRegistered,
     /// Refused for good (rejected, bad response, server error): not registered.
     Failed,
@@ -45,6 +47,7 @@ impl Fate {
 pub fn live(outcome: &Outcome) -> Fate {
     match outcome {
         Outcome::Registered { .. } => Fate::Registered,
+        Outcome::RegisteredReview { .. } => Fate::RegisteredReview,
         Outcome::AlreadyRegistered { .. } => Fate::AlreadyRegistered,
         Outcome::Retake { .. } => Fate::Retake,
         Outcome::Rejected { .. } | Outcome::BadResponse { .. } => Fate::Failed,
@@ -70,8 +73,9 @@ pub fn live(outcome: &Outcome) -> Fate {
 /// The fate of a queued entry after a delivery attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueFate {
-    /// Registered (`already` when IDMeta said it already was): deleted.
-    Delivered { already: bool },
+    /// Registered (`already` when IDMeta said it already was): deleted; `review` when the
+    /// screening flagged it (a record of the answer stays for the operator).
+    Delivered { already: bool, review: bool },
     /// Refused for good: deleted (nobody is at the wall to retake it).
     Refused,
     /// Not processed: kept, retried after a backoff no shorter than `after`.
@@ -87,8 +91,20 @@ pub enum QueueFate {
 /// it counts as registered.
 pub fn queued(outcome: &Outcome, resent: bool) -> QueueFate {
     match live(outcome) {
-        Fate::Registered => QueueFate::Delivered { already: false },
-        Fate::AlreadyRegistered => QueueFate::Delivered { already: !resent },
+        Fate::Registered => QueueFate::Delivered {
+            already: false,
+            review: false,
+        },
+        // A resent record whose screening matches the record enrolled by its first send is
+        // flagged like any other: shown to the operator, not taken for a plain registration.
+        Fate::RegisteredReview => QueueFate::Delivered {
+            already: false,
+            review: true,
+        },
+        Fate::AlreadyRegistered => QueueFate::Delivered {
+            already: !resent,
+            review: false,
+        },
         Fate::Failed | Fate::Retake => QueueFate::Refused,
         Fate::Queued { not_before } => QueueFate::Retry { after: not_before },
         Fate::Paused => QueueFate::Pause,
@@ -143,14 +159,33 @@ mod tests {
                     timestamp: None,
                 },
                 Fate::Registered,
-                QueueFate::Delivered { already: false },
+                QueueFate::Delivered {
+                    already: false,
+                    review: false,
+                },
+            ),
+            (
+                Outcome::RegisteredReview {
+                    face_id: "f".into(),
+                    associated_verification_id: None,
+                    timestamp: None,
+                    screening: Box::new(crate::api::Screening::one_match()),
+                },
+                Fate::RegisteredReview,
+                QueueFate::Delivered {
+                    already: false,
+                    review: true,
+                },
             ),
             (
                 Outcome::AlreadyRegistered {
                     message: "m".into(),
                 },
                 Fate::AlreadyRegistered,
-                QueueFate::Delivered { already: true },
+                QueueFate::Delivered {
+                    already: true,
+                    review: false,
+                },
             ),
             (
                 Outcome::Retake {
@@ -249,6 +284,7 @@ mod tests {
     fn only_a_retake_gives_the_ticket_back() {
         let all = [
             Fate::Registered,
+            Fate::RegisteredReview,
             Fate::AlreadyRegistered,
             Fate::Failed,
             Fate::Retake,
@@ -267,7 +303,10 @@ mod tests {
         };
         assert_eq!(
             queued(&already, true),
-            QueueFate::Delivered { already: false }
+            QueueFate::Delivered {
+                already: false,
+                review: false
+            }
         );
     }
 

@@ -14,11 +14,21 @@
 //! One enrollment's life, as the actions that carry it out:
 //!
 //! ```text
-//! Press ─► Bind (name + durable record) ┬► StartCapture ─────────────┐
-//!                                      └► CreateVerification (or the spare)
+//! Press ─► Bind (name + durable record) ┐
+//!       └► StartCapture ─ a frame passed ┴► CreateVerification (own, no ticket's)
 //!        ─► Store (capture durable: sending, or queued) ─► Post ─► Settle by fate
 //!        nothing sent (failed capture, retake, not stored, stopped) ─► Release
+//!        an own verification no request will use ─► AbandonVerification (finalize)
 //! ```
+//!
+//! Nothing goes to IDMeta before a frame passed: a press or a presence wake
+//! whose frames all fail the face check makes no call at all. A verification
+//! the terminal created goes out with the registration, or with the entry it
+//! is stored in; when neither will happen (the capture failed after the frame
+//! passed, the record could not be written, a stop, a create that came back
+//! too late) the machine finalizes it, the one way IDMeta's API offers to
+//! close a verification, so none is left open in the customer's account
+//! unannounced. A stop waits for those calls too (within its grace).
 //!
 //! Each capture gets an attempt number; events about another attempt (late
 //! answers of a cancelled capture) are ignored rather than misapplied.
@@ -27,17 +37,16 @@ mod attempt;
 mod conclusion;
 mod events;
 pub mod fate;
-mod spare;
 mod state;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 pub use conclusion::{Conclusion, Destination, QueuedBecause};
 pub use events::{Action, Bound, Budgets, Component, Event, Refusal, Who};
 pub use fate::{Fate, QueueFate};
-pub use spare::SPARE_MAX_AGE;
 pub use state::{Pattern, State};
 
 use attempt::Attempt;
@@ -55,10 +64,14 @@ pub struct Machine {
     /// Attempts whose fate is being written; the state to show once written
     /// (queued) when nothing else was shown since.
     finishing: Vec<(u64, Option<State>)>,
-    spare: spare::Spare,
+    /// Verification calls of attempts that no longer wait for them, by attempt.
+    loose: BTreeMap<u64, Loose>,
     camera_fault: bool,
     gpio_fault: bool,
     paused: bool,
+    /// `terminal.see_reception`: a registration flagged for review asks the person to see
+    /// reception (`State::SeeReception`) instead of showing a plain `Registered`.
+    see_reception: bool,
 }
 
 impl Machine {
@@ -72,11 +85,18 @@ impl Machine {
             attempt: 0,
             current: None,
             finishing: Vec::new(),
-            spare: spare::Spare::default(),
+            loose: BTreeMap::new(),
             camera_fault: false,
             gpio_fault: false,
             paused: false,
+            see_reception: false,
         }
+    }
+
+    /// Whether a registration flagged for review sends the person to reception (set at start
+    /// and on every reload from `terminal.see_reception`).
+    pub fn set_see_reception(&mut self, on: bool) {
+        self.see_reception = on;
     }
 
     pub fn state(&self) -> State {
@@ -110,9 +130,10 @@ impl Machine {
         self.current.is_some() || !self.finishing.is_empty()
     }
 
-    /// A reload may have changed the template the spare was created for.
-    pub fn forget_spare(&mut self) {
-        self.spare.clear();
+    /// Verification calls still out for attempts that are over (a create that came too
+    /// late, a finalize of an unused verification): a stop waits for them.
+    pub fn loose_verifications(&self) -> usize {
+        self.loose.len()
     }
 
     fn blocked(&self) -> bool {
@@ -144,6 +165,7 @@ impl Machine {
                 clock_plausible,
             } => self.on_press(who, clock_plausible, now, &mut out),
             Event::Settled { attempt } => self.on_settled(attempt, now, &mut out),
+            Event::Abandoned { attempt } => self.on_abandoned(attempt, &mut out),
             Event::DeliveriesPaused => self.set_paused(true, now, &mut out),
             Event::DeliveriesResumed => self.set_paused(false, now, &mut out),
             Event::FaultRaised(c) => self.on_fault(c, true, now, &mut out),
@@ -181,12 +203,30 @@ impl Machine {
     /// Events about the attempt in progress; stale ones are ignored.
     fn on_attempt_event(&mut self, event: Event, now: Instant, out: &mut Vec<Action>) {
         let id = events::event_attempt(&event);
+        // The answer to a create-verification its attempt no longer waits for (the attempt
+        // ended, or gave up on it): what it created is finalized.
+        if let Event::VerificationCreated { attempt, result } = &event
+            && self.loose.get(attempt) == Some(&Loose::Creating)
+        {
+            let attempt = *attempt;
+            match result {
+                Ok(v) => self.abandon(attempt, v.clone(), out),
+                Err(_) => {
+                    self.loose.remove(&attempt);
+                    self.exit_if_done(out);
+                }
+            }
+            return;
+        }
         if self.current.as_ref().is_none_or(|a| Some(a.id) != id) {
             let name = events::stale_name(&event);
             match event {
-                // A verification created for an attempt that is over: the
-                // next press may use it.
-                Event::VerificationCreated { result: Ok(v), .. } => self.spare.keep(v, now),
+                // A verification nobody waits for (not known as loose: never expected, but
+                // closed all the same rather than left open).
+                Event::VerificationCreated {
+                    attempt,
+                    result: Ok(v),
+                } => return self.abandon(attempt, v, out),
                 // A binding that landed after its attempt gave up on it:
                 // nothing was sent under that name, so it is released.
                 Event::Bound {
@@ -206,15 +246,25 @@ impl Machine {
         }
         let mut a = self.current.take().expect("checked above");
         let stopping = self.state == State::Stopping;
-        let step = a.apply(
-            event,
-            now,
-            &self.budgets,
-            &mut self.spare,
-            self.paused,
-            stopping,
-        );
+        let step = a.apply(event, now, &self.budgets, self.paused, stopping);
         self.carry_out(a, step, now, out);
+    }
+
+    /// Finalizes an own verification that no request will use.
+    fn abandon(&mut self, attempt: u64, verification_id: String, out: &mut Vec<Action>) {
+        self.loose.insert(attempt, Loose::Abandoning);
+        out.push(Action::AbandonVerification {
+            attempt,
+            verification_id,
+        });
+    }
+
+    fn on_abandoned(&mut self, attempt: u64, out: &mut Vec<Action>) {
+        if self.loose.get(&attempt) != Some(&Loose::Abandoning) {
+            return self.ignore("stale abandoned", out);
+        }
+        self.loose.remove(&attempt);
+        self.exit_if_done(out);
     }
 
     /// Applies what an attempt's step produced: actions, what to show, and
@@ -233,11 +283,18 @@ impl Machine {
             out.push(Action::CameraStuck { attempt: a.id });
         }
         out.extend(step.actions);
+        if let Some(v) = step.unused {
+            self.abandon(a.id, v, out);
+        }
+        if step.orphaned_create {
+            self.loose.insert(a.id, Loose::Creating);
+        }
         if let Some(show) = step.show
             && !stopping
         {
             let show = match show {
                 State::Failed if self.camera_fault => State::Fault,
+                State::SeeReception if !self.see_reception => State::Registered,
                 // An attempt that ends without a result goes back to rest.
                 State::Idle => self.rest(),
                 show => show,
@@ -281,7 +338,7 @@ impl Machine {
             if a.deadline().is_some_and(|d| now >= d) {
                 let stopping = self.state == State::Stopping;
                 let mut a = a;
-                let step = a.deadline_passed(now, &mut self.spare, self.paused, stopping);
+                let step = a.deadline_passed(now, self.paused, stopping);
                 return self.carry_out(a, step, now, out);
             }
             self.current = Some(a);
@@ -334,14 +391,18 @@ impl Machine {
         }
         self.go(State::Stopping, now, out);
         if let Some(mut a) = self.current.take() {
-            let step = a.stop(now, &mut self.spare);
+            let step = a.stop();
             return self.carry_out(a, step, now, out);
         }
         self.exit_if_done(out);
     }
 
     fn exit_if_done(&self, out: &mut Vec<Action>) {
-        if self.state == State::Stopping && self.current.is_none() && self.finishing.is_empty() {
+        if self.state == State::Stopping
+            && self.current.is_none()
+            && self.finishing.is_empty()
+            && self.loose.is_empty()
+        {
             out.push(Action::WriteStatus);
             out.push(Action::Exit);
         }
@@ -361,4 +422,13 @@ impl Machine {
         out.push(Action::ShowPattern(next.pattern()));
         out.push(Action::WriteStatus);
     }
+}
+
+/// A verification call that outlived its attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loose {
+    /// create-verification is still on the wire.
+    Creating,
+    /// finalize-verification of an unused one is.
+    Abandoning,
 }

@@ -12,6 +12,11 @@ pub enum State {
     Submitting,
     // Result states: shown for the result hold, then back to rest.
     Registered,
+    /// Registered and flagged for review (a watchlist match), with `terminal.see_reception`
+    /// on: the person is asked to see reception (the LED's `Pattern::SeeReception`, a screen's
+    /// `PromptKey::SeeReception`). With it off such a registration shows `Registered`, so an
+    /// output never needs the option itself: the state says what to tell the person.
+    SeeReception,
     AlreadyRegistered,
     Retake,
     Failed,
@@ -28,12 +33,13 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 13] = [
+    pub const ALL: [State; 14] = [
         State::Starting,
         State::Idle,
         State::Capturing,
         State::Submitting,
         State::Registered,
+        State::SeeReception,
         State::AlreadyRegistered,
         State::Retake,
         State::Failed,
@@ -52,6 +58,7 @@ impl State {
             State::Capturing => "capturing",
             State::Submitting => "submitting",
             State::Registered => "registered",
+            State::SeeReception => "see_reception",
             State::AlreadyRegistered => "already_registered",
             State::Retake => "retake",
             State::Failed => "failed",
@@ -68,6 +75,7 @@ impl State {
         matches!(
             self,
             State::Registered
+                | State::SeeReception
                 | State::AlreadyRegistered
                 | State::Retake
                 | State::Failed
@@ -87,6 +95,7 @@ impl State {
             State::Starting | State::Idle | State::Stopping => Pattern::Off,
             State::Capturing | State::Submitting => Pattern::Busy,
             State::Registered | State::AlreadyRegistered => Pattern::Success,
+            State::SeeReception => Pattern::SeeReception,
             State::Retake => Pattern::Retake,
             State::Failed => Pattern::Failed,
             State::Queued => Pattern::Queued,

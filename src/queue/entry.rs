@@ -67,6 +67,10 @@ pub struct Header {
     /// accepting that it may register twice.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resent: bool,
+    /// IDMeta's answer as the client classified it, kept by a review record (`review/`, no
+    /// image) so the operator can see what the watchlist screening matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<serde_json::Value>,
 }
 
 /// An entry ready to write: the prefix (first line and sealed header), then
@@ -265,6 +269,7 @@ mod tests {
             },
             ticket: None,
             resent: false,
+            answer: None,
         };
         (h, vec![0xff, 0xd8, 1, 2, 3, 0xff, 0xd9])
     }

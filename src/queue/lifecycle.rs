@@ -53,6 +53,12 @@ pub enum SentFate {
         verification_id: Option<String>,
         reason: String,
     },
+    /// Registered, and flagged for review: the capture is deleted, a record of `answer`
+    /// (IDMeta's, as the client classified it) stays in `review/` for the operator.
+    Review {
+        verification_id: Option<String>,
+        answer: serde_json::Value,
+    },
     /// Nothing was registered and the same person will press again: the
     /// record becomes `.bound` again so its ticket can go back to the front
     /// (then [`Queue::forget_released`]).
@@ -101,6 +107,7 @@ impl Queue {
             created: now.created(),
             ticket: binding.ticket,
             resent: false,
+            answer: None,
         };
         if header.ticket.is_some() {
             self.write_record(&self.path(header.seq, BOUND), &header, &[])?;
@@ -152,6 +159,7 @@ impl Queue {
             created,
             ticket,
             resent: false,
+            answer: None,
         };
         let (place, kind) = match dest {
             Destination::Send => (Place::Sending { live: true }, SENDING),
@@ -195,6 +203,7 @@ impl Queue {
             created: now.created(),
             ticket: None,
             resent: false,
+            answer: None,
         };
         let file_bytes = self.write_record(&self.path(seq, ENTRY), &header, &new.jpeg)?;
         self.bytes += file_bytes;
@@ -302,6 +311,36 @@ impl Queue {
                 self.record_as_unknown(id.0, &sending, record.clone(), m.created, len)?;
                 self.forget(id.0);
                 Ok(Some(record))
+            }
+            SentFate::Review {
+                verification_id,
+                answer,
+            } => {
+                let m = self.index.get(&id.0).expect("checked").clone();
+                let header = Header {
+                    seq: id.0,
+                    username: m.username.clone(),
+                    verification_id: verification_id.or(m.verification_id),
+                    created: m.created.clone(),
+                    ticket: None,
+                    resent: false,
+                    answer: Some(answer.clone()),
+                };
+                // The review record is durable before the capture goes: a crash in between
+                // leaves both, which opening settles as registered (see `open`).
+                self.write_record(&self.review_path(id.0), &header, &[])?;
+                fsutil::remove_durable(&sending)?;
+                self.forget(id.0);
+                self.review.insert(
+                    id.0,
+                    super::ReviewMeta {
+                        username: header.username,
+                        verification_id: header.verification_id,
+                        created: header.created,
+                        answer,
+                    },
+                );
+                Ok(None)
             }
             SentFate::Unsend => {
                 fsutil::rename_durable(&sending, &self.path(id.0, BOUND))?;

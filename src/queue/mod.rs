@@ -20,6 +20,11 @@
 //!                an unknown delivery: may or may not be registered. Kept
 //!                (image included) for an operator to resend or drop, until
 //!                `max_age_secs`.
+//! review/<seq>.entry
+//!                registered, and flagged for review (v3's watchlist screening
+//!                matched): the record's header with IDMeta's answer, no image.
+//!                Kept for the operator (`enrolld queue list --json`) until
+//!                dropped or `max_age_secs`. Written before `.sending` goes.
 //! ```
 //!
 //! Every state change is one atomic file operation (write-then-rename, or a
@@ -312,15 +317,25 @@ pub struct UnknownDelivery {
     pub reason: String,
 }
 
-/// A record deleted unsent because it was too old.
+/// A record deleted because it was too old.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expired {
     pub id: EntryId,
     pub username: String,
     pub verification_id: Option<String>,
     pub age: Duration,
-    /// True for an unknown delivery, false for a queued entry.
-    pub was_unknown: bool,
+    pub was: Expiring,
+}
+
+/// What an expired record was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiring {
+    /// Queued: deleted unsent.
+    Queued,
+    /// An unknown delivery: deleted, image and all.
+    Unknown,
+    /// A registration's review record: registered long ago, its answer deleted.
+    Review,
 }
 
 /// A name bound to a capture that never got stored: found at open, its
@@ -378,6 +393,15 @@ struct UnknownMeta {
     image_bytes: Option<u64>,
 }
 
+/// What the index keeps of a review record (the answer is small, and an operator lists it).
+#[derive(Debug, Clone)]
+struct ReviewMeta {
+    username: String,
+    verification_id: Option<String>,
+    created: Created,
+    answer: serde_json::Value,
+}
+
 /// The records directory and its in-memory index.
 #[derive(Debug)]
 pub struct Queue {
@@ -389,6 +413,8 @@ pub struct Queue {
     /// `.bound` records: name and ticket.
     bound: BTreeMap<u64, (String, Option<Ticket>, Option<String>, Created)>,
     unknown: BTreeMap<u64, UnknownMeta>,
+    /// Registrations flagged for review (`review/`).
+    review: BTreeMap<u64, ReviewMeta>,
     /// Bytes of queued records (limits apply to these).
     bytes: u64,
     next_seq: u64,
@@ -402,6 +428,7 @@ pub struct Queue {
 const ENTRY: &str = "entry";
 const SENDING: &str = "sending";
 const BOUND: &str = "bound";
+const REVIEW_DIR: &str = "review";
 const UNKNOWN_SCHEMA: u32 = 1;
 
 impl Queue {
@@ -438,6 +465,11 @@ impl Queue {
         self.unknown.len()
     }
 
+    /// Registrations flagged for review, on record for the operator.
+    pub fn review_count(&self) -> usize {
+        self.review.len()
+    }
+
     /// Age of the oldest queued entry.
     pub fn oldest_age(&self, now: &Now) -> Option<Duration> {
         self.index
@@ -457,6 +489,10 @@ impl Queue {
 
     fn unknown_image(&self, seq: u64) -> PathBuf {
         files::record_path(&self.config.dir.join("unknown"), seq, ENTRY)
+    }
+
+    fn review_path(&self, seq: u64) -> PathBuf {
+        files::record_path(&self.config.dir.join(REVIEW_DIR), seq, ENTRY)
     }
 
     fn dir(&self) -> &Path {

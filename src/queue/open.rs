@@ -1,12 +1,14 @@
 //! Opening the records directory, and repairing what a crash left there.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use super::files::{list, parse_name, read_prefix};
 use super::{
     BOUND, ENTRY, EntryId, Meta, OpenReport, Place, Queue, QueueConfig, QueueError, QueueKey,
-    Released, SENDING, UNKNOWN_SCHEMA, UnknownDelivery, UnknownMeta, key, lock,
+    REVIEW_DIR, Released, ReviewMeta, SENDING, UNKNOWN_SCHEMA, UnknownDelivery, UnknownMeta, key,
+    lock,
 };
 use crate::fsutil::{self, PRIVATE_DIR};
 
@@ -46,6 +48,7 @@ impl Queue {
         let dir = &config.dir;
         fsutil::ensure_private_dir(&dir.join("corrupt"), PRIVATE_DIR)?;
         fsutil::ensure_private_dir(&dir.join("unknown"), PRIVATE_DIR)?;
+        fsutil::ensure_private_dir(&dir.join(REVIEW_DIR), PRIVATE_DIR)?;
         let mut q = Queue {
             config: config.clone(),
             key,
@@ -53,6 +56,7 @@ impl Queue {
             index: BTreeMap::new(),
             bound: BTreeMap::new(),
             unknown: BTreeMap::new(),
+            review: BTreeMap::new(),
             bytes: 0,
             next_seq: 1,
             reserved: 0,
@@ -81,6 +85,7 @@ impl Queue {
             }
         }
         q.open_unknown()?;
+        q.open_review()?;
         let take = |m: &mut BTreeMap<&str, Vec<u64>>, k| m.remove(k).unwrap_or_default();
         let (entries, sending, bound) = (
             take(&mut by_kind, ENTRY),
@@ -92,9 +97,10 @@ impl Queue {
         }
         let now = super::Now::read();
         for seq in sending {
-            if entries.contains(&seq) {
-                // Both names: a definite "retry" answer rewrote the entry
-                // and only the marker remained.
+            // Both names: a definite "retry" answer rewrote the entry and only the marker
+            // remained; or the registration was flagged for review, its review record written,
+            // and the crash came before the capture was deleted: registered, settled.
+            if entries.contains(&seq) || q.review.contains_key(&seq) {
                 fsutil::remove_durable(&q.path(seq, SENDING))?;
                 continue;
             }
@@ -166,13 +172,7 @@ impl Queue {
     /// (`<seq>.entry`) when it has one.
     fn open_unknown(&mut self) -> Result<(), QueueError> {
         let dir = self.config.dir.join("unknown");
-        for name in list(&dir)? {
-            let path = dir.join(&name);
-            if name.starts_with(fsutil::TEMP_PREFIX) {
-                fsutil::remove_durable(&path)?;
-                self.report.leftovers_removed += 1;
-                continue;
-            }
+        for (name, path) in self.names_in(&dir)? {
             let Some((seq, kind)) = parse_name(&name) else {
                 continue;
             };
@@ -211,6 +211,50 @@ impl Queue {
             );
         }
         Ok(())
+    }
+
+    /// Reads `review/`: registrations flagged for review, each a sealed header holding the
+    /// answer (no image).
+    fn open_review(&mut self) -> Result<(), QueueError> {
+        let dir = self.config.dir.join(REVIEW_DIR);
+        for (name, path) in self.names_in(&dir)? {
+            let Some((seq, ENTRY)) = parse_name(&name) else {
+                self.move_aside(&path, "not a review record")?;
+                continue;
+            };
+            self.next_seq = self.next_seq.max(seq + 1);
+            match read_prefix(&path, &self.key) {
+                Ok((d, _)) if d.header.seq == seq => {
+                    let h = d.header;
+                    let meta = ReviewMeta {
+                        username: h.username,
+                        verification_id: h.verification_id,
+                        created: h.created,
+                        answer: h.answer.unwrap_or_default(),
+                    };
+                    self.review.insert(seq, meta);
+                }
+                Ok(_) => drop(self.move_aside(&path, "sequence number differs from file name")?),
+                Err(reason) => drop(self.move_aside(&path, &reason)?),
+            }
+        }
+        Ok(())
+    }
+
+    /// The files of a records folder (name, path), less the temporary files of interrupted
+    /// writes, which are removed (and counted).
+    fn names_in(&mut self, dir: &std::path::Path) -> Result<Vec<(String, PathBuf)>, QueueError> {
+        let mut out = Vec::new();
+        for name in list(dir)? {
+            let path = dir.join(&name);
+            if name.starts_with(fsutil::TEMP_PREFIX) {
+                fsutil::remove_durable(&path)?;
+                self.report.leftovers_removed += 1;
+            } else {
+                out.push((name, path));
+            }
+        }
+        Ok(out)
     }
 
     /// A record found in flight at open: it becomes an unknown delivery.

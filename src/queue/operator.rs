@@ -20,6 +20,10 @@ pub struct Listed {
     pub attempts: u32,
     /// An unknown delivery can be resent only with its image on record.
     pub resendable: bool,
+    /// A review record's answer: IDMeta's, as the client classified it, with what the
+    /// watchlist screening matched. Operator eyes only (not over MQTT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,10 +32,12 @@ pub enum ListedState {
     Queued,
     Sending,
     Unknown,
+    /// Registered, and flagged for review (a watchlist match).
+    Review,
 }
 
 impl Queue {
-    /// Queued, in-flight and unknown records, oldest first.
+    /// Queued, in-flight, unknown and review records, oldest first.
     pub fn list(&self, now: &Now) -> Vec<Listed> {
         let mut out: Vec<Listed> = self
             .index
@@ -48,6 +54,7 @@ impl Queue {
                 last_answer: m.last_answer.clone(),
                 attempts: m.attempts,
                 resendable: false,
+                answer: None,
             })
             .collect();
         out.extend(self.unknown.iter().map(|(&seq, u)| Listed {
@@ -59,6 +66,18 @@ impl Queue {
             last_answer: Some(u.record.reason.clone()),
             attempts: 0,
             resendable: u.image_bytes.is_some(),
+            answer: None,
+        }));
+        out.extend(self.review.iter().map(|(&seq, r)| Listed {
+            id: seq,
+            state: ListedState::Review,
+            username: r.username.clone(),
+            verification_id: r.verification_id.clone(),
+            age_secs: now.age_of(&r.created, self.opened).as_secs(),
+            last_answer: r.answer["code"].as_str().map(str::to_owned),
+            attempts: 0,
+            resendable: false,
+            answer: Some(r.answer.clone()),
         }));
         out.sort_by_key(|l| l.id);
         out
@@ -99,8 +118,9 @@ impl Queue {
         Ok(())
     }
 
-    /// Deletes a queued entry or an unknown delivery for good. Returns the
-    /// username it was for. A record being sent cannot be dropped.
+    /// Deletes a queued entry, an unknown delivery or a review record (the operator has
+    /// looked) for good. Returns the username it was for. A record being sent cannot be
+    /// dropped.
     pub fn drop_record(&mut self, id: EntryId) -> Result<String, QueueError> {
         if let Some(m) = self.index.get(&id.0) {
             if m.place != Place::Queued {
@@ -108,6 +128,9 @@ impl Queue {
             }
             fsutil::remove_durable(&self.path(id.0, ENTRY))?;
             return Ok(self.forget(id.0).expect("checked").username);
+        }
+        if self.review.contains_key(&id.0) {
+            return Ok(self.remove_review(id.0)?.username);
         }
         Ok(self.remove_unknown(id.0)?.record.username)
     }

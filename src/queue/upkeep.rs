@@ -4,12 +4,13 @@
 use std::fs;
 
 use super::files::list;
-use super::{EntryId, Expired, Now, Place, Queue, QueueError, SentFate, UnknownDelivery};
+use super::{EntryId, Expired, Expiring, Now, Place, Queue, QueueError, SentFate, UnknownDelivery};
 use crate::fsutil::{self, FsError};
 
 impl Queue {
     /// Deletes, unsent, every queued entry and unknown delivery older than
-    /// `max_age_secs` (entries in flight are left to their send).
+    /// `max_age_secs` (entries in flight are left to their send), and every
+    /// review record that old.
     pub fn expire(&mut self, now: &Now) -> Result<Vec<Expired>, QueueError> {
         let max_age = self.config.max_age();
         let old: Vec<u64> = self
@@ -23,31 +24,75 @@ impl Queue {
         for seq in old {
             fsutil::remove_durable(&self.path(seq, super::ENTRY))?;
             let m = self.forget(seq).expect("listed");
-            expired.push(Expired {
-                id: EntryId(seq),
-                age: now.age_of(&m.created, self.opened),
-                username: m.username,
-                verification_id: m.verification_id,
-                was_unknown: false,
-            });
+            let e = self.expired(
+                seq,
+                &m.created,
+                m.username,
+                m.verification_id,
+                Expiring::Queued,
+                now,
+            );
+            expired.push(e);
         }
+        let old = |created: &super::Created| now.age_of(created, self.opened) >= max_age;
         let old_unknown: Vec<u64> = self
             .unknown
             .iter()
-            .filter(|(_, u)| now.age_of(&u.created, self.opened) >= max_age)
-            .map(|(&seq, _)| seq)
+            .filter_map(|(&seq, u)| old(&u.created).then_some(seq))
+            .collect();
+        let old_review: Vec<u64> = self
+            .review
+            .iter()
+            .filter_map(|(&seq, r)| old(&r.created).then_some(seq))
             .collect();
         for seq in old_unknown {
             let u = self.remove_unknown(seq)?;
-            expired.push(Expired {
-                id: EntryId(seq),
-                age: now.age_of(&u.created, self.opened),
-                username: u.record.username,
-                verification_id: u.record.verification_id,
-                was_unknown: true,
-            });
+            let (name, vid) = (u.record.username, u.record.verification_id);
+            let e = self.expired(seq, &u.created, name, vid, Expiring::Unknown, now);
+            expired.push(e);
+        }
+        for seq in old_review {
+            let r = self.remove_review(seq)?;
+            let e = self.expired(
+                seq,
+                &r.created,
+                r.username,
+                r.verification_id,
+                Expiring::Review,
+                now,
+            );
+            expired.push(e);
         }
         Ok(expired)
+    }
+
+    /// What is reported of a record deleted for its age.
+    fn expired(
+        &self,
+        seq: u64,
+        created: &super::Created,
+        username: String,
+        verification_id: Option<String>,
+        was: Expiring,
+        now: &Now,
+    ) -> Expired {
+        Expired {
+            id: EntryId(seq),
+            age: now.age_of(created, self.opened),
+            username,
+            verification_id,
+            was,
+        }
+    }
+
+    /// Deletes a review record.
+    pub(super) fn remove_review(&mut self, seq: u64) -> Result<super::ReviewMeta, QueueError> {
+        let r = self
+            .review
+            .remove(&seq)
+            .ok_or(QueueError::NoSuchEntry(EntryId(seq)))?;
+        fsutil::remove_durable(&self.review_path(seq))?;
+        Ok(r)
     }
 
     /// Deletes an unknown delivery's image, then its record.

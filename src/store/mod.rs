@@ -69,6 +69,7 @@ pub struct Snapshot {
     pub bytes: u64,
     pub oldest_age_secs: Option<u64>,
     pub unknown_deliveries: usize,
+    pub review: usize,
     pub tickets_pending: usize,
 }
 
@@ -204,6 +205,7 @@ impl Store {
             bytes: self.queue.bytes(),
             oldest_age_secs: self.queue.oldest_age(now).map(|a| a.as_secs()),
             unknown_deliveries: self.queue.unknown_count(),
+            review: self.queue.review_count(),
             tickets_pending: self.tickets.pending(),
         }
     }

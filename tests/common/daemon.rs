@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use enrolld::api::ApiVersion;
 use enrolld_standin::{Behaviour, Endpoint, Expectations, Record, StandIn, StandInOptions};
 use serde_json::Value;
 
@@ -34,6 +35,8 @@ pub struct Knobs {
     pub camera_extra: String,
     /// Appended verbatim to `[face]` (off unless it says `enabled = true`).
     pub face_extra: String,
+    /// Appended verbatim to `[display]` (off unless it says `enabled = true`).
+    pub display_extra: String,
     /// `api.token_file` (read before the token in the environment).
     pub token_file: Option<PathBuf>,
     pub paused_probe_secs: Option<u64>,
@@ -41,6 +44,10 @@ pub struct Knobs {
     pub extra: String,
     /// `(section, key, value)` set last, over everything above.
     pub paths: Vec<(&'static str, &'static str, PathBuf)>,
+    /// `api.version`.
+    pub version: ApiVersion,
+    /// `terminal.see_reception`.
+    pub see_reception: bool,
 }
 
 impl Default for Knobs {
@@ -55,11 +62,21 @@ impl Default for Knobs {
             terminal_extra: String::new(),
             camera_extra: String::new(),
             face_extra: String::new(),
+            display_extra: String::new(),
             token_file: None,
             paused_probe_secs: None,
             extra: String::new(),
             paths: Vec::new(),
+            version: ApiVersion::V1,
+            see_reception: false,
         }
+    }
+}
+
+impl Knobs {
+    /// These knobs, speaking `version`.
+    pub fn speaking(self, version: ApiVersion) -> Knobs {
+        Knobs { version, ..self }
     }
 }
 
@@ -119,6 +136,8 @@ impl Harness {
             set(&mut doc, "terminal", "username_template", t.as_str());
         }
         add_lines(&mut doc, "terminal", &k.terminal_extra).unwrap();
+        set(&mut doc, "terminal", "see_reception", k.see_reception);
+        set(&mut doc, "api", "version", i64::from(k.version.number()));
         set(&mut doc, "api", "connect_timeout_ms", 1000);
         set(
             &mut doc,
@@ -130,6 +149,7 @@ impl Harness {
         set(&mut doc, "camera", "height", 480);
         add_lines(&mut doc, "camera", &k.camera_extra).unwrap();
         add_lines(&mut doc, "face", &k.face_extra).unwrap();
+        add_lines(&mut doc, "display", &k.display_extra).unwrap();
         set(&mut doc, "queue", "max_entries", to_i64(k.max_entries));
         set(&mut doc, "queue", "max_age_secs", to_i64(k.max_age_secs));
         set(
@@ -195,29 +215,61 @@ impl Harness {
         d
     }
 
-    /// Registration requests the stand-in received, oldest first.
+    /// Registration requests the stand-in received (either version), oldest first.
     pub fn registrations(&self) -> Vec<Record> {
         self.standin
             .records()
             .into_iter()
-            .filter(|r| r.endpoint == Some(Endpoint::Register))
+            .filter(|r| r.endpoint.is_some_and(Endpoint::is_registration))
             .collect()
     }
 
     /// create-verification requests the stand-in received.
     pub fn verifications_created(&self) -> usize {
+        self.requests_to(Endpoint::CreateVerification)
+    }
+
+    /// finalize-verification requests the stand-in received.
+    pub fn verifications_finalized(&self) -> usize {
+        self.requests_to(Endpoint::FinalizeVerification)
+    }
+
+    fn requests_to(&self, endpoint: Endpoint) -> usize {
         self.standin
             .records()
             .iter()
-            .filter(|r| r.endpoint == Some(Endpoint::CreateVerification))
+            .filter(|r| r.endpoint == Some(endpoint))
             .count()
     }
 
-    /// Usernames of the registrations, in arrival order.
+    /// Every request the stand-in received, of any kind (an unknown path included).
+    pub fn requests(&self) -> usize {
+        self.standin.records().len()
+    }
+
+    /// Usernames of the registrations, in arrival order. v1 sends the username; v3 sends only
+    /// the verification id, which reads back as a username through [`Harness::enroll`]'s
+    /// `v-<username>`, or else through the daemon's own log lines (each names both).
     pub fn registered_names(&self) -> Vec<String> {
+        let logs = self.daemon_logs();
         self.registrations()
             .iter()
-            .map(|r| r.field("username").unwrap_or("?").to_owned())
+            .map(|r| match (r.field("username"), r.verification_id()) {
+                (Some(name), _) => name.to_owned(),
+                (None, Some(vid)) => vid
+                    .strip_prefix("v-")
+                    .map(str::to_owned)
+                    .or_else(|| username_logged_with(&logs, vid))
+                    .unwrap_or_else(|| vid.to_owned()),
+                (None, None) => "?".to_owned(),
+            })
+            .collect()
+    }
+
+    /// Everything the daemons started by this harness wrote to stderr.
+    pub fn daemon_logs(&self) -> String {
+        (1..=self.spawned)
+            .filter_map(|n| fs::read_to_string(self.path(&format!("stderr-{n}.log"))).ok())
             .collect()
     }
 
@@ -299,7 +351,7 @@ impl Harness {
     /// own verification id (`v-<username>`), so the registration is the
     /// only request: a stand-in behaviour then applies to it alone.
     pub fn enroll(&self, username: &str) {
-        let vid = format!("v-{username}");
+        let vid = format!("v-{}", username.replace(' ', "-"));
         enrolld::control::client::enroll(&self.socket(), username, Some(&vid))
             .unwrap_or_else(|e| panic!("enroll {username}: {e}"));
     }
@@ -520,6 +572,18 @@ impl Drop for Daemon {
             let _ = self.child.wait();
         }
     }
+}
+
+/// The username of a log line that also names `verification_id` (the stderr logger appends
+/// the journal fields as ` key=value`).
+fn username_logged_with(logs: &str, verification_id: &str) -> Option<String> {
+    let field = format!(" enrolld_verification_id={verification_id}");
+    logs.lines()
+        .filter(|l| l.contains(&format!("{field} ")) || l.ends_with(&field))
+        .find_map(|l| {
+            let (_, rest) = l.split_once(" enrolld_username=")?;
+            Some(rest.split(" enrolld_").next()?.to_owned())
+        })
 }
 
 /// Calls `probe` until it returns `Some` or `within` has passed.

@@ -5,28 +5,67 @@
 pub mod daemon;
 pub mod leaks;
 pub mod mosquitto;
+pub mod skip;
 pub mod tmpfs;
 
 use std::path::PathBuf;
 
-use enrolld::api::ApiConfig;
 use enrolld::api::Client;
+use enrolld::api::{ApiConfig, ApiVersion};
 use enrolld::secret::ApiToken;
 use enrolld_standin::{Behaviour, Expectations, StandIn, StandInOptions};
 
 pub const TOKEN: &str = "42|t0ken-Secret-xyz";
+/// A whole number, so it serves as v3's integer `trustFlowId` too.
 pub const TEMPLATE_ID: &str = "129";
 
-/// A stand-in plus a temp dir holding its CA.
+/// The registration API versions the foundation, hostile-server and exactly-once tests run
+/// under: every such test runs once per version.
+pub const VERSIONS: [ApiVersion; 2] = [ApiVersion::V1, ApiVersion::V3];
+
+/// Each scenario `fn name(version: ApiVersion)` as two tests, `name::v1` and `name::v3`: one
+/// body, run for both registration API versions (in parallel, and named by version when one
+/// fails).
+#[macro_export]
+macro_rules! for_each_version {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn v1() {
+                    super::$name(enrolld::api::ApiVersion::V1)
+                }
+                #[test]
+                fn v3() {
+                    super::$name(enrolld::api::ApiVersion::V3)
+                }
+            }
+        )*
+    };
+}
+
+/// A stand-in plus a temp dir holding its CA, and the API version the client speaks.
 pub struct Env {
     pub server: StandIn,
     pub dir: tempfile::TempDir,
     pub ca_path: PathBuf,
+    pub version: ApiVersion,
 }
 
 impl Env {
     pub fn start(behaviour: Behaviour) -> Env {
         Env::start_with_names(behaviour, None)
+    }
+
+    /// [`Env::start`], the client speaking `version`.
+    pub fn start_in(version: ApiVersion, behaviour: Behaviour) -> Env {
+        Env::start(behaviour).speaking(version)
+    }
+
+    /// The same stand-in, the client speaking `version`.
+    pub fn speaking(mut self, version: ApiVersion) -> Env {
+        self.version = version;
+        self
     }
 
     /// `names`: the certificate's names instead of localhost/127.0.0.1.
@@ -73,6 +112,7 @@ impl Env {
             server,
             dir,
             ca_path,
+            version: ApiVersion::V1,
         }
     }
 
@@ -91,9 +131,11 @@ impl Env {
         std::fs::write(
             &config,
             format!(
-                "[api]\nbase_url = \"{}\"\ntemplate_id = \"{TEMPLATE_ID}\"\ntoken_file = \"{}\"\n\
-                 ca_file = \"{}\"\nca_file_only = true\nconnect_timeout_ms = 1000\n\
-                 request_timeout_ms = {request_timeout_ms}\nfinalize = {finalize}\n",
+                "[api]\nversion = {}\nbase_url = \"{}\"\ntemplate_id = \"{TEMPLATE_ID}\"\n\
+                 token_file = \"{}\"\nca_file = \"{}\"\nca_file_only = true\n\
+                 connect_timeout_ms = 1000\nrequest_timeout_ms = {request_timeout_ms}\n\
+                 finalize = {finalize}\n",
+                self.version,
                 self.server.url(),
                 token_file.display(),
                 self.ca_path.display()
@@ -105,7 +147,10 @@ impl Env {
 
     /// `[api]` for this stand-in, short timeouts so failure cases are quick.
     pub fn api_config(&self) -> ApiConfig {
-        api_config(&self.server.url(), &self.ca_path)
+        ApiConfig {
+            version: self.version,
+            ..api_config(&self.server.url(), &self.ca_path)
+        }
     }
 
     pub fn client(&self) -> Client {
@@ -116,6 +161,7 @@ impl Env {
 /// `[api]` for a stand-in at `url` whose CA is in `ca_path`.
 pub fn api_config(url: &str, ca_path: &std::path::Path) -> ApiConfig {
     ApiConfig {
+        version: ApiVersion::V1,
         base_url: url.to_owned(),
         template_id: TEMPLATE_ID.to_owned(),
         token_file: None,

@@ -3,8 +3,8 @@
 //! own topics; optionally TLS with a throw-away CA. The other side is
 //! `mosquitto_sub` / `mosquitto_pub`, as an integrator would use them.
 //!
-//! Without mosquitto the tests fail (install it with `bash .ci/prereqs`),
-//! unless ENROLLD_SKIP_MQTT_TESTS is set outside CI to skip them loudly.
+//! Without mosquitto the tests fail (install it with `bash .ci/prereqs`), unless
+//! `ENROLLD_SKIP=mqtt` asks to skip them, outside CI (see [`super::skip`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -30,6 +30,7 @@ pub fn available() -> bool {
         "mosquitto_sub",
         "mosquitto_pub",
         "mosquitto_passwd",
+        "mosquitto_ctrl",
     ]
     .iter()
     .all(|tool| {
@@ -40,24 +41,24 @@ pub fn available() -> bool {
             .status()
             .is_ok()
     });
-    if found {
-        return true;
+    if !found {
+        super::skip::or_fail(
+            "mqtt",
+            "mosquitto, mosquitto_sub, mosquitto_pub, mosquitto_passwd or mosquitto_ctrl not \
+             found: install Debian's mosquitto and mosquitto-clients (`bash .ci/prereqs`)",
+        );
     }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    if !ci && std::env::var_os("ENROLLD_SKIP_MQTT_TESTS").is_some() {
-        eprintln!("SKIPPED: mosquitto is not installed and ENROLLD_SKIP_MQTT_TESTS is set");
-        return false;
-    }
-    panic!(
-        "mosquitto, mosquitto_sub, mosquitto_pub or mosquitto_passwd not found: install \
-         Debian's mosquitto and mosquitto-clients (`bash .ci/prereqs`); outside CI, \
-         ENROLLD_SKIP_MQTT_TESTS=1 skips these tests deliberately"
-    );
+    found
 }
 
 /// A broker, or `None` when skipping deliberately (see [`available`]).
 pub fn start(tls: bool) -> Option<Broker> {
     available().then(|| Broker::start(tls))
+}
+
+/// [`start`] with these access rules.
+pub fn start_with(tls: bool, access: Access) -> Option<Broker> {
+    available().then(|| Broker::start_with(tls, access))
 }
 
 /// A running (or stopped) broker.
@@ -87,47 +88,91 @@ impl Message {
     }
 }
 
+/// Who may do what on a test broker.
+#[derive(Debug, Clone)]
+pub enum Access {
+    /// mosquitto's password file and this ACL file (the usual setup; see [`site_acl`]).
+    /// An ACL file never refuses a subscription: it filters what is delivered.
+    AclFile(String),
+    /// The dynamic security plugin, whose ACLs can refuse a subscription (a SUBACK failure):
+    /// the same users, the app allowed everything, the terminal only these
+    /// `(acltype, topic)` pairs (`mosquitto_ctrl dynsec addRoleACL`, all `allow`). Unlisted
+    /// subscriptions and publishes are refused (the plugin's defaults).
+    DynamicSecurity(Vec<(&'static str, String)>),
+}
+
+/// The site's ACL: each terminal its own topics, the app everything.
+pub fn site_acl() -> String {
+    format!(
+        "user {TERMINAL}\ntopic readwrite enrolld/{TERMINAL}/#\n\
+         topic write homeassistant/device/{TERMINAL}/config\n\
+         topic read homeassistant/status\n\n\
+         user {OTHER}\ntopic readwrite enrolld/{OTHER}/#\n\n\
+         user {APP}\ntopic readwrite #\n"
+    )
+}
+
+/// The users of every test broker.
+const USERS: [(&str, &str); 3] = [
+    (TERMINAL, TERMINAL_PASSWORD),
+    (OTHER, OTHER_PASSWORD),
+    (APP, APP_PASSWORD),
+];
+
+/// The dynamic security plugin's administrator (only on such brokers).
+const DYNSEC_ADMIN: (&str, &str) = ("dynsec-admin", "dynsec-admin-pw");
+
 impl Broker {
-    /// A broker on a fresh loopback port; `tls` makes it TLS-only.
+    /// A broker on a fresh loopback port with the site's ACL; `tls` makes it TLS-only.
     pub fn start(tls: bool) -> Broker {
+        Broker::start_with(tls, Access::AclFile(site_acl()))
+    }
+
+    /// A broker on a fresh loopback port with these access rules.
+    pub fn start_with(tls: bool, access: Access) -> Broker {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
-        let passwd = dir.path().join("passwd");
-        for (i, (user, pw)) in [
-            (TERMINAL, TERMINAL_PASSWORD),
-            (OTHER, OTHER_PASSWORD),
-            (APP, APP_PASSWORD),
-        ]
-        .iter()
-        .enumerate()
-        {
-            let mut cmd = Command::new("mosquitto_passwd");
-            cmd.arg("-b");
-            if i == 0 {
-                cmd.arg("-c");
-            }
-            let out = cmd.arg(&passwd).arg(user).arg(pw).output().unwrap();
-            assert!(out.status.success(), "mosquitto_passwd: {out:?}");
-        }
-        fs::write(
-            dir.path().join("acl"),
-            format!(
-                "user {TERMINAL}\ntopic readwrite enrolld/{TERMINAL}/#\n\
-                 topic write homeassistant/device/{TERMINAL}/config\n\
-                 topic read homeassistant/status\n\n\
-                 user {OTHER}\ntopic readwrite enrolld/{OTHER}/#\n\n\
-                 user {APP}\ntopic readwrite #\n"
-            ),
-        )
-        .unwrap();
         let mut conf = format!(
             "listener {port} 127.0.0.1\nallow_anonymous false\npersistence false\n\
-             password_file {}\nacl_file {}\nlog_dest file {}\nlog_type all\n\
-             connection_messages true\n",
-            passwd.display(),
-            dir.path().join("acl").display(),
+             log_dest file {}\nlog_type all\nconnection_messages true\n",
             dir.path().join("broker.log").display(),
         );
+        match &access {
+            Access::AclFile(acl) => {
+                let passwd = dir.path().join("passwd");
+                for (i, (user, pw)) in USERS.iter().enumerate() {
+                    let mut cmd = Command::new("mosquitto_passwd");
+                    cmd.arg("-b");
+                    if i == 0 {
+                        cmd.arg("-c");
+                    }
+                    let out = cmd.arg(&passwd).arg(user).arg(pw).output().unwrap();
+                    assert!(out.status.success(), "mosquitto_passwd: {out:?}");
+                }
+                fs::write(dir.path().join("acl"), acl).unwrap();
+                conf.push_str(&format!(
+                    "password_file {}\nacl_file {}\n",
+                    passwd.display(),
+                    dir.path().join("acl").display()
+                ));
+            }
+            Access::DynamicSecurity(_) => {
+                let file = dir.path().join("dynsec.json");
+                let (admin, admin_pw) = DYNSEC_ADMIN;
+                let out = Command::new("mosquitto_ctrl")
+                    .args(["dynsec", "init"])
+                    .arg(&file)
+                    .args([admin, admin_pw])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "mosquitto_ctrl dynsec init: {out:?}");
+                conf.push_str(&format!(
+                    "plugin {}\nplugin_opt_config_file {}\n",
+                    dynamic_security_plugin().display(),
+                    file.display()
+                ));
+            }
+        }
         // Started as root, mosquitto would drop to its own user, which cannot
         // read this directory.
         if unsafe { libc::geteuid() } == 0 {
@@ -157,7 +202,40 @@ impl Broker {
             child: None,
         };
         broker.resume_service();
+        if let Access::DynamicSecurity(terminal_acls) = access {
+            broker.set_up_dynamic_security(&terminal_acls);
+        }
         broker
+    }
+
+    /// The users, the app's role (everything) and the terminal's (`terminal_acls`), through
+    /// the plugin's own control topic, as a site's administrator would.
+    fn set_up_dynamic_security(&self, terminal_acls: &[(&'static str, String)]) {
+        let mut commands: Vec<Vec<String>> = Vec::new();
+        let mut add = |args: &[&str]| commands.push(args.iter().map(|a| a.to_string()).collect());
+        for (user, pw) in USERS {
+            add(&["createClient", user, "-p", pw]);
+            add(&["createRole", user]);
+            add(&["addClientRole", user, user]);
+        }
+        for acltype in ["publishClientSend", "subscribePattern"] {
+            add(&["addRoleACL", APP, acltype, "#", "allow"]);
+        }
+        for (acltype, topic) in terminal_acls {
+            add(&["addRoleACL", TERMINAL, acltype, topic, "allow"]);
+        }
+        let (admin, admin_pw) = DYNSEC_ADMIN;
+        for args in commands {
+            let mut cmd = Command::new("mosquitto_ctrl");
+            cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+                .args(["-u", admin, "-P", admin_pw, "dynsec"])
+                .args(&args);
+            let out = cmd.output().unwrap();
+            assert!(
+                out.status.success(),
+                "mosquitto_ctrl dynsec {args:?}: {out:?}"
+            );
+        }
     }
 
     /// The CA a client must trust (TLS brokers).
@@ -262,6 +340,10 @@ impl Broker {
             .dir
             .path()
             .join(format!("sub-{}.txt", fastrand::u64(..)));
+        // Subscribed once the broker logged its SUBSCRIBE for this filter: counted before the
+        // client starts, since it may subscribe before this thread reads the log again.
+        let log_has = || self.log().matches(&format!("{filter} (QoS 1)")).count();
+        let before = log_has();
         let mut cmd = Command::new("mosquitto_sub");
         self.client_args(&mut cmd, APP, APP_PASSWORD);
         // Retain flag, topic and the payload in hex: one line per message,
@@ -274,9 +356,6 @@ impl Broker {
             child: cmd.spawn().expect("mosquitto_sub starts"),
             out,
         };
-        // Subscribed once the broker logged its SUBSCRIBE for this filter.
-        let log_has = || self.log().matches(&format!("{filter} (QoS 1)")).count();
-        let before = log_has();
         wait_for(Duration::from_secs(10), || {
             (log_has() > before).then_some(())
         })
@@ -382,6 +461,16 @@ fn parse_lines(text: &str) -> Vec<Message> {
             })
         })
         .collect()
+}
+
+/// Debian's dynamic security plugin (in mosquitto's package, under the multiarch directory).
+fn dynamic_security_plugin() -> PathBuf {
+    let found = fs::read_dir("/usr/lib").ok().and_then(|dirs| {
+        dirs.flatten()
+            .map(|d| d.path().join("mosquitto_dynamic_security.so"))
+            .find(|p| p.exists())
+    });
+    found.expect("mosquitto_dynamic_security.so is not under /usr/lib/*/ (Debian's mosquitto)")
 }
 
 /// A loopback port nobody listens on right now.

@@ -1,7 +1,7 @@
 //! A real tmpfs mounted on a temp dir for the tests that need a small or a
 //! read-only filesystem; unmounted on drop (even on panic). Needs root or
-//! CAP_SYS_ADMIN: without it the test fails, unless ENROLLD_SKIP_MOUNT_TESTS
-//! is set to skip it deliberately (and loudly).
+//! CAP_SYS_ADMIN: without it the test fails, unless `ENROLLD_SKIP=mount` asks to
+//! skip it, outside CI (see [`super::skip`]).
 
 use std::path::Path;
 use std::process::Command;
@@ -22,14 +22,11 @@ impl Tmpfs {
         if status.success() {
             return Some(Tmpfs { dir });
         }
-        if std::env::var_os("ENROLLD_SKIP_MOUNT_TESTS").is_some() {
-            eprintln!("SKIPPED: cannot mount tmpfs and ENROLLD_SKIP_MOUNT_TESTS is set");
-            return None;
-        }
-        panic!(
-            "cannot mount a tmpfs (needs root/CAP_SYS_ADMIN); set ENROLLD_SKIP_MOUNT_TESTS=1 \
-             to skip this test deliberately"
+        super::skip::or_fail(
+            "mount",
+            "cannot mount a tmpfs (needs root or CAP_SYS_ADMIN)",
         );
+        None
     }
 
     pub fn path(&self) -> &Path {

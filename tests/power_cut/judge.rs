@@ -1,8 +1,9 @@
 //! The verdict on a chain of power cuts, from what the host kept: the stand-in's ledger
-//! (every request it received, written out before it answered) and the guest's events
-//! (tickets the daemon acknowledged, enrollments it queued, its records and files as each
-//! boot found and left them, what the operator resent or dropped). QEMU's exit status plays
-//! no part; the console only explains where the cuts landed.
+//! (every request it received, written out before it answered), what each cut left on the
+//! disk (read by the host from the image before the next boot, `found.rs`: before any daemon
+//! started on it) and the guest's events (tickets the daemon acknowledged, enrollments it
+//! queued, its records and files when each boot was done judging, what the operator resent or
+//! dropped). QEMU's exit status plays no part; the console only explains where the cuts landed.
 //!
 //! What must hold, as `tests/daemon_kill.rs` asks of kill -9:
 //! - **nobody twice**: no name in two requests IDMeta would have registered, unless an
@@ -22,6 +23,7 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::boot::{Boot, Ended};
+use crate::found::Found;
 use crate::plan::Step;
 
 /// What kind of promise a problem breaks.
@@ -50,13 +52,16 @@ impl fmt::Display for Problem {
 /// One boot as the host recorded it.
 pub struct BootData {
     pub boot: Boot,
+    /// What the disk held when this boot started (what the last cut left), or why it could
+    /// not be read.
+    pub found: Result<Found, String>,
     pub events: Vec<String>,
     pub ledger: Vec<Value>,
     pub console: String,
 }
 
 impl BootData {
-    pub fn read(boot: Boot) -> BootData {
+    pub fn read(boot: Boot, found: Result<Found, String>) -> BootData {
         let text = |p: &std::path::Path| {
             String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned()
         };
@@ -72,6 +77,7 @@ impl BootData {
         let console = text(&boot.console);
         BootData {
             boot,
+            found,
             events,
             ledger,
             console,
@@ -345,10 +351,17 @@ fn accepted(boots: &[BootData]) -> BTreeMap<String, Accepted> {
                 None => {}
             }
         }
-        for rest in b
-            .events("PC-TICKETS-BEFORE")
-            .chain(b.events("PC-TICKETS-END"))
-        {
+        // What the last cut left, as the host read it before this boot's daemon started.
+        if let Ok(found) = &b.found {
+            for name in &found.tickets {
+                note(name.clone(), i, "a pending ticket on disk after the cut");
+            }
+            for (_, name) in &found.records {
+                note(name.clone(), i, "a record on disk after the cut");
+            }
+        }
+        // What the daemon held when this boot was done judging.
+        for rest in b.events("PC-TICKETS-END") {
             for name in json_names(rest, "pending") {
                 note(name, i, "a pending ticket on disk");
             }
@@ -409,7 +422,7 @@ fn cuts_from(boots: &[BootData], from: usize) -> String {
 
 /// Each judged boot left only files the daemon knows: nothing damaged, no leftovers.
 fn clean_starts(boots: &[BootData], add: &mut impl FnMut(Kind, String)) {
-    const KNOWN: [&str; 8] = [
+    const KNOWN: [&str; 9] = [
         "./lost+found",
         "./tickets.json",
         "./queue",
@@ -417,13 +430,49 @@ fn clean_starts(boots: &[BootData], add: &mut impl FnMut(Kind, String)) {
         "./queue/queue.key",
         "./queue/sequence",
         "./queue/corrupt",
+        "./queue/review",
         "./queue/unknown",
     ];
     for b in boots {
+        let i = b.boot.index;
+        match &b.found {
+            Err(why) => add(
+                Kind::Harness,
+                format!("boot {i}: the disk could not be read before it: {why}"),
+            ),
+            Ok(found) => {
+                for what in &found.unreadable {
+                    add(
+                        Kind::Unclean,
+                        format!("boot {i}: the cut left a file that does not read: {what}"),
+                    );
+                }
+                // The guest lists the same disk once its kernel has mounted it: a difference
+                // means one of the two readings is wrong.
+                if let Some(listed) = b.events("PC-FILES-BEFORE").next() {
+                    let listed: Vec<&str> = listed.split_whitespace().collect();
+                    if listed != found.files {
+                        add(
+                            Kind::Harness,
+                            format!(
+                                "boot {i}: the guest listed {listed:?} on the disk, the host read \
+                                 {:?}",
+                                found.files
+                            ),
+                        );
+                    }
+                }
+            }
+        }
         for files in b.events("PC-FILES-AFTER") {
             let odd: Vec<&str> = files
                 .split_whitespace()
-                .filter(|f| !KNOWN.contains(f) && !f.starts_with("./queue/unknown/"))
+                // Unknown deliveries and flagged registrations wait for an operator.
+                .filter(|f| {
+                    !KNOWN.contains(f)
+                        && !f.starts_with("./queue/unknown/")
+                        && !f.starts_with("./queue/review/")
+                })
                 .collect();
             if !odd.is_empty() {
                 add(
@@ -455,8 +504,7 @@ fn landings(boots: &[BootData]) -> String {
         let Some(c) = cut.boot.planned else { continue };
         let found = by_step.entry(c.step).or_default();
         *found.entry("cuts").or_default() += 1;
-        let files = next.events("PC-FILES-BEFORE").next().unwrap_or_default();
-        let tickets = next.events("PC-TICKETS-BEFORE").next().unwrap_or_default();
+        let Ok(disk) = &next.found else { continue };
         let mut in_progress = false;
         for (what, pattern) in [
             ("temporary file", "/.tmp."),
@@ -464,15 +512,16 @@ fn landings(boots: &[BootData]) -> String {
             ("sending", ".sending"),
             ("queued", ".entry"),
         ] {
-            if files
-                .split_whitespace()
+            if disk
+                .files
+                .iter()
                 .any(|f| f.contains(pattern) && !f.contains("/unknown/"))
             {
                 *found.entry(what).or_default() += 1;
                 in_progress = true;
             }
         }
-        if !json_names(tickets, "pending").is_empty() {
+        if !disk.tickets.is_empty() {
             *found.entry("ticket waiting").or_default() += 1;
             in_progress = true;
         }
@@ -510,4 +559,166 @@ fn landings(boots: &[BootData]) -> String {
         "cuts by step, and what the next boot found:\n  {}",
         rows.join("\n  ")
     )
+}
+
+/// The judge's own tests: a ledger with each kind of wrong, and one that is right, each seen
+/// to get the verdict it must. A judge that cannot fire proves nothing.
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::Cut;
+
+    /// A registration request as the stand-in records it.
+    fn request(username: &str, capture: &str) -> Value {
+        json!({
+            "endpoint": "register",
+            "token_ok": true,
+            "problems": [],
+            "behaviour": "ok",
+            "body": {"username": username},
+            "jpeg_sha256": capture,
+        })
+    }
+
+    fn boot(index: usize, planned: Option<Cut>, events: &[&str], ledger: Vec<Value>) -> BootData {
+        boot_finding(index, planned, Found::default(), events, ledger)
+    }
+
+    fn boot_finding(
+        index: usize,
+        planned: Option<Cut>,
+        found: Found,
+        events: &[&str],
+        ledger: Vec<Value>,
+    ) -> BootData {
+        let ended = match planned {
+            Some(_) => Ended::Cut {
+                marker_line: "PC-ACCEPTED ticket".into(),
+                after_arm: Duration::from_millis(100),
+            },
+            None => Ended::PoweredOff,
+        };
+        BootData {
+            boot: Boot {
+                index,
+                planned,
+                ended,
+                took: Duration::from_secs(10),
+                console: PathBuf::new(),
+                events: PathBuf::new(),
+                ledger: PathBuf::new(),
+            },
+            found: Ok(found),
+            events: events.iter().map(|e| (*e).to_owned()).collect(),
+            ledger,
+            console: String::new(),
+        }
+    }
+
+    const CUT: Cut = Cut {
+        step: Step::TicketAcked,
+        delay: Duration::from_millis(100),
+    };
+
+    /// A chain of two boots: the first acknowledges a ticket for ann and is cut; the second
+    /// judges the cut, sends `ledger`, and powers off.
+    fn chain(ledger: Vec<Value>, last_events: &[&str]) -> Vec<BootData> {
+        let mut events = vec!["PC-JUDGED 1", "PC-DONE daemon exit status 0"];
+        events.extend_from_slice(last_events);
+        vec![
+            boot(
+                0,
+                Some(CUT),
+                &["PC-JUDGED 0", "PC-ARM", "PC-ACCEPTED ticket ann"],
+                vec![],
+            ),
+            boot(1, None, &events, ledger),
+        ]
+    }
+
+    fn kinds(boots: &[BootData]) -> Vec<Kind> {
+        let verdict = judge(boots);
+        let mut kinds: Vec<Kind> = verdict.problems.iter().map(|p| p.kind).collect();
+        kinds.dedup();
+        kinds
+    }
+
+    #[test]
+    fn a_chain_that_kept_its_promises_passes() {
+        let boots = chain(vec![request("ann", "c1")], &[]);
+        let verdict = judge(&boots);
+        assert!(verdict.problems.is_empty(), "{:?}", verdict.problems);
+    }
+
+    #[test]
+    fn an_acknowledged_ticket_never_sent_is_a_loss() {
+        assert_eq!(kinds(&chain(vec![], &[])), [Kind::Lost]);
+    }
+
+    #[test]
+    fn a_record_the_cut_left_on_disk_and_the_start_up_deleted_is_a_loss() {
+        // Nothing acknowledged it in the events and the daemon's own listings never show it:
+        // only the disk as the host read it before the boot knows of bob.
+        let found = Found {
+            files: vec!["./queue/00000000000000000007.entry".into()],
+            records: vec![("./queue/00000000000000000007.entry".into(), "bob".into())],
+            ..Found::default()
+        };
+        let boots = vec![
+            boot(0, Some(CUT), &["PC-JUDGED 0"], vec![]),
+            boot_finding(
+                1,
+                None,
+                found,
+                &[
+                    "PC-FILES-BEFORE ./queue/00000000000000000007.entry",
+                    "PC-QUEUE-START []",
+                    "PC-JUDGED 1",
+                    "PC-DONE daemon exit status 0",
+                ],
+                vec![],
+            ),
+        ];
+        let verdict = judge(&boots);
+        assert_eq!(kinds(&boots), [Kind::Lost], "{:?}", verdict.problems);
+        assert!(verdict.problems[0].detail.contains("bob"));
+    }
+
+    #[test]
+    fn a_name_registered_twice_is_caught_unless_an_operator_resent_it() {
+        let twice = vec![request("ann", "c1"), request("ann", "c1")];
+        assert_eq!(kinds(&chain(twice.clone(), &[])), [Kind::Twice]);
+        assert!(kinds(&chain(twice, &["PC-RESEND 3 ann"])).is_empty());
+        // A retake registers nobody: the next press may send the name again.
+        let mut retake = request("ann", "c0");
+        retake["behaviour"] = json!("retake:no_face");
+        assert!(kinds(&chain(vec![retake, request("ann", "c1")], &[])).is_empty());
+    }
+
+    #[test]
+    fn a_capture_under_another_name_is_caught() {
+        // ann's capture also went out as bob.
+        let swapped = vec![request("ann", "c1"), request("bob", "c1")];
+        assert_eq!(kinds(&chain(swapped, &[])), [Kind::OtherName]);
+        // ann resent by the operator, but with another capture than the first send.
+        let changed = vec![request("ann", "c1"), request("ann", "c2")];
+        assert_eq!(
+            kinds(&chain(changed, &["PC-RESEND 3 ann"])),
+            [Kind::OtherName]
+        );
+    }
+
+    #[test]
+    fn a_guest_listing_that_differs_from_the_host_reading_is_a_harness_fault() {
+        let mut boots = chain(vec![request("ann", "c1")], &[]);
+        boots[1]
+            .events
+            .insert(0, "PC-FILES-BEFORE ./tickets.json".into());
+        assert_eq!(kinds(&boots), [Kind::Harness]);
+    }
 }

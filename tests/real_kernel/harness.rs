@@ -15,7 +15,8 @@ use crate::script::run_stage_script;
 /// Runs the stage `tests/<stage>/run.sh <arch>` and judges its guest: every scenario script
 /// under `tests/<stage>/guest/scenarios/` must have reported PASS, and `host_check` must
 /// accept what a passed scenario exported. Panics with every problem found, unless a
-/// prerequisite is missing outside CI (then a loud SKIP is printed and the test passes).
+/// prerequisite is missing and `ENROLLD_SKIP` asked to skip the stage outside CI (then a loud
+/// SKIP is printed and the test passes).
 ///
 /// The script names on stdout where the guest's verdict log is (`RESULTS <path>`; exported
 /// files are saved beside it in `artifacts/`) and, if there is one, a console log whose tail

@@ -3,11 +3,14 @@
 //!
 //! The script builds (and for some stages boots) a guest and names what it made on stdout,
 //! one `WHAT <value>` line each; its exit status only says whether that worked. Status 77 is
-//! a missing prerequisite, named in a `MISSING <what>` line: under `CI` a failure, elsewhere a
-//! loud SKIP.
+//! a missing prerequisite, named in a `MISSING <what>` line: a failure, unless the person
+//! running the tests asked to skip the stage by name outside CI (`ENROLLD_SKIP=<stage>`,
+//! `.ci/skip`'s rule).
 
-use std::io::Write;
 use std::path::PathBuf;
+
+#[path = "../common/skip.rs"]
+mod skip;
 use std::process::{Command, Stdio};
 
 /// Exit status of a stage script for a missing prerequisite (automake's "skip").
@@ -49,8 +52,9 @@ impl Named {
 }
 
 /// Runs `tests/<stage>/run.sh <arch>` with its progress on the terminal. `None`: a
-/// prerequisite is missing outside CI (a SKIP was printed; the caller's test passes).
-/// Panics when the script fails, or a prerequisite is missing in CI.
+/// prerequisite is missing and `ENROLLD_SKIP` asked to skip this stage, outside CI (a SKIP
+/// was printed; the caller's test passes). Panics when the script fails, or a prerequisite is
+/// missing otherwise.
 pub fn run_stage_script(stage: &str, arch: &str) -> Option<Named> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
@@ -81,15 +85,7 @@ pub fn run_stage_script(stage: &str, arch: &str) -> Option<Named> {
         Some(0) => Some(named),
         Some(MISSING_PREREQUISITE) => {
             let missing = named.get("MISSING").unwrap_or_else(|| "(unnamed)".into());
-            if std::env::var_os("CI").is_some() {
-                panic!("{stage}[{arch}]: prerequisite missing in CI: {missing}");
-            }
-            // Straight to stderr, not eprintln!: the harness would swallow the output of a
-            // passing test, and a skip must be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** SKIP {stage}[{arch}]: {missing} ***\n"
-            );
+            skip::or_fail(stage, &format!("[{arch}] prerequisite missing: {missing}"));
             None
         }
         _ => panic!(

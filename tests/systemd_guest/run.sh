@@ -8,7 +8,7 @@
 # packages with mmdebstrap (systemd, udev, dbus, and the same kernel the real-kernel stage
 # picks, and libcamera with its GStreamer source; cached under target/systemd-guest/ by its
 # recipe), adds the test pieces (gpio-sim.ko, vimc.ko, v4l2loopback.ko, the stand-in, the
-# scenarios, the two packages), makes an ext4 image of it and boots it under QEMU (TCG) with
+# USB camera's feeder and its frames of real photos, the scenarios, the two packages), makes an ext4 image of it and boots it under QEMU (TCG) with
 # systemd as PID 1. The guest installs the package itself, as README's install steps say, and
 # runs the scenarios; its verdict lines arrive on a virtio serial port in
 # target/systemd-guest/<arch>/results.log (its console in console.log), both named on stdout
@@ -33,6 +33,13 @@ SG_BOOT_TIMEOUT=${SG_BOOT_TIMEOUT:-1500}
 STAGE="systemd-guest[$ARCH]"
 OUT=$SG_CACHE/$ARCH
 . "$RK_HERE/host/common.sh"
+# The guest's CPU without AVX2: TCG emulates AVX2 instructions one helper call at a time, and the
+# packaged binary's face check (rten-gemm's kernels) and JPEG code (libjpeg-turbo) take their
+# AVX2 paths when the CPU offers them: one face check took 45.6 s under qemu-x86_64 -cpu max and
+# 4.3 s with -cpu max,-avx2 on the same loaded host (measured with the rten runner,
+# docs/testing.md). Both pick their SSE paths then; the AVX2 ones run natively in the host's
+# tests.
+RK_QEMU_CPU=${RK_QEMU_CPU:-max,-avx2}
 arch_setup
 [ "$ARCH" = x86_64 ] || die "only x86_64 is built here so far (docs/testing.md says why)"
 . "$RK_HERE/host/kernel-pick.sh"
@@ -55,6 +62,9 @@ main() {
     timed v4l2loopback-fetch fetch_v4l2loopback
     OUT=$RK_CACHE/$ARCH timed v4l2loopback-build build_v4l2loopback
     OUT=$RK_CACHE/$ARCH timed release-builds build_enrolld
+    # The USB camera's feeder and its frames of real photos (the real-kernel stage's).
+    timed loopback-tools build_loopback_tools
+    timed loopback-frames make_loopback_frames
     timed packages build_packages
     timed rootfs build_rootfs
     timed image make_image

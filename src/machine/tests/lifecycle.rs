@@ -20,10 +20,10 @@ fn a_press_binds_captures_creates_stores_then_posts_and_settles() {
         ]
     );
     assert_eq!(r.m.state(), State::Capturing);
-    assert!(
-        r.bound(7, None)
-            .contains(&Action::CreateVerification { attempt: 1 })
-    );
+    // Nothing asks IDMeta before a frame passed.
+    r.bound(7, None);
+    assert_eq!(r.creates(), 0);
+    assert_eq!(r.passed(), [Action::CreateVerification { attempt: 1 }]);
     // Captured before the verification came: the store waits for it, and
     // the person sees "submitting" (they may step away).
     assert!(
@@ -57,6 +57,34 @@ fn a_press_binds_captures_creates_stores_then_posts_and_settles() {
     r.at(Duration::from_secs(4)).ev(Event::TimerExpired);
     assert_eq!(r.m.state(), State::Idle);
     assert!(!r.m.busy());
+}
+
+/// A registration the screening flagged asks the person to see reception only when the
+/// operator turned `terminal.see_reception` on (a match may be the same person enrolling
+/// twice); either way it is settled as flagged, so the operator sees it.
+#[test]
+fn a_flagged_registration_sends_to_reception_only_when_the_operator_says_so() {
+    for (on, shown) in [(false, State::Registered), (true, State::SeeReception)] {
+        let mut r = Run::ready();
+        r.m.set_see_reception(on);
+        r.posting();
+        r.answer(registered_review());
+        assert_eq!(r.m.state(), shown, "see_reception = {on}");
+        assert_eq!(r.settle_fate(), Some(Fate::RegisteredReview));
+        assert!(!r.released());
+        r.settled();
+        r.at(Duration::from_secs(4)).ev(Event::TimerExpired);
+        assert_eq!(r.m.state(), State::Idle);
+    }
+    let mut r = Run::ready();
+    r.m.set_see_reception(true);
+    r.posting();
+    r.answer(registered());
+    assert_eq!(
+        r.m.state(),
+        State::Registered,
+        "only a flagged registration"
+    );
 }
 
 /// Every answer on the live path: what is shown, how the record is settled,
@@ -153,11 +181,39 @@ fn every_answer_on_the_live_path_settles_the_record_as_its_fate_says() {
     }
 }
 
-/// Nothing sent: the name is released (ticket back to the front) and the
-/// capture's own verification is kept for the next press.
+/// Nothing sent before a frame passed: the name is released (ticket back to
+/// the front) and IDMeta was never asked for anything.
 #[test]
-fn nothing_sent_releases_the_name_and_keeps_the_verification() {
-    let cases: Vec<(Event, State, Conclusion)> = vec![
+fn nothing_sent_before_a_frame_passed_asks_nothing_of_idmeta() {
+    for (event, shown, conclusion) in ended_without_a_frame() {
+        let mut r = Run::ready();
+        r.press(Who::Template);
+        r.bound(7, None);
+        r.ev(event);
+        assert_eq!(r.m.state(), shown);
+        assert!(r.actions.contains(&Action::Release {
+            attempt: 1,
+            record: 7
+        }));
+        assert_eq!(r.conclusion(), Some(conclusion));
+        r.settled();
+        assert_eq!(
+            (r.creates(), r.abandons().len()),
+            (0, 0),
+            "{:#?}",
+            r.actions
+        );
+        assert!(!r.m.busy());
+        // The next press with a passing frame creates its own.
+        r.at(Duration::from_secs(1)).press(Who::Template);
+        r.bound(8, None);
+        assert_eq!(r.passed(), [Action::CreateVerification { attempt: 2 }]);
+    }
+}
+
+/// How a capture ends without a JPEG, what is shown, what it concludes as.
+fn ended_without_a_frame() -> Vec<(Event, State, Conclusion)> {
+    vec![
         (
             Event::CaptureRetake { attempt: 1 },
             State::Retake,
@@ -177,49 +233,76 @@ fn nothing_sent_releases_the_name_and_keeps_the_verification() {
             State::Idle,
             Conclusion::Nobody,
         ),
-    ];
-    for (event, shown, conclusion) in cases {
-        let mut r = Run::ready();
-        r.press(Who::Ticket);
-        r.bound(7, None);
-        r.verified("v-own");
-        r.ev(event);
-        assert_eq!(r.m.state(), shown);
-        assert!(r.actions.contains(&Action::Release {
-            attempt: 1,
-            record: 7
-        }));
-        assert_eq!(r.conclusion(), Some(conclusion));
-        r.settled();
-        // The next press uses the unused verification: no new create.
-        r.at(Duration::from_secs(1)).press(Who::Template);
-        let a = r.bound(8, None);
-        assert!(!a.contains(&Action::CreateVerification { attempt: 2 }));
-        r.captured();
-        assert!(r.actions.contains(&Action::Store {
-            attempt: 2,
-            record: 8,
-            verification_id: Some("v-own".into()),
-            to: Destination::Send
-        }));
+    ]
+}
+
+/// A frame passed, so a verification was asked for, but the capture then
+/// ended without a JPEG (the encoder failed, the crop could not be made):
+/// the verification is finalized, whether it came before the end or after.
+#[test]
+fn a_verification_the_capture_did_not_use_is_finalized() {
+    for created_first in [true, false] {
+        for (event, shown, conclusion) in ended_without_a_frame() {
+            let mut r = Run::ready();
+            r.press(Who::Template);
+            r.bound(7, None);
+            r.passed();
+            if created_first {
+                r.verified("v-own");
+            }
+            r.ev(event);
+            assert_eq!(r.m.state(), shown);
+            assert_eq!(r.conclusion(), Some(conclusion));
+            r.settled();
+            if !created_first {
+                assert!(r.abandons().is_empty());
+                r.verified("v-own");
+            }
+            assert_eq!(r.abandons(), ["v-own"], "{:#?}", r.actions);
+            // The finalize is waited for by a stop, not by the next press.
+            r.abandoned();
+            assert_eq!(r.m.loose_verifications(), 0);
+            r.at(Duration::from_secs(1)).press(Who::Template);
+            r.bound(8, None);
+            assert_eq!(r.passed(), [Action::CreateVerification { attempt: 2 }]);
+        }
     }
 }
 
 #[test]
-fn a_ticket_s_verification_is_used_and_never_kept_as_a_spare() {
+fn a_ticket_s_verification_is_used_as_it_came_never_created_nor_finalized() {
     let mut r = Run::ready();
     r.press(Who::Ticket);
-    assert!(
-        !r.bound(7, Some("v-ticket"))
-            .contains(&Action::CreateVerification { attempt: 1 })
-    );
+    r.bound(7, Some("v-ticket"));
+    assert!(r.passed().is_empty());
     r.ev(Event::CaptureRetake { attempt: 1 });
     r.settled();
+    assert_eq!((r.creates(), r.abandons().len()), (0, 0));
+    r.press(Who::Ticket);
+    r.bound(8, Some("v-ticket-2"));
+    r.captured();
+    assert!(r.actions.contains(&Action::Store {
+        attempt: 2,
+        record: 8,
+        verification_id: Some("v-ticket-2".into()),
+        to: Destination::Send,
+    }));
+    assert_eq!(r.creates(), 0);
+}
+
+/// The frame passes before the binding is on disk (a slow card): the
+/// verification is asked for once both are there.
+#[test]
+fn a_frame_that_passes_before_the_binding_creates_once_bound() {
+    let mut r = Run::ready();
     r.press(Who::Template);
-    assert!(
-        r.bound(8, None)
-            .contains(&Action::CreateVerification { attempt: 2 })
+    assert!(r.passed().is_empty());
+    assert_eq!(
+        r.bound(7, None),
+        [Action::CreateVerification { attempt: 1 }]
     );
+    r.captured();
+    assert_eq!(r.creates(), 1);
 }
 
 #[test]
@@ -235,12 +318,13 @@ fn clock_or_pause_queues_without_any_request() {
             who: Who::Template,
             clock_plausible,
         });
-        let a = r.bound(7, None);
-        assert!(!a.contains(&Action::CreateVerification { attempt: 1 }));
+        r.bound(7, None);
+        r.passed();
         r.ev(Event::CaptureDone {
             attempt: 1,
             clock_plausible,
         });
+        assert_eq!(r.creates(), 0);
         assert!(r.actions.contains(&Action::Store {
             attempt: 1,
             record: 7,
@@ -288,16 +372,18 @@ fn a_failed_create_verification_queues_and_a_refused_token_pauses() {
 }
 
 #[test]
-fn a_capture_that_cannot_be_stored_releases_the_name() {
+fn a_capture_that_cannot_be_stored_releases_the_name_and_finalizes_its_verification() {
     let mut r = Run::ready();
     r.press(Who::Ticket);
     r.bound(7, None);
+    r.passed();
     r.verified("v");
     r.captured();
     r.stored(false);
     assert_eq!(r.m.state(), State::Failed);
     assert!(r.released());
     assert_eq!(r.conclusion(), Some(Conclusion::NotStored));
+    assert_eq!(r.abandons(), ["v"]);
     // A binding that failed took nothing: nothing to release.
     let mut r = Run::ready();
     r.press(Who::Ticket);
@@ -360,7 +446,8 @@ fn deadlines_end_every_step_that_overruns() {
         }]
     );
 
-    // create-verification: queued without it.
+    // create-verification: queued without it; should it come after all, it
+    // is finalized (the queue creates its own when it sends the entry).
     let mut r = Run::ready();
     r.press(Who::Template);
     r.bound(7, None);
@@ -369,10 +456,17 @@ fn deadlines_end_every_step_that_overruns() {
     assert!(r.has(|a| matches!(
         a,
         Action::Store {
+            verification_id: None,
             to: Destination::Queue { .. },
             ..
         }
     )));
+    r.stored(true);
+    assert_eq!(r.m.loose_verifications(), 1);
+    r.verified("v-late");
+    assert_eq!(r.abandons(), ["v-late"]);
+    r.abandoned();
+    assert_eq!(r.m.loose_verifications(), 0);
 }
 
 #[test]
@@ -400,25 +494,45 @@ fn stopping_releases_a_capture_and_waits_for_a_request_on_the_wire() {
     }));
     assert_eq!(r.settled().last(), Some(&Action::Exit));
 
-    // Captured, waiting for its verification: queued, not sent.
+    // Captured, waiting for its verification: the create already on the
+    // wire is waited for, and the capture queued with it (used when sent).
     let mut r = Run::ready();
     r.press(Who::Template);
     r.bound(7, None);
     r.captured();
     r.ev(Event::Shutdown);
-    assert!(r.has(|a| matches!(
-        a,
-        Action::Store {
-            to: Destination::Queue { .. },
-            ..
-        }
-    )));
+    assert!(!r.has(|a| matches!(a, Action::Store { .. })));
+    r.verified("v");
+    assert!(r.actions.contains(&Action::Store {
+        attempt: 1,
+        record: 7,
+        verification_id: Some("v".into()),
+        to: Destination::Queue { not_before: None }
+    }));
     assert_eq!(r.stored(true).last(), Some(&Action::Exit));
+    assert!(r.abandons().is_empty());
+
+    // A frame passed, its verification on the wire, the capture still
+    // encoding: released at once; the verification, once created, finalized;
+    // exit once that is done.
+    let mut r = Run::ready();
+    r.press(Who::Template);
+    r.bound(7, None);
+    r.passed();
+    assert!(r.ev(Event::Shutdown).contains(&Action::Release {
+        attempt: 1,
+        record: 7
+    }));
+    assert!(!r.settled().contains(&Action::Exit));
+    assert!(!r.verified("v").contains(&Action::Exit));
+    assert_eq!(r.abandons(), ["v"]);
+    assert_eq!(r.abandoned().last(), Some(&Action::Exit));
 
     // Durable as sending, but stopping came first: requeued, no request.
     let mut r = Run::ready();
     r.press(Who::Template);
     r.bound(7, None);
+    r.passed();
     r.verified("v");
     r.captured();
     r.ev(Event::Shutdown);

@@ -70,6 +70,12 @@ impl Run {
         })
     }
 
+    /// A frame passed (the capture goes on to encode it).
+    pub(super) fn passed(&mut self) -> Vec<Action> {
+        let attempt = self.a();
+        self.ev(Event::FramePassed { attempt })
+    }
+
     pub(super) fn captured(&mut self) -> Vec<Action> {
         let attempt = self.a();
         self.ev(Event::CaptureDone {
@@ -99,6 +105,33 @@ impl Run {
     pub(super) fn settled(&mut self) -> Vec<Action> {
         let attempt = self.a();
         self.ev(Event::Settled { attempt })
+    }
+
+    /// The finalize of the attempt's unused verification is done.
+    pub(super) fn abandoned(&mut self) -> Vec<Action> {
+        let attempt = self.a();
+        self.ev(Event::Abandoned { attempt })
+    }
+
+    /// Requests to IDMeta the machine asked for: creates and finalizes of unused ones.
+    pub(super) fn creates(&self) -> usize {
+        self.actions
+            .iter()
+            .filter(|a| matches!(a, Action::CreateVerification { .. }))
+            .count()
+    }
+
+    /// The verification ids the machine asked to finalize, unused.
+    pub(super) fn abandons(&self) -> Vec<&str> {
+        self.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::AbandonVerification {
+                    verification_id, ..
+                } => Some(verification_id.as_str()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Press with a template name, bound, captured, verified, stored: the
@@ -147,6 +180,16 @@ pub(super) fn registered() -> Outcome {
         associated_verification_id: None,
         image_url: None,
         timestamp: None,
+    }
+}
+
+/// Registered, and the watchlist screening matched.
+pub(super) fn registered_review() -> Outcome {
+    Outcome::RegisteredReview {
+        face_id: "f".into(),
+        associated_verification_id: None,
+        timestamp: None,
+        screening: Box::new(crate::api::Screening::one_match()),
     }
 }
 

@@ -44,6 +44,7 @@ fn stale_events_of_an_old_attempt_are_ignored() {
     r.settled();
     r.press(Who::Template);
     for e in [
+        Event::FramePassed { attempt: 1 },
         Event::CaptureDone {
             attempt: 1,
             clock_plausible: true,
@@ -56,6 +57,7 @@ fn stale_events_of_an_old_attempt_are_ignored() {
             attempt: 1,
             outcome: registered(),
         },
+        Event::Abandoned { attempt: 1 },
     ] {
         let a = r.ev(e);
         assert!(matches!(a[..], [Action::Ignored { .. }]), "{a:?}");
@@ -136,6 +138,7 @@ fn state_names_and_patterns_are_stable() {
             "capturing",
             "submitting",
             "registered",
+            "see_reception",
             "already_registered",
             "retake",
             "failed",

@@ -31,8 +31,23 @@ pub(super) fn unknown(vid: Option<&str>) -> SentFate {
     }
 }
 
+/// Registered and flagged: a review record with a minimal answer.
+pub(super) fn review() -> SentFate {
+    SentFate::Review {
+        verification_id: None,
+        answer: serde_json::json!({"code": "registered_review"}),
+    }
+}
+
 /// What a fresh queue directory holds besides records.
-pub(super) const BARE: [&str; 5] = [".lock", "corrupt", "queue.key", "sequence", "unknown"];
+pub(super) const BARE: [&str; 6] = [
+    ".lock",
+    "corrupt",
+    "queue.key",
+    "review",
+    "sequence",
+    "unknown",
+];
 
 pub(super) fn config(dir: &Path) -> QueueConfig {
     QueueConfig {

@@ -139,22 +139,30 @@ fn an_operator_lists_resends_and_drops_unknown_deliveries() {
     assert_eq!(names(&cfg.dir.join("unknown")), Vec::<String>::new());
 }
 
+/// Unknown deliveries (with their image) and review records go after `max_age_secs`.
 #[test]
-fn unknown_deliveries_expire_with_their_image() {
-    let (_tmp, cfg, mut q) = fresh();
-    let now = Now::read();
-    let id = q.push(new("ann", 10), &now).unwrap();
-    q.begin(id).unwrap();
-    q.settle(id, unknown(None)).unwrap();
-    let later = Now {
-        boottime: now.boottime + cfg.max_age(),
-        ..now
-    };
-    let expired = q.expire(&later).unwrap();
-    assert_eq!(expired.len(), 1);
-    assert!(expired[0].was_unknown);
-    assert_eq!(expired[0].username, "ann");
-    assert_eq!(names(&cfg.dir.join("unknown")), Vec::<String>::new());
+fn unknown_deliveries_and_review_records_expire() {
+    for (fate, was, dir) in [
+        (unknown(None), Expiring::Unknown, "unknown"),
+        (review(), Expiring::Review, "review"),
+    ] {
+        let (_tmp, cfg, mut q) = fresh();
+        let now = Now::read();
+        let id = q.push(new("ann", 10), &now).unwrap();
+        q.begin(id).unwrap();
+        q.settle(id, fate).unwrap();
+        assert!(q.expire(&now).unwrap().is_empty());
+        let later = Now {
+            boottime: now.boottime + cfg.max_age(),
+            ..now
+        };
+        let expired = q.expire(&later).unwrap();
+        assert_eq!(expired.len(), 1);
+        assert_eq!(expired[0].was, was);
+        assert_eq!(expired[0].username, "ann");
+        assert_eq!(names(&cfg.dir.join(dir)), Vec::<String>::new());
+        assert_eq!((q.unknown_count(), q.review_count()), (0, 0));
+    }
 }
 
 #[test]
@@ -199,4 +207,67 @@ fn stopping_records_what_is_still_in_flight_as_unknown() {
     assert_eq!(names, ["ann", "bob"]);
     assert!(records.iter().all(|r| r.reason == "stopped"));
     assert_eq!((q.depth(), q.unknown_count()), (0, 2));
+}
+
+/// A flagged registration: its capture goes, a sealed record of the answer stays under
+/// `review/` (no image), listed with the answer, through a restart, until an operator drops it.
+#[test]
+fn a_flagged_registration_keeps_its_answer_for_the_operator_until_dropped() {
+    let (_tmp, cfg, mut q) = fresh();
+    let id = q.push(new("ann", 10), &Now::read()).unwrap();
+    q.begin(id).unwrap();
+    let answer = serde_json::json!({"code": "registered_review",
+        "screening": {"matches": 1, "details": [{"name": "Jane Listed"}]}});
+    let fate = SentFate::Review {
+        verification_id: Some("v-ann".into()),
+        answer: answer.clone(),
+    };
+    assert_eq!(q.settle(id, fate).unwrap(), None);
+    assert_eq!((q.depth(), q.bytes(), q.review_count()), (0, 0, 1));
+    assert_eq!(names(&cfg.dir), BARE, "the capture is gone");
+    let file = cfg.dir.join("review/00000000000000000001.entry");
+    let sealed = std::fs::read(&file).unwrap();
+    assert!(
+        !sealed.windows(4).any(|w| w == b"Jane"),
+        "the record is sealed"
+    );
+    drop(q);
+
+    let mut q = Queue::open(&cfg).unwrap();
+    let listed = q.list(&Now::read());
+    assert_eq!(listed.len(), 1);
+    let r = &listed[0];
+    assert_eq!(
+        (r.state, r.username.as_str(), r.verification_id.as_deref()),
+        (ListedState::Review, "ann", Some("v-ann"))
+    );
+    assert_eq!(r.last_answer.as_deref(), Some("registered_review"));
+    assert_eq!(r.answer.as_ref(), Some(&answer));
+    assert!(!r.resendable);
+    assert_eq!(
+        q.resend(id),
+        Err(QueueError::NoSuchEntry(id)),
+        "registered: nothing to resend"
+    );
+    assert_eq!(q.drop_record(id).unwrap(), "ann");
+    assert_eq!(q.review_count(), 0);
+    assert_eq!(names(&cfg.dir.join("review")), Vec::<String>::new());
+}
+
+/// A crash after the review record was written and before the capture was deleted: the
+/// registration is settled (registered), not taken for an unknown delivery.
+#[test]
+fn a_review_record_beside_its_sending_capture_settles_it_at_open() {
+    let (_tmp, cfg, mut q) = fresh();
+    let id = q.push(new("ann", 10), &Now::read()).unwrap();
+    q.begin(id).unwrap();
+    let sending = cfg.dir.join("00000000000000000001.sending");
+    let kept = std::fs::read(&sending).unwrap();
+    q.settle(id, review()).unwrap();
+    drop(q);
+    std::fs::write(&sending, kept).unwrap();
+    let q = Queue::open(&cfg).unwrap();
+    assert!(q.report().unknown.is_empty(), "{:?}", q.report());
+    assert_eq!((q.unknown_count(), q.review_count(), q.depth()), (0, 1, 0));
+    assert_eq!(names(&cfg.dir), BARE);
 }

@@ -1,12 +1,18 @@
 //! Any HTTP answer (status, Retry-After, body) through every classifier the
-//! client uses. Beyond "no panic": whatever the server sends, the texts an
-//! outcome carries are short and free of control characters, because they go
-//! to logs, the status file and the LED owner's terminal.
+//! client uses: the registration's in both API versions (v1's
+//! biometricsregistration, v3's biometrics-detection with its watchlist
+//! screening), create and finalize. Beyond "no panic": whatever the server
+//! sends, the texts an outcome carries (a screening's matches included) are
+//! short and free of control characters, because they go to logs, the status
+//! file, a review record and the LED owner's terminal; and a screening's
+//! kept list stays bounded.
 #![no_main]
 
-use enrolld::api::Outcome;
 use enrolld::api::client::{read_created_verification, read_finalized};
-use enrolld::api::outcome::{Answer, Body, Sent, classify_other, classify_registration};
+use enrolld::api::outcome::{Answer, Body, classify_other};
+use enrolld::api::registration::Sent;
+use enrolld::api::screening::MAX_KEPT_MATCHES;
+use enrolld::api::{ApiVersion, Outcome};
 use enrolld::api::retry_after::parse_retry_after;
 use enrolld::machine::fate;
 use libfuzzer_sys::fuzz_target;
@@ -28,6 +34,22 @@ fn check_text(what: &str, text: &str) {
 
 fn check(outcome: &Outcome) {
     check_text("display", &outcome.to_string());
+    if let Some(s) = outcome.screening() {
+        assert!(s.matches >= 1, "flagged without a match");
+        assert!(s.details.len() <= MAX_KEPT_MATCHES, "{} matches kept", s.details.len());
+        for m in &s.details {
+            for text in [
+                &m.watchlist_id,
+                &m.name,
+                &m.reference_id,
+                &m.record_id,
+                &m.similarity_score,
+                &m.enrolled_at,
+            ] {
+                check_text("match", text.as_deref().unwrap_or(""));
+            }
+        }
+    }
     let _ = (outcome.code(), outcome.exit_code(), outcome.is_success());
     // Whatever the answer, deciding its fate (live or queued, first send or resend) never panics.
     let _ = (
@@ -69,7 +91,9 @@ fuzz_target!(|data: &[u8]| {
         verification_id: "1234567890abcdef",
         template_id: "129",
     };
-    check(&classify_registration(&answer, &sent));
+    for version in [ApiVersion::V1, ApiVersion::V3] {
+        check(&version.classify(&answer, &sent));
+    }
     match classify_other(&answer) {
         Ok(bytes) => {
             match read_created_verification(bytes, "129") {

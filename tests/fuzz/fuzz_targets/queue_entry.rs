@@ -28,6 +28,7 @@ fuzz_target!(|data: &[u8]| {
         },
         ticket: None,
         resent: split % 3 == 0,
+        answer: None,
     };
     let Ok(sealed) = seal_entry(&key, &header, jpeg) else {
         // Refused as too large to read back: nothing written, nothing lost.

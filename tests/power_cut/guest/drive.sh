@@ -1,9 +1,11 @@
 # One boot of the power-cut chain (busybox sh, run by init with the disk mounted). Two parts:
 #
-# 1. Judge what the last cut left: the files as the cut left them, then enrolld started on
-#    them (it repairs what it finds), every pending ticket pressed, the queue drained, each
-#    unknown delivery resent or dropped as an operator would, and the files once more. Ends
-#    with PC-JUDGED. On the last boot of a chain it then stops and powers off (PC-DONE).
+# 1. Judge what the last cut left: the files as the cut left them (the host has read the disk
+#    image itself before this boot; the listing here is for it to compare), then enrolld
+#    started on them (it repairs what it finds), every pending ticket pressed, the queue
+#    drained, each unknown delivery resent or dropped as an operator would, and the files once
+#    more. Ends with PC-JUDGED. On the last boot of a chain it then stops and powers off
+#    (PC-DONE).
 # 2. The step this boot is cut in (pc.step): a workload that goes through that step of an
 #    enrollment. The host kills QEMU when the daemon's log (or this script) shows the step's
 #    marker on the console, after a random delay: the cut lands on and around the step.
@@ -121,8 +123,9 @@ resolve_unknown() {
 }
 
 judge() {
+    # The host read the disk before this boot (tests/power_cut/found.rs); this is the same
+    # disk as the guest's kernel mounted it, for the host to compare.
     event "PC-FILES-BEFORE $(files)"
-    event "PC-TICKETS-BEFORE $(tickets_line)"
     start_standin
     start_daemon || return 1
     event "PC-QUEUE-START $(queue_line)"

@@ -205,9 +205,9 @@ line_holder() { rk-gpio-edges holder "$1" "$(line_attr "$1" value)"; }
 # not. Runs are classed by the nearest nominal length (geometric midpoints)
 # and each class's median must be within 30 % of the table: one late wake-up
 # of a loaded guest moves one run, not the verdict.
-#   fault       SOS: dot 150, dash 450 lit; gaps 150 / 450 / 1050
+#   fault       SOS: dot 170, dash 510 lit; gaps 170 / 510 / 1190
 #   queued      500 lit (or more: a busy blink may run into it), 1500 dark, 500 lit
-#   registered  off, busy blinks (125 / 125), one solid 3000, off
+#   registered  off, busy blinks (250 / 250), one solid 3000, off
 runs_match() {
     echo "$2" | awk -v kind="$1" '
         # Nearest of two or three nominal lengths, split at their geometric
@@ -239,13 +239,13 @@ runs_match() {
             if (kind == "fault") {
                 code = ""
                 for (i = 1; i <= k; i++) {
-                    if (lvl[i] == 1) { cls[i] = near(len[i], 150, 260, 450, 0, 0); code = code (cls[i] == 150 ? "." : "-") }
-                    else { cls[i] = near(len[i], 150, 260, 450, 687, 1050); code = code (cls[i] == 150 ? "" : cls[i] == 450 ? " " : " / ") }
+                    if (lvl[i] == 1) { cls[i] = near(len[i], 170, 294, 510, 0, 0); code = code (cls[i] == 170 ? "." : "-") }
+                    else { cls[i] = near(len[i], 170, 294, 510, 779, 1190); code = code (cls[i] == 170 ? "" : cls[i] == 510 ? " " : " / ") }
                 }
                 cycle = "... --- ... / "; cycles = cycle cycle cycle cycle
                 if (k < 12) why = why " only " k " whole runs;"
                 else if (index(cycles, code) == 0) why = why " marks \"" code "\" are not SOS;"
-                for (c = 1; c <= 3; c++) { nominal = (c == 1 ? 150 : c == 2 ? 450 : 1050); check_class(nominal) }
+                for (c = 1; c <= 3; c++) { nominal = (c == 1 ? 170 : c == 2 ? 510 : 1190); check_class(nominal) }
             } else if (kind == "queued") {
                 # Shown for 3 s after a press was queued: flash, gap, flash.
                 # The first flash may run on from a lit busy blink, so it is
@@ -263,10 +263,10 @@ runs_match() {
                 else {
                     if (len[solid] < 2700 || len[solid] > 3600) why = why " solid run of " len[solid] " ms, not 3000;"
                     blinks = 0
-                    for (i = 1; i < solid; i++) { cls[i] = 125; if (lvl[i] == 1) blinks++ }
+                    for (i = 1; i < solid; i++) { cls[i] = 250; if (lvl[i] == 1) blinks++ }
                     if (blinks < 2) why = why " " blinks " busy blinks before it;"
                     cls[solid] = -1
-                    check_class(125)
+                    check_class(250)
                 }
             } else why = "unknown pattern " kind
             if (why != "") { print substr(why, 2); exit 1 }
@@ -451,7 +451,8 @@ cam_capture_ok() {
 RK_STANDIN_ADDR=127.0.0.1:8443
 
 # start_standin [<behaviour>]: `enrolld-standin` on loopback over TLS, with
-# the guest's token and template id; its CA in $RK_RUN/standin-ca.pem, the
+# the guest's token and template id (RK_TEMPLATE_ID, default the guest
+# configuration's; a whole number for api.version = 3); its CA in $RK_RUN/standin-ca.pem, the
 # requests it saw in $RK_RUN/standin.jsonl (token and image left out), its
 # output in $RK_RUN/standin.log. Returns once it listens (1 if it did not
 # within 30 s). Switch behaviour later with standin_behaviour.
@@ -461,7 +462,7 @@ start_standin() {
     echo "${1:-ok}" >"$RK_RUN/standin-behaviour"
     enrolld-standin --listen "$RK_STANDIN_ADDR" --ca-out "$RK_RUN/standin-ca.pem" \
         --records "$RK_RUN/standin.jsonl" --token-file /etc/enrolld/token \
-        --template-id real-kernel-test --behaviour "${1:-ok}" \
+        --template-id "${RK_TEMPLATE_ID:-real-kernel-test}" --behaviour "${1:-ok}" \
         --behaviour-file "$RK_RUN/standin-behaviour" --jpeg-dir "$RK_RUN/standin-jpeg" \
         >"$RK_RUN/standin.log" 2>&1 &
     RK_STANDIN_PID=$!
@@ -475,10 +476,30 @@ standin_behaviour() {
     wait_for_file "$RK_RUN/standin.log" 10 "behaviour is now $1\$"
 }
 
-# standin_registrations: how many registration requests the stand-in saw.
+# standin_registrations: how many registration requests the stand-in saw (v1's
+# "register" and v3's "register_v3").
 standin_registrations() {
     [ -e "$RK_RUN/standin.jsonl" ] || { echo 0; return; }
-    grep -c '"endpoint":"register"' "$RK_RUN/standin.jsonl"
+    grep -c '"endpoint":"register' "$RK_RUN/standin.jsonl"
+}
+
+# standin_requests [<endpoint>]: how many requests the stand-in saw, of every kind, or of one
+# (register, create_verification, finalize_verification).
+standin_requests() {
+    [ -e "$RK_RUN/standin.jsonl" ] || { echo 0; return; }
+    if [ -n "${1:-}" ]; then
+        grep -c "\"endpoint\":\"$1\"" "$RK_RUN/standin.jsonl"
+    else
+        grep -c . "$RK_RUN/standin.jsonl"
+    fi
+}
+
+# expect_no_request_since <count> <when>: fails unless the stand-in saw no request of any kind
+# since standin_requests said <count> (naming the endpoints of those it saw).
+expect_no_request_since() {
+    local n
+    n=$(standin_requests)
+    [ "$n" = "$1" ] || fail "$2: $((n - $1)) requests reached the stand-in, expected none: $(tail -n +$(($1 + 1)) "$RK_RUN/standin.jsonl" | sed -n 's/.*"endpoint":"\{0,1\}\([a-z_]*\).*/\1/p' | tr '\n' ' ')"
 }
 
 # standin_usernames: the usernames of the registrations the stand-in saw,
@@ -558,6 +579,11 @@ ${RK_DAEMON_CAMERA:-$RK_VIVID_CAMERA}
 [face]
 enabled = ${RK_FACE_CHECK:-false}
 ${RK_FACE_EXTRA:-}
+
+# The guest has no panel and no font package (an initramfs, not the .deb, which depends on
+# fonts-dejavu-core): the screen stays off, as a site's terminal without one would set it.
+[display]
+enabled = false
 
 [status]
 path = "$RK_STATUS"

@@ -1,5 +1,5 @@
-//! The stand-in's answers: documented bodies for the happy path, and one
-//! answer per behaviour for everything else.
+//! The stand-in's answers: documented bodies for the happy path (v1's or v3's, by the path
+//! asked), and one answer per behaviour for everything else.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::behaviour::Behaviour;
-use super::documented::REGISTRATION_OK;
+use super::documented::{
+    REGISTRATION_OK, REGISTRATION_V3_EXAMPLE, REGISTRATION_V3_LISTED_FIELDS, REGISTRATION_V3_OK,
+};
 use super::http::{Request, Response};
 use super::inspect::{Endpoint, Record};
 
@@ -37,6 +39,12 @@ pub enum Reply {
     ChunkedCutShort(Response),
 }
 
+/// The blocklist entry a [`Behaviour::WatchlistMatch`] answer names when the image was not
+/// registered before: personal data of someone else, which a client must never log.
+pub const BLOCKLISTED_NAME: &str = "Watchlist Person Seven";
+pub const BLOCKLISTED_REFERENCE: &str = "b10c1157-0000-4000-8000-000000000007";
+pub const BLOCKLISTED_SCORE: u64 = 97;
+
 /// The body [`Behaviour::HugeBody`] announces and sends.
 pub const HUGE_BODY_BYTES: usize = 20 * 1024 * 1024;
 
@@ -56,7 +64,9 @@ pub fn echo(request: &Request, filler: usize) -> Response {
     Response::json(400, &json!({ "status": false, "message": text }))
 }
 
-pub fn reply(behaviour: &Behaviour, record: &Record) -> Reply {
+/// The reply to `record` under `behaviour`; `earlier` are the requests seen before it (for
+/// duplicate detection).
+pub fn reply(behaviour: &Behaviour, record: &Record, earlier: &[Record]) -> Reply {
     let Some(endpoint) = record.endpoint else {
         return Reply::Send(message(404, "Not Found"));
     };
@@ -74,17 +84,17 @@ pub fn reply(behaviour: &Behaviour, record: &Record) -> Reply {
         ));
     }
     let ok = || Response::json(200, &ok_body(endpoint, record));
-    let refusal = |text: &str| {
-        if endpoint == Endpoint::Register {
-            Response::json(
-                200,
-                &json!({"status": false, "message": "Biometrics registration failed.",
-                        "result": {"status": "failed", "message": text}}),
-            )
-        } else {
-            ok()
-        }
+    let refusal = |text: &str| match endpoint {
+        Endpoint::Register => Response::json(
+            200,
+            &json!({"status": false, "message": "Biometrics registration failed.",
+                    "result": {"status": "failed", "message": text}}),
+        ),
+        // v3 documents no failure body beyond `success: false` with `message`.
+        Endpoint::RegisterV3 => Response::json(200, &json!({"success": false, "message": text})),
+        Endpoint::CreateVerification | Endpoint::FinalizeVerification => ok(),
     };
+    let v3 = endpoint == Endpoint::RegisterV3;
     Reply::Send(match behaviour {
         Behaviour::Ok => ok(),
         Behaviour::Stall(d) => return Reply::Stall(*d, ok()),
@@ -154,11 +164,31 @@ pub fn reply(behaviour: &Behaviour, record: &Record) -> Reply {
                     body["result"]["result"]["associatedVerificationId"] = other.clone();
                     body["apiRequest"]["verification_id"] = other;
                 }
+                Endpoint::RegisterV3 => body["trustValidationId"] = other,
                 Endpoint::CreateVerification => body["verification"]["template_id"] = json!(1),
                 Endpoint::FinalizeVerification => body["verification"]["id"] = other,
             }
             Response::json(200, &body)
         }
+        Behaviour::WatchlistMatch if v3 => {
+            let mut body = v3_body(record);
+            flag(&mut body, matched(record, earlier), (2, "REVIEW_NEEDED"));
+            Response::json(200, &body)
+        }
+        Behaviour::StaleDocs if v3 => stale_docs_refusal(),
+        Behaviour::ValidationRejected if v3 => {
+            let mut body = v3_body(record);
+            flag(&mut body, matched(record, earlier), (1, "REJECTED"));
+            Response::json(200, &body)
+        }
+        Behaviour::ValidationRejected => refusal("Verification rejected."),
+        Behaviour::OtherEnvelope => match endpoint {
+            Endpoint::Register => Response::json(200, &v3_body(record)),
+            Endpoint::RegisterV3 => Response::json(200, &v1_body(record)),
+            Endpoint::CreateVerification | Endpoint::FinalizeVerification => ok(),
+        },
+        // v1 has no screening, and sends the username: documented success.
+        Behaviour::WatchlistMatch | Behaviour::StaleDocs => ok(),
         // Answered from the raw request by the connection handler.
         Behaviour::EchoRequest { .. } => return Reply::Hangup,
     })
@@ -168,33 +198,112 @@ fn message(status: u16, text: &str) -> Response {
     Response::json(status, &json!({ "message": text }))
 }
 
-/// The documented 200 body of each call.
-fn ok_body(endpoint: Endpoint, record: &Record) -> Value {
-    let template = record.field("template_id").unwrap_or("0");
-    // The documented drift: template_id comes back as an integer.
-    let template_number: Value = template
+/// The trust flow the request named, as the answers give it back: an integer when it is one
+/// (v1's documented drift: `template_id` comes back as an integer).
+fn trust_flow_number(record: &Record) -> Value {
+    let template = record.trust_flow().unwrap_or_else(|| "0".to_owned());
+    template
         .parse::<u64>()
         .map(Value::from)
-        .unwrap_or_else(|_| Value::from(template));
+        .unwrap_or_else(|_| Value::from(template))
+}
+
+/// v1's documented registration answer, with this request's values filled in (a v3 request's
+/// too, for [`Behaviour::OtherEnvelope`]).
+fn v1_body(record: &Record) -> Value {
+    let verification = record.verification_id().unwrap_or_default();
+    let face_id = format!("face_{:06}_{:08x}", record.seq, random_u64() as u32);
+    let mut body: Value = serde_json::from_str(REGISTRATION_OK).expect("documented JSON");
+    let face = &mut body["result"]["result"];
+    face["associatedVerificationId"] = json!(verification);
+    face["faceId"] = json!(face_id);
+    face["imageUrl"] = json!(format!("https://standin.invalid/faces/{face_id}.jpg"));
+    face["timestamp"] = json!(record.at);
+    let info = &mut body["apiRequest"];
+    info["id"] = json!(record.seq);
+    info["template_id"] = trust_flow_number(record);
+    info["verification_id"] = json!(verification);
+    info["date"] = json!(record.at);
+    info["key"] = json!(format!("breg_standin_{}", record.seq));
+    body
+}
+
+/// The reference id the stand-in gives the face registered by request `seq`.
+pub fn reference_of(seq: u64) -> String {
+    format!("5e7a0000-0000-4000-8000-{seq:012x}")
+}
+
+/// v3's documented registration answer, with this request's values filled in and the
+/// screening clear (no watchlist matched: verified).
+fn v3_body(record: &Record) -> Value {
+    let mut body: Value = serde_json::from_str(REGISTRATION_V3_OK).expect("documented JSON");
+    body["trustFlowId"] = trust_flow_number(record);
+    body["trustValidationId"] = json!(record.verification_id().unwrap_or_default());
+    body["verificationStatus"] = json!("VERIFIED");
+    body["verificationStatusCode"] = json!(3);
+    let enroll = &mut body["data"]["enroll"];
+    enroll["recordId"] = json!(record.seq);
+    enroll["referenceId"] = json!(reference_of(record.seq));
+    enroll["enrolledAt"] = json!(record.at);
+    let list = &mut body["data"]["screen"]["watchlists"][0];
+    list["hasMatches"] = json!(false);
+    list["matches"] = json!([]);
+    body
+}
+
+/// What a server enforcing v3's stale field list answers (Laravel's validation refusal): the
+/// fields the page lists that its example, and so a client, leaves out.
+fn stale_docs_refusal() -> Response {
+    let example: Value = serde_json::from_str(REGISTRATION_V3_EXAMPLE).expect("documented JSON");
+    let missing: Vec<&str> = REGISTRATION_V3_LISTED_FIELDS
+        .into_iter()
+        .filter(|f| example.get(f).is_none())
+        .collect();
+    let said = |f: &str| format!("The {f} field is required.");
+    let errors: serde_json::Map<String, Value> = missing
+        .iter()
+        .map(|f| ((*f).to_owned(), json!([said(f)])))
+        .collect();
+    let message = missing.first().map(|f| said(f)).unwrap_or_default();
+    Response::json(
+        422,
+        &json!({"success": false, "message": message, "errors": errors}),
+    )
+}
+
+/// A v3 answer's screening set to one match, with the trust validation's status.
+fn flag(body: &mut Value, one: Value, (code, status): (u8, &str)) {
+    let list = &mut body["data"]["screen"]["watchlists"][0];
+    list["hasMatches"] = json!(true);
+    list["matches"] = json!([one]);
+    body["verificationStatus"] = json!(status);
+    body["verificationStatusCode"] = json!(code);
+}
+
+/// What the screening matched: the latest earlier registration of the same image (duplicate
+/// detection), else the blocklist entry.
+fn matched(record: &Record, earlier: &[Record]) -> Value {
+    let same = earlier.iter().rev().find(|r| {
+        r.endpoint.is_some_and(Endpoint::is_registration)
+            && r.jpeg_sha256.is_some()
+            && r.jpeg_sha256 == record.jpeg_sha256
+    });
+    match same {
+        Some(r) => json!({"enrolledAt": r.at, "imageType": 0, "name": null, "recordId": r.seq,
+                          "referenceId": reference_of(r.seq), "similarityScore": 99}),
+        None => json!({"enrolledAt": "2026-05-28T20:38:23.845620+08:00", "imageType": 0,
+                       "name": BLOCKLISTED_NAME, "recordId": 7,
+                       "referenceId": BLOCKLISTED_REFERENCE,
+                       "similarityScore": BLOCKLISTED_SCORE}),
+    }
+}
+
+/// The documented 200 body of each call.
+fn ok_body(endpoint: Endpoint, record: &Record) -> Value {
+    let template_number = trust_flow_number(record);
     match endpoint {
-        Endpoint::Register => {
-            let verification = record.field("verification_id").unwrap_or_default();
-            let face_id = format!("face_{:06}_{:08x}", record.seq, random_u64() as u32);
-            // The documented body, with this request's values filled in.
-            let mut body: Value = serde_json::from_str(REGISTRATION_OK).expect("documented JSON");
-            let face = &mut body["result"]["result"];
-            face["associatedVerificationId"] = json!(verification);
-            face["faceId"] = json!(face_id);
-            face["imageUrl"] = json!(format!("https://standin.invalid/faces/{face_id}.jpg"));
-            face["timestamp"] = json!(record.at);
-            let info = &mut body["apiRequest"];
-            info["id"] = json!(record.seq);
-            info["template_id"] = template_number.clone();
-            info["verification_id"] = json!(verification);
-            info["date"] = json!(record.at);
-            info["key"] = json!(format!("breg_standin_{}", record.seq));
-            body
-        }
+        Endpoint::Register => v1_body(record),
+        Endpoint::RegisterV3 => v3_body(record),
         Endpoint::CreateVerification => json!({
             "message": "Verification created successfully",
             "verification": {

@@ -65,6 +65,20 @@ pub enum Behaviour {
     /// the way): a registration naming another verification, a created
     /// verification of another trust flow, a finalized other verification.
     OtherVerification,
+    /// v3: registered, and the watchlist screening matched (a v1 registration, which has no
+    /// screening, is answered as `Ok`). The match is the earlier registration of the same
+    /// image when there was one (duplicate detection: a resend whose first send got through),
+    /// else an entry of the site's blocklist.
+    WatchlistMatch,
+    /// v3: the answer the page's stale field list implies: a 422 asking for `username`, which
+    /// the documented example leaves out (a v1 registration, which sends it, is answered `Ok`).
+    StaleDocs,
+    /// v3: `success: true` but the trust validation rejected (`verificationStatusCode` 1) after
+    /// a watchlist match; v1: `status:false`, "Verification rejected."
+    ValidationRejected,
+    /// Each registration answered in the other version's documented envelope (v1's success to
+    /// a v3 request, v3's to a v1 request).
+    OtherEnvelope,
     /// Not listening at all (the port is closed until another behaviour is set).
     Refuse,
 }
@@ -80,7 +94,8 @@ impl Behaviour {
     /// `close-mid-response`, `hangup`, `stall-handshake`, `redirect`,
     /// `redirect-to:URL`, `headers-then-silence`, `trickle`, `huge-body`,
     /// `invalid-utf8`, `wrong-content-type`, `chunked-cut-short`,
-    /// `echo-request[:FILLER]`, `other-verification`, `refuse`.
+    /// `echo-request[:FILLER]`, `other-verification`, `watchlist-match`, `stale-docs`,
+    /// `validation-rejected`, `other-envelope`, `refuse`.
     pub fn parse(name: &str) -> Result<Behaviour, String> {
         let (kind, arg) = match name.trim().split_once(':') {
             Some((k, a)) => (k, Some(a)),
@@ -146,6 +161,10 @@ impl Behaviour {
                 filler: usize::try_from(number(0)?).map_err(|e| e.to_string())?,
             },
             "other-verification" => Behaviour::OtherVerification,
+            "watchlist-match" => Behaviour::WatchlistMatch,
+            "stale-docs" => Behaviour::StaleDocs,
+            "validation-rejected" => Behaviour::ValidationRejected,
+            "other-envelope" => Behaviour::OtherEnvelope,
             "refuse" => Behaviour::Refuse,
             _ => return Err(format!("unknown stand-in behaviour `{name}`")),
         })
@@ -183,6 +202,10 @@ impl Behaviour {
             Behaviour::ChunkedCutShort,
             Behaviour::EchoRequest { filler: 0 },
             Behaviour::OtherVerification,
+            Behaviour::WatchlistMatch,
+            Behaviour::StaleDocs,
+            Behaviour::ValidationRejected,
+            Behaviour::OtherEnvelope,
             Behaviour::Refuse,
         ];
         all.extend(FACE_QUALITY.map(Behaviour::Retake));
@@ -219,6 +242,10 @@ impl fmt::Display for Behaviour {
             Behaviour::ChunkedCutShort => f.write_str("chunked-cut-short"),
             Behaviour::EchoRequest { filler } => write!(f, "echo-request:{filler}"),
             Behaviour::OtherVerification => f.write_str("other-verification"),
+            Behaviour::WatchlistMatch => f.write_str("watchlist-match"),
+            Behaviour::StaleDocs => f.write_str("stale-docs"),
+            Behaviour::ValidationRejected => f.write_str("validation-rejected"),
+            Behaviour::OtherEnvelope => f.write_str("other-envelope"),
             Behaviour::Refuse => f.write_str("refuse"),
         }
     }

@@ -146,7 +146,7 @@ fn handle(shared: &Arc<Shared>, mut stream: impl Conn, arrived_mono_ns: u64) {
         Behaviour::EchoRequest { filler } if record.endpoint.is_some() => {
             Reply::Send(answer::echo(&request, filler))
         }
-        _ => answer::reply(&behaviour, &record),
+        _ => answer::reply(&behaviour, &record, &lock(&shared.records)),
     };
     shared.record(record);
     match reply {

@@ -1,6 +1,7 @@
-//! The IDMeta v1 API as its reference documents it: the three paths, the
+//! The IDMeta API as its reference documents it: v1's three paths, the
 //! request bodies' fields, the image's data URI, the documented 200 answer
-//! and the seven face-quality messages. Written from the API reference, not
+//! and the seven face-quality messages; v3's registration (biometrics-detection)
+//! with its example request and answer. Written from the API reference, not
 //! taken from the client, so the stand-in checks the client against the
 //! documentation rather than against itself.
 
@@ -42,6 +43,63 @@ pub const REGISTRATION_OK: &str = r#"{
     "blacklist_request_id": null, "key": "breg_20250730_101_xyz"
   }
 }"#;
+
+/// `POST`: v3's registration, with watchlist screening ("biometrics detection").
+pub const REGISTRATION_V3_PATH: &str = "/api/v3/verifications/biometrics-detection";
+
+/// v3's documented example request, verbatim: what a client sends (camelCase; `trustFlowId` an
+/// integer; `trustValidationId` the id of the verification created beforehand).
+pub const REGISTRATION_V3_EXAMPLE: &str = r#"{
+  "image": "data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD...",
+  "trustFlowId": 0,
+  "trustValidationId": "{your_trust_validation_id}"
+}"#;
+
+/// The field list of the same page, which still names `username` (required) although the
+/// example above leaves it out: the page is partly stale. The stand-in's `stale-docs`
+/// behaviour insists on it.
+pub const REGISTRATION_V3_LISTED_FIELDS: [&str; 4] =
+    ["image", "trustFlowId", "trustValidationId", "username"];
+
+/// v3's documented 200 answer, verbatim: registered, and the watchlist screening matched.
+pub const REGISTRATION_V3_OK: &str = r#"{
+  "success": true,
+  "message": "Biometrics detection processed successfully",
+  "data": {
+    "enroll": {
+      "companyId": 4, "enrolledAt": "2026-05-28T20:41:29.029854+08:00", "imageType": 0,
+      "name": null, "recordId": 1, "referenceId": "455bc762-7b72-490f-8d6d-65ed0d9317f0",
+      "status": 1, "watchlistId": 0
+    },
+    "screen": {
+      "checkedWatchlists": [0], "imageType": 0, "status": 1,
+      "watchlists": [
+        { "hasMatches": true, "watchlistId": 0,
+          "matches": [ { "enrolledAt": "2026-05-28T20:38:23.845620+08:00", "imageType": 0,
+                         "name": null, "recordId": 1,
+                         "referenceId": "455bc762-7b72-490f-8d6d-65ed0d9317f0",
+                         "similarityScore": 99 } ] }
+      ]
+    }
+  },
+  "verificationStatus": "REVIEW_NEEDED",
+  "verificationStatusCode": 2,
+  "trustFlowId": 0,
+  "trustValidationId": "{your_trust_validation_id}",
+  "verificationType": "biometrics_registration",
+  "metadata": null
+}"#;
+
+/// The trust validation statuses (`verificationStatusCode`, `verificationStatus`). The page
+/// gives the codes' meanings; only `REVIEW_NEEDED` appears as a string, the others are written
+/// the same way.
+pub const VERIFICATION_STATUS: [(u8, &str); 5] = [
+    (1, "REJECTED"),
+    (2, "REVIEW_NEEDED"),
+    (3, "VERIFIED"),
+    (4, "INCOMPLETE"),
+    (5, "IN_PROGRESS"),
+];
 
 /// One of the documented face-quality answers: the face was not usable,
 /// take another picture.

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::documented::{
     CREATE_VERIFICATION_FIELDS, CREATE_VERIFICATION_PATH, FINALIZE_VERIFICATION_FIELDS,
     FINALIZE_VERIFICATION_PATH, JPEG_DATA_URI_PREFIX, REGISTRATION_FIELDS, REGISTRATION_PATH,
+    REGISTRATION_V3_EXAMPLE, REGISTRATION_V3_PATH,
 };
 use super::http::Request;
 
@@ -18,7 +19,10 @@ use super::http::Request;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Endpoint {
+    /// v1's `biometricsregistration`.
     Register,
+    /// v3's `biometrics-detection`.
+    RegisterV3,
     CreateVerification,
     FinalizeVerification,
 }
@@ -27,20 +31,51 @@ impl Endpoint {
     pub fn from_path(path: &str) -> Option<Endpoint> {
         match path {
             REGISTRATION_PATH => Some(Endpoint::Register),
+            REGISTRATION_V3_PATH => Some(Endpoint::RegisterV3),
             CREATE_VERIFICATION_PATH => Some(Endpoint::CreateVerification),
             FINALIZE_VERIFICATION_PATH => Some(Endpoint::FinalizeVerification),
             _ => None,
         }
     }
 
-    /// The body's keys, exactly.
-    fn keys(self) -> &'static [&'static str] {
-        match self {
+    /// A registration, in either version.
+    pub fn is_registration(self) -> bool {
+        matches!(self, Endpoint::Register | Endpoint::RegisterV3)
+    }
+
+    /// The body's keys, exactly, sorted: v1's from its field list, v3's from its example
+    /// (the page's field list is stale, see `documented`).
+    fn keys(self) -> Vec<String> {
+        let listed: &[&str] = match self {
             Endpoint::Register => &REGISTRATION_FIELDS,
+            Endpoint::RegisterV3 => return v3_example_keys(),
             Endpoint::CreateVerification => &CREATE_VERIFICATION_FIELDS,
             Endpoint::FinalizeVerification => &FINALIZE_VERIFICATION_FIELDS,
+        };
+        listed.iter().map(|k| (*k).to_owned()).collect()
+    }
+
+    /// The body field holding the verification the request is about (the trust validation).
+    pub fn verification_field(self) -> Option<&'static str> {
+        match self {
+            Endpoint::Register | Endpoint::FinalizeVerification => Some("verification_id"),
+            Endpoint::RegisterV3 => Some("trustValidationId"),
+            Endpoint::CreateVerification => None,
         }
     }
+}
+
+/// The keys of v3's documented example request, sorted.
+fn v3_example_keys() -> Vec<String> {
+    let example: Value = serde_json::from_str(REGISTRATION_V3_EXAMPLE).expect("documented JSON");
+    let mut keys: Vec<String> = example
+        .as_object()
+        .expect("an object")
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort_unstable();
+    keys
 }
 
 /// One request as the stand-in saw it. The token is never recorded, only
@@ -60,6 +95,10 @@ pub struct Record {
     pub headers: Vec<(String, String)>,
     pub token_ok: bool,
     pub body: Option<Value>,
+    /// The body exactly as received (image included), in memory only: for tests that compare
+    /// a request byte for byte.
+    #[serde(skip)]
+    pub raw_body: Vec<u8>,
     #[serde(skip)]
     pub jpeg: Option<Vec<u8>>,
     pub jpeg_len: Option<usize>,
@@ -86,6 +125,22 @@ impl Record {
     /// A string field of the JSON body.
     pub fn field(&self, key: &str) -> Option<&str> {
         self.body.as_ref()?.get(key)?.as_str()
+    }
+
+    /// The verification (trust validation) the request is about: `verification_id` in v1's
+    /// bodies, `trustValidationId` in v3's.
+    pub fn verification_id(&self) -> Option<&str> {
+        self.field(self.endpoint?.verification_field()?)
+    }
+
+    /// The trust flow the request names: v1's `template_id` (a string), v3's `trustFlowId` (an
+    /// integer), as text.
+    pub fn trust_flow(&self) -> Option<String> {
+        let body = self.body.as_ref()?;
+        match body.get("trustFlowId") {
+            Some(n) => n.as_i64().map(|n| n.to_string()),
+            None => body.get("template_id")?.as_str().map(str::to_owned),
+        }
     }
 }
 
@@ -146,6 +201,11 @@ pub fn inspect(request: &Request, expect: &Expectations, seq: u64, behaviour: St
         Some(e) => check_body(e, &request.body, expect, &mut problems),
         None => (None, None),
     };
+    let raw_body = if endpoint.is_some() {
+        request.body.clone()
+    } else {
+        Vec::new()
+    };
     Record {
         seq,
         at: crate::clock::now_rfc3339(),
@@ -156,6 +216,7 @@ pub fn inspect(request: &Request, expect: &Expectations, seq: u64, behaviour: St
         headers,
         token_ok,
         body,
+        raw_body,
         jpeg_len: jpeg.as_ref().map(Vec::len),
         jpeg_sha256: jpeg.as_deref().map(sha256_hex),
         jpeg,
@@ -215,17 +276,26 @@ fn check_body(
         ));
     }
     for (key, value) in map.iter() {
-        if value.as_str().is_none_or(|s| s.trim().is_empty()) {
+        // v3's trustFlowId is an integer (its example's 0); every other field a string.
+        if key == "trustFlowId" {
+            if !value.is_i64() {
+                problems.push(format!("`{key}` is {value}, expected an integer"));
+            }
+        } else if value.as_str().is_none_or(|s| s.trim().is_empty()) {
             problems.push(format!("`{key}` is not a non-empty string"));
         }
     }
-    if let (Some(want), Some(got)) = (&expect.template_id, map.get("template_id"))
-        && got.as_str() != Some(want.as_str())
+    let named = map
+        .get("template_id")
+        .or_else(|| map.get("trustFlowId"))
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+    if let (Some(want), Some(got)) = (&expect.template_id, named)
+        && &got != want
     {
-        problems.push(format!("template_id {got}, expected {want:?}"));
+        problems.push(format!("trust flow {got}, expected {want:?}"));
     }
     let mut jpeg = None;
-    if endpoint == Endpoint::Register
+    if endpoint.is_registration()
         && let Some(image) = map.get_mut("image")
     {
         let text = image.as_str().unwrap_or_default();
@@ -247,4 +317,86 @@ fn check_body(
 fn sha256_hex(bytes: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request to `path` with the documented headers and this JSON body.
+    fn request(path: &str, body: &str) -> Request {
+        Request {
+            method: "POST".into(),
+            path: path.into(),
+            headers: [
+                ("authorization", "Bearer 1|t"),
+                ("accept", "application/json"),
+                ("content-type", "application/json"),
+            ]
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .to_vec(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn problems(body: &str) -> Vec<String> {
+        let expect = Expectations {
+            token: None,
+            template_id: Some("129".into()),
+        };
+        inspect(
+            &request(REGISTRATION_V3_PATH, body),
+            &expect,
+            1,
+            "ok".into(),
+        )
+        .problems
+    }
+
+    /// v3's request is checked against its documented example: its three keys, an integer
+    /// `trustFlowId` (the expected trust flow), a JPEG data URI; the stale field list's
+    /// `username` is a problem, as is v1's shape sent to v3's path.
+    #[test]
+    fn a_v3_request_is_checked_against_the_documented_example() {
+        let image = "data:image/jpeg;base64,/9j/4AAQ";
+        let good = format!(r#"{{"image":"{image}","trustFlowId":129,"trustValidationId":"v-1"}}"#);
+        assert_eq!(problems(&good), Vec::<String>::new());
+        let r = inspect(
+            &request(REGISTRATION_V3_PATH, &good),
+            &Expectations::default(),
+            1,
+            "ok".into(),
+        );
+        assert_eq!(r.endpoint, Some(Endpoint::RegisterV3));
+        assert_eq!(r.verification_id(), Some("v-1"));
+        assert_eq!(r.trust_flow().as_deref(), Some("129"));
+        for (bad, problem) in [
+            (
+                format!(r#"{{"image":"{image}","trustFlowId":"129","trustValidationId":"v-1"}}"#),
+                "`trustFlowId` is \"129\", expected an integer",
+            ),
+            (
+                format!(r#"{{"image":"{image}","trustFlowId":130,"trustValidationId":"v-1"}}"#),
+                "trust flow 130, expected \"129\"",
+            ),
+            (
+                format!(
+                    r#"{{"image":"{image}","trustFlowId":129,"trustValidationId":"v-1","username":"Ann"}}"#
+                ),
+                "body keys [\"image\", \"trustFlowId\", \"trustValidationId\", \"username\"]",
+            ),
+            (
+                format!(
+                    r#"{{"image":"{image}","template_id":"129","username":"Ann","verification_id":"v-1"}}"#
+                ),
+                "expected [\"image\", \"trustFlowId\", \"trustValidationId\"]",
+            ),
+        ] {
+            let found = problems(&bad);
+            assert!(
+                found.iter().any(|p| p.contains(problem)),
+                "{bad}: {found:?}"
+            );
+        }
+    }
 }

@@ -20,6 +20,18 @@ SG_CA=/usr/local/share/ca-certificates/idmeta-standin.crt
 SG_DROPINS=/etc/systemd/system/enrolld.service.d
 # Survives the reboot between the two boots (the runner keeps its own state here too).
 SG_STATE=/var/lib/enrolld-test
+# The daemon's camera: v4l2loopback fed by enrolld-test-camera.service (its control file and
+# log are lib.sh's RK_FEED_CONTROL and RK_FEED_LOG, so feed_set and fed_file_of work on it).
+SG_CAMERA=/dev/video21
+# The frames it plays (lib.sh's fed_file_of compares with them).
+RK_FRAMES=$SG/frames
+
+# camera_shows face|noface: what the USB camera sees from its next frame on (returns once the
+# feeder took it; 1 if not within 10 s).
+camera_shows() {
+    RK_FEED_SERIAL=$(sed -n 's/^serial //p' "$RK_FEED_CONTROL")
+    feed_set picture "$1"
+}
 
 # unit_prop <property>: a property of enrolld.service (`systemctl show`).
 unit_prop() { systemctl show -p "$1" --value enrolld.service; }

@@ -28,6 +28,10 @@ make_image() {
     install -m 644 "$V4L2LOOPBACK_KO" "$t/v4l2loopback.ko"
     install -m 755 "$STANDIN_BIN" "$t/enrolld-standin"
     install -m 755 "$GPIO_EDGES_BIN" "$stage/usr/local/bin/rk-gpio-edges"
+    # The USB camera (enrolld-test-camera.service): the feeder and the frames it plays.
+    install -m 755 "$LOOPBACK_FEED_BIN" "$stage/usr/local/bin/rk-loopback-feed"
+    mkdir -p "$t/frames"
+    install -m 644 "$LOOPBACK_FRAMES"/* "$t/frames/"
     echo "$KABI-$DEBARCH" >"$t/kernel-release"
     # Install step 1 ("copy the package to the terminal"), and the newer build for the upgrade.
     install -m 644 "$DEB" "$stage/root/"
@@ -51,12 +55,15 @@ make_image() {
 
 # Boots the disk with the root file system's own kernel and initramfs; reboots stay in the
 # same QEMU (the runner reboots once); the guest powers off at the end. Verdict lines come on a
-# virtio serial port into results.log, the console into console.log.
+# virtio serial port into results.log, the console into console.log. `-vga none`: a terminal
+# without a panel (the display, on by the package's default, finds none and says so once);
+# with QEMU's default VGA, bochs-drm would give the daemon a screen to draw the mirror on under
+# TCG, on the one emulated CPU the face check needs.
 boot_guest() {
     local results=$OUT/results.log console=$OUT/console.log code=0
     rm -f "$results" "$console"
     step "booting ${QEMU[0]} (TCG, limit ${SG_BOOT_TIMEOUT}s), results: $results, console: $console"
-    timeout --kill-after=5 "$SG_BOOT_TIMEOUT" "${QEMU[@]}" -m 1024 -nic none -display none \
+    timeout --kill-after=5 "$SG_BOOT_TIMEOUT" "${QEMU[@]}" -m 1024 -nic none -display none -vga none \
         -monitor none -serial "file:$console" -rtc "base=$SG_RTC_BASE" \
         -drive "file=$IMAGE,format=raw,if=virtio,cache=unsafe" \
         -device virtio-serial-pci,id=vser -chardev "file,id=results,path=$results" \

@@ -20,6 +20,9 @@ SG_VARIANT=apt
 SG_PACKAGES="systemd systemd-sysv udev dbus kmod initramfs-tools e2fsprogs procps passwd mawk"
 SG_PACKAGES="$SG_PACKAGES libcamera-ipa/bookworm-backports gstreamer1.0-libcamera/bookworm-backports"
 SG_PACKAGES="$SG_PACKAGES gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools"
+# The package's own dependency beyond systemd: the screen's font (the guest has no network for
+# apt to fetch it when the .deb is installed).
+SG_PACKAGES="$SG_PACKAGES fonts-dejavu-core"
 # bookworm-backports beside bookworm, for libcamera: see SG_PACKAGES.
 SG_MIRRORS=("deb http://deb.debian.org/debian $SG_SUITE main" "deb http://deb.debian.org/debian $SG_SUITE-backports main")
 

@@ -29,23 +29,26 @@ high=$(echo "$runs" | sed 's/^0:[0-9]* 1:\([0-9]*\) .*/\1/')
 [ "$high" -ge 250 ] || fail "watch_line measured $high ms high, driven for at least 300"
 
 # runs_match itself: the pattern table's own runs pass, wrong ones fail.
-sos="0:40 1:150 0:150 1:150 0:150 1:150 0:450 1:450 0:150 1:450 0:150 1:450 0:450 1:150 0:150 1:150 0:150 1:150 0:1050 1:150 0:20"
+sos="0:40 1:170 0:170 1:170 0:170 1:170 0:510 1:510 0:170 1:510 0:170 1:510 0:510 1:170 0:170 1:170 0:170 1:170 0:1190 1:170 0:20"
 check "runs_match fault (table)" runs_match fault "$sos"
-check "runs_match fault (loaded guest: one late wake-up)" runs_match fault "$(echo "$sos" | sed 's/1:450 0:150 1:450/1:450 0:150 1:610/')"
-if runs_match fault "0:40 1:150 0:150 1:300 0:150 1:150 0:150 1:300 0:150 1:150 0:150 1:300 0:150 1:150 0:20" >/dev/null; then
+check "runs_match fault (loaded guest: one late wake-up)" runs_match fault "$(echo "$sos" | sed 's/1:510 0:170 1:510/1:510 0:170 1:690/')"
+if runs_match fault "0:40 1:170 0:170 1:340 0:170 1:170 0:170 1:340 0:170 1:170 0:170 1:340 0:170 1:170 0:20" >/dev/null; then
     fail "runs_match accepted a 2:1 blink as SOS"
 fi
-if runs_match fault "$(echo "$sos" | sed 's/1:150/1:230/g')" >/dev/null; then
-    fail "runs_match accepted dots of 230 ms as SOS (table: 150)"
+if runs_match fault "$(echo "$sos" | sed 's/1:170/1:230/g')" >/dev/null; then
+    fail "runs_match accepted dots of 230 ms as SOS (table: 170)"
 fi
-check "runs_match queued" runs_match queued "0:900 1:125 0:125 1:125 0:125 1:500 0:1500 1:500 0:4000"
-check "runs_match queued (run on from busy)" runs_match queued "1:442 0:128 1:127 0:127 1:691 0:1502 1:501 0:589"
-if runs_match queued "0:900 1:125 0:125 1:250 0:250 1:250 0:250 1:250 0:30" >/dev/null; then
-    fail "runs_match accepted a 2 Hz blink as queued"
+check "runs_match queued" runs_match queued "0:900 1:250 0:250 1:250 0:250 1:500 0:1500 1:500 0:4000"
+check "runs_match queued (run on from busy)" runs_match queued "1:442 0:253 1:251 0:249 1:691 0:1502 1:501 0:589"
+if runs_match queued "0:900 1:250 0:250 1:250 0:250 1:250 0:250 1:250 0:30" >/dev/null; then
+    fail "runs_match accepted the busy 2 Hz blink as queued"
 fi
-check "runs_match registered" runs_match registered "0:500 1:125 0:125 1:125 0:125 1:3000 0:300"
-if runs_match registered "0:500 1:125 0:125 1:125 0:125 1:1000 0:300" >/dev/null; then
+check "runs_match registered" runs_match registered "0:500 1:250 0:250 1:250 0:250 1:3000 0:300"
+if runs_match registered "0:500 1:250 0:250 1:250 0:250 1:1000 0:300" >/dev/null; then
     fail "runs_match accepted a 1 s solid run as registered (table: 3 s)"
+fi
+if runs_match registered "0:500 1:125 0:125 1:125 0:125 1:125 0:125 1:3000 0:300" >/dev/null; then
+    fail "runs_match accepted 4 Hz busy blinks (table: 2 Hz)"
 fi
 
 : >"$RK_RUN/later"

@@ -35,7 +35,7 @@ face=$(status_field face_id)
 case $face in "$(printf 'face_%06d_' "$seq")"*) ;; *) fail "status face_id '$face' is not the stand-in's registration $seq" ;; esac
 check_clean_logs || fail "the token reached the daemon's output or status file"
 
-# Off, busy blinks (125 ms), one solid run (registered, 3 s), off again.
+# Off, busy blinks (250 ms), one solid run (registered, 3 s), off again.
 why=$(runs_match registered "$runs") || fail "led is not off, busy, registered, off: $why ($runs)"
 export_file "$jpg" daemon-button.jpg
 stop_daemon_cleanly

@@ -17,7 +17,7 @@ runs=$(watch_line 6000)
 daemon_alive || fail "the daemon died in fault: $(daemon_tail)"
 vivid_bind || fail "/dev/video0 did not come back after binding vivid"
 
-# SOS as the pattern table has it (150 ms unit): over 6 s at least one
+# SOS as the pattern table has it (170 ms unit): over 6 s at least one
 # whole "... --- ..." with dots, dashes and gaps of the table's lengths.
 why=$(runs_match fault "$runs") || fail "led in fault is not SOS: $why ($runs)"
 

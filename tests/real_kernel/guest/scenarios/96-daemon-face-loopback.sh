@@ -3,10 +3,12 @@
 # on v4l2loopback (1280x720 MJPEG at 30 fps, real photos) and the face check on; the format
 # taken and the driver's frame rate are logged. Three presses on one running daemon:
 # - the camera sees no person (scikit-image's coffee, cat and brick photos): nothing is sent,
-#   the press ends as a retake whose reason (no_face) is in the status file and the log, with
+#   no request of any kind reaches the stand-in (no create-verification either: the press has
+#   no ticket, and the terminal asks for its own only once a frame passed), the press ends as a
+#   retake whose reason (no_face) is in the status file and the log, with
 #   nothing left in the queue;
 # - the camera sends only damaged MJPEG (truncated, no EOI, garbage, zeros, in turn) while a
-#   face is in front of it: nothing is sent, a retake with the reason unreadable, the damaged
+#   face is in front of it: no request of any kind, a retake with the reason unreadable, the damaged
 #   frames counted under face.refused.unreadable;
 # - whole frames of one well-placed face (the astronaut photo): one registration, and what the
 #   stand-in received is one of the camera's own frames byte for byte (MJPEG passthrough with
@@ -26,12 +28,13 @@ release_button
 daemon_on_loopback mjpeg
 start_daemon || fail "the daemon did not reach idle: $(daemon_tail)"
 
+calls=$(standin_requests)
 pulse_button
 wait_for_file "$RK_STATUS" 60 '"last_reason": *"no_face"' ||
     fail "no face refusal in the status file: $(daemon_tail)"
 wait_ready_for_press 20 || fail "the refusal did not return to idle: $(daemon_tail)"
 grep -q '"code": *"retake"' "$RK_STATUS" || fail "the last outcome is not a retake: $(grep -A2 last_outcome "$RK_STATUS" | tr '\n' ' ')"
-expect_registrations 0 "a press in front of no person"
+expect_no_request_since "$calls" "a press in front of no person"
 grep -q 'enrolld_face_reason=no_face' "$RK_RUN/daemon.log" || fail "the log has no enrolld_face_reason=no_face: $(daemon_tail)"
 nothing_left "a press in front of no person"
 # The camera is opened at the first press; the format taken is logged then.
@@ -42,12 +45,13 @@ checked=$(status_object_field face frames_checked)
 
 feed_set picture face || fail "the feeder did not switch to the face: $(feed_tail)"
 feed_set damage truncated,no-eoi,garbage,zeros || fail "the feeder did not take the damage: $(feed_tail)"
+calls=$(standin_requests)
 pulse_button
 wait_for_file "$RK_STATUS" 60 '"last_reason": *"unreadable"' ||
     fail "no unreadable refusal after a press on damaged frames: $(daemon_tail)"
 wait_ready_for_press 20 || fail "the damaged press did not return to idle: $(daemon_tail)"
 grep -q '"code": *"retake"' "$RK_STATUS" || fail "damaged frames did not end as a retake"
-expect_registrations 0 "a press on damaged frames"
+expect_no_request_since "$calls" "a press on damaged frames"
 nothing_left "a press on damaged frames"
 damaged=$(sed -n 's/^ *"unreadable": *\([0-9]*\).*/\1/p' "$RK_STATUS" | head -n 1)
 [ "${damaged:-0}" -ge 1 ] || fail "face.refused.unreadable is '$damaged': $(grep -A14 '"refused"' "$RK_STATUS" | tr '\n' ' ')"

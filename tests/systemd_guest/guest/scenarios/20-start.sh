@@ -17,7 +17,7 @@ token=$(cat "$SG/token")
 # Step 4.
 probe=$(enrolld probe 2>&1) || fail "enrolld probe failed: $(printf '%s\n' "$probe" | tail -n 3)"
 printf '%s\n' "$probe" | grep -q 'enroll-sim' || fail "enrolld probe does not list the enroll-sim chip: $probe"
-printf '%s\n' "$probe" | grep -q '/dev/video0' || fail "enrolld probe does not list /dev/video0: $probe"
+printf '%s\n' "$probe" | grep -q "$SG_CAMERA" || fail "enrolld probe does not list the camera $SG_CAMERA: $probe"
 write_config
 # check-config needs the token; by hand it has no credential (only the unit gets one), so it
 # runs with the credential the unit would give it.

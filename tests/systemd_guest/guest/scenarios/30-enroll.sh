@@ -1,6 +1,6 @@
 # timeout: 120
-# One press on the gpio-sim `button` line reaches the stand-in as exactly one registration
-# (its JPEG exported: the host decodes it at 640x480); the journal holds the outcome with its
+# One press on the gpio-sim `button` line, the USB camera showing a face, reaches the stand-in as
+# exactly one registration (its JPEG exported: the host decodes it at 1280x720); the journal holds the outcome with its
 # fields (`journalctl -u enrolld ENROLLD_OUTCOME=registered -o json`), the same face id as the
 # status file; the status file's terminal_id is the guest's host name (the configuration names
 # none); the `led` line showed the busy blinks, then the registered solid light, then off; the

@@ -1,7 +1,7 @@
 # timeout: 180
 # Reach, and nothing more. Inside its sandbox the daemon holds its GPIO lines (through the
-# chip it opened: DeviceAllow=char-gpiochip, group gpio) and the camera (/dev/video0 among its
-# open files in streaming mode, and a capture registers: char-video4linux, group video).
+# chip it opened: DeviceAllow=char-gpiochip, group gpio) and the camera (the USB camera,
+# /dev/video21, among its open files in streaming mode, and a capture registers: char-video4linux, group video).
 # From the service's own mount namespace, as root and as user enrolld, /root and /home are
 # empty and /etc and /usr are read-only while its state and runtime directories are writable
 # (the same probes outside see the files and can write). Asked to read a CA file in /root or
@@ -26,8 +26,8 @@ pid=$(unit_prop MainPID)
 wait_for_state idle 30 || fail "not idle in streaming mode: $(unit_journal "$c")"
 release_button
 press_and_register 40 || fail "no registration in streaming mode: $(unit_journal "$c")"
-ls -l "/proc/$pid/fd" 2>/dev/null | grep -q ' /dev/video0$' ||
-    fail "the daemon has no /dev/video0 open in streaming mode; its files: $(ls -l "/proc/$pid/fd" 2>&1 | sed 's/.* -> //' | tr '\n' ' ')"
+ls -l "/proc/$pid/fd" 2>/dev/null | grep -q " $SG_CAMERA\$" ||
+    fail "the daemon has no $SG_CAMERA open in streaming mode; its files: $(ls -l "/proc/$pid/fd" 2>&1 | sed 's/.* -> //' | tr '\n' ' ')"
 [ "$(status_object_field camera ok)" = true ] || fail "status: camera not ok"
 daemon_back
 systemctl restart enrolld || fail "restart with the test configuration failed"
@@ -99,4 +99,4 @@ not_written "queue.dir under /usr" /usr/lib/enrolld-queue
 systemctl stop enrolld
 daemon_back
 wait_unit active 30 || fail "not active again with the test configuration: $(unit_journal "$c")"
-result PASS "lines held by enrolld, /dev/video0 open (streaming mode) and a capture registered; in the service's view (root and enrolld) /root and /home empty, /etc and /usr read-only, state and runtime writable; ca_file in /root and /home refused (78), no restart$WRITES"
+result PASS "lines held by enrolld, $SG_CAMERA open (streaming mode) and a capture registered; in the service's view (root and enrolld) /root and /home empty, /etc and /usr read-only, state and runtime writable; ca_file in /root and /home refused (78), no restart$WRITES"

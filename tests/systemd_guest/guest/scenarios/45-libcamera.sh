@@ -15,7 +15,7 @@
 #     the bridge is stopped (as at boot, before its first frame): it comes up idle; once the
 #     bridge runs again, a button press registers a picture from the camera (exported, decoded
 #     at 480x360).
-# vimc draws a test pattern, not a face: [face] stays disabled (the guest's configuration).
+# vimc draws a test pattern, not a face: the daemon's configuration here turns [face] off.
 # 480x360: libcamera's vimc handler runs the sensor at a third of the output size (its scaler
 # "hardcodes a x3 scale-up") and wants sizes that divide by 6; small, as vimc's debayer and
 # scaler run on the CPU, and this one is emulated.
@@ -123,6 +123,7 @@ no_tickets || fail "a pending ticket could not be used up"
 systemctl stop "$BRIDGE"
 write_config -e "s|^device = .*|device = \"$NODE\"|" -e 's/^format = .*/format = "auto"/' \
     -e 's/^width = .*/width = 480/' -e 's/^height = .*/height = 360/'
+printf '\n[face]\nenabled = false\n' >>"$SG_CONFIG"
 c=$(journal_mark)
 systemctl restart enrolld || fail "enrolld did not start on the bridge's node with the bridge stopped: $(unit_journal "$c" 8)"
 wait_for_state idle 60 || fail "the daemon on the bridge's node (bridge stopped) is not idle: $(unit_journal "$c" 8)"
