@@ -229,25 +229,6 @@ for target in "${TARGETS[@]}"; do
     fi
 done
 
-# --- The two routes agree (as recorded) --------------------------------------------------------
-# .ci/cross-compare.sh, a heavy step of its own (a second release build per target, not run
-# here), compares each cross-built board binary with a container-free build of the same commit;
-# docs/shipping.md keeps its verdict lines. A verdict holds for the image recipe, toolchain and
-# cross version it names: when one of them changes, the comparison must be made again.
-recorded_comparison() { # target -> the recorded verdict line's tail, or nothing
-    grep -o "cross-compare: $1 identical (image recipe [0-9a-f]*, toolchain [0-9.]*, cross [0-9.]*" docs/shipping.md | tail -1
-}
-cross_now="image recipe $(bash cross/image.sh --key), toolchain $CROSS_TOOLCHAIN, cross $CROSS_VERSION"
-for target in "${TARGETS[@]}"; do
-    rb_by_cross "$target" || continue
-    record=$(recorded_comparison "$target")
-    [ -n "$record" ] ||
-        fail "docs/shipping.md records no 'cross-compare: $target identical (...)': run bash .ci/cross-compare.sh $target and record its last line"
-    [[ $record == *"($cross_now" ]] ||
-        fail "docs/shipping.md's '$record' names another recipe, toolchain or cross than this build ($cross_now): run bash .ci/cross-compare.sh $target and record its last line"
-    note "cross-compare $target (recorded): identical ($cross_now)"
-done
-
 # --- Debian package --------------------------------------------------------------------------
 [ -f systemd/enrolld.toml ] || fail "systemd/enrolld.toml (the example config, a conffile) is missing"
 for doc in README.md docs/operations.md docs/configuration.md docs/hardware.md docs/security.md; do
