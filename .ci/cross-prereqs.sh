@@ -40,4 +40,20 @@ bash "$here/../cross/image.sh"
 
 # podman runs the image with cross's options, or the setting that fixes it is named.
 cross_podman_check || exit 1
+# Those messages, proven on this machine: with either setting left out, podman either still runs
+# (the setting is not needed here) or fails with a message naming that setting.
+conf=$(mktemp "${TMPDIR:-/tmp}/containers-XXXXXX.conf")
+for setting in runtime default_ulimits; do
+    grep -v "^$setting = " "$here/../cross/containers.conf" >"$conf"
+    if out=$(cross_podman_check "$CROSS_IMAGE" "$conf" 2>&1); then
+        echo "cross-prereqs: podman runs here without $setting (cross/containers.conf) too"
+    else
+        grep -q "cross: .*$setting" <<<"$out" || {
+            rm -f "$conf"
+            die "without $setting, podman fails here and the message does not name it: $out"
+        }
+        echo "cross-prereqs: without $setting podman fails here, and the message names it: $(grep '^cross: ' <<<"$out")"
+    fi
+done
+rm -f "$conf"
 echo "cross-prereqs: cross $CROSS_VERSION, toolchain $CROSS_TOOLCHAIN, podman $(podman version --format '{{.Client.Version}}') runs $CROSS_IMAGE"

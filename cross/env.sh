@@ -7,8 +7,8 @@
 #
 #   cross_env           exports the environment `cross` and podman read (call it in a subshell)
 #   cross_run ...       runs `cross +$CROSS_TOOLCHAIN ...` in that environment
-#   cross_podman_check [IMAGE]  podman runs the image, or the message names the setting that
-#                       fixes it
+#   cross_podman_check [IMAGE [CONF]]  podman runs the image, or the message names the setting
+#                       that fixes it
 
 CROSS_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -49,10 +49,12 @@ cross_run() {
 
 # podman runs `true` in the image with cross's options; when it cannot, its output and the
 # setting of cross/containers.conf (or the package) that fixes it are printed, and it fails.
+# CONF (default: cross/containers.conf) is for .ci/cross-prereqs.sh's proof of the messages.
 cross_podman_check() {
-    local image=${1:-$CROSS_IMAGE} out fix
+    local image=${1:-$CROSS_IMAGE} conf=${2:-} out fix
     out=$(
         cross_env
+        [ -z "$conf" ] || export CONTAINERS_CONF="$conf"
         # shellcheck disable=SC2086 # the options are words
         podman run --rm $CROSS_CONTAINER_OPTS "$image" true 2>&1
     ) && return 0
@@ -66,7 +68,7 @@ cross_podman_check() {
         *crun* | *hybrid*)
             fix="crun cannot run containers on this machine: cross/containers.conf's [engine] runtime = \"runc\" picks runc; CONTAINERS_CONF must name that file (cross/env.sh's cross_env sets it)" ;;
         *)
-            fix="podman cannot run $image with CONTAINERS_CONF=$CROSS_REPO/cross/containers.conf (its output is above)" ;;
+            fix="podman cannot run $image with CONTAINERS_CONF=${conf:-$CROSS_REPO/cross/containers.conf} (its output is above)" ;;
     esac
     printf '%s\ncross: %s\n' "$out" "$fix" >&2
     return 1
