@@ -11,10 +11,8 @@
 # its own beside the QEMU stages (.ci/test), which leave a core idle; docs/shipping.md has its cost.
 # The cross build must be there already (.ci/release-builds.sh; it is built when missing).
 #
-# The container-free build goes to target/cross-compare with the path prefixes remapped to the
-# container's names (its CARGO_HOME to /cargo, the checkout to /project, its target directory to
-# /target): cargo names each crate's source files by its CARGO_HOME and a panic's location keeps
-# that name, so without the remapping every such string, and every offset after it, differs.
+# The container-free build goes to target/cross-compare, made with the path prefixes the container
+# has (container_paths, below: bind mounts in a mount namespace of its own, not a container).
 # Same toolchain (cross/env.sh's pin), features, profile and SOURCE_DATE_EPOCH as the cross build.
 #
 # --known-bad builds the container-free side with the `screen` feature left out, and passes only
@@ -41,6 +39,24 @@ build_args_of() {
     else
         echo "${RB_BOARD_FEATURES[*]@Q}"
     fi
+}
+
+# Runs a command in a mount namespace of its own where the host's CARGO_HOME, this checkout and
+# target/cross-compare are at the paths cross gives them in the container (/cargo, /project,
+# /target), with no container: the host's compilers, libraries and cargo. cargo names each
+# crate's source files by those paths, and a panic's location keeps the name, so with other paths
+# every such string and every offset after it differs. (--remap-path-prefix in RUSTFLAGS would
+# rename them too, but RUSTFLAGS goes into every crate's -C metadata, which changed the symbol
+# names and with them fat LTO's code: 4,160 bytes of .text differed, 2026-12-08.) The mount
+# points are made once, empty, on the host.
+container_paths() {
+    local home
+    home=$(realpath -m "${CARGO_HOME:-$HOME/.cargo}")
+    mkdir -p /cargo /project /target
+    # shellcheck disable=SC2016 # expanded by that sh, from its arguments
+    unshare --mount -- sh -c 'mount --make-rprivate / && mount --bind "$1" /cargo && mount --bind "$2" /project &&
+        mount --bind "$3" /target && shift 3 && cd /project && CARGO_HOME=/cargo CARGO_TARGET_DIR=/target exec "$@"' \
+        sh "$home" "$PWD" "$CMP_DIR" "$@"
 }
 
 # Section name, size and sha256 of each section with contents in the file, one per line (by the
@@ -111,10 +127,8 @@ main() {
         bin=$(rb_bin "$target" enrolld)
         rb_from_container "$bin" || die "$bin did not come out of cross's container"
         self_test "$bin"
-        say "$target: the container-free build (cargo +$CROSS_TOOLCHAIN ${args[*]}, prefixes remapped)"
-        # RUSTFLAGS applies to the target's crates only (--target is given), as the remapping must.
-        CARGO_TARGET_DIR=$CMP_DIR RUSTFLAGS="--remap-path-prefix=$home=/cargo --remap-path-prefix=$PWD=/project --remap-path-prefix=$CMP_DIR=/target" \
-            cargo "+$CROSS_TOOLCHAIN" build --release --locked "${args[@]}" --target "$target" --bin enrolld
+        say "$target: the container-free build (cargo +$CROSS_TOOLCHAIN ${args[*]}, at the container's paths)"
+        container_paths cargo "+$CROSS_TOOLCHAIN" build --release --locked "${args[@]}" --target "$target" --bin enrolld
         ours="$CMP_DIR/$target/release/enrolld"
         if compare "$bin" "$ours"; then
             ((known_bad == 0)) || die "known-bad: a build without the screen feature was reported identical"
