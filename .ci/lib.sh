@@ -10,6 +10,22 @@ free_disk() {
 # in a one-shot run it roughly doubles what target/ holds.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
+# Installs the Debian packages named that are not installed yet (nothing when all are), waiting for
+# another apt run to finish rather than failing on its lock: apt_install_missing WHO PACKAGE...
+apt_install_missing() {
+    local who=$1 p missing=() sudo=()
+    shift
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    ((${#missing[@]})) || return 0
+    echo "$who: installing ${missing[*]}"
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=900 update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq \
+        --no-install-recommends "${missing[@]}"
+}
+
 step() {
     local name=$1
     shift

@@ -14,7 +14,8 @@
 # - cmake, nasm, clang, libclang-dev, pkg-config: enrolld's C dependencies
 #   (libjpeg-turbo with SIMD, bindgen for V4L2).
 # - rustup targets of the release builds the guests run (.ci/release-builds.sh:
-#   the x86_64 and aarch64 glibc board builds).
+#   the x86_64 and aarch64 glibc board builds), and .ci/cross-prereqs.sh for cross, which makes
+#   the aarch64 one.
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -58,6 +59,10 @@ else
     echo "real-kernel-prereqs: rustup not found; the aarch64 target must be installed some other way" >&2
     exit 1
 fi
+
+# cross, podman and the local image: the aarch64 guest runs the board build, which cross makes
+# (.ci/release-builds.sh).
+bash "$(dirname "$0")/cross-prereqs.sh"
 
 qemu-system-x86_64 --version | head -1
 qemu-system-aarch64 --version | head -1

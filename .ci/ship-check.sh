@@ -44,16 +44,24 @@ OUT="$CARGO_TARGET_DIR/ship"
 REPORT="$OUT/report.txt"
 mkdir -p "$OUT"
 : >"$REPORT"
+: >"$OUT/times.txt"
 
 started=$SECONDS
-step() { printf '\n=== ship-check: %s\n' "$*"; }
+# Each part's time goes to the report, so a CI log shows where the check spends it.
+part='' part_start=$SECONDS
+step() {
+    [ -z "$part" ] || printf 'time: %4d s  %s\n' $((SECONDS - part_start)) "$part" >>"$OUT/times.txt"
+    part=$* part_start=$SECONDS
+    printf '\n=== ship-check: %s\n' "$*"
+}
 note() { printf '%s\n' "$*" | tee -a "$REPORT"; }
 fail() {
     printf 'ship-check FAILED: %s\n' "$*" >&2
     exit 1
 }
 
-for tool in aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc aarch64-linux-musl-gcc cmake clang \
+# The board targets are built by cross (podman, cross/README.md), the amd64 one by cargo here.
+for tool in cross podman cmake clang nasm \
     readelf file qemu-aarch64 qemu-arm dpkg-deb dpkg-parsechangelog lintian systemd-analyze \
     systemd-sysusers systemd-tmpfiles cargo-deb; do
     command -v "$tool" >/dev/null || fail "$tool is missing: run .ci/ship-prereqs.sh first"
@@ -104,6 +112,11 @@ version_le 2.36 2.36 && version_le 2.9 2.36 && ! version_le 2.37 2.36 && ! versi
     fail "self-test: version comparison is wrong"
 dynamic_sample=$(command -v readelf)
 ! is_static "$dynamic_sample" || fail "self-test: is_static accepts the dynamically linked $dynamic_sample"
+# The board binaries of cross/local-image.toml's targets come out of cross's container
+# (rb_from_container, also checked right after the build): the host-built amd64 binary must not
+# pass for one.
+host_built=$(binary_of x86_64-unknown-linux-gnu)
+! rb_from_container "$host_built" || fail "self-test: rb_from_container takes the host-built $host_built for a cross build"
 
 # The glibc floor the package declares (Depends: libc6 (>= X)) must cover what the binary needs.
 declared_glibc=$(sed -n 's/^depends = ".*libc6 (>= \([0-9.]*\)).*/\1/p' Cargo.toml)
@@ -128,6 +141,10 @@ for target in "${TARGETS[@]}"; do
         x86_64-*) [[ "$desc" == *"x86-64"* ]] || fail "$target: not an x86-64 ELF: $desc" ;;
     esac
     [[ "$desc" == *", stripped"* ]] || fail "$target: binary is not stripped: $desc"
+    if rb_by_cross "$target"; then
+        rb_from_container "$bin" || fail "$target: $bin did not come out of cross's container (no /cargo/registry paths in it): built without cross?"
+        note "cross $target: built in $CROSS_IMAGE, sha256 $(sha256sum "$bin" | cut -c1-16)"
+    fi
     # The power-cut self-test's feature (every fsync skipped) must never reach a package; its
     # build says so at start (src/commands/run.rs), so the text is in such a binary only.
     ! grep -aqF "built with the test-no-fsync feature" "$bin" ||
@@ -183,7 +200,7 @@ for target in "${TARGETS[@]}"; do
         # through rten's thread pool) name /proc/cpuinfo too, and cope when it is hidden.
         if grep -aq JSIMD_FORCENONE "$bin"; then
             probed=
-            for archive in "$CARGO_TARGET_DIR/$target"/release/build/turbojpeg-sys-*/out/lib/libturbojpeg.a; do
+            for archive in "$(rb_dir "$target")/$target"/release/build/turbojpeg-sys-*/out/lib/libturbojpeg.a; do
                 [ -e "$archive" ] || fail "$target: no libjpeg-turbo archive under release/build/turbojpeg-sys-*/out/lib"
                 ! grep -aq /proc/cpuinfo "$archive" || probed=$archive
             done
@@ -222,7 +239,8 @@ build_deb() { # target -> path of the .deb
     local target=$1 dir="$OUT/deb-$1"
     rm -rf "$dir"
     mkdir -p "$dir"
-    cargo deb --no-build --no-strip --target "$target" --output "$dir" >&2
+    # cargo-deb takes the binary from the target's directory (rb_dir: cross builds have their own).
+    CARGO_TARGET_DIR=$(rb_dir "$target") cargo deb --no-build --no-strip --target "$target" --output "$dir" >&2
     ls "$dir"/enrolld_*.deb
 }
 
@@ -387,5 +405,6 @@ if [ "$footprint" = 10 ]; then
 fi
 
 step "summary"
+cat "$OUT/times.txt" >>"$REPORT"
 echo "ship-check total: $((SECONDS - started)) s" >>"$REPORT"
 cat "$REPORT"

@@ -2,6 +2,8 @@
 # Installs what .ci/ship-check.sh needs on a fresh Debian bookworm machine (Rust already
 # installed through rustup), and nothing when it is already there. Safe to run repeatedly.
 set -euo pipefail
+# shellcheck source=/dev/null
+. "$(dirname "$0")/lib.sh"
 
 CARGO_DEB_VERSION=3.8.0
 
@@ -29,15 +31,7 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     $SUDO apt-get update -qq
 fi
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    echo "ship-prereqs: installing ${missing[*]}"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+apt_install_missing ship-prereqs "${APT_PACKAGES[@]}"
 
 # Rust standard libraries for the three board targets.
 installed_targets=$(rustup target list --installed)
@@ -49,3 +43,6 @@ done
 if ! cargo deb --version 2>/dev/null | grep -qx "cargo-deb $CARGO_DEB_VERSION"; then
     cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked
 fi
+
+# cross, podman and the local image: the board binaries are built with cross (.ci/release-builds.sh).
+bash "$(dirname "$0")/cross-prereqs.sh"
