@@ -8,9 +8,9 @@
 //! The transactions of consumed tickets (remembered so that a request
 //! delivered twice queues its person once) go to an append-only file beside
 //! it, `<name>.transactions`, one per line, instead of being rewritten with
-//! every change: the last [`UNSYNCED_TRANSACTIONS`] appended ride along in the
+//! every change: the last 16 appended ride along in the
 //! tickets file, which is fsynced anyway, and the log is fsynced once per that
-//! many (docs/operations.md, SD card writes, has the figures). A line cut
+//! many (docs/architecture.md, the queue, has the figures). A line cut
 //! short by a power cut is therefore always also in the tickets file: it is
 //! dropped at open and said once. The log is rewritten with the kept
 //! transactions when it grows past twice [`REMEMBERED_TRANSACTIONS`].
