@@ -45,11 +45,12 @@ pub struct Report {
     jpeg: u64,
 }
 
-const STEPS: [&str; 10] = [
+const STEPS: [&str; 11] = [
     "sync-alone",
     "one-fsync",
     "idle-20s",
     "registered-press",
+    "press-and-one-fsync",
     "queued-press",
     "delivery",
     "idle-20s-after",
@@ -117,6 +118,15 @@ impl Report {
             .map(|s| format!("{}: {} bytes written while idle", s.what, s.bytes))
             .collect();
         let press = self.step("registered-press");
+        // The known-bad case measured beside it: one fsync more must show as one more.
+        let bad = self.step("press-and-one-fsync");
+        if bad.flushes < press.flushes + self.flushes_per_fsync {
+            missed.push(format!(
+                "a press with one fsync added counted {} flushes, a press {} and an fsync {}: \
+                 the counting would not catch an extra fsync",
+                bad.flushes, press.flushes, self.flushes_per_fsync
+            ));
+        }
         let fsyncs = self.fsyncs(press);
         if fsyncs > PRESS_FSYNCS {
             missed.push(format!(
@@ -206,6 +216,7 @@ mod tests {
             .iter()
             .map(|what| match *what {
                 "one-fsync" => step(what, 8192, 2),
+                "press-and-one-fsync" => step(what, 280_000, 10),
                 w if w.starts_with("idle") || w == "sync-alone" => step(what, 0, 0),
                 _ => step(what, 21_504, 4),
             })
@@ -229,6 +240,18 @@ mod tests {
         assert_eq!(
             report(press(271_360, 6)).goals_missed(),
             Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn counting_that_misses_the_added_fsync_is_caught() {
+        let mut r = report(press(271_360, 6));
+        let bad = r.steps.iter_mut().find(|s| s.what == "press-and-one-fsync");
+        bad.unwrap().flushes = 6;
+        let missed = r.goals_missed();
+        assert!(
+            missed.len() == 1 && missed[0].contains("would not catch"),
+            "{missed:?}"
         );
     }
 

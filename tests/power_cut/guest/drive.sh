@@ -255,6 +255,7 @@ counted_press() {
     done
 }
 registered_press() { counted_press registered; }
+press_and_one_fsync() { registered_press && one_fsync; }
 # A ticket (written to the tickets file, acknowledged once durable), then its press (the ticket
 # goes into the press's .bound record and leaves the file).
 ticket_push() { enrolld --config "$CONFIG" enroll --username "wear-ticket" >/dev/null; }
@@ -291,6 +292,10 @@ measure_wear() {
     registered_press || { event "PC-FAILED wear: the first press did not register"; return 1; }
     wear idle-20s idle_a_while || return 1
     wear registered-press registered_press || return 1
+    # The known-bad case the goal's assertion must catch, on this kernel: a press with one
+    # fsync more (wear.rs checks that the flushes saw it).
+    wear press-and-one-fsync press_and_one_fsync || return 1
+    rm -f "$STATE/wear-probe"
     behaviour refuse
     wear queued-press queued_press_only || return 1
     wear delivery delivery || return 1
