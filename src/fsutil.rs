@@ -232,6 +232,28 @@ pub fn remove_leftover_temps(path: &Path) -> Result<usize, FsError> {
     Ok(removed)
 }
 
+/// Opens `path` for appending, creating it with `mode` if it does not exist
+/// (its name fsynced into the directory then, so a later [`sync_file`] of
+/// what was appended is enough for it to survive a power cut).
+pub fn open_append(path: &Path, mode: u32) -> Result<File, FsError> {
+    let existed = path.exists();
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| FsError::new(path, "open for appending", &e))?;
+    if !existed {
+        sync_dir(parent_of(path))?;
+    }
+    Ok(file)
+}
+
+/// fsyncs what was written to `file` (at `path`, for the error).
+pub fn sync_file(file: &File, path: &Path) -> Result<(), FsError> {
+    fsync(file).map_err(|e| FsError::new(path, "fsync", &e))
+}
+
 /// fsyncs a directory so the names created, renamed or removed in it persist.
 pub fn sync_dir(dir: &Path) -> Result<(), FsError> {
     File::open(dir)

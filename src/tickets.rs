@@ -2,8 +2,18 @@
 //!
 //! A ticket `{username, verification_id?}` is handed in through the control
 //! socket and consumed, oldest first, by the next accepted press. The list is
-//! bounded and persisted (one small JSON file replaced atomically on every
-//! change), so a restart loses none.
+//! bounded and persisted (one small JSON file replaced atomically and fsynced
+//! on every change), so a restart loses none.
+//!
+//! The transactions of consumed tickets (remembered so that a request
+//! delivered twice queues its person once) go to an append-only file beside
+//! it, `<name>.transactions`, one per line, instead of being rewritten with
+//! every change: the last 16 appended ride along in the
+//! tickets file, which is fsynced anyway, and the log is fsynced once per that
+//! many (docs/architecture.md, the queue, has the figures). A line cut
+//! short by a power cut is therefore always also in the tickets file: it is
+//! dropped at open and said once. The log is rewritten with the kept
+//! transactions when it grows past twice [`REMEMBERED_TRANSACTIONS`].
 //!
 //! A press binds the front ticket to its capture: the ticket moves into that
 //! enrollment's durable record (see [`crate::queue`]) and only then leaves
@@ -33,6 +43,12 @@ pub const MAX_TRANSACTION_CHARS: usize = 128;
 /// delivered twice (MQTT's QoS 1 is at least once) queues the person once.
 /// A broker redelivers within minutes; 1000 covers days of a busy terminal.
 pub const REMEMBERED_TRANSACTIONS: usize = 1000;
+
+/// Transactions of consumed tickets appended to the log but not yet fsynced
+/// there; the tickets file carries them until then. 16 keeps the file within
+/// one 4 KiB block with 128-character ids and costs the log one fsync per 16
+/// consumed tickets.
+const UNSYNCED_TRANSACTIONS: usize = 16;
 
 /// Version 2 added ticket ids and `next_id`; version 1 files are read too.
 /// (`transactions` came later as an optional field: older files read as none.)
@@ -158,7 +174,8 @@ struct Stored {
     /// The id the next pushed ticket gets.
     #[serde(default)]
     next_id: u64,
-    /// The latest transactions pushed, oldest first.
+    /// Transactions of consumed tickets not yet fsynced in the log (before
+    /// the log existed: every remembered transaction), oldest first.
     #[serde(default)]
     transactions: VecDeque<String>,
 }
@@ -170,7 +187,13 @@ pub struct Tickets {
     max: usize,
     pending: VecDeque<Ticket>,
     next_id: u64,
+    /// The transactions of consumed tickets remembered, oldest first (those of
+    /// pending tickets are in `pending`).
     transactions: VecDeque<String>,
+    /// The last of `transactions`, appended to the log but not yet fsynced
+    /// there: saved in the tickets file until then.
+    unsynced: Vec<String>,
+    log: TransactionLog,
     /// Set when the file was unreadable at open and moved aside.
     recovered: Option<String>,
 }
@@ -189,12 +212,15 @@ impl Tickets {
         // A save cut short by a power cut leaves its temporary file; the file itself holds
         // the last save that completed.
         fsutil::remove_leftover_temps(path)?;
+        let (log, transactions) = TransactionLog::open(&log_path(path))?;
         let mut tickets = Tickets {
             path: path.to_owned(),
             max,
             pending: VecDeque::new(),
             next_id: 1,
-            transactions: VecDeque::new(),
+            transactions,
+            unsynced: Vec::new(),
+            log,
             recovered: None,
         };
         let text = match std::fs::read(path) {
@@ -207,7 +233,16 @@ impl Tickets {
                 let legacy = stored.version == 1;
                 tickets.pending = stored.pending;
                 tickets.next_id = stored.next_id.max(1);
-                tickets.transactions = stored.transactions;
+                // Those the log may have lost (a line cut short): made durable there, once,
+                // so the tickets file can drop them.
+                if !stored.transactions.is_empty() {
+                    for t in &stored.transactions {
+                        tickets.log.append(t)?;
+                        tickets.remember(t);
+                    }
+                    tickets.log.sync()?;
+                    tickets.save()?;
+                }
                 // A version 1 file's ticket in progress: that enrollment's
                 // fate is unknowable now; as before, the person is next again.
                 if let Some(t) = stored.in_progress {
@@ -240,6 +275,59 @@ impl Tickets {
         self.recovered.as_deref()
     }
 
+    /// What the transaction log's open dropped (a line cut short by a power
+    /// cut), to be said once.
+    pub fn log_notice(&self) -> Option<&str> {
+        self.log.notice.as_deref()
+    }
+
+    /// Whether a ticket with this transaction was pushed before (pending, or
+    /// consumed and still remembered).
+    fn seen(&self, transaction: &str) -> bool {
+        self.transactions.iter().any(|t| t == transaction)
+            || self
+                .pending
+                .iter()
+                .any(|p| p.transaction.as_deref() == Some(transaction))
+    }
+
+    /// Keeps a consumed ticket's transaction in memory, bounded.
+    fn remember(&mut self, transaction: &str) {
+        if self.transactions.iter().any(|t| t == transaction) {
+            return;
+        }
+        self.transactions.push_back(transaction.to_owned());
+        if self.transactions.len() > REMEMBERED_TRANSACTIONS {
+            self.transactions.pop_front();
+        }
+    }
+
+    /// A consumed ticket's transaction goes to the log before the ticket
+    /// leaves the tickets file: appended, and carried by the tickets file
+    /// until the log is fsynced (once every [`UNSYNCED_TRANSACTIONS`]).
+    fn log_consumed(&mut self, transaction: &str) -> Result<(), FsError> {
+        if self.unsynced.iter().any(|t| t == transaction) {
+            return Ok(());
+        }
+        if self.log.damaged {
+            self.log.compact(&self.transactions)?;
+            self.unsynced.clear();
+        }
+        self.log.append(transaction)?;
+        self.remember(transaction);
+        self.unsynced.push(transaction.to_owned());
+        if self.unsynced.len() >= UNSYNCED_TRANSACTIONS {
+            self.log.sync()?;
+            self.unsynced.clear();
+        }
+        if self.log.lines > 2 * REMEMBERED_TRANSACTIONS {
+            // Written whole and fsynced: nothing is left to carry.
+            self.log.compact(&self.transactions)?;
+            self.unsynced.clear();
+        }
+        Ok(())
+    }
+
     /// Number of tickets waiting for a press (the one in progress excluded).
     pub fn pending(&self) -> usize {
         self.pending.len()
@@ -267,35 +355,19 @@ impl Tickets {
     pub fn push(&mut self, mut ticket: Ticket) -> Result<Pushed, TicketError> {
         ticket.check()?;
         if let Some(t) = &ticket.transaction
-            && self.transactions.contains(t)
+            && self.seen(t)
         {
             return Ok(Pushed::Repeated);
         }
         if self.pending.len() >= self.max {
             return Err(TicketError::Full { max: self.max });
         }
-        let forgotten = match ticket.transaction.clone() {
-            Some(t) => {
-                self.transactions.push_back(t);
-                (self.transactions.len() > REMEMBERED_TRANSACTIONS)
-                    .then(|| self.transactions.pop_front())
-                    .flatten()
-            }
-            None => None,
-        };
-        let remembered = ticket.transaction.is_some();
         ticket.id = self.next_id;
         self.next_id += 1;
         self.pending.push_back(ticket);
         if let Err(e) = self.save() {
             self.pending.pop_back();
             self.next_id -= 1;
-            if remembered {
-                self.transactions.pop_back();
-            }
-            if let Some(t) = forgotten {
-                self.transactions.push_front(t);
-            }
             return Err(e);
         }
         Ok(Pushed::Queued(self.pending.len()))
@@ -309,7 +381,14 @@ impl Tickets {
             return Ok(());
         }
         let ticket = self.pending.pop_front().expect("checked");
-        if let Err(e) = self.save() {
+        // The transaction is on its way to the log before the ticket (which
+        // carries it) leaves the file; a failure leaves at most a repeated
+        // line, harmless.
+        let logged = match &ticket.transaction {
+            Some(t) => self.log_consumed(t).map_err(TicketError::from),
+            None => Ok(()),
+        };
+        if let Err(e) = logged.and_then(|()| self.save()) {
             self.pending.push_front(ticket);
             return Err(e);
         }
@@ -337,7 +416,7 @@ impl Tickets {
             version: FILE_VERSION,
             pending: &self.pending,
             next_id: self.next_id,
-            transactions: &self.transactions,
+            transactions: &self.unsynced,
         };
         let mut text = serde_json::to_vec_pretty(&stored).expect("tickets serialize");
         text.push(b'\n');
@@ -352,8 +431,118 @@ struct StoredRef<'a> {
     version: u32,
     pending: &'a VecDeque<Ticket>,
     next_id: u64,
-    #[serde(skip_serializing_if = "VecDeque::is_empty")]
-    transactions: &'a VecDeque<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    transactions: &'a Vec<String>,
+}
+
+/// Where the transaction log of the tickets file at `path` is.
+pub fn log_path(path: &Path) -> PathBuf {
+    path.with_extension("transactions")
+}
+
+/// The append-only file of consumed tickets' transactions, one per line.
+#[derive(Debug)]
+struct TransactionLog {
+    path: PathBuf,
+    file: std::fs::File,
+    /// Lines in the file (repeats included), for compaction.
+    lines: usize,
+    /// An append failed part way: the file may end in half a line, so the
+    /// next append rewrites it whole first.
+    damaged: bool,
+    /// What the open dropped, to be said once.
+    notice: Option<String>,
+}
+
+impl TransactionLog {
+    /// Opens (creates) the log; the last [`REMEMBERED_TRANSACTIONS`] in it,
+    /// oldest first. A last line without its line break (cut short by a power
+    /// cut; the tickets file also holds it) or a line that is not a
+    /// transaction is dropped, noted, and the file rewritten without it.
+    fn open(path: &Path) -> Result<(TransactionLog, VecDeque<String>), FsError> {
+        fsutil::remove_leftover_temps(path)?;
+        let text = match std::fs::read(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(FsError::new(path, "read", &e)),
+        };
+        let (kept, dropped) = read_log(&text);
+        let mut transactions = VecDeque::new();
+        for t in &kept {
+            if !transactions.contains(t) {
+                transactions.push_back(t.clone());
+            }
+            if transactions.len() > REMEMBERED_TRANSACTIONS {
+                transactions.pop_front();
+            }
+        }
+        let mut log = TransactionLog {
+            path: path.to_owned(),
+            file: fsutil::open_append(path, fsutil::PRIVATE_FILE)?,
+            lines: kept.len(),
+            damaged: false,
+            notice: None,
+        };
+        if dropped > 0 || kept.len() > 2 * REMEMBERED_TRANSACTIONS {
+            log.compact(&transactions)?;
+        }
+        if dropped > 0 {
+            log.notice = Some(format!(
+                "{}: dropped {dropped} unreadable line(s) (a write cut short by a power cut; the \
+                 tickets file kept what they held)",
+                path.display()
+            ));
+        }
+        Ok((log, transactions))
+    }
+
+    fn append(&mut self, transaction: &str) -> Result<(), FsError> {
+        use std::io::Write;
+        let line = format!("{transaction}\n");
+        self.file.write_all(line.as_bytes()).map_err(|e| {
+            self.damaged = true;
+            FsError::new(&self.path, "append to", &e)
+        })?;
+        self.lines += 1;
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<(), FsError> {
+        fsutil::sync_file(&self.file, &self.path)
+    }
+
+    /// Rewrites the log with `kept` only, atomically and fsynced.
+    fn compact(&mut self, kept: &VecDeque<String>) -> Result<(), FsError> {
+        let mut text = String::new();
+        for t in kept {
+            text.push_str(t);
+            text.push('\n');
+        }
+        fsutil::write_atomic(&self.path, text.as_bytes(), fsutil::PRIVATE_FILE)?;
+        self.file = fsutil::open_append(&self.path, fsutil::PRIVATE_FILE)?;
+        self.lines = kept.len();
+        self.damaged = false;
+        Ok(())
+    }
+}
+
+/// The complete, valid lines of a log, and how many parts were dropped (a
+/// last line without its line break, lines that are not transactions).
+fn read_log(text: &[u8]) -> (Vec<String>, usize) {
+    let mut kept = Vec::new();
+    let mut dropped = 0;
+    let mut parts: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+    // After the last line break: empty, or a line cut short.
+    if parts.pop().is_some_and(|torn| !torn.is_empty()) {
+        dropped += 1;
+    }
+    for part in parts {
+        match std::str::from_utf8(part) {
+            Ok(t) if check_transaction(t).is_ok() => kept.push(t.to_owned()),
+            _ => dropped += 1,
+        }
+    }
+    (kept, dropped)
 }
 
 /// Decodes and checks a tickets file; the number of tickets in it, or why
@@ -493,6 +682,100 @@ mod tests {
         assert_eq!(q.transactions.len(), REMEMBERED_TRANSACTIONS);
         let first = t("a").with_transaction(Some("tx-0")).unwrap();
         assert!(matches!(q.push(first).unwrap(), Pushed::Queued(_)));
+    }
+
+    /// The SD card's share: with a full memory of transactions, a ticket
+    /// pushed and consumed rewrites only the pending tickets and appends one
+    /// line (before: the 1,000 transactions, twice).
+    #[test]
+    fn consumed_transactions_are_appended_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tickets.json");
+        let mut q = Tickets::open(&path, 4).unwrap();
+        let uuid = |i: usize| format!("3f1c2a9e-0000-4000-8000-{i:012}");
+        for i in 0..REMEMBERED_TRANSACTIONS {
+            q.push(t("a").with_transaction(Some(&uuid(i))).unwrap())
+                .unwrap();
+            q.remove_front(q.front().unwrap().id).unwrap();
+        }
+        let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+        let file = size(&path);
+        assert!(file < 1024, "the tickets file is {file} bytes");
+        let log = log_path(&path);
+        let before = size(&log);
+        q.push(t("a").with_transaction(Some("tx-last")).unwrap())
+            .unwrap();
+        assert!(size(&path) < 1024);
+        q.remove_front(q.front().unwrap().id).unwrap();
+        assert_eq!(size(&log), before + "tx-last\n".len() as u64);
+        // All of them remembered after a reopen.
+        let mut q = Tickets::open(&path, 4).unwrap();
+        let again = |i| t("a").with_transaction(Some(&uuid(i))).unwrap();
+        assert_eq!(q.push(again(1)).unwrap(), Pushed::Repeated);
+        assert_eq!(
+            q.push(again(REMEMBERED_TRANSACTIONS - 1)).unwrap(),
+            Pushed::Repeated
+        );
+        assert_eq!(q.log_notice(), None);
+    }
+
+    /// A power cut mid-append leaves half a line; the tickets file still
+    /// holds that transaction, so nothing is forgotten, and the open says so
+    /// once and leaves a clean log.
+    #[test]
+    fn a_log_line_cut_short_is_dropped_said_once_and_nothing_is_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tickets.json");
+        let mut q = Tickets::open(&path, 4).unwrap();
+        for tx in ["tx-1", "tx-22"] {
+            q.push(t("a").with_transaction(Some(tx)).unwrap()).unwrap();
+            q.remove_front(q.front().unwrap().id).unwrap();
+        }
+        drop(q);
+        let log = log_path(&path);
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "tx-1\ntx-22\n");
+        // The cut: the last line's end did not reach the disk.
+        std::fs::write(&log, "tx-1\ntx-2").unwrap();
+        let mut q = Tickets::open(&path, 4).unwrap();
+        let notice = q.log_notice().unwrap();
+        assert!(notice.contains("dropped 1 unreadable line"), "{notice}");
+        let again = |tx| t("b").with_transaction(Some(tx)).unwrap();
+        assert_eq!(q.push(again("tx-22")).unwrap(), Pushed::Repeated);
+        // The half line "tx-2" is not taken for a transaction of its own.
+        assert_eq!(q.push(again("tx-2")).unwrap(), Pushed::Queued(1));
+        drop(q);
+        let q = Tickets::open(&path, 4).unwrap();
+        assert_eq!(q.log_notice(), None, "said twice");
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.lines().any(|l| l == "tx-22"), "{text}");
+        assert!(text.ends_with('\n'), "{text:?}");
+    }
+
+    #[test]
+    fn the_log_is_compacted_past_twice_the_kept_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tickets.json");
+        let mut q = Tickets::open(&path, 2).unwrap();
+        for i in 0..=2 * REMEMBERED_TRANSACTIONS {
+            q.push(t("a").with_transaction(Some(&format!("tx-{i}"))).unwrap())
+                .unwrap();
+            q.remove_front(q.front().unwrap().id).unwrap();
+        }
+        let lines = std::fs::read_to_string(log_path(&path))
+            .unwrap()
+            .lines()
+            .count();
+        assert!(
+            lines <= REMEMBERED_TRANSACTIONS + UNSYNCED_TRANSACTIONS,
+            "{lines} lines"
+        );
+        let mut q = Tickets::open(&path, 2).unwrap();
+        let tx = |i: usize| t("a").with_transaction(Some(&format!("tx-{i}"))).unwrap();
+        assert_eq!(
+            q.push(tx(2 * REMEMBERED_TRANSACTIONS)).unwrap(),
+            Pushed::Repeated
+        );
+        assert!(matches!(q.push(tx(0)).unwrap(), Pushed::Queued(_)));
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub(super) fn log_store_opened(store: &Store, report: &OpenReport) {
     if let Some(note) = store.tickets().recovered() {
         log::error!("{note}");
     }
+    if let Some(note) = store.tickets().log_notice() {
+        log::warn!("{note}");
+    }
     if let Some(source) = store.queue().key_source() {
         log::info!(
             "offline queue: {} entries waiting, {} unknown deliveries on record; encrypted with \

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use enrolld::queue::QueueKey;
 use enrolld::queue::entry::decode_prefix;
-use enrolld::tickets::Tickets;
+use enrolld::tickets::{self, Tickets};
 
 /// The state directory as a cut left it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -155,10 +155,16 @@ fn read_record(path: &Path, key: &QueueKey) -> Result<String, String> {
     decode_prefix(&bytes, bytes.len() as u64, key).map(|d| d.header.username)
 }
 
-/// The pending tickets, as enrolld reads the file (a copy: opening it may rewrite it).
+/// The pending tickets, as enrolld reads the file and its transaction log (copies: opening
+/// them may rewrite them). A log line cut short is not unclean: the tickets file holds it.
 fn read_tickets(path: &Path, found: &mut Found) {
     let copy = path.with_file_name("tickets-read.json");
-    if std::fs::copy(path, &copy).is_err() {
+    let log = tickets::log_path(path);
+    let log_copy = tickets::log_path(&copy);
+    let _ = std::fs::remove_file(&log_copy);
+    if std::fs::copy(path, &copy).is_err()
+        || (log.exists() && std::fs::copy(&log, &log_copy).is_err())
+    {
         found
             .unreadable
             .push("./tickets.json: cannot copy".to_owned());
@@ -172,6 +178,7 @@ fn read_tickets(path: &Path, found: &mut Found) {
         Err(e) => found.unreadable.push(format!("./tickets.json: {e}")),
     }
     let _ = std::fs::remove_file(&copy);
+    let _ = std::fs::remove_file(&log_copy);
 }
 
 #[cfg(test)]

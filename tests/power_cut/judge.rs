@@ -422,9 +422,10 @@ fn cuts_from(boots: &[BootData], from: usize) -> String {
 
 /// Each judged boot left only files the daemon knows: nothing damaged, no leftovers.
 fn clean_starts(boots: &[BootData], add: &mut impl FnMut(Kind, String)) {
-    const KNOWN: [&str; 9] = [
+    const KNOWN: [&str; 10] = [
         "./lost+found",
         "./tickets.json",
+        "./tickets.transactions",
         "./queue",
         "./queue/.lock",
         "./queue/queue.key",

@@ -211,19 +211,28 @@ synced_counters() {
     disk_counters
 }
 
-# wear <what> <command...>: runs the command and reports what the disk received for it, all
-# of it (`sync` after it flushes what ext4 would write in the next seconds), less what a
-# `sync` alone costs (SYNC_COST, measured first by this with `true`): PC-WEAR <what>
-# writes=N bytes=N flushes=N. The raw counts are left in WEAR ("writes sectors flushes").
+# wear <what> <command...>: runs the command and reports what the disk received for it:
+# PC-WEAR <what> writes=N bytes=N flushes=N. Writes and bytes are all of it (`sync` after it
+# writes what ext4 would write in the next seconds: unsynced files such as the metrics
+# textfile count), less what a `sync` alone costs (SYNC_COST, measured first by this with
+# `true`). Flushes are those before that closing `sync`, a second after the command ended: with
+# ext4's commit timer pushed out (measure_wear: commit=600) nothing but an fsync (a journal
+# commit, or a bare flush when it has nothing to commit) flushes the disk's cache in that
+# window, so they count the daemon's fsyncs and nothing else: not the 5 s timer's commit that
+# may or may not fall inside a step, nor the harness's own `sync`. The raw counts are left in
+# WEAR ("writes sectors flushes").
 wear() {
-    local what=$1 before after
+    local what=$1 before during after
     shift
     before=$(synced_counters)
     "$@" || { event "PC-FAILED wear $what: $* failed"; return 1; }
+    # A deletion's fsync may follow the status file's "idle" by a few milliseconds.
+    sleep 1
+    during=$(disk_counters)
     after=$(synced_counters)
     # shellcheck disable=SC2086 # three numbers each
-    set -- $before $after $SYNC_COST
-    WEAR="$(($4 - $1 - $7)) $(($5 - $2 - $8)) $(($6 - $3 - $9))"
+    set -- $before $after $SYNC_COST $during
+    WEAR="$(($4 - $1 - $7)) $(($5 - $2 - $8)) $((${12} - $3))"
     # shellcheck disable=SC2086
     set -- $WEAR
     event "PC-WEAR $what writes=$1 bytes=$(($2 * 512)) flushes=$3"
@@ -232,26 +241,47 @@ wear() {
 idle_a_while() { sleep 20; }
 # One fsync of a new 4 KiB file, what a single fsync costs this disk and file system.
 one_fsync() { dd if=/dev/zero of="$STATE/wear-probe" bs=4096 count=1 conv=fsync 2>/dev/null; }
-# state_is <code>: until the last outcome is <code> and the terminal is idle again.
-state_is() {
-    wait_for_file "$RK_STATUS" 60 "\"code\": *\"$1\"" && wait_for_file "$RK_STATUS" 30 '"state": *"idle"'
+# counted_press <code>: a press, until the status file counts one more <code> outcome and the
+# terminal is idle again (the last outcome's code alone may be the previous press's).
+counted_press() {
+    local before tenths=0
+    before=$(status_object_field counters "$1")
+    press || return 1
+    until [ "$(status_object_field counters "$1")" -gt "${before:-0}" ] 2>/dev/null &&
+        [ "$(status_field state)" = idle ]; do
+        tenths=$((tenths + 1))
+        [ "$tenths" -lt 600 ] || { event "PC-FAILED wear: no $1 press counted within 60 s"; return 1; }
+        usleep 100000
+    done
 }
-registered_press() { press && state_is registered; }
-queued_press_only() { press && state_is queued; }
+registered_press() { counted_press registered; }
+press_and_one_fsync() { registered_press && one_fsync; }
+# A ticket (written to the tickets file, acknowledged once durable), then its press (the ticket
+# goes into the press's .bound record and leaves the file).
+ticket_push() { enrolld --config "$CONFIG" enroll --username "wear-ticket" >/dev/null; }
+
+queued_press_only() { counted_press queued; }
 # The stand-in answering again, until the queued press is delivered.
 delivery() { behaviour ok && wait_for_file "$RK_STATUS" 120 '"depth": *0,?$'; }
 
 # Measured with the package's defaults for the queue (how often a refused delivery is tried
-# again), a 1280x720 camera (a JPEG the size a terminal sends) and presses named by the
-# template; each figure is one step, the daemon idle before and after it.
+# again), a 1280x720 camera (a JPEG the size a terminal sends), the metrics textfile on the
+# same disk (as a terminal without a tmpfs for it has it) and presses named by the template,
+# then a ticket and its press; each figure is one step, the daemon idle before and after it.
 measure_wear() {
     local wear_config=$RUN/wear.toml
     sed -e '/^backoff_/d' -e 's/^width = .*/width = 1280/' -e 's/^height = .*/height = 720/' \
         "$CONFIG" >"$wear_config"
+    mkdir -p "$STATE/node-exporter"
+    printf '\n[metrics]\ntextfile = "%s"\n' "$STATE/node-exporter/enrolld.prom" >>"$wear_config"
+    # ext4's periodic commit (5 s) out of the measuring windows: see wear().
+    mount -o remount,commit=600 "$STATE" || { event "PC-FAILED wear: remount commit=600"; return 1; }
     kill -TERM "$DAEMON"
     wait "$DAEMON"
     CONFIG=$wear_config
     start_daemon || return 1
+    [ -e "$STATE/node-exporter/enrolld.prom" ] ||
+        { event "PC-FAILED wear: the daemon wrote no metrics textfile"; return 1; }
     SYNC_COST="0 0 0"
     wear sync-alone true || return 1
     SYNC_COST=$WEAR
@@ -262,10 +292,17 @@ measure_wear() {
     registered_press || { event "PC-FAILED wear: the first press did not register"; return 1; }
     wear idle-20s idle_a_while || return 1
     wear registered-press registered_press || return 1
+    # The known-bad case the goal's assertion must catch, on this kernel: a press with one
+    # fsync more (wear.rs checks that the flushes saw it).
+    wear press-and-one-fsync press_and_one_fsync || return 1
+    rm -f "$STATE/wear-probe"
     behaviour refuse
     wear queued-press queued_press_only || return 1
     wear delivery delivery || return 1
     wear idle-20s-after idle_a_while || return 1
+    wear ticket-push ticket_push || return 1
+    wear ticket-press registered_press || return 1
+    wear idle-20s-tickets idle_a_while || return 1
     event "PC-WEAR-DONE"
 }
 
