@@ -47,7 +47,9 @@ impl Daemon {
 
     /// A press from the trigger, the control socket or the demo keyboard.
     pub fn press(&mut self, press: Press) -> Vec<Action> {
-        let who = if self.store.snapshot().tickets_pending > 0 {
+        // A ticket whose attempt just ended may still be on its way back to the front (its
+        // release is queued before this press's binding): it counts as pending.
+        let who = if self.store.snapshot().tickets_pending > 0 || !self.releasing.is_empty() {
             Who::Ticket
         } else if self.config.terminal.username_template.is_some() {
             Who::Template
@@ -96,6 +98,7 @@ impl Daemon {
                 fate,
             } => self.settle(attempt, record, fate),
             Action::Release { attempt, record } => {
+                self.releasing.insert(attempt);
                 self.on_store(attempt, Input::Settled, move |s| s.release(record))
             }
             Action::Concluded {
@@ -143,20 +146,21 @@ impl Daemon {
                 ..Context::default()
             },
         );
-        let template = self
-            .config
-            .terminal
-            .username_template
-            .clone()
-            .unwrap_or_default();
+        let template = self.config.terminal.username_template.clone();
         let terminal_id = self.status.terminal_id.clone();
         self.on_store(attempt, Input::Bound, move |s| {
-            let source = match who {
-                Who::Ticket => NameSource::Ticket,
-                Who::Template | Who::Nobody => NameSource::Template {
-                    template: &template,
-                    terminal_id: &terminal_id,
-                },
+            // Decided on the store's thread, not from the press's snapshot: a ticket given
+            // back by the attempt before (its release ran first) goes to this person.
+            let source = match &template {
+                Some(template)
+                    if who != Who::Ticket || s.snapshot(&Now::read()).tickets_pending == 0 =>
+                {
+                    NameSource::Template {
+                        template,
+                        terminal_id: &terminal_id,
+                    }
+                }
+                _ => NameSource::Ticket,
             };
             s.bind(source, &Now::read())
         });
@@ -356,11 +360,16 @@ impl Daemon {
         E: Into<StoreStepError> + Send + 'static,
         F: FnOnce(&mut crate::store::Store) -> Result<T, E> + Send + 'static,
     {
-        let store = self.store.clone();
+        // Queued here, in the order the machine asked: a press's binding must find the
+        // ticket that the attempt before it gave back.
+        let queued = self.store.submit(job);
         let inputs = self.inputs.clone();
         tokio::spawn(async move {
-            let result = match store.run(job).await {
-                Ok(r) => r.map_err(Into::into),
+            let result = match queued {
+                Ok(answer) => match answer.await {
+                    Ok(r) => r.map_err(Into::into),
+                    Err(_) => Err(crate::store::StoreGone.into()),
+                },
                 Err(gone) => Err(gone.into()),
             };
             let _ = inputs.send(input(attempt, result)).await;

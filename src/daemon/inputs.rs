@@ -77,6 +77,7 @@ impl Daemon {
                          `enrolld queue list` shows what is left"
                     );
                 }
+                self.releasing.remove(&attempt);
                 self.handle(Event::Settled { attempt });
             }
             Input::Delivery(report) => {

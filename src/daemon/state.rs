@@ -3,7 +3,7 @@
 //! behaviour (executor, inputs, faults, reload, status_view, worker) each add
 //! methods to `Daemon` and use this file, never each other's types.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -82,6 +82,8 @@ pub(super) struct Daemon {
     pub attempts: HashMap<u64, Context>,
     /// The kernel's timestamp of the press being handled, if it has one.
     pub press_edge: Option<u64>,
+    /// Attempts whose record (and ticket) is being given back in the store.
+    pub releasing: HashSet<u64>,
     pub faults: Faults,
     /// Status changes and finished enrollments for MQTT and the metrics file.
     pub fleet: crate::fleet::Feed,
@@ -122,6 +124,7 @@ impl Daemon {
             notifier: Notifier::from_env(),
             attempts: HashMap::new(),
             press_edge: None,
+            releasing: HashSet::new(),
             faults: Faults::default(),
             fleet: crate::fleet::Feed::default(),
             initial_faults: hw.initial_faults,

@@ -79,6 +79,16 @@ impl StoreHandle {
         R: Send + 'static,
         F: FnOnce(&mut Store) -> R + Send + 'static,
     {
+        self.submit(job)?.await.map_err(|_| StoreGone)
+    }
+
+    /// Queues `job` now, in the caller's order (unlike [`StoreHandle::run`], whose job is
+    /// queued only when its future is first polled); its result arrives on the receiver.
+    pub fn submit<R, F>(&self, job: F) -> Result<oneshot::Receiver<R>, StoreGone>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Store) -> R + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
         self.jobs
             .send(Message::Job(Box::new(move |store: &mut Store| {
@@ -88,7 +98,7 @@ impl StoreHandle {
                 }) as Box<dyn FnOnce() + Send>
             })))
             .map_err(|_| StoreGone)?;
-        rx.await.map_err(|_| StoreGone)
+        Ok(rx)
     }
 
     /// Closes the store once the jobs already sent are done: the records
