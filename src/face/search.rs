@@ -157,6 +157,7 @@ fn search(
     let mut timings = StageTimings::default();
     let mut tally = Tally::default();
     let mut last_check: Option<Instant> = None;
+    let mut last_captured: Option<Duration> = None;
     let mut since = wanted.since;
     let mut first_burst = true;
     let mut announced = false;
@@ -173,11 +174,24 @@ fn search(
 
         let mut passing: Vec<(Frame, Passed)> = Vec::new();
         for frame in frames {
-            let due = last_check.is_none_or(|t| t.elapsed() >= interval);
-            if !first_burst && !due {
+            let due = if steady.is_some() {
+                // A steady run counts frames taken at least the check interval apart (by the
+                // camera's clock, not the checker's), so `steady_frames` is a time held still:
+                // frames buffered a few ms apart, or read late by a slow check, would
+                // otherwise complete it at once, whatever the person did.
+                match (frame.captured_at, last_captured) {
+                    (Some(at), Some(last)) => at.saturating_sub(last) >= interval,
+                    (None, _) => last_check.is_none_or(|t| t.elapsed() >= interval),
+                    (Some(_), None) => true,
+                }
+            } else {
+                first_burst || last_check.is_none_or(|t| t.elapsed() >= interval)
+            };
+            if !due {
                 continue;
             }
             last_check = Some(Instant::now());
+            last_captured = frame.captured_at.or(last_captured);
             let report = check.check(&frame);
             timings.face += report.took;
             let Some(steady) = steady.as_mut() else {
