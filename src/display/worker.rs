@@ -165,14 +165,30 @@ pub fn run(
             Ok(()) => shown_generation = generation,
             Err(e) => screen.lost(e, now),
         }
-        // Whatever comes meanwhile waits, and only the latest of it is shown.
-        std::thread::sleep(pace.saturating_sub(now.elapsed()));
         if !scene.shows_mirror() && !scene.shows_still() {
-            // Nothing changes until the next event: the big buffers go.
+            // Nothing changes until the next event: the big buffers go, at once (not after
+            // the pacing below, so an idle screen is small as soon as it is shown).
             renderer.trim();
             picture = Picture::black(crate::screen::Size::new(1, 1));
+            give_back_freed_memory();
         }
+        // Whatever comes meanwhile waits, and only the latest of it is shown.
+        std::thread::sleep(pace.saturating_sub(now.elapsed()));
         report(&shared, &screen);
+    }
+}
+
+/// Hands the pages of the buffers just dropped back to the kernel. glibc keeps freed memory in
+/// the freeing thread's arena (and, once a large buffer has been freed, serves the next ones
+/// from the arena rather than from their own mappings), so without this the idle screen kept
+/// the chrome layer's and the picture's 1.5 MiB each resident after letting go of them
+/// (docs/benchmarks.md, "idle RSS with the screen"). Only at idle: it walks every arena.
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's own arenas to the kernel;
+    // it touches no memory in use and takes the arenas' locks itself.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
