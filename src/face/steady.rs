@@ -106,7 +106,10 @@ impl Steady {
         let jumped = self.last.is_some_and(|(x, y)| {
             let dx = (centre.0 - x) * width as f32;
             let dy = (centre.1 - y) * height as f32;
-            dx.hypot(dy) >= self.limit_px(width)
+            let limit = self.limit_px(width);
+            // Squared, not `hypot`: f32::hypot links hypotf@GLIBC_2.35, above the packages'
+            // glibc floor (clippy.toml refuses it).
+            dx * dx + dy * dy >= limit * limit
         });
         self.last = Some(centre);
         if jumped || self.held == 0 {
