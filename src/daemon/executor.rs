@@ -152,9 +152,7 @@ impl Daemon {
             // Decided on the store's thread, not from the press's snapshot: a ticket given
             // back by the attempt before (its release ran first) goes to this person.
             let source = match &template {
-                Some(template)
-                    if who != Who::Ticket || s.snapshot(&Now::read()).tickets_pending == 0 =>
-                {
+                Some(template) if who != Who::Ticket || s.tickets().pending() == 0 => {
                     NameSource::Template {
                         template,
                         terminal_id: &terminal_id,
